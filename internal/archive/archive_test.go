@@ -1,0 +1,176 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/element-hq/ess-airgap/internal/verify"
+)
+
+type testEntry struct {
+	name, digest string
+	data         []byte
+}
+
+// writeTestBundle writes a small valid bundle with the given blobs and returns its path and entries.
+func writeTestBundle(t *testing.T, dir string, blobs ...[]byte) (string, []testEntry) {
+	t.Helper()
+	layout := []byte(`{"imageLayoutVersion":"1.0.0"}`)
+	index := []byte(`{"schemaVersion":2,"manifests":[]}`)
+	m := Manifest{FormatVersion: FormatVersion, MediaType: ManifestMediaType, Tool: "test",
+		Created: time.Unix(1700000000, 0).UTC(),
+		Layout:  Layout{OCILayout: verify.Digest(layout), Index: verify.Digest(index)}}
+	var entries []testEntry
+	for _, b := range blobs {
+		d := verify.Digest(b)
+		m.Blobs = append(m.Blobs, Blob{Digest: d, Size: int64(len(b)), Kind: KindLayer})
+		m.Totals.BlobBytes += int64(len(b))
+		entries = append(entries, testEntry{BlobName(d), d, b})
+	}
+	m.Totals.Blobs = len(m.Blobs)
+	mj, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries = append([]testEntry{{ManifestName, verify.Digest(mj), mj}, {LayoutName, verify.Digest(layout), layout},
+		{IndexName, verify.Digest(index), index}}, entries...)
+	path := filepath.Join(dir, "b.tar.zst")
+	w, err := Create(path, m.Created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if err := w.Add(e.name, e.digest, int64(len(e.data)), verify.NewReader(bytes.NewReader(e.data), e.digest, int64(len(e.data)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return path, entries
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	big := randomBytes(t, 3<<20)
+	path, entries := writeTestBundle(t, dir, big, []byte("small blob"), nil)
+	b, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, e := range entries {
+		got, err := b.ReadFile(e.name)
+		if err != nil {
+			t.Fatalf("%s: %v", e.name, err)
+		}
+		if !bytes.Equal(got, e.data) {
+			t.Fatalf("%s: content differs", e.name)
+		}
+	}
+	res, err := Verify(context.Background(), path, nil)
+	if err != nil || len(res.Bad) != 0 || res.Checksum != "matched" {
+		t.Fatalf("Verify = %+v, %v", res, err)
+	}
+	if _, err := os.Stat(path + ".partial"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("partial file left behind")
+	}
+}
+
+func TestReproducible(t *testing.T) {
+	blob := randomBytes(t, 100<<10)
+	p1, _ := writeTestBundle(t, t.TempDir(), blob)
+	p2, _ := writeTestBundle(t, t.TempDir(), blob)
+	a, _ := os.ReadFile(p1)
+	b, _ := os.ReadFile(p2)
+	if !bytes.Equal(a, b) {
+		t.Fatal("same input gave different bundles")
+	}
+	s1, _ := os.ReadFile(p1 + ".sha256")
+	s2, _ := os.ReadFile(p2 + ".sha256")
+	if !bytes.Equal(s1, s2) || len(s1) == 0 {
+		t.Fatalf("checksums differ: %q %q", s1, s2)
+	}
+}
+
+// TestStandardTools: the bundle is a plain .tar.zst that zstd and tar read, and sha256sum checks.
+func TestStandardTools(t *testing.T) {
+	for _, tool := range []string{"zstd", "tar", "sha256sum"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not installed: %v", tool, err)
+		}
+	}
+	dir := t.TempDir()
+	blob := randomBytes(t, 1<<20)
+	path, entries := writeTestBundle(t, dir, blob)
+	cmd := exec.Command("sha256sum", "-c", filepath.Base(path)+".sha256")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sha256sum -c: %v\n%s", err, out)
+	}
+	out := filepath.Join(dir, "x")
+	os.Mkdir(out, 0o755)
+	sh := exec.Command("sh", "-c", `zstd -qdc "$1" | tar -x -C "$2"`, "sh", path, out)
+	if o, err := sh.CombinedOutput(); err != nil {
+		t.Fatalf("zstd | tar: %v\n%s", err, o)
+	}
+	for _, e := range entries {
+		got, err := os.ReadFile(filepath.Join(out, e.name))
+		if err != nil || !bytes.Equal(got, e.data) {
+			t.Fatalf("%s: extracted content differs (%v)", e.name, err)
+		}
+	}
+}
+
+func TestFlippedByte(t *testing.T) {
+	dir := t.TempDir()
+	blob := randomBytes(t, 256<<10)
+	path, entries := writeTestBundle(t, dir, blob)
+	b, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := b.byName[entries[3].name]
+	b.Close()
+	data, _ := os.ReadFile(path)
+	data[e.Offset+e.Length/2] ^= 0x40
+	os.WriteFile(path, data, 0o644)
+
+	res, err := Verify(context.Background(), path, nil)
+	if !errors.Is(err, ErrChecksum) {
+		t.Fatalf("Verify err = %v, want ErrChecksum", err)
+	}
+	if len(res.Bad) != 1 || res.Bad[0].Name != entries[3].name {
+		t.Fatalf("Bad = %v, want only %s", res.Bad, entries[3].name)
+	}
+	b, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r, err := b.OpenBlob(entries[3].digest)
+	if err == nil {
+		_, err = io.Copy(io.Discard, r)
+		r.Close()
+	}
+	if err == nil {
+		t.Fatal("reading a flipped blob succeeded")
+	}
+}

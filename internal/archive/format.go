@@ -1,0 +1,196 @@
+package archive
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/element-hq/ess-airgap/internal/verify"
+)
+
+// FormatVersion is the version of the bundle format this package writes and reads.
+const FormatVersion = 1
+
+// Names of the fixed entries, in the order they appear in the tar.
+const (
+	ManifestName = "bundle.json"
+	LayoutName   = "oci-layout"
+	IndexName    = "index.json"
+	blobPrefix   = "blobs/sha256/"
+)
+
+// ManifestMediaType identifies the bundle manifest.
+const ManifestMediaType = "application/vnd.element.ess.bundle.manifest.v1+json"
+
+// Limits a reader applies before it trusts anything in the file.
+const (
+	maxManifestSize = 64 << 20 // bundle.json
+	maxTableSize    = 64 << 20 // the offset table
+	maxWindow       = 64 << 20 // zstd window: larger is refused (hostile input)
+)
+
+// Blob kinds recorded in the manifest.
+const (
+	KindIndex    = "index"
+	KindManifest = "manifest"
+	KindConfig   = "config"
+	KindLayer    = "layer"
+)
+
+// Manifest is the bundle manifest, the first entry of every bundle.
+type Manifest struct {
+	FormatVersion int       `json:"formatVersion"`
+	MediaType     string    `json:"mediaType"`
+	Tool          string    `json:"tool"`
+	Created       time.Time `json:"created"`
+	Source        Source    `json:"source"`
+	Images        []Image   `json:"images"`
+	// Blobs lists every blob in the order of the tar: indexes, manifests and configs, then layers.
+	Blobs  []Blob `json:"blobs"`
+	Layout Layout `json:"layout"`
+	Totals Totals `json:"totals"`
+}
+
+// Source is the image list the bundle was made from, as given.
+type Source struct {
+	Name    string   `json:"name"`
+	Digest  string   `json:"digest"`
+	Content string   `json:"content"`
+	Include []string `json:"include,omitempty"`
+	Exclude []string `json:"exclude,omitempty"`
+}
+
+// Image is one container of the image list and what the bundle carries for it.
+type Image struct {
+	Component string `json:"component"`
+	Container string `json:"container"`
+	Server    string `json:"server"`
+	Path      string `json:"path"`
+	Tag       string `json:"tag,omitempty"`
+	// ListedDigest is the digest the image list gave, if any.
+	ListedDigest string `json:"listedDigest,omitempty"`
+	// Digest, MediaType and Size describe the top-level manifest or index carried.
+	Digest    string   `json:"digest"`
+	MediaType string   `json:"mediaType"`
+	Size      int64    `json:"size"`
+	Platforms []string `json:"platforms,omitempty"`
+}
+
+// Ref is the source reference "server/path:tag" (or "server/path@digest" without a tag).
+func (i Image) Ref() string {
+	if i.Tag == "" {
+		return i.Server + "/" + i.Path + "@" + i.Digest
+	}
+	return i.Server + "/" + i.Path + ":" + i.Tag
+}
+
+// Key is "component.container".
+func (i Image) Key() string { return i.Component + "." + i.Container }
+
+// Blob is one content-addressed entry under blobs/sha256/.
+type Blob struct {
+	Digest    string `json:"digest"`
+	Size      int64  `json:"size"`
+	MediaType string `json:"mediaType,omitempty"`
+	Kind      string `json:"kind"`
+}
+
+// Layout records the digests of the two layout files, so that they are verified too.
+type Layout struct {
+	OCILayout string `json:"ociLayout"`
+	Index     string `json:"index"`
+}
+
+// Totals sums the manifest up.
+type Totals struct {
+	Images    int   `json:"images"`
+	Blobs     int   `json:"blobs"`
+	BlobBytes int64 `json:"blobBytes"`
+}
+
+// BlobName is the tar entry name of a blob: "blobs/sha256/<hex>".
+func BlobName(digest string) string { return blobPrefix + strings.TrimPrefix(digest, "sha256:") }
+
+// Check validates the manifest's own consistency: version, digests, no duplicate blobs,
+// totals, and that every image's digest is a blob it carries.
+func (m *Manifest) Check() error {
+	if m.FormatVersion != FormatVersion {
+		return fmt.Errorf("%w: format version %d, this tool reads %d", ErrUnsupported, m.FormatVersion, FormatVersion)
+	}
+	if m.MediaType != ManifestMediaType {
+		return fmt.Errorf("%w: media type %q", ErrCorrupt, m.MediaType)
+	}
+	seen := make(map[string]bool, len(m.Blobs))
+	var total int64
+	for _, b := range m.Blobs {
+		if err := verify.Check(b.Digest); err != nil {
+			return fmt.Errorf("%w: blob list: %v", ErrCorrupt, err)
+		}
+		if seen[b.Digest] {
+			return fmt.Errorf("%w: blob %s listed twice", ErrCorrupt, b.Digest)
+		}
+		if b.Size < 0 {
+			return fmt.Errorf("%w: blob %s has size %d", ErrCorrupt, b.Digest, b.Size)
+		}
+		seen[b.Digest] = true
+		total += b.Size
+	}
+	for _, im := range m.Images {
+		if !seen[im.Digest] {
+			return fmt.Errorf("%w: image %s (%s): digest %s is not among the blobs", ErrCorrupt, im.Key(), im.Ref(), im.Digest)
+		}
+	}
+	for _, d := range []string{m.Layout.OCILayout, m.Layout.Index} {
+		if err := verify.Check(d); err != nil {
+			return fmt.Errorf("%w: layout: %v", ErrCorrupt, err)
+		}
+	}
+	if m.Totals.Images != len(m.Images) || m.Totals.Blobs != len(m.Blobs) || m.Totals.BlobBytes != total {
+		return fmt.Errorf("%w: totals do not add up", ErrCorrupt)
+	}
+	return nil
+}
+
+// BlobByDigest returns the blob record for digest.
+func (m *Manifest) BlobByDigest(digest string) (Blob, bool) {
+	for _, b := range m.Blobs {
+		if b.Digest == digest {
+			return b, true
+		}
+	}
+	return Blob{}, false
+}
+
+// expected maps every entry name the manifest allows to its digest and size (size -1: unknown).
+func (m *Manifest) expected() map[string]Blob {
+	want := make(map[string]Blob, len(m.Blobs)+2)
+	want[LayoutName] = Blob{Digest: m.Layout.OCILayout, Size: -1}
+	want[IndexName] = Blob{Digest: m.Layout.Index, Size: -1}
+	for _, b := range m.Blobs {
+		want[BlobName(b.Digest)] = b
+	}
+	return want
+}
+
+// decodeManifest parses and checks a bundle manifest.
+func decodeManifest(b []byte) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, ManifestName, err)
+	}
+	if err := m.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", ManifestName, err)
+	}
+	return &m, nil
+}
+
+// checkName rejects entry names that could escape the extraction directory.
+func checkName(name string) error {
+	if name == "" || path.IsAbs(name) || strings.HasPrefix(name, "/") || path.Clean(name) != name ||
+		name == ".." || strings.HasPrefix(name, "../") || strings.Contains(name, "\\") {
+		return fmt.Errorf("%w: entry %q: unsafe path", ErrCorrupt, name)
+	}
+	return nil
+}

@@ -1,0 +1,225 @@
+package archive
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/element-hq/ess-airgap/internal/verify"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Bundle is an open bundle file, read at random through its offset table. Every read is
+// verified against the digest and size the manifest declares. Safe for concurrent use.
+type Bundle struct {
+	f        *os.File
+	size     int64
+	tab      *table
+	byName   map[string]entry
+	manifest *Manifest
+
+	mu     sync.Mutex
+	decs   []*zstd.Decoder // idle decoders
+	closed bool
+}
+
+// Open opens the bundle at path: it reads the footer and the offset table at the end, then the
+// manifest at the start, and checks that they agree (every listed blob has an entry of the same
+// size, every entry is listed). It does not read the blobs: see Verify.
+func Open(path string) (*Bundle, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := open(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}
+
+func open(f *os.File) (*Bundle, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	tab, _, err := readTail(f, st.Size())
+	if err != nil {
+		return nil, err
+	}
+	b := &Bundle{f: f, size: st.Size(), tab: tab, byName: make(map[string]entry, len(tab.Entries))}
+	for _, e := range tab.Entries {
+		b.byName[e.Name] = e
+	}
+	if tab.Entries[0].Size > maxManifestSize {
+		return nil, fmt.Errorf("%w: %s declares %d bytes", ErrCorrupt, ManifestName, tab.Entries[0].Size)
+	}
+	raw, err := b.ReadFile(ManifestName)
+	if err != nil {
+		return nil, err
+	}
+	if b.manifest, err = decodeManifest(raw); err != nil {
+		return nil, err
+	}
+	want := b.manifest.expected()
+	for _, e := range tab.Entries[1:] {
+		w, ok := want[e.Name]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%w: entry %q is not listed in the manifest", ErrCorrupt, e.Name)
+		case e.Digest != w.Digest || (w.Size >= 0 && e.Size != w.Size):
+			return nil, fmt.Errorf("%w: entry %q: offset table says %s (%d bytes), manifest says %s (%d bytes)",
+				ErrCorrupt, e.Name, e.Digest, e.Size, w.Digest, w.Size)
+		}
+		delete(want, e.Name)
+	}
+	for name := range want {
+		return nil, fmt.Errorf("%w: %s is listed in the manifest but missing from the bundle", ErrCorrupt, name)
+	}
+	return b, nil
+}
+
+// Manifest returns the bundle manifest. The caller must not modify it.
+func (b *Bundle) Manifest() *Manifest { return b.manifest }
+
+// Size is the size of the bundle file in bytes.
+func (b *Bundle) Size() int64 { return b.size }
+
+// Close closes the file and releases the decoders. Readers still open fail afterwards.
+func (b *Bundle) Close() error {
+	b.mu.Lock()
+	for _, d := range b.decs {
+		d.Close()
+	}
+	b.decs, b.closed = nil, true
+	b.mu.Unlock()
+	return b.f.Close()
+}
+
+// OpenBlob returns a verified reader of the blob with the given digest: it fails at its end,
+// instead of returning io.EOF, unless the content matched. The caller closes it.
+func (b *Bundle) OpenBlob(digest string) (io.ReadCloser, error) {
+	return b.OpenEntry(BlobName(digest))
+}
+
+// OpenEntry returns a verified reader of the named entry. The caller closes it.
+func (b *Bundle) OpenEntry(name string) (io.ReadCloser, error) {
+	e, ok := b.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
+	}
+	r, err := b.openFrame(e, io.NewSectionReader(b.f, e.Offset, e.Length))
+	if err != nil {
+		return nil, fmt.Errorf("bundle entry %s: %w", name, err)
+	}
+	return r, nil
+}
+
+// ReadFile reads a whole entry, verified. Meant for small entries (manifests, configs).
+func (b *Bundle) ReadFile(name string) ([]byte, error) {
+	r, err := b.OpenEntry(name)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("bundle entry %s: %w", name, err)
+	}
+	return data, nil
+}
+
+// openFrame decodes the frame of e from src and positions a verified reader on its data.
+func (b *Bundle) openFrame(e entry, src io.Reader) (*entryReader, error) {
+	dec, err := b.decoder()
+	if err != nil {
+		return nil, err
+	}
+	if err := dec.Reset(src); err != nil {
+		b.release(dec)
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	tr := tar.NewReader(dec)
+	hdr, err := tr.Next()
+	if err != nil {
+		b.release(dec)
+		return nil, fmt.Errorf("%w: tar header: %v", ErrCorrupt, err)
+	}
+	if err := checkHeader(hdr, e.Name, e.Size); err != nil {
+		b.release(dec)
+		return nil, err
+	}
+	return &entryReader{Reader: verify.NewReader(tr, e.Digest, e.Size), b: b, dec: dec, name: e.Name}, nil
+}
+
+// checkHeader rejects a tar header that is not the regular file of the expected name and size.
+func checkHeader(hdr *tar.Header, name string, size int64) error {
+	if hdr.Name != name {
+		return fmt.Errorf("%w: found entry %q where the offset table places %q", ErrCorrupt, hdr.Name, name)
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return fmt.Errorf("%w: entry %q is not a regular file (type %q)", ErrCorrupt, hdr.Name, hdr.Typeflag)
+	}
+	if hdr.Size != size {
+		return fmt.Errorf("%w: entry %q is %d bytes, declared %d", ErrCorrupt, hdr.Name, hdr.Size, size)
+	}
+	return nil
+}
+
+type entryReader struct {
+	*verify.Reader
+	b    *Bundle
+	dec  *zstd.Decoder
+	name string
+}
+
+func (r *entryReader) Read(p []byte) (int, error) {
+	n, err := r.Reader.Read(p)
+	if err != nil && err != io.EOF {
+		if errors.Is(err, zstd.ErrMagicMismatch) || errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrCRCMismatch) {
+			err = fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		err = fmt.Errorf("bundle entry %s: %w", r.name, err)
+	}
+	return n, err
+}
+
+func (r *entryReader) Close() error {
+	if r.dec != nil {
+		r.b.release(r.dec)
+		r.dec = nil
+	}
+	return nil
+}
+
+func (b *Bundle) decoder() (*zstd.Decoder, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n := len(b.decs); n > 0 {
+		d := b.decs[n-1]
+		b.decs = b.decs[:n-1]
+		return d, nil
+	}
+	return newDecoder()
+}
+
+func (b *Bundle) release(d *zstd.Decoder) {
+	d.Reset(nil)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		d.Close()
+		return
+	}
+	b.decs = append(b.decs, d)
+}
+
+// newDecoder makes a synchronous decoder with the window capped against hostile input.
+func newDecoder() (*zstd.Decoder, error) {
+	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxWindow),
+		zstd.WithDecoderLowmem(true))
+}

@@ -1,0 +1,119 @@
+package testregistry
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/distribution/distribution/v3/configuration"
+	"github.com/distribution/distribution/v3/registry/handlers"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/crypto/bcrypt"
+
+	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"           // auth "htpasswd"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem" // storage "filesystem"
+)
+
+// File names Start uses inside its directory.
+const (
+	StorageDir   = "storage"  // the registry's filesystem storage
+	HtpasswdFile = "htpasswd" // with WithAuth
+	CAFileName   = "ca.pem"   // with WithTLS
+)
+
+var silenceLogrus sync.Once
+
+// Start runs a Distribution registry in-process on 127.0.0.1 with a random port, storing under
+// dir (created if missing; see StorageDir, HtpasswdFile, CAFileName). Without options it serves
+// plain HTTP with no auth. Deletes are enabled; upload purging, redis, notifications and health
+// checks are off.
+//
+// ctx bounds the start only: the registry runs until Close, which the caller must call.
+// Start sends the process-wide logrus standard logger (which Distribution logs to) to io.Discard.
+func Start(ctx context.Context, dir string, opts ...Option) (*Registry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("testregistry: %w", err)
+	}
+	silenceLogrus.Do(func() { logrus.SetOutput(io.Discard) })
+
+	cfg := &configuration.Configuration{Version: "0.1"}
+	cfg.Log.AccessLog.Disabled = true
+	cfg.Log.Level = "error"
+	cfg.HTTP.Secret = rand.Text()
+	cfg.Storage = configuration.Storage{
+		"filesystem":  configuration.Parameters{"rootdirectory": filepath.Join(dir, StorageDir)},
+		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
+		"delete":      configuration.Parameters{"enabled": true},
+		"cache":       configuration.Parameters{"blobdescriptor": "inmemory"},
+	}
+	if c.username != "" {
+		path := filepath.Join(dir, HtpasswdFile)
+		if err := writeHtpasswd(path, c.username, c.password); err != nil {
+			return nil, err
+		}
+		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "testregistry", "path": path}}
+	}
+
+	app, err := newApp(context.WithoutCancel(ctx), cfg)
+	if err != nil {
+		return nil, err
+	}
+	var r *Registry
+	if c.tls {
+		caPEM, cert, err := newCertificates()
+		if err != nil {
+			return nil, err
+		}
+		caFile := filepath.Join(dir, CAFileName)
+		if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
+			return nil, fmt.Errorf("testregistry: %w", err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(caPEM)
+		r, err = serve(app, &cert, pool)
+		if err != nil {
+			return nil, err
+		}
+		r.CAFile = caFile
+	} else if r, err = serve(app, nil, nil); err != nil {
+		return nil, err
+	}
+	r.Username, r.Password = c.username, c.password
+	r.shutdown = app.Shutdown
+	return r, nil
+}
+
+// newApp turns the panics by which handlers.NewApp reports a bad configuration into an error.
+func newApp(ctx context.Context, cfg *configuration.Configuration) (app *handlers.App, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("testregistry: distribution: %v", p)
+		}
+	}()
+	return handlers.NewApp(ctx, cfg), nil
+}
+
+// writeHtpasswd writes a one-user htpasswd file (mode 0600). It uses bcrypt's minimum cost:
+// Distribution checks the hash on every request, and the default cost adds ~50 ms to each.
+func writeHtpasswd(path, username, password string) error {
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		return fmt.Errorf("testregistry: htpasswd: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(username+":"+string(hash)+"\n"), 0o600); err != nil {
+		return fmt.Errorf("testregistry: htpasswd: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,10 @@
+// Package testregistry runs container registries in-process, for tests and demos.
+//
+// Start runs the CNCF Distribution registry (the registry:2/registry:3 code) on 127.0.0.1 with
+// filesystem storage, optionally behind htpasswd basic auth and TLS signed by a fresh CA: the
+// realistic choice (per-repository blob links, real upload sessions, auth, TLS). StartGGCR runs
+// go-containerregistry's in-memory pkg/registry: fast, no auth, blobs global across repositories.
+//
+// Both count requests and uploaded blob bytes at the HTTP layer, so tests can assert on what
+// crossed the wire (for example that a second push uploaded nothing).
+package testregistry
