@@ -1,0 +1,167 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Client reaches registries with one set of credentials, TLS settings and limits.
+// Safe for concurrent use.
+type Client struct {
+	o        options
+	base     http.RoundTripper // guarded: plain HTTP only where allowed
+	keychain authn.Keychain
+	puller   *remote.Puller
+
+	mu      sync.Mutex
+	schemes map[string]string // registry host -> "https" or "http"
+}
+
+// New makes a Client. Defaults: 4 jobs, Docker config credentials, system TLS roots.
+func New(opts ...Option) (*Client, error) {
+	o := options{jobs: 4, userAgent: "ess-airgap", timeout: 30 * time.Second}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	rt, err := o.baseTransport()
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{o: o, base: &guard{rt: rt, plainHTTP: o.plainHTTP}, schemes: map[string]string{}}
+	c.keychain = authn.DefaultKeychain
+	if o.user != "" {
+		c.keychain = authn.NewMultiKeychain(static{host: o.host, auth: authn.FromConfig(authn.AuthConfig{Username: o.user, Password: o.password})}, authn.DefaultKeychain)
+	}
+	c.puller, err = remote.NewPuller(c.remoteOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Jobs is the concurrency limit the client was made with.
+func (c *Client) Jobs() int { return c.o.jobs }
+
+func (c *Client) remoteOptions() []remote.Option {
+	return []remote.Option{remote.WithAuthFromKeychain(c.keychain), remote.WithTransport(c.base),
+		remote.WithJobs(c.o.jobs), remote.WithUserAgent(c.o.userAgent)}
+}
+
+// ParseReference parses "host/path:tag" or "host/path@digest" strictly (no Docker Hub defaults).
+func (c *Client) ParseReference(s string) (name.Reference, error) {
+	opts := []name.Option{name.StrictValidation}
+	if c.o.plainHTTP {
+		opts = append(opts, name.Insecure)
+	}
+	return name.ParseReference(s, opts...)
+}
+
+func (c *Client) repository(s string) (name.Repository, error) {
+	opts := []name.Option{name.StrictValidation}
+	if c.o.plainHTTP {
+		opts = append(opts, name.Insecure)
+	}
+	return name.NewRepository(s, opts...)
+}
+
+// static is a keychain with credentials for one registry host.
+type static struct {
+	host string
+	auth authn.Authenticator
+}
+
+func (s static) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	if r.RegistryStr() == s.host {
+		return s.auth, nil
+	}
+	return authn.Anonymous, nil
+}
+
+// IsLoopback reports whether host (host[:port]) names this machine: 127.0.0.0/8, ::1 or localhost.
+func IsLoopback(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.Trim(h, "[]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ErrPlainHTTP is returned for a plain-HTTP request to a non-loopback registry without --plain-http.
+var ErrPlainHTTP = errors.New("plain HTTP is only used for loopback registries unless --plain-http is given")
+
+// guard refuses plain HTTP to registries that are not on this machine, unless allowed.
+type guard struct {
+	rt        http.RoundTripper
+	plainHTTP bool
+}
+
+func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !g.plainHTTP && !IsLoopback(req.URL.Host) {
+		return nil, fmt.Errorf("registry %s: %w", req.URL.Host, ErrPlainHTTP)
+	}
+	return g.rt.RoundTrip(req)
+}
+
+// scheme finds how to reach a registry: https, or http when allowed and https does not answer.
+func (c *Client) scheme(ctx context.Context, host string) string {
+	c.mu.Lock()
+	s, ok := c.schemes[host]
+	c.mu.Unlock()
+	if ok {
+		return s
+	}
+	s = "https"
+	if c.o.plainHTTP || IsLoopback(host) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+host+"/v2/", nil)
+		resp, err := c.base.RoundTrip(req)
+		if err != nil {
+			s = "http"
+		} else {
+			resp.Body.Close()
+		}
+	}
+	c.mu.Lock()
+	c.schemes[host] = s
+	c.mu.Unlock()
+	return s
+}
+
+// authTransport returns an authenticated transport for a registry, scoped to push and pull
+// the given repositories (their paths on that registry).
+func (c *Client) authTransport(ctx context.Context, reg name.Registry, push bool, repos ...string) (http.RoundTripper, error) {
+	auth, err := c.keychain.Resolve(reg)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: credentials: %w", reg.RegistryStr(), err)
+	}
+	action := transport.PullScope
+	if push {
+		action = transport.PushScope
+	}
+	scopes := make([]string, 0, len(repos))
+	for _, r := range repos {
+		scopes = append(scopes, reg.Repo(r).Scope(action))
+	}
+	rt, err := transport.NewWithContext(ctx, reg, auth, c.base, scopes)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", reg.RegistryStr(), err)
+	}
+	return transport.NewUserAgent(rt, c.o.userAgent), nil
+}

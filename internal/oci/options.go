@@ -1,0 +1,117 @@
+package oci
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Option configures a Client.
+type Option func(*options) error
+
+type options struct {
+	jobs          int
+	host, user    string
+	password      string
+	caFile        string
+	skipVerify    bool
+	plainHTTP     bool
+	userAgent     string
+	transport     http.RoundTripper
+	timeout       time.Duration
+	tlsConfigured bool
+}
+
+// WithJobs caps concurrent blob transfers across all images. Default 4.
+func WithJobs(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("jobs must be > 0, got %d", n)
+		}
+		o.jobs = n
+		return nil
+	}
+}
+
+// WithCredentials authenticates to registry host (host[:port]) with a username and password.
+// Other registries, and this one without it, use the Docker config and its credential helpers.
+func WithCredentials(host, username, password string) Option {
+	return func(o *options) error {
+		if host == "" || username == "" {
+			return errors.New("credentials need a registry host and a username")
+		}
+		o.host, o.user, o.password = host, username, password
+		return nil
+	}
+}
+
+// WithCAFile adds the PEM certificates in path to the system roots. Default: system roots only.
+func WithCAFile(path string) Option {
+	return func(o *options) error { o.caFile = path; return nil }
+}
+
+// WithInsecureSkipTLSVerify disables TLS certificate checks. Default false.
+func WithInsecureSkipTLSVerify(skip bool) Option {
+	return func(o *options) error { o.skipVerify = skip; return nil }
+}
+
+// WithPlainHTTP allows plain HTTP to any registry. Default false: only loopback registries
+// (127.0.0.0/8, ::1, localhost) may be reached over plain HTTP, as Docker does.
+func WithPlainHTTP(plain bool) Option {
+	return func(o *options) error { o.plainHTTP = plain; return nil }
+}
+
+// WithUserAgent sets the User-Agent. Default "ess-airgap".
+func WithUserAgent(ua string) Option {
+	return func(o *options) error { o.userAgent = ua; return nil }
+}
+
+// WithTransport replaces the base HTTP transport (tests); CA and TLS options then do not apply.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(o *options) error { o.transport = rt; return nil }
+}
+
+// WithTimeout bounds connecting and waiting for response headers. Default 30s.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("timeout must be > 0, got %s", d)
+		}
+		o.timeout = d
+		return nil
+	}
+}
+
+// baseTransport builds the HTTP transport from the TLS options.
+func (o *options) baseTransport() (http.RoundTripper, error) {
+	if o.transport != nil {
+		return o.transport, nil
+	}
+	t := remote.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = o.timeout
+	t.TLSHandshakeTimeout = o.timeout
+	t.MaxIdleConnsPerHost = 2 * o.jobs
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.skipVerify} //nolint:gosec // only when asked
+	if o.caFile != "" {
+		pem, err := os.ReadFile(o.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", o.caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	t.TLSClientConfig = cfg
+	return t, nil
+}

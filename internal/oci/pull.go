@@ -1,0 +1,56 @@
+package oci
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/element-hq/ess-airgap/internal/verify"
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// Manifest is a manifest or index as the registry served it: the exact bytes, their media type
+// and their digest (the sha256 of those bytes).
+type Manifest struct {
+	Raw       []byte
+	MediaType string
+	Digest    string
+}
+
+// GetManifest fetches the manifest or index that ref ("host/path:tag" or "host/path@digest")
+// names, as its raw bytes. A reference by digest is verified against the bytes; a reference by
+// tag returns the digest of the bytes served.
+func (c *Client) GetManifest(ctx context.Context, ref string) (*Manifest, error) {
+	r, err := c.ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	d, err := c.puller.Get(ctx, r)
+	if err != nil {
+		return nil, describe(err)
+	}
+	m := &Manifest{Raw: d.Manifest, MediaType: string(d.MediaType), Digest: verify.Digest(d.Manifest)}
+	if dr, ok := r.(name.Digest); ok && dr.DigestStr() != m.Digest {
+		return nil, fmt.Errorf("%s: %w: the registry served content hashing to %s", ref, verify.ErrMismatch, m.Digest)
+	}
+	return m, nil
+}
+
+// OpenBlob streams the blob digest of repository repo ("host/path"). The reader is verified
+// (size and digest) and holds one of the client's job tokens until closed: read and close it
+// in the goroutine that opened it.
+func (c *Client) OpenBlob(ctx context.Context, repo, digest string) (io.ReadCloser, error) {
+	r, err := c.repository(repo)
+	if err != nil {
+		return nil, err
+	}
+	l, err := c.puller.Layer(ctx, r.Digest(digest))
+	if err != nil {
+		return nil, describe(err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, describe(err)
+	}
+	return rc, nil
+}
