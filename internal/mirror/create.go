@@ -1,0 +1,317 @@
+package mirror
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/verify"
+)
+
+// Progress receives byte counts. Implementations must be safe for concurrent use and cheap.
+type Progress interface {
+	SetTotal(bytes int64)
+	Add(bytes int64)
+}
+
+type noProgress struct{}
+
+func (noProgress) SetTotal(int64) {}
+func (noProgress) Add(int64)      {}
+
+// CreateOptions says what to bundle and where.
+type CreateOptions struct {
+	List        *digests.List // the selected images
+	ListContent []byte        // the image list file as given, recorded in the manifest
+	Include     []string
+	Exclude     []string
+	Output      string    // NAME.tar.zst
+	Created     time.Time // recorded, and the mtime of every tar entry
+	Tool        string    // "bundle vX.Y.Z"
+	Progress    Progress  // may be nil
+}
+
+// Created is what Create made.
+type Created struct {
+	Manifest *archive.Manifest
+	SHA256   string
+}
+
+// image is one distinct source image and what was pulled for it.
+type image struct {
+	group digests.Group
+	ref   string // what was fetched: repo@digest when the list pins one, else repo:tag
+	root  *node
+}
+
+// blob is one distinct blob of the bundle and where to pull it from.
+type blob struct {
+	archive.Blob
+	repo string // source repository "server/path"
+	data []byte // manifests, indexes and configs are kept in memory
+}
+
+// Create pulls every image of the list and writes the bundle. Manifests are resolved first
+// (in parallel, through the client's one limiter), so the bundle manifest at the head of the file
+// lists every blob; then blobs are streamed from the registries into the file, verified.
+func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, error) {
+	if o.Progress == nil {
+		o.Progress = noProgress{}
+	}
+	images, err := resolve(ctx, c, o.List.Groups())
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := collect(ctx, c, images)
+	if err != nil {
+		return nil, err
+	}
+	m, layout, index := describeBundle(o, images, blobs)
+	o.Progress.SetTotal(m.Totals.BlobBytes)
+
+	w, err := archive.Create(o.Output, o.Created)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Abort()
+	mj, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{archive.ManifestName, mj}, {archive.LayoutName, layout}, {archive.IndexName, index}} {
+		if err := addBytes(w, f.name, f.data); err != nil {
+			return nil, err
+		}
+	}
+	for _, b := range blobs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if b.data != nil {
+			err = addBytes(w, archive.BlobName(b.Digest), b.data)
+		} else {
+			err = addRemote(ctx, c, w, b, o.Progress)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("blob %s (%s) of %s: %w", b.Digest, b.Kind, b.repo, err)
+		}
+		if b.data != nil {
+			o.Progress.Add(b.Size)
+		}
+	}
+	sum, err := w.Commit()
+	if err != nil {
+		return nil, err
+	}
+	return &Created{Manifest: m, SHA256: sum}, nil
+}
+
+func addBytes(w *archive.Writer, name string, data []byte) error {
+	d := verify.Digest(data)
+	return w.Add(name, d, int64(len(data)), verify.NewReader(bytes.NewReader(data), d, int64(len(data))))
+}
+
+// addRemote streams one blob from its registry into the bundle. The registry client verifies
+// the stream; the writer reads it to its end, so a mismatch fails the entry.
+func addRemote(ctx context.Context, c *oci.Client, w *archive.Writer, b *blob, p Progress) error {
+	rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return w.Add(archive.BlobName(b.Digest), b.Digest, b.Size, &countReader{r: rc, p: p})
+}
+
+type countReader struct {
+	r io.Reader
+	p Progress
+}
+
+func (c *countReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.p.Add(int64(n))
+	return n, err
+}
+
+// resolve fetches every distinct image's manifest tree, in parallel.
+func resolve(ctx context.Context, c *oci.Client, groups []digests.Group) ([]*image, error) {
+	images := make([]*image, len(groups))
+	errs := make([]error, len(groups))
+	sem := make(chan struct{}, c.Jobs())
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			images[i], errs[i] = resolveOne(ctx, c, g)
+		}()
+	}
+	wg.Wait()
+	var failed []string
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err.Error())
+		}
+	}
+	if len(failed) > 0 {
+		return nil, fmt.Errorf("%d of %d images could not be resolved:\n  %s", len(failed), len(groups), strings.Join(failed, "\n  "))
+	}
+	return images, nil
+}
+
+func resolveOne(ctx context.Context, c *oci.Client, g digests.Group) (*image, error) {
+	src := g.Source
+	im := &image{group: g, ref: src.Ref()}
+	if src.Digest != "" {
+		im.ref = src.Repository() + "@" + src.Digest
+	}
+	fail := func(err error) (*image, error) {
+		return nil, fmt.Errorf("%s (%s): %w", memberKeys(g), src.Ref(), err)
+	}
+	m, err := c.GetManifest(ctx, im.ref)
+	if err != nil {
+		return fail(err)
+	}
+	root := descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}
+	fetch := func(ctx context.Context, d descriptor) ([]byte, error) {
+		cm, err := c.GetManifest(ctx, src.Repository()+"@"+d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(cm.Raw)) != d.Size || cm.MediaType != d.MediaType {
+			return nil, fmt.Errorf("manifest %s: served %d bytes as %s, the index says %d bytes of %s", d.Digest, len(cm.Raw), cm.MediaType, d.Size, d.MediaType)
+		}
+		return cm.Raw, nil
+	}
+	if im.root, err = parseNode(ctx, root, m.Raw, fetch, 0); err != nil {
+		return fail(err)
+	}
+	return im, nil
+}
+
+func memberKeys(g digests.Group) string {
+	keys := make([]string, len(g.Members))
+	for i, m := range g.Members {
+		keys[i] = m.Key()
+	}
+	return strings.Join(keys, ", ")
+}
+
+// collect lists the distinct blobs in bundle order: indexes and manifests, configs, then
+// layers, each in order of first appearance. Configs are fetched into memory.
+func collect(ctx context.Context, c *oci.Client, images []*image) ([]*blob, error) {
+	seen := map[string]bool{}
+	var metas, configs, layers []*blob
+	for _, im := range images {
+		repo := im.group.Source.Repository()
+		im.root.walk(func(n *node) {
+			if !seen[n.desc.Digest] {
+				seen[n.desc.Digest] = true
+				kind := archive.KindManifest
+				if isIndex(n.desc.MediaType) {
+					kind = archive.KindIndex
+				}
+				metas = append(metas, &blob{Blob: archive.Blob{Digest: n.desc.Digest, Size: n.desc.Size, MediaType: n.desc.MediaType, Kind: kind}, repo: repo, data: n.raw})
+			}
+			for i, d := range n.blobs {
+				if seen[d.Digest] {
+					continue
+				}
+				seen[d.Digest] = true
+				b := &blob{Blob: archive.Blob{Digest: d.Digest, Size: d.Size, MediaType: d.MediaType, Kind: archive.KindLayer}, repo: repo}
+				if i == 0 {
+					b.Kind = archive.KindConfig
+					configs = append(configs, b)
+				} else {
+					layers = append(layers, b)
+				}
+			}
+		})
+	}
+	for _, b := range configs {
+		if b.Size > 16<<20 {
+			return nil, fmt.Errorf("config %s of %s: %d bytes is too large for a config", b.Digest, b.repo, b.Size)
+		}
+		rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("config %s of %s: %w", b.Digest, b.repo, err)
+		}
+		b.data, err = io.ReadAll(verify.NewReader(rc, b.Digest, b.Size))
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("config %s of %s: %w", b.Digest, b.repo, err)
+		}
+	}
+	return append(append(metas, configs...), layers...), nil
+}
+
+// describeBundle makes the bundle manifest, the oci-layout file and index.json.
+func describeBundle(o CreateOptions, images []*image, blobs []*blob) (*archive.Manifest, []byte, []byte) {
+	configs := map[string][]byte{}
+	for _, b := range blobs {
+		if b.Kind == archive.KindConfig {
+			configs[b.Digest] = b.data
+		}
+	}
+	m := &archive.Manifest{FormatVersion: archive.FormatVersion, MediaType: archive.ManifestMediaType,
+		Tool: o.Tool, Created: o.Created.UTC().Truncate(time.Second),
+		Source: archive.Source{Name: o.List.File, Digest: verify.Digest(o.ListContent), Content: string(o.ListContent),
+			Include: o.Include, Exclude: o.Exclude}}
+	idx := struct {
+		SchemaVersion int          `json:"schemaVersion"`
+		MediaType     string       `json:"mediaType"`
+		Manifests     []descriptor `json:"manifests"`
+	}{SchemaVersion: 2, MediaType: ociIndex, Manifests: []descriptor{}}
+	for _, im := range images {
+		d := im.root.desc
+		plats := im.root.platforms()
+		if isManifest(d.MediaType) {
+			if p := configPlatform(configs[im.root.blobs[0].Digest]); p != "" {
+				plats = []string{p}
+			}
+		}
+		for _, mem := range im.group.Members {
+			m.Images = append(m.Images, archive.Image{Component: mem.Component, Container: mem.Container,
+				Server: mem.Server, Path: mem.Path, Tag: mem.Tag, ListedDigest: mem.Digest,
+				Digest: d.Digest, MediaType: d.MediaType, Size: d.Size, Platforms: plats})
+		}
+		d.Annotations = map[string]string{
+			"org.opencontainers.image.ref.name": im.group.Source.Ref(),
+			"io.element.ess.containers":         memberKeys(im.group),
+		}
+		idx.Manifests = append(idx.Manifests, d)
+	}
+	sort.SliceStable(m.Images, func(i, j int) bool { return m.Images[i].Key() < m.Images[j].Key() })
+	for _, b := range blobs {
+		m.Blobs = append(m.Blobs, b.Blob)
+		m.Totals.BlobBytes += b.Size
+	}
+	m.Totals.Images, m.Totals.Blobs = len(m.Images), len(m.Blobs)
+	layout := []byte(`{"imageLayoutVersion":"1.0.0"}`)
+	index, _ := json.MarshalIndent(idx, "", "  ")
+	m.Layout = archive.Layout{OCILayout: verify.Digest(layout), Index: verify.Digest(index)}
+	return m, layout, index
+}
+
+// configPlatform reads os/architecture[/variant] from an image config.
+func configPlatform(cfg []byte) string {
+	var p platform
+	if json.Unmarshal(cfg, &p) != nil || p.OS == "" {
+		return ""
+	}
+	return p.String()
+}

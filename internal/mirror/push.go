@@ -1,0 +1,358 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/oci"
+)
+
+// PushOptions says where to push.
+type PushOptions struct {
+	Destination Destination
+	Progress    Progress // may be nil
+}
+
+// Pushed is the outcome of a push.
+type Pushed struct {
+	// Images are the bundle's containers as the registry now serves them: Server is the
+	// destination host, Path the destination repository, Digest what the registry returned
+	// for the tag when read back. Failed images are left out.
+	Images []digests.Image
+	// Failed lists, per container key, why it was not pushed.
+	Failed map[string]error
+	Stats  Stats
+}
+
+// Stats counts what a push did with blobs and manifests.
+type Stats struct {
+	BlobsUploaded, BlobsMounted, BlobsSkipped int64
+	BytesUploaded                             int64
+	ManifestsPushed, ManifestsSkipped         int64
+}
+
+// Push pushes every image of the bundle into the destination registry, then reads every tag
+// back. Blobs go first, largest first, through one pool of the client's jobs: each blob is
+// uploaded once, straight from the bundle and verified as it streams, and mounted into the other
+// repositories that need it; blobs the registry has are skipped. Manifests follow, children
+// before the index that names them, as the exact bytes of the bundle. An image whose blob or
+// manifest failed is reported in Pushed.Failed and the error wraps ErrPartial; the other images
+// are pushed all the same.
+func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) (*Pushed, error) {
+	if o.Progress == nil {
+		o.Progress = noProgress{}
+	}
+	m := b.Manifest()
+	ts, err := targets(o.Destination, m.Images)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadTrees(ctx, b, ts); err != nil {
+		return nil, err
+	}
+	repos := make([]string, 0, len(ts))
+	for _, t := range ts {
+		repos = append(repos, t.repo)
+	}
+	p, err := c.Pusher(ctx, o.Destination.Host, repos)
+	if err != nil {
+		return nil, err
+	}
+	run := &pushRun{c: c, b: b, p: p, progress: o.Progress, blobErr: map[string]error{}}
+	run.pushBlobs(ctx, ts)
+	res := &Pushed{Failed: map[string]error{}}
+	run.pushManifests(ctx, ts, res)
+	res.Stats = run.stats.snapshot()
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	if len(res.Failed) > 0 {
+		return res, fmt.Errorf("%w: %d of %d containers", ErrPartial, len(res.Failed), len(m.Images))
+	}
+	return res, nil
+}
+
+// loadTrees reads every target's manifest tree from the bundle (verified).
+func loadTrees(ctx context.Context, b *archive.Bundle, ts []*target) error {
+	fetch := func(ctx context.Context, d descriptor) ([]byte, error) {
+		rec, ok := b.Manifest().BlobByDigest(d.Digest)
+		if !ok {
+			return nil, fmt.Errorf("manifest %s: %w", d.Digest, archive.ErrNotFound)
+		}
+		if rec.Size != d.Size || rec.MediaType != d.MediaType {
+			return nil, fmt.Errorf("manifest %s: bundle has %d bytes of %s, the index says %d bytes of %s", d.Digest, rec.Size, rec.MediaType, d.Size, d.MediaType)
+		}
+		return b.ReadFile(archive.BlobName(d.Digest))
+	}
+	trees := map[string]*node{}
+	for _, t := range ts {
+		if n, ok := trees[t.digest]; ok {
+			t.root = n
+			continue
+		}
+		im := t.images[0]
+		d := descriptor{MediaType: im.MediaType, Digest: im.Digest, Size: im.Size}
+		raw, err := fetch(ctx, d)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t, err)
+		}
+		if t.root, err = parseNode(ctx, d, raw, fetch, 0); err != nil {
+			return fmt.Errorf("%s: %w", t, err)
+		}
+		trees[t.digest] = t.root
+	}
+	return nil
+}
+
+type pushRun struct {
+	c        *oci.Client
+	b        *archive.Bundle
+	p        *oci.Pusher
+	progress Progress
+	stats    counters
+
+	mu      sync.Mutex
+	blobErr map[string]error // blob digest -> why it failed
+}
+
+type counters struct {
+	blobsUploaded, blobsMounted, blobsSkipped, bytesUploaded atomic.Int64
+	manifestsPushed, manifestsSkipped                        atomic.Int64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{BlobsUploaded: c.blobsUploaded.Load(), BlobsMounted: c.blobsMounted.Load(),
+		BlobsSkipped: c.blobsSkipped.Load(), BytesUploaded: c.bytesUploaded.Load(),
+		ManifestsPushed: c.manifestsPushed.Load(), ManifestsSkipped: c.manifestsSkipped.Load()}
+}
+
+// blobJob is one distinct blob and the destination repositories that need it.
+type blobJob struct {
+	archive.Blob
+	repos []string
+	users []string // container keys, for errors
+}
+
+func blobJobs(b *archive.Bundle, ts []*target) []*blobJob {
+	byDigest := map[string]*blobJob{}
+	var jobs []*blobJob
+	for _, t := range ts {
+		t.root.walk(func(n *node) {
+			for _, d := range n.blobs {
+				j, ok := byDigest[d.Digest]
+				if !ok {
+					rec, _ := b.Manifest().BlobByDigest(d.Digest)
+					j = &blobJob{Blob: rec}
+					if rec.Digest == "" { // not in the bundle: upload will say so
+						j.Blob = archive.Blob{Digest: d.Digest, Size: d.Size, Kind: archive.KindLayer}
+					}
+					byDigest[d.Digest] = j
+					jobs = append(jobs, j)
+				}
+				if !contains(j.repos, t.repo) {
+					j.repos = append(j.repos, t.repo)
+				}
+				for _, im := range t.images {
+					if !contains(j.users, im.Key()) {
+						j.users = append(j.users, im.Key())
+					}
+				}
+			}
+		})
+	}
+	sort.SliceStable(jobs, func(i, k int) bool { return jobs[i].Size > jobs[k].Size })
+	return jobs
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// pushBlobs runs one pool of workers over the distinct blobs, largest first.
+func (r *pushRun) pushBlobs(ctx context.Context, ts []*target) {
+	jobs := blobJobs(r.b, ts)
+	var total int64
+	for _, j := range jobs {
+		total += j.Size
+	}
+	r.progress.SetTotal(total)
+	ch := make(chan *blobJob)
+	var wg sync.WaitGroup
+	for range r.c.Jobs() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range ch {
+				if err := r.pushBlob(ctx, j); err != nil {
+					r.mu.Lock()
+					r.blobErr[j.Digest] = fmt.Errorf("blob %s (%s of %s): %w", j.Digest, j.Kind, strings.Join(j.users, ", "), err)
+					r.mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		ch <- j
+	}
+	close(ch)
+	wg.Wait()
+}
+
+// pushBlob makes one blob present in every repository that needs it: skipped where present,
+// uploaded once, mounted elsewhere.
+func (r *pushRun) pushBlob(ctx context.Context, j *blobJob) error {
+	from := ""
+	for _, repo := range j.repos {
+		ok, err := r.p.BlobExists(ctx, repo, j.Digest)
+		if err != nil {
+			return err
+		}
+		if ok {
+			r.stats.blobsSkipped.Add(1)
+			if from == "" {
+				r.progress.Add(j.Size)
+			}
+			from = repo
+			continue
+		}
+		if from != "" {
+			mounted, err := r.p.Mount(ctx, repo, j.Digest, from)
+			if err != nil {
+				return err
+			}
+			if mounted {
+				r.stats.blobsMounted.Add(1)
+				continue
+			}
+		}
+		if err := r.upload(ctx, repo, j); err != nil {
+			return err
+		}
+		from = repo
+	}
+	return nil
+}
+
+// upload streams the blob from the bundle, verified, into repo.
+func (r *pushRun) upload(ctx context.Context, repo string, j *blobJob) error {
+	rc, err := r.b.OpenBlob(j.Digest)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	cr := &countReader{r: rc, p: r.progress}
+	if err := r.p.Upload(ctx, repo, j.Digest, j.Size, cr); err != nil {
+		// A verification failure surfaces through the HTTP client: prefer it.
+		if _, rerr := io.Copy(io.Discard, rc); rerr != nil && !errors.Is(err, rerr) {
+			return fmt.Errorf("%w (upload stopped: %v)", rerr, err)
+		}
+		return err
+	}
+	r.stats.blobsUploaded.Add(1)
+	r.stats.bytesUploaded.Add(j.Size)
+	return nil
+}
+
+// pushManifests pushes every target's manifests, children first, then reads its tag back.
+func (r *pushRun) pushManifests(ctx context.Context, ts []*target, res *Pushed) {
+	var mu sync.Mutex
+	sem := make(chan struct{}, r.c.Jobs())
+	var wg sync.WaitGroup
+	for _, t := range ts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			digest, err := r.pushTarget(ctx, t)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, im := range t.images {
+				if err != nil {
+					res.Failed[im.Key()] = fmt.Errorf("%s: %w", t, err)
+					continue
+				}
+				res.Images = append(res.Images, digests.Image{Component: im.Component, Container: im.Container,
+					Server: r.p.Host(), Path: t.repo, Tag: im.Tag, Digest: digest})
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(res.Images, func(i, k int) bool { return res.Images[i].Key() < res.Images[k].Key() })
+}
+
+// pushTarget pushes one image's manifests and returns the digest the registry serves for it.
+func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
+	var failed []error
+	r.mu.Lock()
+	t.root.walk(func(n *node) {
+		for _, d := range n.blobs {
+			if err := r.blobErr[d.Digest]; err != nil {
+				failed = append(failed, err)
+			}
+		}
+	})
+	r.mu.Unlock()
+	if len(failed) > 0 {
+		return "", errors.Join(failed...)
+	}
+	var err error
+	t.root.walk(func(n *node) {
+		if err != nil || n == t.root {
+			return
+		}
+		err = r.putManifest(ctx, t.repo, n.desc.Digest, n)
+	})
+	if err != nil {
+		return "", err
+	}
+	ref := t.tag
+	if ref == "" {
+		ref = t.digest
+	}
+	if err := r.p.PutManifest(ctx, t.repo, ref, t.root.raw, t.root.desc.MediaType); err != nil {
+		return "", err
+	}
+	r.stats.manifestsPushed.Add(1)
+	got, err := r.p.ResolveTag(ctx, t.repo, ref)
+	if err != nil {
+		return "", err
+	}
+	if got != t.digest {
+		return "", fmt.Errorf("%w: %s serves %s, the bundle has %s", ErrReadBack, ref, got, t.digest)
+	}
+	return got, nil
+}
+
+// putManifest pushes a child manifest by digest unless the repository has it.
+func (r *pushRun) putManifest(ctx context.Context, repo, ref string, n *node) error {
+	ok, err := r.p.ManifestExists(ctx, repo, n.desc.Digest)
+	if err != nil {
+		return err
+	}
+	if ok {
+		r.stats.manifestsSkipped.Add(1)
+		return nil
+	}
+	if err := r.p.PutManifest(ctx, repo, ref, n.raw, n.desc.MediaType); err != nil {
+		return err
+	}
+	r.stats.manifestsPushed.Add(1)
+	return nil
+}
