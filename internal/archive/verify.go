@@ -12,8 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 )
+
+// Counter receives byte counts as they are read; it must be cheap and safe for concurrent use.
+type Counter interface{ Add(n int64) }
 
 // EntryError is a problem with one entry of the bundle.
 type EntryError struct {
@@ -38,7 +40,7 @@ type Result struct {
 // ErrChecksum). Bad entries are collected in Result.Bad rather than stopping the pass; a
 // structural fault (footer, table, manifest) stops it. progress, if not nil, counts the
 // compressed bytes read.
-func Verify(ctx context.Context, path string, progress *atomic.Int64) (*Result, error) {
+func Verify(ctx context.Context, path string, progress Counter) (*Result, error) {
 	b, err := Open(path)
 	if err != nil {
 		return nil, err
@@ -129,7 +131,7 @@ func readChecksumFile(path string) (string, error) {
 
 type countingReader struct {
 	r io.Reader
-	n *atomic.Int64
+	n Counter
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {

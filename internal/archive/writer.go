@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/element-hq/ess-airgap/internal/atomicfile"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -148,7 +149,7 @@ func (w *Writer) Commit() (string, error) {
 	}
 	sum := hex.EncodeToString(w.sum.Sum(nil))
 	line := sum + "  " + filepath.Base(w.path) + "\n"
-	return sum, writeFileAtomic(w.path+".sha256", []byte(line), 0o644)
+	return sum, atomicfile.WriteFile(w.path+".sha256", []byte(line), 0o644)
 }
 
 // Abort removes the partial file. It is a no-op after Commit.
@@ -158,29 +159,4 @@ func (w *Writer) Abort() {
 		os.Remove(w.path + ".partial")
 		w.f = nil
 	}
-}
-
-// writeFileAtomic writes data to path through a synced temporary file and a rename.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

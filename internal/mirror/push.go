@@ -271,6 +271,12 @@ func (r *pushRun) upload(ctx context.Context, repo string, j *blobJob) error {
 
 // pushManifests pushes every target's manifests, children first, then reads its tag back.
 func (r *pushRun) pushManifests(ctx context.Context, ts []*target, res *Pushed) {
+	r.forTargets(ts, res, func(t *target) (string, error) { return r.pushTarget(ctx, t) })
+}
+
+// forTargets runs fn for every target, the client's jobs at a time, and records the outcome of
+// each of its containers in res.
+func (r *pushRun) forTargets(ts []*target, res *Pushed, fn func(*target) (string, error)) {
 	var mu sync.Mutex
 	sem := make(chan struct{}, r.c.Jobs())
 	var wg sync.WaitGroup
@@ -280,7 +286,7 @@ func (r *pushRun) pushManifests(ctx context.Context, ts []*target, res *Pushed) 
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			digest, err := r.pushTarget(ctx, t)
+			digest, err := fn(t)
 			mu.Lock()
 			defer mu.Unlock()
 			for _, im := range t.images {
@@ -330,6 +336,15 @@ func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
 		return "", err
 	}
 	r.stats.manifestsPushed.Add(1)
+	return r.readBack(ctx, t)
+}
+
+// readBack returns the digest the registry serves for the target's tag, which must be the bundle's.
+func (r *pushRun) readBack(ctx context.Context, t *target) (string, error) {
+	ref := t.tag
+	if ref == "" {
+		ref = t.digest
+	}
 	got, err := r.p.ResolveTag(ctx, t.repo, ref)
 	if err != nil {
 		return "", err
@@ -338,6 +353,31 @@ func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
 		return "", fmt.Errorf("%w: %s serves %s, the bundle has %s", ErrReadBack, ref, got, t.digest)
 	}
 	return got, nil
+}
+
+// ReadBack reads every tag of the bundle back from the destination, without pushing, and
+// returns the images as the registry serves them. A tag that is missing or serves another
+// digest than the bundle's is reported in Failed, and the error wraps ErrPartial.
+func ReadBack(ctx context.Context, c *oci.Client, b *archive.Bundle, d Destination) (*Pushed, error) {
+	ts, err := targets(d, b.Manifest().Images)
+	if err != nil {
+		return nil, err
+	}
+	repos := make([]string, 0, len(ts))
+	for _, t := range ts {
+		repos = append(repos, t.repo)
+	}
+	p, err := c.Pusher(ctx, d.Host, repos)
+	if err != nil {
+		return nil, err
+	}
+	r := &pushRun{c: c, b: b, p: p}
+	res := &Pushed{Failed: map[string]error{}}
+	r.forTargets(ts, res, func(t *target) (string, error) { return r.readBack(ctx, t) })
+	if len(res.Failed) > 0 {
+		return res, fmt.Errorf("%w: %d of %d containers", ErrPartial, len(res.Failed), len(b.Manifest().Images))
+	}
+	return res, nil
 }
 
 // putManifest pushes a child manifest by digest unless the repository has it.
@@ -355,4 +395,29 @@ func (r *pushRun) putManifest(ctx context.Context, repo, ref string, n *node) er
 	}
 	r.stats.manifestsPushed.Add(1)
 	return nil
+}
+
+// BlobUsers maps every blob digest of the bundle (manifests included) to the containers that
+// use it, from the manifests in the bundle.
+func BlobUsers(ctx context.Context, b *archive.Bundle) (map[string][]string, error) {
+	ts, err := targets(Destination{}, b.Manifest().Images)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadTrees(ctx, b, ts); err != nil {
+		return nil, err
+	}
+	users := map[string][]string{}
+	for _, t := range ts {
+		t.root.walk(func(n *node) {
+			for _, d := range append([]descriptor{n.desc}, n.blobs...) {
+				for _, im := range t.images {
+					if !contains(users[d.Digest], im.Key()) {
+						users[d.Digest] = append(users[d.Digest], im.Key())
+					}
+				}
+			}
+		})
+	}
+	return users, nil
 }

@@ -1,0 +1,122 @@
+// Package e2e runs bundle and unbundle end to end, in-process, against real Distribution
+// registries, and checks what other tools (sha256sum, zstd, tar, regctl, skopeo) make of the
+// bundle.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/cli"
+	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/fixture"
+	"github.com/element-hq/ess-airgap/internal/testregistry"
+)
+
+var (
+	update      = flag.Bool("update", false, "rewrite golden files")
+	fixtureSize = flag.Int64("fixture-size", 60<<20, "bytes of unique layers in the end-to-end fixture")
+)
+
+// world is what every test shares: an upstream registry holding the fixture, its image list,
+// and one bundle made from it.
+type world struct {
+	dir      string
+	upstream *testregistry.Registry
+	list     string // images_digests.yml path
+	images   []digests.Image
+	bundle   string
+}
+
+var (
+	shared     *world
+	sharedErr  error
+	sharedOnce sync.Once
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if shared != nil {
+		shared.upstream.Close()
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+// setup makes the shared world once: generating the fixture and bundling it is the slow part.
+func setup(t *testing.T) *world {
+	t.Helper()
+	sharedOnce.Do(func() { shared, sharedErr = newWorld() })
+	if sharedErr != nil {
+		t.Fatalf("setup: %v", sharedErr)
+	}
+	return shared
+}
+
+func newWorld() (*world, error) {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "e2e-")
+	if err != nil {
+		return nil, err
+	}
+	w := &world{dir: dir}
+	if w.upstream, err = testregistry.Start(ctx, filepath.Join(dir, "upstream")); err != nil {
+		return nil, err
+	}
+	w.images, err = fixture.Generate(ctx, fixture.Options{Registry: w.upstream.Host, Size: *fixtureSize, Seed: 2310})
+	if err != nil {
+		return nil, err
+	}
+	yml, err := digests.Marshal(w.images)
+	if err != nil {
+		return nil, err
+	}
+	w.list = filepath.Join(dir, "images_digests.yml")
+	if err := os.WriteFile(w.list, yml, 0o644); err != nil {
+		return nil, err
+	}
+	w.bundle = filepath.Join(dir, "ess.tar.zst")
+	r := runCmd("bundle", nil, "create", "--images", w.list, "--output", w.bundle)
+	if r.code != 0 {
+		return nil, &cmdError{r}
+	}
+	return w, nil
+}
+
+// result is what a command run in-process printed and returned.
+type result struct {
+	args           []string
+	code           int
+	stdout, stderr string
+}
+
+type cmdError struct{ r result }
+
+func (e *cmdError) Error() string {
+	return "`" + strings.Join(e.r.args, " ") + "` exited " + strconv.Itoa(e.r.code) + ":\n" + e.r.stderr
+}
+
+// runCmd runs bundle or unbundle in-process with stdin.
+func runCmd(prog string, stdin []byte, args ...string) result {
+	var out, errb bytes.Buffer
+	full := append([]string{prog}, args...)
+	code := cli.Main(context.Background(), prog, full, bytes.NewReader(stdin), &out, &errb)
+	return result{args: full, code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+// must fails the test unless the command exited 0.
+func must(t *testing.T, r result) result {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("%v", &cmdError{r})
+	}
+	return r
+}

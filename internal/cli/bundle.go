@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/progress"
+	"github.com/element-hq/ess-airgap/internal/version"
+	"github.com/urfave/cli/v2"
+)
+
+func bundleApp(e *env) *cli.App {
+	return &cli.App{
+		Usage: "pull every image of an ESS image list into one verified .tar.zst bundle (connected side)",
+		Commands: []*cli.Command{
+			createCommand(e),
+			verifyCommand(e),
+			listCommand(e),
+		},
+	}
+}
+
+func createCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "create",
+		Usage: "pull the images of an images_digests.yml into NAME.tar.zst (and NAME.tar.zst.sha256)",
+		Description: `Images listed with a digest are pulled by digest; the others have their tag resolved once and
+   the digest recorded. Multi-platform indexes are carried whole. Every blob is verified as it
+   streams. The output is written to NAME.tar.zst.partial and renamed when complete; the
+   .sha256 exists only beside a complete bundle. Set SOURCE_DATE_EPOCH for a reproducible file.`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "images", Required: true, Usage: "the image list (images_digests.yml)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Required: true, Usage: "the bundle to write, NAME.tar.zst"},
+			&cli.StringSliceFlag{Name: "include", Usage: "only these `component[.container]` (repeatable)"},
+			&cli.StringSliceFlag{Name: "exclude", Usage: "leave out these `component[.container]` (repeatable)"},
+			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one)"},
+		}, registryFlags()...),
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			out := c.String("output")
+			if !strings.HasSuffix(out, ".tar.zst") {
+				return usagef("--output %q: the bundle name must end in .tar.zst", out)
+			}
+			content, err := os.ReadFile(c.String("images"))
+			if err != nil {
+				return err
+			}
+			list, err := digests.Parse(c.String("images"), content)
+			if err != nil {
+				return err
+			}
+			list, err = list.Select(c.StringSlice("include"), c.StringSlice("exclude"))
+			if err != nil {
+				return usagef("%v", err)
+			}
+			client, err := newClient(c, e, authHost(c, list))
+			if err != nil {
+				return err
+			}
+			created, err := createdTime()
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			var res *mirror.Created
+			err = withProgress(e, "pull", func(m *progress.Meter) error {
+				var err error
+				res, err = mirror.Create(c.Context, client, mirror.CreateOptions{
+					List: list, ListContent: content, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
+					Output: out, Created: created, Tool: "bundle " + version.Version, Progress: m})
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			st, err := os.Stat(out)
+			if err != nil {
+				return err
+			}
+			t := res.Manifest.Totals
+			fmt.Fprintf(e.stdout, "wrote %s: %d containers, %d blobs (%s), file %s, sha256 %s, in %s\n", out, t.Images, t.Blobs,
+				progress.Bytes(t.BlobBytes), progress.Bytes(st.Size()), res.SHA256, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(e.stdout, "carry %s and %s.sha256 across; check with: sha256sum -c %s.sha256\n", out, out, out)
+			return nil
+		},
+	}
+}
+
+// authHost is the registry --username applies to: --auth-registry, or the list's only server.
+func authHost(c *cli.Context, list *digests.List) string {
+	if h := c.String("auth-registry"); h != "" {
+		return h
+	}
+	servers := map[string]bool{}
+	for _, im := range list.Images {
+		servers[im.Server] = true
+	}
+	if len(servers) == 1 {
+		return list.Images[0].Server
+	}
+	return ""
+}

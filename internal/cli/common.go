@@ -1,0 +1,255 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/progress"
+	"github.com/element-hq/ess-airgap/internal/version"
+	"github.com/urfave/cli/v2"
+)
+
+// env is what a command reads and writes besides files.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// Main runs the named program ("bundle" or "unbundle") with args (args[0] is the program) and
+// returns its exit code.
+func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	var app *cli.App
+	switch prog {
+	case "bundle":
+		app = bundleApp(e)
+	case "unbundle":
+		app = unbundleApp(e)
+	default:
+		return report(ctx, stderr, prog, fmt.Errorf("unknown program %q", prog))
+	}
+	app.Name = prog
+	app.Version = version.Version
+	app.Writer, app.ErrWriter = stdout, stderr
+	app.ExitErrHandler = func(*cli.Context, error) {}
+	app.HideHelpCommand = true
+	app.CustomAppHelpTemplate = cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n"
+	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usagef("%v", err) }
+	for _, c := range app.Commands {
+		c.OnUsageError = app.OnUsageError
+		c.CustomHelpTemplate = cli.CommandHelpTemplate + "\n" + exitCodesHelp + "\n"
+	}
+	app.Action = func(c *cli.Context) error {
+		if c.NArg() > 0 {
+			return usagef("unknown command %q (see --help)", c.Args().First())
+		}
+		return cli.ShowAppHelp(c)
+	}
+	return report(ctx, stderr, prog, app.RunContext(ctx, args))
+}
+
+// oneArg returns the single positional argument, refusing extras: urfave/cli ignores flags
+// that follow a positional argument, so they must not pass silently.
+func oneArg(c *cli.Context, what string) (string, error) {
+	switch c.NArg() {
+	case 0:
+		return "", usagef("%s: missing %s argument", c.Command.Name, what)
+	case 1:
+		return c.Args().First(), nil
+	}
+	return "", usagef("%s: unexpected %q after the %s argument (flags go before it)", c.Command.Name, c.Args().Get(1), what)
+}
+
+func noArgs(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef("%s: unexpected argument %q (flags go before arguments; this command takes none)", c.Command.Name, c.Args().First())
+	}
+	return nil
+}
+
+// registryFlags are the flags of every command that talks to a registry.
+func registryFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "jobs", Value: 4, Usage: "concurrent blob transfers"},
+		&cli.StringFlag{Name: "username", Usage: "registry username (the password comes from --password-stdin or $REGISTRY_PASSWORD; default: Docker config and credential helpers)"},
+		&cli.BoolFlag{Name: "password-stdin", Usage: "read the registry password from standard input"},
+		&cli.StringFlag{Name: "ca-file", Usage: "PEM file of CA certificates to trust besides the system roots"},
+		&cli.BoolFlag{Name: "plain-http", Usage: "allow plain HTTP to a registry that is not on loopback"},
+		&cli.BoolFlag{Name: "insecure-skip-tls-verify", Usage: "do not verify registry TLS certificates"},
+		&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "connect and response-header timeout"},
+	}
+}
+
+// newClient builds a registry client from the flags; credentials given on the command line
+// apply to authHost.
+func newClient(c *cli.Context, e *env, authHost string) (*oci.Client, error) {
+	opts := []oci.Option{oci.WithJobs(c.Int("jobs")), oci.WithCAFile(c.String("ca-file")),
+		oci.WithPlainHTTP(c.Bool("plain-http")), oci.WithInsecureSkipTLSVerify(c.Bool("insecure-skip-tls-verify")),
+		oci.WithTimeout(c.Duration("timeout")), oci.WithUserAgent(c.App.Name + "/" + version.Version)}
+	if c.Int("jobs") < 1 {
+		return nil, usagef("--jobs must be at least 1")
+	}
+	if user := c.String("username"); user != "" {
+		pw, err := password(c, e)
+		if err != nil {
+			return nil, err
+		}
+		if authHost == "" {
+			return nil, usagef("--username: say which registry it is for")
+		}
+		opts = append(opts, oci.WithCredentials(authHost, user, pw))
+	} else if c.Bool("password-stdin") {
+		return nil, usagef("--password-stdin needs --username")
+	}
+	return oci.New(opts...)
+}
+
+// password reads the password from stdin (--password-stdin) or $REGISTRY_PASSWORD.
+func password(c *cli.Context, e *env) (string, error) {
+	if c.Bool("password-stdin") {
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		if err != nil && err != io.EOF {
+			return "", fmt.Errorf("--password-stdin: %w", err)
+		}
+		if pw := strings.TrimRight(line, "\r\n"); pw != "" {
+			return pw, nil
+		}
+		return "", usagef("--password-stdin: standard input is empty")
+	}
+	if pw := os.Getenv("REGISTRY_PASSWORD"); pw != "" {
+		return pw, nil
+	}
+	return "", usagef("--username needs a password: --password-stdin or $REGISTRY_PASSWORD")
+}
+
+// withProgress runs fn while showing a Meter on stderr.
+func withProgress(e *env, label string, fn func(m *progress.Meter) error) error {
+	m := &progress.Meter{}
+	d := progress.Start(e.stderr, label, m, 5*time.Second)
+	err := fn(m)
+	d.Stop()
+	return err
+}
+
+// verifyCommand is `verify NAME.tar.zst`, shared by both programs.
+func verifyCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "check the bundle: its .sha256, every blob's digest and size, the layout and the manifest",
+		ArgsUsage: "NAME.tar.zst",
+		Action: func(c *cli.Context) error {
+			path, err := oneArg(c, "bundle")
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			var res *archive.Result
+			err = withProgress(e, "verify", func(m *progress.Meter) error {
+				if st, err := os.Stat(path); err == nil {
+					m.SetTotal(st.Size())
+				}
+				var err error
+				res, err = archive.Verify(c.Context, path, m)
+				return err
+			})
+			if res != nil && len(res.Bad) > 0 {
+				users := blobUsers(c.Context, path)
+				for _, bad := range res.Bad {
+					fmt.Fprintf(e.stderr, "BAD %s%s: %v\n", bad.Name, usedBy(users, bad.Digest), bad.Err)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if len(res.Bad) > 0 {
+				return fmt.Errorf("%s: %w: %d entries failed verification", path, archive.ErrCorrupt, len(res.Bad))
+			}
+			fmt.Fprintf(e.stdout, "%s: OK (sha256 %s, checksum file %s) in %s\n", path, res.SHA256, res.Checksum, time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+}
+
+// blobUsers maps blob digests to the containers using them; best effort (for messages).
+func blobUsers(ctx context.Context, path string) map[string][]string {
+	b, err := archive.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer b.Close()
+	users, _ := mirror.BlobUsers(ctx, b)
+	return users
+}
+
+func usedBy(users map[string][]string, digest string) string {
+	if len(users[digest]) == 0 {
+		return ""
+	}
+	return " (used by " + strings.Join(users[digest], ", ") + ")"
+}
+
+// listCommand is `list NAME.tar.zst`, shared by both programs.
+func listCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "list",
+		Usage:     "list the images of a bundle, read from the head of the file",
+		ArgsUsage: "NAME.tar.zst",
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the bundle manifest as JSON"}},
+		Action: func(c *cli.Context) error {
+			path, err := oneArg(c, "bundle")
+			if err != nil {
+				return err
+			}
+			b, err := archive.Open(path)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			m := b.Manifest()
+			if c.Bool("json") {
+				return writeJSON(e.stdout, m)
+			}
+			w := newTable(e.stdout)
+			w.row("CONTAINER", "SOURCE", "DIGEST", "PLATFORMS")
+			for _, im := range m.Images {
+				w.row(im.Key(), im.Ref(), im.Digest, strings.Join(im.Platforms, ","))
+			}
+			w.flush()
+			fmt.Fprintf(e.stdout, "%d containers, %d blobs, %s of blobs; bundle %s, created %s by %s\n", m.Totals.Images,
+				m.Totals.Blobs, progress.Bytes(m.Totals.BlobBytes), progress.Bytes(b.Size()), m.Created.Format(time.RFC3339), m.Tool)
+			return nil
+		},
+	}
+}
+
+// sortedKeys returns the keys of a map in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// createdTime is $SOURCE_DATE_EPOCH when set (reproducible builds), else now.
+func createdTime() (time.Time, error) {
+	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return time.Time{}, usagef("SOURCE_DATE_EPOCH=%q: not a number of seconds", s)
+		}
+		return time.Unix(n, 0).UTC(), nil
+	}
+	return time.Now().UTC(), nil
+}

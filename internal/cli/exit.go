@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/verify"
+)
+
+// Exit codes, the same for both commands.
+const (
+	ExitOK          = 0
+	ExitError       = 1   // anything else: unreachable registry, refused credentials, bad image list
+	ExitUsage       = 2   // wrong flags or arguments
+	ExitVerify      = 3   // the bundle (or a pulled blob) failed verification
+	ExitPartial     = 4   // some images were pushed, others failed: rerun to resume
+	ExitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM)
+)
+
+const exitCodesHelp = `EXIT CODES:
+   0    success
+   1    error (registry unreachable, credentials refused, bad image list, ...)
+   2    usage error (flags or arguments)
+   3    verification failed (corrupt bundle, checksum or digest mismatch)
+   4    partial: some images failed, the others were pushed (rerun to resume)
+   130  interrupted`
+
+// usageError is an error in how the command was called.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// exitCode maps an error to the exit code documented above.
+func exitCode(ctx context.Context, err error) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.Is(err, mirror.ErrPartial):
+		return ExitPartial
+	case errors.Is(err, archive.ErrCorrupt), errors.Is(err, archive.ErrChecksum), errors.Is(err, verify.ErrMismatch):
+		return ExitVerify
+	}
+	return ExitError
+}
+
+// report prints err on stderr with the program's name and returns the exit code.
+func report(ctx context.Context, stderr io.Writer, prog string, err error) int {
+	code := exitCode(ctx, err)
+	if code == ExitInterrupted {
+		fmt.Fprintf(stderr, "%s: interrupted\n", prog)
+	} else if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+	}
+	return code
+}

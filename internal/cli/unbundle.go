@@ -1,0 +1,226 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/progress"
+	"github.com/urfave/cli/v2"
+)
+
+func unbundleApp(e *env) *cli.App {
+	return &cli.App{
+		Usage: "verify a bundle, push its images to the local registry and write the ConfigMap for ESS (air-gapped side)",
+		Commands: []*cli.Command{
+			pushCommand(e),
+			verifyCommand(e),
+			listCommand(e),
+			configMapCommand(e),
+			secretCommand(e),
+		},
+	}
+}
+
+func destinationFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "registry", Required: true, Usage: "the local registry, `HOST[:PORT][/PREFIX]`"},
+		&cli.StringFlag{Name: "path-prefix", Usage: "a path put before every repository (after the registry's PREFIX)"},
+	}
+}
+
+func configMapFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "configmap", Value: "-", Usage: "where to write the ConfigMap `FILE` (- for standard output)"},
+		&cli.StringFlag{Name: "name", Value: "local-images-digests", Usage: "the ConfigMap's name"},
+		&cli.StringFlag{Name: "namespace", Value: "element-onprem", Usage: "the ConfigMap's namespace: the ElementDeployment's"},
+		&cli.StringFlag{Name: "configmap-server", Usage: "the registry `HOST[:PORT]` as the cluster names it, when it differs from --registry's host"},
+	}
+}
+
+func pushCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "push",
+		Usage:     "push every image of the bundle to the local registry, then write the ConfigMap",
+		ArgsUsage: "NAME.tar.zst",
+		Description: `Blobs are read straight from the compressed file and verified as they stream: nothing
+   unverified reaches the registry. Blobs the registry has are skipped; a blob another
+   repository of the registry has is mounted. After the push every tag is read back, and the
+   ConfigMap carries the digests the registry serves. Rerun after a failure to resume.`,
+		Flags: append(append(append(destinationFlags(), configMapFlags()...),
+			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"}), registryFlags()...),
+		Action: func(c *cli.Context) error {
+			path, err := oneArg(c, "bundle")
+			if err != nil {
+				return err
+			}
+			dest, err := mirror.ParseDestination(c.String("registry"), c.String("path-prefix"))
+			if err != nil {
+				return usagef("%v", err)
+			}
+			client, err := newClient(c, e, dest.Host)
+			if err != nil {
+				return err
+			}
+			b, err := archive.Open(path)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			start := time.Now()
+			var res *mirror.Pushed
+			err = withProgress(e, "push", func(m *progress.Meter) error {
+				var err error
+				res, err = mirror.Push(c.Context, client, b, mirror.PushOptions{Destination: dest, Progress: m})
+				return err
+			})
+			if res != nil {
+				s := res.Stats
+				fmt.Fprintf(e.stderr, "pushed %d containers to %s in %s: blobs %d uploaded (%s), %d mounted, %d already there; manifests %d pushed, %d already there\n",
+					len(res.Images), dest.Host, time.Since(start).Round(time.Millisecond), s.BlobsUploaded, progress.Bytes(s.BytesUploaded),
+					s.BlobsMounted, s.BlobsSkipped, s.ManifestsPushed, s.ManifestsSkipped)
+				for _, k := range sortedKeys(res.Failed) {
+					fmt.Fprintf(e.stderr, "FAILED %s: %v\n", k, res.Failed[k])
+				}
+				if rp := c.String("report"); rp != "" {
+					if rerr := writeReport(rp, res); rerr != nil {
+						return rerr
+					}
+				}
+			}
+			if err != nil {
+				if len(res.Failed) > 0 {
+					fmt.Fprintln(e.stderr, "no ConfigMap written: rerun the same command to resume (what is pushed is skipped)")
+				}
+				return err
+			}
+			return writeConfigMap(c, e, res.Images)
+		},
+	}
+}
+
+// writeConfigMap renders the ConfigMap from what the registry serves and prints the next steps.
+func writeConfigMap(c *cli.Context, e *env, images []digests.Image) error {
+	server := c.String("configmap-server")
+	if server != "" {
+		for i := range images {
+			images[i].Server = server
+		}
+	} else if len(images) > 0 {
+		server = images[0].Server
+	}
+	cm, err := digests.ConfigMap(c.String("name"), c.String("namespace"), images)
+	if err != nil {
+		return err
+	}
+	file := c.String("configmap")
+	if err := writeFile(e.stdout, file, cm, 0o644); err != nil {
+		return err
+	}
+	if file == "-" {
+		file = "CONFIGMAP.yaml"
+	}
+	fmt.Fprintf(e.stderr, `
+Next steps:
+  kubectl apply -f %s -n %s
+  In the ESS Installer, "Cluster advanced": images digests ConfigMap = %s
+  If the registry needs credentials: unbundle secret --registry %s --username USER --password-stdin --name local-registry --namespace %s > secret.yaml
+    and add to dockerSecrets: {url: %q, name: local-registry}
+`, file, c.String("namespace"), c.String("name"), server, c.String("namespace"), server)
+	return nil
+}
+
+func writeReport(path string, res *mirror.Pushed) error {
+	type outcome struct {
+		Container string `json:"container"`
+		Image     string `json:"image,omitempty"`
+		Digest    string `json:"digest,omitempty"`
+		Error     string `json:"error,omitempty"`
+	}
+	rep := struct {
+		Stats  mirror.Stats `json:"stats"`
+		Images []outcome    `json:"images"`
+	}{Stats: res.Stats}
+	for _, im := range res.Images {
+		rep.Images = append(rep.Images, outcome{Container: im.Key(), Image: im.Ref(), Digest: im.Digest})
+	}
+	for _, k := range sortedKeys(res.Failed) {
+		rep.Images = append(rep.Images, outcome{Container: k, Error: res.Failed[k].Error()})
+	}
+	var sb strings.Builder
+	if err := writeJSON(&sb, rep); err != nil {
+		return err
+	}
+	return writeFile(nil, path, []byte(sb.String()), 0o644)
+}
+
+func configMapCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "configmap",
+		Usage:     "write the ConfigMap for images already pushed, with the digests the registry serves",
+		ArgsUsage: "NAME.tar.zst",
+		Flags:     append(append(destinationFlags(), configMapFlags()...), registryFlags()...),
+		Action: func(c *cli.Context) error {
+			path, err := oneArg(c, "bundle")
+			if err != nil {
+				return err
+			}
+			dest, err := mirror.ParseDestination(c.String("registry"), c.String("path-prefix"))
+			if err != nil {
+				return usagef("%v", err)
+			}
+			client, err := newClient(c, e, dest.Host)
+			if err != nil {
+				return err
+			}
+			b, err := archive.Open(path)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			res, err := mirror.ReadBack(c.Context, client, b, dest)
+			if res != nil {
+				for _, k := range sortedKeys(res.Failed) {
+					fmt.Fprintf(e.stderr, "FAILED %s: %v\n", k, res.Failed[k])
+				}
+			}
+			if err != nil {
+				return err
+			}
+			return writeConfigMap(c, e, res.Images)
+		},
+	}
+}
+
+func secretCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "secret",
+		Usage: "write the kubernetes.io/dockerconfigjson Secret for the local registry, as kubectl create secret docker-registry would",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "registry", Required: true, Usage: "the registry `HOST[:PORT]` exactly as the ConfigMap's image_repository_server says it"},
+			&cli.StringFlag{Name: "username", Required: true, Usage: "registry username"},
+			&cli.BoolFlag{Name: "password-stdin", Usage: "read the password from standard input (else $REGISTRY_PASSWORD)"},
+			&cli.StringFlag{Name: "name", Value: "local-registry", Usage: "the Secret's name"},
+			&cli.StringFlag{Name: "namespace", Value: "element-onprem", Usage: "the Secret's namespace"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "-", Usage: "`FILE` to write (mode 0600), - for standard output"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			pw, err := password(c, e)
+			if err != nil {
+				return err
+			}
+			host, _, _ := strings.Cut(c.String("registry"), "/")
+			s, err := digests.Secret(c.String("name"), c.String("namespace"), host, c.String("username"), pw)
+			if err != nil {
+				return err
+			}
+			return writeFile(e.stdout, c.String("output"), s, 0o600)
+		},
+	}
+}
