@@ -100,6 +100,12 @@ func (b *Bundle) Close() error {
 	return b.f.Close()
 }
 
+// EntryRange returns where the named entry's frame lies in the file, for diagnostics and tests.
+func (b *Bundle) EntryRange(name string) (offset, length int64, ok bool) {
+	e, ok := b.byName[name]
+	return e.Offset, e.Length, ok
+}
+
 // OpenBlob returns a verified reader of the blob with the given digest: it fails at its end,
 // instead of returning io.EOF, unless the content matched. The caller closes it.
 func (b *Bundle) OpenBlob(digest string) (io.ReadCloser, error) {
