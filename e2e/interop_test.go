@@ -117,7 +117,7 @@ func countReferences(t *testing.T, dir string, idx layoutIndex) int {
 			t.Fatal(err)
 		}
 		var doc struct {
-			Config    *struct{ Digest string } `json:"config"`
+			Config    *struct{ Digest string }  `json:"config"`
 			Layers    []struct{ Digest string } `json:"layers"`
 			Manifests []struct{ Digest string } `json:"manifests"`
 		}

@@ -22,7 +22,7 @@ type testEntry struct {
 }
 
 // writeTestBundle writes a small valid bundle with the given blobs and returns its path and entries.
-func writeTestBundle(t *testing.T, dir string, blobs ...[]byte) (string, []testEntry) {
+func writeTestBundle(t testing.TB, dir string, blobs ...[]byte) (string, []testEntry) {
 	t.Helper()
 	layout := []byte(`{"imageLayoutVersion":"1.0.0"}`)
 	index := []byte(`{"schemaVersion":2,"manifests":[]}`)

@@ -15,7 +15,8 @@ import (
 // Bundle is an open bundle file, read at random through its offset table. Every read is
 // verified against the digest and size the manifest declares. Safe for concurrent use.
 type Bundle struct {
-	f        *os.File
+	f        io.ReaderAt
+	closer   io.Closer
 	size     int64
 	tab      *table
 	byName   map[string]entry
@@ -34,24 +35,28 @@ func Open(path string) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := open(f)
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	b, err := NewReader(f, st.Size())
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	b.closer = f
 	return b, nil
 }
 
-func open(f *os.File) (*Bundle, error) {
-	st, err := f.Stat()
+// NewReader reads a bundle of the given size from r, as Open does from a file. Close does not
+// close r.
+func NewReader(r io.ReaderAt, size int64) (*Bundle, error) {
+	tab, _, err := readTail(r, size)
 	if err != nil {
 		return nil, err
 	}
-	tab, _, err := readTail(f, st.Size())
-	if err != nil {
-		return nil, err
-	}
-	b := &Bundle{f: f, size: st.Size(), tab: tab, byName: make(map[string]entry, len(tab.Entries))}
+	b := &Bundle{f: r, size: size, tab: tab, byName: make(map[string]entry, len(tab.Entries))}
 	for _, e := range tab.Entries {
 		b.byName[e.Name] = e
 	}
@@ -97,7 +102,10 @@ func (b *Bundle) Close() error {
 	}
 	b.decs, b.closed = nil, true
 	b.mu.Unlock()
-	return b.f.Close()
+	if b.closer != nil {
+		return b.closer.Close()
+	}
+	return nil
 }
 
 // EntryRange returns where the named entry's frame lies in the file, for diagnostics and tests.

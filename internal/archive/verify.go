@@ -46,6 +46,27 @@ func Verify(ctx context.Context, path string, progress Counter) (*Result, error)
 		return nil, err
 	}
 	defer b.Close()
+	res, err := b.Verify(ctx, progress)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	res.Checksum = "missing"
+	want, err := readChecksumFile(path + ".sha256")
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return res, err
+	case want != res.SHA256:
+		return res, fmt.Errorf("%w: %s has sha256 %s, %s.sha256 says %s", ErrChecksum, filepath.Base(path), res.SHA256, filepath.Base(path), want)
+	default:
+		res.Checksum = "matched"
+	}
+	return res, nil
+}
+
+// Verify reads the whole bundle once, as the package-level Verify does, without the checksum
+// file: Result.Checksum is left empty.
+func (b *Bundle) Verify(ctx context.Context, progress Counter) (*Result, error) {
 	res := &Result{}
 	sum := sha256.New()
 	// One sequential reader over the file, teed into the whole-file hash.
@@ -64,23 +85,12 @@ func Verify(ctx context.Context, path string, progress Counter) (*Result, error)
 		}
 	}
 	if err := checkEnd(io.LimitReader(tee, b.tab.EndLength)); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	if _, err := io.Copy(io.Discard, tee); err != nil { // the table and the footer
 		return nil, err
 	}
 	res.SHA256 = hex.EncodeToString(sum.Sum(nil))
-	res.Checksum = "missing"
-	want, err := readChecksumFile(path + ".sha256")
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return res, err
-	case want != res.SHA256:
-		return res, fmt.Errorf("%w: %s has sha256 %s, %s.sha256 says %s", ErrChecksum, filepath.Base(path), res.SHA256, filepath.Base(path), want)
-	default:
-		res.Checksum = "matched"
-	}
 	return res, nil
 }
 

@@ -127,7 +127,7 @@ func writeConfigMap(c *cli.Context, e *env, images []digests.Image) error {
 Next steps:
   kubectl apply -f %s -n %s
   In the ESS Installer, "Cluster advanced": images digests ConfigMap = %s
-  If the registry needs credentials: unbundle secret --registry %s --username USER --password-stdin --name local-registry --namespace %s > secret.yaml
+  If the registry needs credentials: unbundle secret --registry %s --username USER --password-stdin --name local-registry --namespace %s --output secret.yaml
     and add to dockerSecrets: {url: %q, name: local-registry}
 `, file, c.String("namespace"), c.String("name"), server, c.String("namespace"), server)
 	return nil

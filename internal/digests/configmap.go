@@ -60,7 +60,7 @@ const configMapFile = "ConfigMap"
 // a valid metadata.name and metadata.namespace, and data.images_digests holding a component
 // map (no top-level images_digests key) in which every entry is valid and has a digest.
 // The images come sorted; their Line, like the lines in errors, counts in the ConfigMap when
-// data.images_digests is a literal block. Shape errors match ErrInvalidConfigMap, list errors
+// data.images_digests is a literal block (a column, in malformed YAML, counts in the block). Shape errors match ErrInvalidConfigMap, list errors
 // ErrInvalidList or ErrNoDigest.
 func ParseConfigMap(data []byte) ([]Image, error) {
 	p := &parser{file: configMapFile}

@@ -64,14 +64,19 @@ func parse(file string, data []byte, lineOffset int, wrapped bool) ([]Image, err
 	if doc != nil && len(doc.Content) > 0 {
 		components = doc.Content[0]
 	}
-	if wrapped && components != nil && components.Kind == yaml.MappingNode {
-		if v := lookup(components, topKey); v != nil {
-			for i := 0; i < len(components.Content); i += 2 {
-				if k := components.Content[i]; k.Value != topKey || components.Content[i+1] != v {
+	if components != nil && components.Kind == yaml.MappingNode {
+		if i := keyIndex(components, topKey); i >= 0 {
+			if !wrapped {
+				p.add(components.Content[i], "", "top-level key "+topKey+" where components belong")
+				return nil, p.result(nil)
+			}
+			for j := 0; j < len(components.Content); j += 2 {
+				if j != i {
+					k := components.Content[j]
 					p.add(k, "", fmt.Sprintf("top-level key %q beside %s", k.Value, topKey))
 				}
 			}
-			components = v
+			components = components.Content[i+1]
 		}
 	}
 	if components == nil || isNull(components) {
@@ -90,7 +95,7 @@ func parse(file string, data []byte, lineOffset int, wrapped bool) ([]Image, err
 		if len(v.Content) == 0 {
 			p.add(v, comp, "component has no containers")
 		}
-		p.each(v, "container", comp+".", func(cont string, k, v *yaml.Node) {
+		p.each(v, "container", comp, func(cont string, k, v *yaml.Node) {
 			if img, ok := p.entry(comp, cont, k, v); ok {
 				images = append(images, img)
 			}
@@ -104,38 +109,47 @@ func parse(file string, data []byte, lineOffset int, wrapped bool) ([]Image, err
 type parser struct {
 	file   string
 	offset int
-	errs   []error
+	errs   []error // each a *ListError
 }
 
 func (p *parser) add(n *yaml.Node, key, msg string) {
 	p.errs = append(p.errs, &ListError{File: p.file, Line: n.Line + p.offset, Key: key, Msg: msg, Err: ErrInvalidList})
 }
 
-// result is the error for the problems found, or ErrEmptyList when there are none and no images.
+// result is the error for the problems found, in line order, or ErrEmptyList when there are
+// none and no images.
 func (p *parser) result(images []Image) error {
 	if len(p.errs) == 0 && len(images) == 0 {
 		return &ListError{File: p.file, Msg: "the list has no images", Err: ErrEmptyList}
 	}
+	slices.SortStableFunc(p.errs, func(a, b error) int {
+		return cmp.Compare(a.(*ListError).Line, b.(*ListError).Line)
+	})
 	return errors.Join(p.errs...)
 }
 
-// each calls fn for every key of mapping m whose name is valid and not a duplicate;
-// what ("component" or "container") and prefix make the problems' text and key.
-func (p *parser) each(m *yaml.Node, what, prefix string, fn func(name string, k, v *yaml.Node)) {
+// each calls fn for every key of mapping m whose name is valid and not a duplicate.
+// what ("component" or "container") names the keys in problems; parent ("" or the component) is
+// the Key of problems with a key's name.
+func (p *parser) each(m *yaml.Node, what, parent string, fn func(name string, k, v *yaml.Node)) {
 	seen := map[string]int{}
 	for i := 0; i < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			p.add(k, prefix, fmt.Sprintf("%s key is not a string, got %s", what, describe(k)))
+			p.add(k, parent, fmt.Sprintf("%s key is not a string, got %s", what, describe(k)))
 			continue
 		}
 		name := k.Value
 		if msg := checkName(what, name); msg != "" {
-			p.add(k, prefix, msg)
+			p.add(k, parent, msg)
 			continue
 		}
 		if line, dup := seen[name]; dup {
-			p.add(k, prefix+name, fmt.Sprintf("duplicate %s (first at line %d)", what, line))
+			key := name
+			if parent != "" {
+				key = parent + "." + name
+			}
+			p.add(k, key, fmt.Sprintf("duplicate %s (first at line %d)", what, line))
 			continue
 		}
 		seen[name] = k.Line + p.offset
@@ -253,12 +267,23 @@ func (p *parser) syntaxError(data []byte, err error) error {
 	return le
 }
 
-// lookup returns the value of key in mapping m, or nil.
-func lookup(m *yaml.Node, key string) *yaml.Node {
+// keyIndex returns the index in m.Content of the first key named key, or -1.
+func keyIndex(m *yaml.Node, key string) int {
+	if m.Kind != yaml.MappingNode {
+		return -1
+	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Kind == yaml.ScalarNode && m.Content[i].Value == key {
-			return m.Content[i+1]
+			return i
 		}
+	}
+	return -1
+}
+
+// lookup returns the value of key in mapping m, or nil.
+func lookup(m *yaml.Node, key string) *yaml.Node {
+	if i := keyIndex(m, key); i >= 0 {
+		return m.Content[i+1]
 	}
 	return nil
 }

@@ -34,7 +34,7 @@ const (
 	keyTag    = "image_tag"
 )
 
-// problem is one rule an entry breaks; field is the key it concerns, "" for the entry as a whole.
+// problem is one rule an entry breaks; field is the key it concerns.
 type problem struct {
 	field, msg string
 }
@@ -61,7 +61,7 @@ func checkImage(img Image) []problem {
 		add(keyPath, "repository %q is longer than %d characters", img.Repository(), maxRepository)
 	}
 	if img.Tag == "" && img.Digest == "" {
-		add("", "neither %s nor %s is set", keyTag, keyDigest)
+		add(keyTag, "neither %s nor %s is set", keyTag, keyDigest)
 	}
 	if img.Tag != "" && !tagRE.MatchString(img.Tag) {
 		add(keyTag, "%s %q is not a valid tag", keyTag, img.Tag)

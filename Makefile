@@ -1,0 +1,42 @@
+# Every target works from a clean clone on a machine without internet (the Go module proxy aside).
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X github.com/element-hq/ess-airgap/internal/version.Version=$(VERSION)
+GOBIN    := $(shell $(GO) env GOPATH)/bin
+export PATH := $(GOBIN):$(PATH)
+FUZZTIME ?= 20s
+
+.PHONY: all build test vet demo fuzz bench clean tools
+
+all: build
+
+## build: static binaries bin/bundle and bin/unbundle, version stamped
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/bundle ./cmd/bundle
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/unbundle ./cmd/unbundle
+
+## vet: go vet and gofmt
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## test: everything CI runs: vet, gofmt, the race-enabled unit and end-to-end tests
+test: vet build
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## demo: the whole job end to end on in-process registries with generated images
+demo:
+	$(GO) run ./cmd/demo
+
+## fuzz: each fuzz target for a bounded time (FUZZTIME, default 20s)
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/digests
+	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/archive
+
+## tools: the external tools the interoperability tests drive (CI runs this through .ci/run)
+tools:
+	@command -v regctl >/dev/null || $(GO) install github.com/regclient/regclient/cmd/regctl@v0.11.7
+
+clean:
+	rm -rf bin
