@@ -33,14 +33,17 @@ func createCommand(e *env) *cli.Command {
    streams. The output is written to NAME.tar.zst.partial and renamed when complete; the
    .sha256 exists only beside a complete bundle. Set SOURCE_DATE_EPOCH for a reproducible file.`,
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "images", Required: true, Usage: "the image list (images_digests.yml)"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Required: true, Usage: "the bundle to write, NAME.tar.zst"},
+			&cli.StringFlag{Name: "images", Usage: "the image list (images_digests.yml)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the bundle to write, NAME.tar.zst"},
 			&cli.StringSliceFlag{Name: "include", Usage: "only these `component[.container]` (repeatable)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "leave out these `component[.container]` (repeatable)"},
 			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one)"},
 		}, registryFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
+				return err
+			}
+			if err := required(c, "images", "output"); err != nil {
 				return err
 			}
 			out := c.String("output")

@@ -70,6 +70,17 @@ func oneArg(c *cli.Context, what string) (string, error) {
 	return "", usagef("%s: unexpected %q after the %s argument (flags go before it)", c.Command.Name, c.Args().Get(1), what)
 }
 
+// required checks that flags were given: after the argument check, so that a flag placed after
+// the argument is reported as such.
+func required(c *cli.Context, names ...string) error {
+	for _, n := range names {
+		if !c.IsSet(n) {
+			return usagef("%s: --%s is required", c.Command.Name, n)
+		}
+	}
+	return nil
+}
+
 func noArgs(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usagef("%s: unexpected argument %q (flags go before arguments; this command takes none)", c.Command.Name, c.Args().First())

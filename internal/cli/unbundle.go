@@ -27,7 +27,7 @@ func unbundleApp(e *env) *cli.App {
 
 func destinationFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "registry", Required: true, Usage: "the local registry, `HOST[:PORT][/PREFIX]`"},
+		&cli.StringFlag{Name: "registry", Usage: "the local registry, `HOST[:PORT][/PREFIX]`"},
 		&cli.StringFlag{Name: "path-prefix", Usage: "a path put before every repository (after the registry's PREFIX)"},
 	}
 }
@@ -55,6 +55,9 @@ func pushCommand(e *env) *cli.Command {
 		Action: func(c *cli.Context) error {
 			path, err := oneArg(c, "bundle")
 			if err != nil {
+				return err
+			}
+			if err := required(c, "registry"); err != nil {
 				return err
 			}
 			dest, err := mirror.ParseDestination(c.String("registry"), c.String("path-prefix"))
@@ -92,7 +95,7 @@ func pushCommand(e *env) *cli.Command {
 				}
 			}
 			if err != nil {
-				if len(res.Failed) > 0 {
+				if res != nil && len(res.Failed) > 0 {
 					fmt.Fprintln(e.stderr, "no ConfigMap written: rerun the same command to resume (what is pushed is skipped)")
 				}
 				return err
@@ -168,6 +171,9 @@ func configMapCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := required(c, "registry"); err != nil {
+				return err
+			}
 			dest, err := mirror.ParseDestination(c.String("registry"), c.String("path-prefix"))
 			if err != nil {
 				return usagef("%v", err)
@@ -200,8 +206,8 @@ func secretCommand(e *env) *cli.Command {
 		Name:  "secret",
 		Usage: "write the kubernetes.io/dockerconfigjson Secret for the local registry, as kubectl create secret docker-registry would",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "registry", Required: true, Usage: "the registry `HOST[:PORT]` exactly as the ConfigMap's image_repository_server says it"},
-			&cli.StringFlag{Name: "username", Required: true, Usage: "registry username"},
+			&cli.StringFlag{Name: "registry", Usage: "the registry `HOST[:PORT]` exactly as the ConfigMap's image_repository_server says it"},
+			&cli.StringFlag{Name: "username", Usage: "registry username"},
 			&cli.BoolFlag{Name: "password-stdin", Usage: "read the password from standard input (else $REGISTRY_PASSWORD)"},
 			&cli.StringFlag{Name: "name", Value: "local-registry", Usage: "the Secret's name"},
 			&cli.StringFlag{Name: "namespace", Value: "element-onprem", Usage: "the Secret's namespace"},
@@ -209,6 +215,9 @@ func secretCommand(e *env) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
+				return err
+			}
+			if err := required(c, "registry", "username"); err != nil {
 				return err
 			}
 			pw, err := password(c, e)

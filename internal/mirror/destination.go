@@ -19,7 +19,7 @@ type Destination struct {
 // ParseDestination reads --registry and --path-prefix.
 func ParseDestination(registry, pathPrefix string) (Destination, error) {
 	host, prefix, _ := strings.Cut(strings.TrimSuffix(registry, "/"), "/")
-	if host == "" || strings.Contains(host, "://") || strings.ContainsAny(host, " @") {
+	if host == "" || strings.Contains(registry, "://") || strings.ContainsAny(host, " @") {
 		return Destination{}, fmt.Errorf("--registry %q: want HOST[:PORT][/PREFIX], without a scheme", registry)
 	}
 	p := strings.Trim(path.Join(prefix, pathPrefix), "/")

@@ -315,8 +315,12 @@ func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
 		}
 	})
 	r.mu.Unlock()
-	if len(failed) > 0 {
-		return "", errors.Join(failed...)
+	switch len(failed) {
+	case 0:
+	case 1:
+		return "", failed[0]
+	default:
+		return "", fmt.Errorf("%d blobs failed, the first: %w", len(failed), failed[0])
 	}
 	var err error
 	t.root.walk(func(n *node) {

@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -132,10 +133,12 @@ func (c *Client) scheme(ctx context.Context, host string) string {
 	if c.o.plainHTTP || IsLoopback(host) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+host+"/v2/", nil)
 		resp, err := c.base.RoundTrip(req)
-		if err != nil {
-			s = "http"
-		} else {
+		var cerr *tls.CertificateVerificationError
+		switch {
+		case err == nil:
 			resp.Body.Close()
+		case !errors.As(err, &cerr): // it does not speak TLS: plain HTTP
+			s = "http"
 		}
 	}
 	c.mu.Lock()

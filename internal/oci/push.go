@@ -44,7 +44,22 @@ func (c *Client) Pusher(ctx context.Context, host string, repos []string) (*Push
 	if err != nil {
 		return nil, describe(err)
 	}
-	return &Pusher{c: c, host: host, base: c.scheme(ctx, host) + "://" + host + "/v2/", client: &http.Client{Transport: rt}}, nil
+	p := &Pusher{c: c, host: host, base: c.scheme(ctx, host) + "://" + host + "/v2/", client: &http.Client{Transport: rt}}
+	return p, p.checkAuth(ctx)
+}
+
+// checkAuth asks the registry's API root, so that refused credentials stop the run at once
+// rather than failing every blob.
+func (p *Pusher) checkAuth(ctx context.Context) error {
+	resp, err := p.do(ctx, http.MethodGet, p.base, nil, -1, "")
+	if err != nil {
+		return fmt.Errorf("registry %s: %w", p.host, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return statusError(resp, "registry "+p.host+" (give --username and --password-stdin, or log in with docker login)")
+	}
+	return nil
 }
 
 // Host is the registry host the pusher writes to.
@@ -56,7 +71,7 @@ func (p *Pusher) BlobExists(ctx context.Context, repo, digest string) (bool, err
 	if err != nil {
 		return false, err
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusOK:
 		return true, nil
@@ -74,7 +89,7 @@ func (p *Pusher) Mount(ctx context.Context, repo, digest, from string) (bool, er
 	if err != nil {
 		return false, err
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusCreated:
 		return true, nil
@@ -98,10 +113,11 @@ func (p *Pusher) Upload(ctx context.Context, repo, digest string, size int64, bo
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
+		defer resp.Body.Close()
 		return statusError(resp, what)
 	}
+	resp.Body.Close()
 	loc := resp.Header.Get("Location")
 	if loc == "" {
 		return fmt.Errorf("%s: registry gave no upload location", what)
@@ -117,7 +133,7 @@ func (p *Pusher) Upload(ctx context.Context, repo, digest string, size int64, bo
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		return statusError(resp, what)
 	}
@@ -130,7 +146,7 @@ func (p *Pusher) PutManifest(ctx context.Context, repo, reference string, raw []
 	if err != nil {
 		return fmt.Errorf("put manifest %s:%s: %w", repo, reference, err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		return statusError(resp, fmt.Sprintf("put manifest %s/%s:%s (%s)", p.host, repo, reference, mediaType))
 	}
@@ -143,7 +159,7 @@ func (p *Pusher) ManifestExists(ctx context.Context, repo, digest string) (bool,
 	if err != nil {
 		return false, err
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusOK:
 		return true, nil

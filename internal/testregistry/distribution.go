@@ -3,6 +3,7 @@ package testregistry
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
@@ -15,7 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/crypto/bcrypt"
 
-	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"           // auth "htpasswd"
+	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"             // auth "htpasswd"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem" // storage "filesystem"
 )
 
@@ -66,30 +67,32 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Registry, error) {
 		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "testregistry", "path": path}}
 	}
 
+	var cert *tls.Certificate
+	var pool *x509.CertPool
+	caFile := ""
+	if c.tls {
+		caPEM, crt, err := newCertificates()
+		if err != nil {
+			return nil, err
+		}
+		caFile = filepath.Join(dir, CAFileName)
+		if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
+			return nil, fmt.Errorf("testregistry: %w", err)
+		}
+		cert, pool = &crt, x509.NewCertPool()
+		pool.AppendCertsFromPEM(caPEM)
+	}
+
 	app, err := newApp(context.WithoutCancel(ctx), cfg)
 	if err != nil {
 		return nil, err
 	}
-	var r *Registry
-	if c.tls {
-		caPEM, cert, err := newCertificates()
-		if err != nil {
-			return nil, err
-		}
-		caFile := filepath.Join(dir, CAFileName)
-		if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
-			return nil, fmt.Errorf("testregistry: %w", err)
-		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(caPEM)
-		r, err = serve(app, &cert, pool)
-		if err != nil {
-			return nil, err
-		}
-		r.CAFile = caFile
-	} else if r, err = serve(app, nil, nil); err != nil {
+	r, err := serve(app, cert, pool)
+	if err != nil {
+		_ = app.Shutdown()
 		return nil, err
 	}
+	r.CAFile = caFile
 	r.Username, r.Password = c.username, c.password
 	r.shutdown = app.Shutdown
 	return r, nil
