@@ -3,6 +3,7 @@ package archive
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,23 +15,22 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/atomicfile"
-	"github.com/klauspost/compress/zstd"
 )
 
-// Writer writes a bundle file. Entries go in the order Add is called, the manifest first.
+// Writer writes a bundle file. Entries go in the order they are added, the manifest first.
 // The file is written to NAME.partial and renamed to NAME by Commit, with NAME.sha256 beside it;
 // a bundle that was not committed never looks complete. Not safe for concurrent use.
 type Writer struct {
-	path    string
-	f       *os.File
-	bw      *bufio.Writer
-	sum     hash.Hash
-	off     int64
-	enc     *zstd.Encoder
-	mtime   time.Time
-	tab     table
-	names   map[string]bool
-	scratch [1]byte
+	path  string
+	f     *os.File
+	bw    *bufio.Writer
+	sum   hash.Hash
+	off   int64
+	enc   *Encoder
+	mtime time.Time
+	tab   table
+	names map[string]bool
+	hdr   bytes.Buffer
 }
 
 // Create starts a bundle at path. Every tar header carries mtime (truncated to the second), so
@@ -39,19 +39,17 @@ func Create(path string, mtime time.Time) (*Writer, error) {
 	if err := os.Remove(path + ".sha256"); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
+	enc, err := NewEncoder()
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(path+".partial", os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{path: path, f: f, sum: sha256.New(), mtime: mtime.UTC().Truncate(time.Second),
+	w := &Writer{path: path, f: f, sum: sha256.New(), mtime: mtime.UTC().Truncate(time.Second), enc: enc,
 		names: make(map[string]bool), tab: table{FormatVersion: FormatVersion}}
 	w.bw = bufio.NewWriterSize(writerFunc(w.write), 1<<20)
-	w.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
-		zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(8<<20))
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
 	return w, nil
 }
 
@@ -67,10 +65,27 @@ func (w *Writer) write(p []byte) (int, error) {
 	return n, err
 }
 
-// Add writes one entry of exactly size bytes read from r, in its own zstd frame. digest is the
-// content's digest, recorded in the offset table; the caller has verified it (r should fail at
-// its end otherwise: Add reads r to io.EOF). The first entry must be the manifest.
+// Add writes one entry of exactly size bytes read from r. digest is the content's digest,
+// recorded in the offset table; the caller has verified it, or r fails at its end (Add reads r
+// to io.EOF). The first entry must be the manifest.
 func (w *Writer) Add(name, digest string, size int64, r io.Reader) error {
+	return w.add(name, digest, size, func(dst io.Writer) error {
+		_, err := w.enc.EncodeData(dst, size, r)
+		return err
+	})
+}
+
+// AddEncoded writes one entry whose data frame was made ahead by Encoder.EncodeData: frame
+// yields exactly that frame. digest and size describe the content, as for Add.
+func (w *Writer) AddEncoded(name, digest string, size int64, frame io.Reader) error {
+	return w.add(name, digest, size, func(dst io.Writer) error {
+		_, err := io.Copy(dst, frame)
+		return err
+	})
+}
+
+// add writes the header frame of an entry, then its data frame through data.
+func (w *Writer) add(name, digest string, size int64, data func(io.Writer) error) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
@@ -82,37 +97,19 @@ func (w *Writer) Add(name, digest string, size int64, r io.Reader) error {
 	}
 	w.names[name] = true
 	start := w.offset()
-	if err := w.frame(func(tw io.Writer) error {
-		t := tar.NewWriter(tw)
-		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: w.mtime}
-		if err := t.WriteHeader(hdr); err != nil {
-			return err
-		}
-		n, err := io.Copy(t, r)
-		if err != nil {
-			return err
-		}
-		if n != size {
-			return fmt.Errorf("%d bytes, want %d", n, size)
-		}
-		if _, err := r.Read(w.scratch[:]); err != io.EOF {
-			return fmt.Errorf("more than the declared %d bytes, or not verified: %v", size, err)
-		}
-		return t.Flush()
-	}); err != nil {
+	w.hdr.Reset()
+	t := tar.NewWriter(&w.hdr)
+	if err := t.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: w.mtime}); err != nil {
+		return fmt.Errorf("bundle entry %s: %w", name, err)
+	}
+	if err := w.enc.encodeRaw(w.bw, w.hdr.Bytes()); err != nil {
+		return fmt.Errorf("bundle entry %s: %w", name, err)
+	}
+	if err := data(w.bw); err != nil {
 		return fmt.Errorf("bundle entry %s: %w", name, err)
 	}
 	w.tab.Entries = append(w.tab.Entries, entry{Name: name, Digest: digest, Size: size, Offset: start, Length: w.offset() - start})
 	return nil
-}
-
-// frame runs fill against a fresh zstd frame and ends the frame.
-func (w *Writer) frame(fill func(io.Writer) error) error {
-	w.enc.Reset(w.bw)
-	if err := fill(w.enc); err != nil {
-		return err
-	}
-	return w.enc.Close()
 }
 
 // offset is the number of compressed bytes written so far.
@@ -123,7 +120,7 @@ func (w *Writer) offset() int64 { return w.off + int64(w.bw.Buffered()) }
 func (w *Writer) Commit() (string, error) {
 	defer w.Abort()
 	w.tab.EndOffset = w.offset()
-	if err := w.frame(func(tw io.Writer) error { return tar.NewWriter(tw).Close() }); err != nil {
+	if err := w.enc.encodeRaw(w.bw, make([]byte, 2*blockSize)); err != nil {
 		return "", err
 	}
 	w.tab.EndLength = w.offset() - w.tab.EndOffset

@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/cache"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/verify"
@@ -37,6 +39,7 @@ type CreateOptions struct {
 	Output      string    // NAME.tar.zst
 	Created     time.Time // recorded, and the mtime of every tar entry
 	Tool        string    // "bundle vX.Y.Z"
+	Cache       string    // a cache directory kept across runs; "" uses OUTPUT.cache, removed on success
 	Progress    Progress  // may be nil
 }
 
@@ -78,6 +81,14 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	m, layout, index := describeBundle(o, images, blobs)
 	o.Progress.SetTotal(m.Totals.BlobBytes)
 
+	dir := o.Cache
+	if dir == "" {
+		dir = o.Output + ".cache"
+	}
+	cache, err := cache.Open(dir)
+	if err != nil {
+		return nil, err
+	}
 	w, err := archive.Create(o.Output, o.Created)
 	if err != nil {
 		return nil, err
@@ -95,43 +106,141 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 			return nil, err
 		}
 	}
+	var remote []*blob
 	for _, b := range blobs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		if b.data != nil {
-			err = addBytes(w, archive.BlobName(b.Digest), b.data)
-		} else {
-			err = addRemote(ctx, c, w, b, o.Progress)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("blob %s (%s) of %s: %w", b.Digest, b.Kind, b.repo, err)
-		}
-		if b.data != nil {
+			if err := addBytes(w, archive.BlobName(b.Digest), b.data); err != nil {
+				return nil, err
+			}
 			o.Progress.Add(b.Size)
+		} else {
+			remote = append(remote, b)
 		}
+	}
+	if err := pack(ctx, c, w, cache, remote, o.Cache != "", o.Progress); err != nil {
+		return nil, err
 	}
 	sum, err := w.Commit()
 	if err != nil {
 		return nil, err
 	}
+	if o.Cache == "" {
+		cache.RemoveAll()
+	}
 	return &Created{Manifest: m, SHA256: sum}, nil
 }
 
-func addBytes(w *archive.Writer, name string, data []byte) error {
-	d := verify.Digest(data)
-	return w.Add(name, d, int64(len(data)), verify.NewReader(bytes.NewReader(data), d, int64(len(data))))
+// pack pulls blobs in parallel (the client's jobs at a time) into the cache, each verified and
+// encoded as the frame the bundle stores, and appends them to the bundle in order as they
+// complete. Blobs already in the cache are not pulled. Unless keep is set, a blob leaves the
+// cache once appended, and the pulls run at most a few blobs ahead of the writer, so the extra
+// disk stays bounded.
+func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Dir, blobs []*blob, keep bool, p Progress) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := c.Jobs()
+	ready := make([]chan error, len(blobs))
+	for i := range ready {
+		ready[i] = make(chan error, 1)
+	}
+	ahead := make(chan struct{}, 2*jobs) // blobs pulled but not yet appended
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			enc, err := archive.NewEncoder()
+			for i := range work {
+				if err == nil {
+					err = fetch(ctx, c, cache, enc, blobs[i], p)
+				}
+				ready[i] <- err
+			}
+		}()
+	}
+	go func() {
+		defer close(work)
+		for i := range blobs {
+			select {
+			case ahead <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case work <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	defer wg.Wait()
+	for i, b := range blobs {
+		var err error
+		select {
+		case err = <-ready[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err == nil {
+			err = appendCached(w, cache, b)
+		}
+		if err != nil {
+			return fmt.Errorf("blob %s (%s) of %s: %w", b.Digest, b.Kind, b.repo, err)
+		}
+		if !keep {
+			cache.Remove(b.Digest)
+		}
+		<-ahead
+	}
+	return nil
 }
 
-// addRemote streams one blob from its registry into the bundle. The registry client verifies
-// the stream; the writer reads it to its end, so a mismatch fails the entry.
-func addRemote(ctx context.Context, c *oci.Client, w *archive.Writer, b *blob, p Progress) error {
+// fetch pulls one blob into the cache, unless a verified copy is there already.
+func fetch(ctx context.Context, c *oci.Client, cache *cache.Dir, enc *archive.Encoder, b *blob, p Progress) error {
+	if cache.Has(b.Digest) {
+		if err := checkCached(cache, b); err == nil {
+			p.Add(b.Size)
+			return nil
+		}
+		cache.Remove(b.Digest) // damaged (a crash, a full disk): pull it again
+	}
 	rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	return w.Add(archive.BlobName(b.Digest), b.Digest, b.Size, &countReader{r: rc, p: p})
+	return cache.Put(b.Digest, func(dst io.Writer) error {
+		bw := bufio.NewWriterSize(dst, 256<<10)
+		if _, err := enc.EncodeData(bw, b.Size, &countReader{r: rc, p: p}); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
+}
+
+// checkCached verifies a cache entry this process did not write.
+func checkCached(cache *cache.Dir, b *blob) error {
+	f, err := cache.Open(b.Digest)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return archive.CheckData(bufio.NewReaderSize(f, 256<<10), b.Digest, b.Size)
+}
+
+func appendCached(w *archive.Writer, cache *cache.Dir, b *blob) error {
+	f, err := cache.Open(b.Digest)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return w.AddEncoded(archive.BlobName(b.Digest), b.Digest, b.Size, f)
+}
+
+func addBytes(w *archive.Writer, name string, data []byte) error {
+	d := verify.Digest(data)
+	return w.Add(name, d, int64(len(data)), verify.NewReader(bytes.NewReader(data), d, int64(len(data))))
 }
 
 type countReader struct {
@@ -256,6 +365,8 @@ func collect(ctx context.Context, c *oci.Client, images []*image) ([]*blob, erro
 			return nil, fmt.Errorf("config %s of %s: %w", b.Digest, b.repo, err)
 		}
 	}
+	// Largest layers first: the parallel pulls finish sooner, and the push reads in that order.
+	sort.SliceStable(layers, func(i, j int) bool { return layers[i].Size > layers[j].Size })
 	return append(append(metas, configs...), layers...), nil
 }
 
