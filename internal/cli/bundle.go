@@ -37,6 +37,8 @@ func createCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the bundle to write, NAME.tar.zst"},
 			&cli.StringSliceFlag{Name: "include", Usage: "only these `component[.container]` (repeatable)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "leave out these `component[.container]` (repeatable)"},
+			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
+			&cli.StringFlag{Name: "cache", Usage: "keep pulled blobs in `DIR` and reuse them in later runs (default: OUTPUT.cache, removed once the bundle is complete)"},
 			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one)"},
 		}, registryFlags()...),
 		Action: func(c *cli.Context) error {
@@ -76,21 +78,35 @@ func createCommand(e *env) *cli.Command {
 				var err error
 				res, err = mirror.Create(c.Context, client, mirror.CreateOptions{
 					List: list, ListContent: content, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
-					Output: out, Created: created, Tool: "bundle " + version.Version, Progress: m})
+					Output: out, Cache: c.String("cache"), Created: created, Tool: "bundle " + version.Version, Progress: m})
 				return err
 			})
-			if err != nil {
+			if res != nil {
+				printFailures(e, res.Failed)
+				if rp := c.String("report"); rp != "" {
+					var done []outcome
+					if res.Manifest != nil {
+						for _, im := range res.Manifest.Images {
+							done = append(done, outcome{Container: im.Key(), Image: im.Ref(), Digest: im.Digest})
+						}
+					}
+					if rerr := writeReport(rp, nil, done, res.Failed); rerr != nil {
+						return rerr
+					}
+				}
+			}
+			if res == nil || res.Manifest == nil {
 				return err
 			}
-			st, err := os.Stat(out)
-			if err != nil {
-				return err
+			st, serr := os.Stat(out)
+			if serr != nil {
+				return serr
 			}
 			t := res.Manifest.Totals
 			fmt.Fprintf(e.stdout, "wrote %s: %d containers, %d blobs (%s), file %s, sha256 %s, in %s\n", out, t.Images, t.Blobs,
 				progress.Bytes(t.BlobBytes), progress.Bytes(st.Size()), res.SHA256, time.Since(start).Round(time.Millisecond))
 			fmt.Fprintf(e.stdout, "carry %s and %s.sha256 across; check with: sha256sum -c %s.sha256\n", out, out, out)
-			return nil
+			return err // nil, or partial: the bundle holds every image that resolved
 		},
 	}
 }

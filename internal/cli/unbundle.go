@@ -85,11 +85,13 @@ func pushCommand(e *env) *cli.Command {
 				fmt.Fprintf(e.stderr, "pushed %d containers to %s in %s: blobs %d uploaded (%s), %d mounted, %d already there; manifests %d pushed, %d already there\n",
 					len(res.Images), dest.Host, time.Since(start).Round(time.Millisecond), s.BlobsUploaded, progress.Bytes(s.BytesUploaded),
 					s.BlobsMounted, s.BlobsSkipped, s.ManifestsPushed, s.ManifestsSkipped)
-				for _, k := range sortedKeys(res.Failed) {
-					fmt.Fprintf(e.stderr, "FAILED %s: %v\n", k, res.Failed[k])
-				}
+				printFailures(e, res.Failed)
 				if rp := c.String("report"); rp != "" {
-					if rerr := writeReport(rp, res); rerr != nil {
+					var done []outcome
+					for _, im := range res.Images {
+						done = append(done, outcome{Container: im.Key(), Image: im.Ref(), Digest: im.Digest})
+					}
+					if rerr := writeReport(rp, res.Stats, done, res.Failed); rerr != nil {
 						return rerr
 					}
 				}
@@ -136,28 +138,35 @@ Next steps:
 	return nil
 }
 
-func writeReport(path string, res *mirror.Pushed) error {
-	type outcome struct {
-		Container string `json:"container"`
-		Image     string `json:"image,omitempty"`
-		Digest    string `json:"digest,omitempty"`
-		Error     string `json:"error,omitempty"`
-	}
+// outcome is one container's line in a --report file.
+type outcome struct {
+	Container string `json:"container"`
+	Image     string `json:"image,omitempty"`
+	Digest    string `json:"digest,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+// writeReport writes --report: the run's counters and each container's outcome.
+func writeReport(path string, stats any, done []outcome, failed map[string]error) error {
 	rep := struct {
-		Stats  mirror.Stats `json:"stats"`
-		Images []outcome    `json:"images"`
-	}{Stats: res.Stats}
-	for _, im := range res.Images {
-		rep.Images = append(rep.Images, outcome{Container: im.Key(), Image: im.Ref(), Digest: im.Digest})
-	}
-	for _, k := range sortedKeys(res.Failed) {
-		rep.Images = append(rep.Images, outcome{Container: k, Error: res.Failed[k].Error()})
+		Stats  any       `json:"stats,omitempty"`
+		Images []outcome `json:"images"`
+	}{Stats: stats, Images: done}
+	for _, k := range sortedKeys(failed) {
+		rep.Images = append(rep.Images, outcome{Container: k, Error: failed[k].Error()})
 	}
 	var sb strings.Builder
 	if err := writeJSON(&sb, rep); err != nil {
 		return err
 	}
 	return writeFile(nil, path, []byte(sb.String()), 0o644)
+}
+
+// printFailures lists failed containers on stderr, one line each.
+func printFailures(e *env, failed map[string]error) {
+	for _, k := range sortedKeys(failed) {
+		fmt.Fprintf(e.stderr, "FAILED %s: %v\n", k, failed[k])
+	}
 }
 
 func configMapCommand(e *env) *cli.Command {
@@ -189,9 +198,7 @@ func configMapCommand(e *env) *cli.Command {
 			defer b.Close()
 			res, err := mirror.ReadBack(c.Context, client, b, dest)
 			if res != nil {
-				for _, k := range sortedKeys(res.Failed) {
-					fmt.Fprintf(e.stderr, "FAILED %s: %v\n", k, res.Failed[k])
-				}
+				printFailures(e, res.Failed)
 			}
 			if err != nil {
 				return err

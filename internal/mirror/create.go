@@ -47,6 +47,9 @@ type CreateOptions struct {
 type Created struct {
 	Manifest *archive.Manifest
 	SHA256   string
+	// Failed lists, per container key, the images that could not be resolved and were left out
+	// of the bundle; Create then returns an error wrapping ErrPartial.
+	Failed map[string]error
 }
 
 // image is one distinct source image and what was pulled for it.
@@ -70,9 +73,12 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if o.Progress == nil {
 		o.Progress = noProgress{}
 	}
-	images, err := resolve(ctx, c, o.List.Groups())
-	if err != nil {
+	images, failed := resolve(ctx, c, o.List.Groups())
+	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if len(images) == 0 {
+		return &Created{Failed: failed}, fmt.Errorf("no image could be resolved (%d failed)", len(failed))
 	}
 	blobs, err := collect(ctx, c, images)
 	if err != nil {
@@ -127,7 +133,11 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if o.Cache == "" {
 		cache.RemoveAll()
 	}
-	return &Created{Manifest: m, SHA256: sum}, nil
+	res := &Created{Manifest: m, SHA256: sum, Failed: failed}
+	if len(failed) > 0 {
+		return res, fmt.Errorf("%w: %d of %d containers left out of the bundle", ErrPartial, len(failed), len(o.List.Images))
+	}
+	return res, nil
 }
 
 // pack pulls blobs in parallel (the client's jobs at a time) into the cache, each verified and
@@ -196,7 +206,8 @@ func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Di
 	return nil
 }
 
-// fetch pulls one blob into the cache, unless a verified copy is there already.
+// fetch pulls one blob into the cache, unless a verified copy is there already. A transfer
+// that breaks is started again.
 func fetch(ctx context.Context, c *oci.Client, cache *cache.Dir, enc *archive.Encoder, b *blob, p Progress) error {
 	if cache.Has(b.Digest) {
 		if err := checkCached(cache, b); err == nil {
@@ -205,17 +216,24 @@ func fetch(ctx context.Context, c *oci.Client, cache *cache.Dir, enc *archive.En
 		}
 		cache.Remove(b.Digest) // damaged (a crash, a full disk): pull it again
 	}
-	rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	return cache.Put(b.Digest, func(dst io.Writer) error {
-		bw := bufio.NewWriterSize(dst, 256<<10)
-		if _, err := enc.EncodeData(bw, b.Size, &countReader{r: rc, p: p}); err != nil {
+	return retryBlob(ctx, func() error {
+		rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
+		if err != nil {
 			return err
 		}
-		return bw.Flush()
+		defer rc.Close()
+		cr := &countReader{r: rc, p: p}
+		err = cache.Put(b.Digest, func(dst io.Writer) error {
+			bw := bufio.NewWriterSize(dst, 256<<10)
+			if _, err := enc.EncodeData(bw, b.Size, cr); err != nil {
+				return err
+			}
+			return bw.Flush()
+		})
+		if err != nil {
+			p.Add(-cr.n)
+		}
+		return err
 	})
 }
 
@@ -246,16 +264,19 @@ func addBytes(w *archive.Writer, name string, data []byte) error {
 type countReader struct {
 	r io.Reader
 	p Progress
+	n int64
 }
 
 func (c *countReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.p.Add(int64(n))
+	c.n += int64(n)
 	return n, err
 }
 
-// resolve fetches every distinct image's manifest tree, in parallel.
-func resolve(ctx context.Context, c *oci.Client, groups []digests.Group) ([]*image, error) {
+// resolve fetches every distinct image's manifest tree, in parallel. It returns the images
+// that resolved, in order, and why the others did not, per container key.
+func resolve(ctx context.Context, c *oci.Client, groups []digests.Group) ([]*image, map[string]error) {
 	images := make([]*image, len(groups))
 	errs := make([]error, len(groups))
 	sem := make(chan struct{}, c.Jobs())
@@ -270,16 +291,18 @@ func resolve(ctx context.Context, c *oci.Client, groups []digests.Group) ([]*ima
 		}()
 	}
 	wg.Wait()
-	var failed []string
-	for _, err := range errs {
-		if err != nil {
-			failed = append(failed, err.Error())
+	var ok []*image
+	failed := map[string]error{}
+	for i, g := range groups {
+		if errs[i] == nil {
+			ok = append(ok, images[i])
+			continue
+		}
+		for _, m := range g.Members {
+			failed[m.Key()] = errs[i]
 		}
 	}
-	if len(failed) > 0 {
-		return nil, fmt.Errorf("%d of %d images could not be resolved:\n  %s", len(failed), len(groups), strings.Join(failed, "\n  "))
-	}
-	return images, nil
+	return ok, failed
 }
 
 func resolveOne(ctx context.Context, c *oci.Client, g digests.Group) (*image, error) {

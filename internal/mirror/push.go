@@ -249,24 +249,33 @@ func (r *pushRun) pushBlob(ctx context.Context, j *blobJob) error {
 	return nil
 }
 
-// upload streams the blob from the bundle, verified, into repo.
+// upload streams the blob from the bundle, verified, into repo; a transfer that breaks is
+// started again from the bundle.
 func (r *pushRun) upload(ctx context.Context, repo string, j *blobJob) error {
-	rc, err := r.b.OpenBlob(j.Digest)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	cr := &countReader{r: rc, p: r.progress}
-	if err := r.p.Upload(ctx, repo, j.Digest, j.Size, cr); err != nil {
-		// A verification failure surfaces through the HTTP client: prefer it.
-		if _, rerr := io.Copy(io.Discard, rc); rerr != nil && !errors.Is(err, rerr) {
-			return fmt.Errorf("%w (upload stopped: %v)", rerr, err)
-		}
+	if err := retryBlob(ctx, func() error { return r.uploadOnce(ctx, repo, j) }); err != nil {
 		return err
 	}
 	r.stats.blobsUploaded.Add(1)
 	r.stats.bytesUploaded.Add(j.Size)
 	return nil
+}
+
+func (r *pushRun) uploadOnce(ctx context.Context, repo string, j *blobJob) error {
+	rc, err := r.b.OpenBlob(j.Digest)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errFromBundle, err)
+	}
+	defer rc.Close()
+	cr := &countReader{r: rc, p: r.progress}
+	err = r.p.Upload(ctx, repo, j.Digest, j.Size, cr)
+	if err != nil {
+		r.progress.Add(-cr.n) // the retry counts again
+		// A verification failure of the bundle surfaces through the HTTP client: prefer it.
+		if _, rerr := io.Copy(io.Discard, rc); rerr != nil && !errors.Is(err, rerr) {
+			return fmt.Errorf("%w: %w (upload stopped: %v)", errFromBundle, rerr, err)
+		}
+	}
+	return err
 }
 
 // pushManifests pushes every target's manifests, children first, then reads its tag back.

@@ -31,7 +31,7 @@ type Client struct {
 
 // New makes a Client. Defaults: 4 jobs, Docker config credentials, system TLS roots.
 func New(opts ...Option) (*Client, error) {
-	o := options{jobs: 4, userAgent: "ess-airgap", timeout: 30 * time.Second}
+	o := options{jobs: 4, userAgent: "ess-airgap", timeout: 30 * time.Second, attempts: 6, retryTime: 2 * time.Minute}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -41,6 +41,7 @@ func New(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	rt = newRetrying(rt, o.attempts, o.retryTime, o.timeout)
 	c := &Client{o: o, base: &guard{rt: rt, plainHTTP: o.plainHTTP}, schemes: map[string]string{}}
 	c.keychain = authn.DefaultKeychain
 	if o.user != "" {
@@ -57,8 +58,9 @@ func New(opts ...Option) (*Client, error) {
 func (c *Client) Jobs() int { return c.o.jobs }
 
 func (c *Client) remoteOptions() []remote.Option {
+	// Retries happen in our transport (c.base), with Retry-After and a time bound; one attempt here.
 	return []remote.Option{remote.WithAuthFromKeychain(c.keychain), remote.WithTransport(c.base),
-		remote.WithJobs(c.o.jobs), remote.WithUserAgent(c.o.userAgent)}
+		remote.WithJobs(c.o.jobs), remote.WithUserAgent(c.o.userAgent), remote.WithRetryBackoff(remote.Backoff{Steps: 1})}
 }
 
 // ParseReference parses "host/path:tag" or "host/path@digest" strictly (no Docker Hub defaults).

@@ -25,7 +25,8 @@ type options struct {
 	userAgent     string
 	transport     http.RoundTripper
 	timeout       time.Duration
-	tlsConfigured bool
+	retryTime     time.Duration
+	attempts      int
 }
 
 // WithJobs caps concurrent blob transfers across all images. Default 4.
@@ -84,6 +85,18 @@ func WithTimeout(d time.Duration) Option {
 			return fmt.Errorf("timeout must be > 0, got %s", d)
 		}
 		o.timeout = d
+		return nil
+	}
+}
+
+// WithRetry bounds retries of a request that failed for a reason that may pass: at most
+// attempts tries, within total time. Default 6 attempts within 2 minutes.
+func WithRetry(attempts int, total time.Duration) Option {
+	return func(o *options) error {
+		if attempts < 1 || total <= 0 {
+			return fmt.Errorf("retry: need at least one attempt and a positive time, got %d, %s", attempts, total)
+		}
+		o.attempts, o.retryTime = attempts, total
 		return nil
 	}
 }

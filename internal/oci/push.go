@@ -129,7 +129,7 @@ func (p *Pusher) Upload(ctx context.Context, repo, digest string, size int64, bo
 	q := u.Query()
 	q.Set("digest", digest)
 	u.RawQuery = q.Encode()
-	resp, err = p.do(ctx, http.MethodPut, u.String(), io.NopCloser(body), size, "application/octet-stream")
+	resp, err = p.do(ctx, http.MethodPut, u.String(), body, size, "application/octet-stream")
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -142,7 +142,7 @@ func (p *Pusher) Upload(ctx context.Context, repo, digest string, size int64, bo
 
 // PutManifest pushes raw manifest bytes to repo under reference (a tag or the digest).
 func (p *Pusher) PutManifest(ctx context.Context, repo, reference string, raw []byte, mediaType string) error {
-	resp, err := p.do(ctx, http.MethodPut, p.base+repo+"/manifests/"+reference, io.NopCloser(bytes.NewReader(raw)), int64(len(raw)), mediaType)
+	resp, err := p.do(ctx, http.MethodPut, p.base+repo+"/manifests/"+reference, bytes.NewReader(raw), int64(len(raw)), mediaType)
 	if err != nil {
 		return fmt.Errorf("put manifest %s:%s: %w", repo, reference, err)
 	}
@@ -186,7 +186,9 @@ func (p *Pusher) ResolveTag(ctx context.Context, repo, tag string) (string, erro
 	return verify.Digest(raw), nil
 }
 
-func (p *Pusher) do(ctx context.Context, method, u string, body io.ReadCloser, size int64, contentType string) (*http.Response, error) {
+// do sends one request. A body that is a *bytes.Reader can be replayed by the retrying
+// transport; any other body is sent once.
+func (p *Pusher) do(ctx context.Context, method, u string, body io.Reader, size int64, contentType string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return nil, err
