@@ -6,7 +6,7 @@ GOBIN    := $(shell $(GO) env GOPATH)/bin
 export PATH := $(GOBIN):$(PATH)
 FUZZTIME ?= 20s
 
-.PHONY: all build test vet demo fuzz bench clean tools
+.PHONY: all build test vet demo fuzz bench bench-small clean tools
 
 all: build
 
@@ -33,6 +33,15 @@ demo:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/digests
 	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/archive
+
+## bench: ours vs crane, regctl, skopeo, a direct copy and the upload floor on the 2 GiB fixture,
+## 3 runs, medians (several minutes); the table goes to stdout and bench/results.md
+bench: build tools
+	$(GO) run ./bench -profile large -runs 3 -out bench/results.md
+
+## bench-small: the same on the 60 MiB fixture, 1 run (under a minute), to bench/results-small.md
+bench-small: build tools
+	$(GO) run ./bench -profile small -runs 1 -out bench/results-small.md
 
 ## tools: the external tools the interoperability tests drive (CI runs this through .ci/run)
 tools:

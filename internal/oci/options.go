@@ -16,17 +16,17 @@ import (
 type Option func(*options) error
 
 type options struct {
-	jobs          int
-	host, user    string
-	password      string
-	caFile        string
-	skipVerify    bool
-	plainHTTP     bool
-	userAgent     string
-	transport     http.RoundTripper
-	timeout       time.Duration
-	retryTime     time.Duration
-	attempts      int
+	jobs       int
+	host, user string
+	password   string
+	caFile     string
+	skipVerify bool
+	plainHTTP  bool
+	userAgent  string
+	transport  http.RoundTripper
+	timeout    time.Duration
+	retryTime  time.Duration
+	attempts   int
 }
 
 // WithJobs caps concurrent blob transfers across all images. Default 4.

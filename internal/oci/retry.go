@@ -134,7 +134,9 @@ func retryAfter(v string) (time.Duration, bool) {
 // errStalled says a request was cancelled because nothing moved for the idle timeout.
 type errStalled struct{ err error }
 
-func (e errStalled) Error() string { return "connection stalled (no data for the --timeout): " + e.err.Error() }
+func (e errStalled) Error() string {
+	return "connection stalled (no data for the --timeout): " + e.err.Error()
+}
 func (e errStalled) Unwrap() error { return e.err }
 
 // watchdog cancels a request when idle passes without a kick.
