@@ -87,7 +87,7 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := serve(app, cert, pool)
+	r, err := serve(app, c, cert, pool)
 	if err != nil {
 		_ = app.Shutdown()
 		return nil, err

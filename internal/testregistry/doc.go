@@ -5,6 +5,8 @@
 // realistic choice (per-repository blob links, real upload sessions, auth, TLS). StartGGCR runs
 // go-containerregistry's in-memory pkg/registry: fast, no auth, blobs global across repositories.
 //
-// Both count requests and uploaded blob bytes at the HTTP layer, so tests can assert on what
-// crossed the wire (for example that a second push uploaded nothing).
+// Both count requests and blob bytes uploaded and fetched at the HTTP layer, so tests can assert
+// on what crossed the wire (for example that a second push uploaded nothing). With WithFaults
+// both inject failures (error statuses, 429, resets, stalls, truncated bodies, a repository
+// that always fails, a rejected manifest media type), drawn reproducibly from a seed.
 package testregistry

@@ -22,7 +22,7 @@ func StartGGCR(opts ...Option) (*Registry, error) {
 	}
 	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	if !c.tls {
-		return serve(h, nil, nil)
+		return serve(h, c, nil, nil)
 	}
 	caPEM, cert, err := newCertificates()
 	if err != nil {
@@ -30,5 +30,5 @@ func StartGGCR(opts ...Option) (*Registry, error) {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
-	return serve(h, &cert, pool)
+	return serve(h, c, &cert, pool)
 }

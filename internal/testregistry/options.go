@@ -11,6 +11,7 @@ type Option func(*config)
 type config struct {
 	username, password string
 	tls                bool
+	faults             *Faults
 }
 
 // WithAuth requires HTTP basic auth with this username and password (default: no auth).
@@ -23,6 +24,13 @@ func WithAuth(username, password string) Option {
 // generated for this registry (ECDSA P-256). Default: plain HTTP.
 func WithTLS() Option {
 	return func(c *config) { c.tls = true }
+}
+
+// WithFaults injects the failures f describes into the registry's HTTP handling (default: none;
+// a nil f injects nothing). f may be changed while the registry runs, and may be shared by
+// several registries, which then draw from one sequence.
+func WithFaults(f *Faults) Option {
+	return func(c *config) { c.faults = f }
 }
 
 func newConfig(opts []Option) (config, error) {

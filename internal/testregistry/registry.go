@@ -8,7 +8,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,11 +25,13 @@ type Registry struct {
 	Username string         // "" without auth
 	Password string
 
-	requests  atomic.Int64
-	blobBytes atomic.Int64
+	requests      atomic.Int64
+	blobBytes     atomic.Int64 // received
+	blobBytesSent atomic.Int64
 
 	srv       *http.Server
 	served    chan struct{} // closed when Serve returned
+	stop      chan struct{} // closed by Close: ends stalls
 	transport *http.Transport
 	shutdown  func() error // stops the registry application after the server; may be nil
 	closeOnce sync.Once
@@ -38,9 +39,15 @@ type Registry struct {
 }
 
 // BlobBytesReceived is the number of request body bytes the registry read from blob upload
-// requests (POST, PATCH and PUT on paths containing "/blobs/uploads/"). A mounted or skipped
-// blob adds nothing.
+// requests (POST, PATCH and PUT on /v2/<name>/blobs/uploads/...). A mounted or skipped blob adds
+// nothing.
 func (r *Registry) BlobBytesReceived() int64 { return r.blobBytes.Load() }
+
+// BlobBytesSent is the number of response body bytes the registry wrote for GET requests on
+// blobs (/v2/<name>/blobs/<digest>, not uploads); bytes are counted before they are written, so
+// a client that has read them sees them counted. HEAD requests add nothing; a blob GET cut by a
+// fault adds what was sent before the cut.
+func (r *Registry) BlobBytesSent() int64 { return r.blobBytesSent.Load() }
 
 // Requests is the number of HTTP requests served so far, of any kind.
 func (r *Registry) Requests() int64 { return r.requests.Load() }
@@ -68,6 +75,7 @@ func (r *Registry) RemoteOptions() []remote.Option {
 // the directory given to Start are left in place. Calling Close again returns the first result.
 func (r *Registry) Close() error {
 	r.closeOnce.Do(func() {
+		close(r.stop)
 		err := r.srv.Close()
 		<-r.served
 		r.transport.CloseIdleConnections()
@@ -79,9 +87,9 @@ func (r *Registry) Close() error {
 	return r.closeErr
 }
 
-// serve listens on 127.0.0.1 with a random port and serves h, counting requests and upload
-// bytes. With cert set it serves TLS only.
-func serve(h http.Handler, cert *tls.Certificate, pool *x509.CertPool) (*Registry, error) {
+// serve listens on 127.0.0.1 with a random port and serves h, counting requests and blob bytes
+// and injecting c's faults. With cert set it serves TLS (HTTP/1.1) only.
+func serve(h http.Handler, c config, cert *tls.Certificate, pool *x509.CertPool) (*Registry, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -90,11 +98,15 @@ func serve(h http.Handler, cert *tls.Certificate, pool *x509.CertPool) (*Registr
 		Host:      ln.Addr().String(),
 		CAPool:    pool,
 		served:    make(chan struct{}),
+		stop:      make(chan struct{}),
 		transport: remote.DefaultTransport.(*http.Transport).Clone(),
 	}
 	if cert != nil {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12})
 		r.transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	if c.faults != nil {
+		h = r.inject(c.faults, h)
 	}
 	r.srv = &http.Server{
 		Handler:           r.count(h),
@@ -108,15 +120,16 @@ func serve(h http.Handler, cert *tls.Certificate, pool *x509.CertPool) (*Registr
 	return r, nil
 }
 
-// count wraps h to count requests and the body bytes of blob uploads.
+// count wraps h to count requests, the body bytes of blob uploads and those of blob GETs.
 func (r *Registry) count(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
-		switch req.Method {
-		case http.MethodPost, http.MethodPatch, http.MethodPut:
-			if req.Body != nil && strings.Contains(req.URL.Path, "/blobs/uploads/") {
-				req.Body = &countingBody{ReadCloser: req.Body, n: &r.blobBytes}
-			}
+		switch _, res := route(req.URL.Path); {
+		case res == resUpload && req.Body != nil &&
+			(req.Method == http.MethodPost || req.Method == http.MethodPatch || req.Method == http.MethodPut):
+			req.Body = &countingBody{ReadCloser: req.Body, n: &r.blobBytes}
+		case res == resBlob && req.Method == http.MethodGet:
+			w = &countingWriter{ResponseWriter: w, n: &r.blobBytesSent}
 		}
 		h.ServeHTTP(w, req)
 	})
@@ -132,3 +145,20 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	b.n.Add(int64(n))
 	return n, err
 }
+
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+// Write counts p before writing it, so that a client that has read it sees it counted, and
+// takes back what was not written.
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n.Add(int64(len(p)))
+	n, err := w.ResponseWriter.Write(p)
+	w.n.Add(int64(n - len(p)))
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
