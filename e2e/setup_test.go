@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/cli"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
@@ -119,4 +120,14 @@ func must(t *testing.T, r result) result {
 		t.Fatalf("%v", &cmdError{r})
 	}
 	return r
+}
+
+func mustOpenManifest(t *testing.T, path string) *archive.Manifest {
+	t.Helper()
+	b, err := archive.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	return b.Manifest()
 }

@@ -20,6 +20,7 @@ func bundleApp(e *env) *cli.App {
 			createCommand(e),
 			verifyCommand(e),
 			listCommand(e),
+			diffCommand(e),
 		},
 	}
 }

@@ -104,7 +104,9 @@ func registryFlags() []cli.Flag {
 		&cli.StringFlag{Name: "ca-file", Usage: "PEM file of CA certificates to trust besides the system roots"},
 		&cli.BoolFlag{Name: "plain-http", Usage: "allow plain HTTP to a registry that is not on loopback"},
 		&cli.BoolFlag{Name: "insecure-skip-tls-verify", Usage: "do not verify registry TLS certificates"},
-		&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "connect and response-header timeout"},
+		&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "connect timeout, and how long a connection may stall before it is dropped and retried"},
+		&cli.IntFlag{Name: "retries", Value: 6, Usage: "attempts per request that failed for a reason that may pass (dropped connection, 408, 429, 5xx)"},
+		&cli.DurationFlag{Name: "retry-time", Value: 2 * time.Minute, Usage: "the most time spent retrying one request (Retry-After is honoured within it)"},
 	}
 }
 
@@ -113,7 +115,8 @@ func registryFlags() []cli.Flag {
 func newClient(c *cli.Context, e *env, authHost string) (*oci.Client, error) {
 	opts := []oci.Option{oci.WithJobs(c.Int("jobs")), oci.WithCAFile(c.String("ca-file")),
 		oci.WithPlainHTTP(c.Bool("plain-http")), oci.WithInsecureSkipTLSVerify(c.Bool("insecure-skip-tls-verify")),
-		oci.WithTimeout(c.Duration("timeout")), oci.WithUserAgent(c.App.Name + "/" + version.Version)}
+		oci.WithTimeout(c.Duration("timeout")), oci.WithUserAgent(c.App.Name + "/" + version.Version),
+		oci.WithRetry(c.Int("retries"), c.Duration("retry-time"))}
 	if c.Int("jobs") < 1 {
 		return nil, usagef("--jobs must be at least 1")
 	}

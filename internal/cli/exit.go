@@ -42,7 +42,7 @@ func exitCode(ctx context.Context, err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+	case ctx.Err() != nil: // our own context: Ctrl-C or SIGTERM, not a cancelled request
 		return ExitInterrupted
 	case errors.As(err, &ue):
 		return ExitUsage

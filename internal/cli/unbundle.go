@@ -21,6 +21,7 @@ func unbundleApp(e *env) *cli.App {
 			listCommand(e),
 			configMapCommand(e),
 			secretCommand(e),
+			diffCommand(e),
 		},
 	}
 }
@@ -51,13 +52,17 @@ func pushCommand(e *env) *cli.Command {
    repository of the registry has is mounted. After the push every tag is read back, and the
    ConfigMap carries the digests the registry serves. Rerun after a failure to resume.`,
 		Flags: append(append(append(destinationFlags(), configMapFlags()...),
-			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"}), registryFlags()...),
+			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"}), append(helmFlags(), registryFlags()...)...),
 		Action: func(c *cli.Context) error {
 			path, err := oneArg(c, "bundle")
 			if err != nil {
 				return err
 			}
 			if err := required(c, "registry"); err != nil {
+				return err
+			}
+			helmMap, err := loadHelmMap(c)
+			if err != nil {
 				return err
 			}
 			dest, err := mirror.ParseDestination(c.String("registry"), c.String("path-prefix"))
@@ -102,7 +107,10 @@ func pushCommand(e *env) *cli.Command {
 				}
 				return err
 			}
-			return writeConfigMap(c, e, res.Images)
+			if err := writeConfigMap(c, e, res.Images); err != nil {
+				return err
+			}
+			return writeHelmValues(c, e, helmMap, res.Images)
 		},
 	}
 }

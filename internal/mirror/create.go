@@ -123,7 +123,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 			remote = append(remote, b)
 		}
 	}
-	if err := pack(ctx, c, w, cache, remote, o.Cache != "", o.Progress); err != nil {
+	if err := pack(ctx, c, w, cache, remote, o.Progress); err != nil {
 		return nil, err
 	}
 	sum, err := w.Commit()
@@ -142,12 +142,12 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 
 // pack pulls blobs in parallel (the client's jobs at a time) into the cache, each verified and
 // encoded as the frame the bundle stores, and appends them to the bundle in order as they
-// complete. Blobs already in the cache are not pulled. Unless keep is set, a blob leaves the
-// cache once appended, and the pulls run at most a few blobs ahead of the writer, so the extra
-// disk stays bounded.
-func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Dir, blobs []*blob, keep bool, p Progress) error {
+// complete, at most a few blobs behind the pulls. Blobs already in the cache are not pulled.
+// Entries stay in the cache until the bundle is committed, so a run that is killed and run again
+// pulls only what it had not pulled (the cost: up to the bundle's size again in disk, on the
+// connected side, during the run).
+func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Dir, blobs []*blob, p Progress) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	jobs := c.Jobs()
 	ready := make([]chan error, len(blobs))
 	for i := range ready {
@@ -184,7 +184,7 @@ func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Di
 			}
 		}
 	}()
-	defer wg.Wait()
+	defer func() { cancel(); wg.Wait() }() // cancel first: it frees the dispatcher, which closes work
 	for i, b := range blobs {
 		var err error
 		select {
@@ -197,9 +197,6 @@ func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Di
 		}
 		if err != nil {
 			return fmt.Errorf("blob %s (%s) of %s: %w", b.Digest, b.Kind, b.repo, err)
-		}
-		if !keep {
-			cache.Remove(b.Digest)
 		}
 		<-ahead
 	}
@@ -287,7 +284,11 @@ func resolve(ctx context.Context, c *oci.Client, groups []digests.Group) ([]*ima
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			images[i], errs[i] = resolveOne(ctx, c, g)
+			errs[i] = retryBlob(ctx, func() error {
+				var err error
+				images[i], err = resolveOne(ctx, c, g)
+				return err
+			})
 		}()
 	}
 	wg.Wait()
@@ -378,12 +379,15 @@ func collect(ctx context.Context, c *oci.Client, images []*image) ([]*blob, erro
 		if b.Size > 16<<20 {
 			return nil, fmt.Errorf("config %s of %s: %d bytes is too large for a config", b.Digest, b.repo, b.Size)
 		}
-		rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
-		if err != nil {
-			return nil, fmt.Errorf("config %s of %s: %w", b.Digest, b.repo, err)
-		}
-		b.data, err = io.ReadAll(verify.NewReader(rc, b.Digest, b.Size))
-		rc.Close()
+		err := retryBlob(ctx, func() error {
+			rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
+			if err != nil {
+				return err
+			}
+			defer rc.Close()
+			b.data, err = io.ReadAll(verify.NewReader(rc, b.Digest, b.Size))
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("config %s of %s: %w", b.Digest, b.repo, err)
 		}

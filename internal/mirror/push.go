@@ -13,6 +13,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // PushOptions says where to push.
@@ -120,7 +121,7 @@ type pushRun struct {
 	stats    counters
 
 	mu      sync.Mutex
-	blobErr map[string]error // blob digest -> why it failed
+	blobErr map[string]error // blobKey(digest, repo) -> why it failed
 }
 
 type counters struct {
@@ -196,11 +197,7 @@ func (r *pushRun) pushBlobs(ctx context.Context, ts []*target) {
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				if err := r.pushBlob(ctx, j); err != nil {
-					r.mu.Lock()
-					r.blobErr[j.Digest] = fmt.Errorf("blob %s (%s of %s): %w", j.Digest, j.Kind, strings.Join(j.users, ", "), err)
-					r.mu.Unlock()
-				}
+				r.pushBlob(ctx, j)
 			}
 		}()
 	}
@@ -215,37 +212,59 @@ func (r *pushRun) pushBlobs(ctx context.Context, ts []*target) {
 }
 
 // pushBlob makes one blob present in every repository that needs it: skipped where present,
-// uploaded once, mounted elsewhere.
-func (r *pushRun) pushBlob(ctx context.Context, j *blobJob) error {
+// uploaded once, mounted elsewhere. A repository that fails is recorded and the others go on,
+// unless the bundle's copy of the blob is bad, which fails them all.
+func (r *pushRun) pushBlob(ctx context.Context, j *blobJob) {
 	from := ""
-	for _, repo := range j.repos {
-		ok, err := r.p.BlobExists(ctx, repo, j.Digest)
+	for i, repo := range j.repos {
+		err := r.pushBlobTo(ctx, repo, j, &from)
+		if err == nil {
+			continue
+		}
+		failed := []string{repo}
+		if errors.Is(err, errFromBundle) {
+			failed = j.repos[i:]
+		}
+		r.mu.Lock()
+		for _, fr := range failed {
+			r.blobErr[blobKey(j.Digest, fr)] = fmt.Errorf("blob %s (%s of %s): %w", j.Digest, j.Kind, strings.Join(j.users, ", "), err)
+		}
+		r.mu.Unlock()
+		if len(failed) > 1 {
+			return
+		}
+	}
+}
+
+func blobKey(digest, repo string) string { return digest + " " + repo }
+
+func (r *pushRun) pushBlobTo(ctx context.Context, repo string, j *blobJob, from *string) error {
+	ok, err := r.p.BlobExists(ctx, repo, j.Digest)
+	if err != nil {
+		return err
+	}
+	if ok {
+		r.stats.blobsSkipped.Add(1)
+		if *from == "" {
+			r.progress.Add(j.Size)
+		}
+		*from = repo
+		return nil
+	}
+	if *from != "" {
+		mounted, err := r.p.Mount(ctx, repo, j.Digest, *from)
 		if err != nil {
 			return err
 		}
-		if ok {
-			r.stats.blobsSkipped.Add(1)
-			if from == "" {
-				r.progress.Add(j.Size)
-			}
-			from = repo
-			continue
+		if mounted {
+			r.stats.blobsMounted.Add(1)
+			return nil
 		}
-		if from != "" {
-			mounted, err := r.p.Mount(ctx, repo, j.Digest, from)
-			if err != nil {
-				return err
-			}
-			if mounted {
-				r.stats.blobsMounted.Add(1)
-				continue
-			}
-		}
-		if err := r.upload(ctx, repo, j); err != nil {
-			return err
-		}
-		from = repo
 	}
+	if err := r.upload(ctx, repo, j); err != nil {
+		return err
+	}
+	*from = repo
 	return nil
 }
 
@@ -265,17 +284,59 @@ func (r *pushRun) uploadOnce(ctx context.Context, repo string, j *blobJob) error
 	if err != nil {
 		return fmt.Errorf("%w: %w", errFromBundle, err)
 	}
-	defer rc.Close()
-	cr := &countReader{r: rc, p: r.progress}
-	err = r.p.Upload(ctx, repo, j.Digest, j.Size, cr)
-	if err != nil {
-		r.progress.Add(-cr.n) // the retry counts again
-		// A verification failure of the bundle surfaces through the HTTP client: prefer it.
-		if _, rerr := io.Copy(io.Discard, rc); rerr != nil && !errors.Is(err, rerr) {
-			return fmt.Errorf("%w: %w (upload stopped: %v)", errFromBundle, rerr, err)
-		}
+	body := &guardedReader{r: rc, p: r.progress}
+	err = r.p.Upload(ctx, repo, j.Digest, j.Size, body)
+	// The HTTP client may still be reading the body when an upload fails early: wait for it,
+	// and stop it, before the bundle reader goes back to its pool.
+	n, readErr := body.close()
+	rc.Close()
+	if err == nil {
+		return nil
+	}
+	r.progress.Add(-n)  // the retry counts again
+	if readErr != nil { // the bundle's copy failed verification: say so, and do not retry
+		return fmt.Errorf("%w: %w (upload stopped: %v)", errFromBundle, readErr, err)
+	}
+	var terr *transport.Error
+	if errors.As(err, &terr) && oci.TransientStatus(terr.StatusCode) {
+		return fmt.Errorf("%w: %w", errUploadAnswer, err)
 	}
 	return err
+}
+
+// guardedReader hands an upload body to the HTTP client and takes it back: close waits for a
+// read in flight and makes later reads fail, and reports the reader's own error, if any.
+type guardedReader struct {
+	mu     sync.Mutex
+	r      io.Reader
+	p      Progress
+	n      int64
+	err    error
+	closed bool
+}
+
+var errUploadEnded = errors.New("upload ended")
+
+func (g *guardedReader) Read(b []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return 0, errUploadEnded
+	}
+	n, err := g.r.Read(b)
+	g.n += int64(n)
+	g.p.Add(int64(n))
+	if err != nil && err != io.EOF {
+		g.err = err
+	}
+	return n, err
+}
+
+func (g *guardedReader) close() (int64, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	return g.n, g.err
 }
 
 // pushManifests pushes every target's manifests, children first, then reads its tag back.
@@ -318,7 +379,7 @@ func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
 	r.mu.Lock()
 	t.root.walk(func(n *node) {
 		for _, d := range n.blobs {
-			if err := r.blobErr[d.Digest]; err != nil {
+			if err := r.blobErr[blobKey(d.Digest, t.repo)]; err != nil {
 				failed = append(failed, err)
 			}
 		}

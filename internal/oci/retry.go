@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -95,9 +96,17 @@ func transient(ctx context.Context, resp *http.Response, err error) bool {
 	if err != nil {
 		var cerr *tls.CertificateVerificationError
 		var uerr x509.UnknownAuthorityError
-		return !errors.Is(err, ErrPlainHTTP) && !errors.As(err, &cerr) && !errors.As(err, &uerr)
+		var rerr tls.RecordHeaderError
+		return !errors.Is(err, ErrPlainHTTP) && !errors.As(err, &cerr) && !errors.As(err, &uerr) && !errors.As(err, &rerr) &&
+			!strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") // a TLS attempt at plain HTTP
 	}
-	switch resp.StatusCode {
+	return TransientStatus(resp.StatusCode)
+}
+
+// TransientStatus reports whether an HTTP status may pass on another try: 408, 429, 500, 502,
+// 503, 504.
+func TransientStatus(code int) bool {
+	switch code {
 	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
 		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true

@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/cli"
+	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/testregistry"
+)
+
+// faultyUpstream serves the shared upstream's storage through a second registry that injects
+// faults, and returns an image list that points at it.
+func faultyUpstream(t *testing.T, w *world, f *testregistry.Faults) (*testregistry.Registry, string) {
+	t.Helper()
+	reg, err := testregistry.Start(context.Background(), filepath.Join(w.dir, "upstream"), testregistry.WithFaults(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	var moved []digests.Image
+	for _, im := range w.images {
+		im.Server = reg.Host
+		moved = append(moved, im)
+	}
+	list := filepath.Join(t.TempDir(), "list.yml")
+	yml, _ := digests.Marshal(moved)
+	os.WriteFile(list, yml, 0o644)
+	return reg, list
+}
+
+// fast retry settings for tests: stalls are cut after 1 s.
+var quickRetries = []string{"--timeout", "1s", "--retries", "8", "--retry-time", "20s"}
+
+// TestFlakyNetwork: with 20% of requests failing at random (5xx, 429 with Retry-After, resets
+// and truncations mid-blob, stalls), bundle create and unbundle push complete and every digest
+// is right.
+func TestFlakyNetwork(t *testing.T) {
+	w := setup(t)
+	up := testregistry.NewFaults(1)
+	up.SetRate(0.2)
+	_, list := faultyUpstream(t, w, up)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "flaky.tar.zst")
+	must(t, runCmd("bundle", nil, append(append([]string{"create"}, quickRetries...), "--images", list, "--output", out)...))
+	t.Logf("upstream faults injected: %v", up.Injected())
+	if r := runCmd("bundle", nil, "verify", out); r.code != 0 {
+		t.Fatalf("verify: %s", r.stderr)
+	}
+	want := map[string]string{}
+	for _, im := range w.images {
+		want[im.Key()] = im.Digest
+	}
+	for _, im := range mustOpenManifest(t, out).Images {
+		if im.Digest != want[im.Key()] {
+			t.Errorf("%s: bundled %s, upstream %s", im.Key(), im.Digest, want[im.Key()])
+		}
+	}
+
+	down := testregistry.NewFaults(2)
+	down.SetRate(0.2)
+	dest := testregistry.StartT(t, testregistry.WithFaults(down))
+	cm := filepath.Join(dir, "cm.yaml")
+	must(t, runCmd("unbundle", nil, append(append([]string{"push"}, quickRetries...), "--registry", dest.Host, "--configmap", cm, out)...))
+	t.Logf("destination faults injected: %v", down.Injected())
+	down.SetRate(0)
+	data, _ := os.ReadFile(cm)
+	got, err := digests.ParseConfigMap(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(w.images) {
+		t.Fatalf("ConfigMap has %d of %d containers", len(got), len(w.images))
+	}
+	for _, im := range got {
+		if served := headDigest(t, dest, dest.Host+"/"+im.Path+":"+im.Tag); served != want[im.Key()] || im.Digest != served {
+			t.Errorf("%s: ConfigMap %s, registry %s, upstream %s", im.Key(), im.Digest, served, want[im.Key()])
+		}
+	}
+}
+
+type report struct {
+	Images []struct {
+		Container, Image, Digest, Error string
+	} `json:"images"`
+}
+
+func readReport(t *testing.T, path string) report {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r report
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestRepositoryFailingForGood: one repository that always fails does not stop the others;
+// the failures are listed, the exit code says partial, and --report has every outcome.
+func TestRepositoryFailingForGood(t *testing.T) {
+	w := setup(t)
+	const broken = "library/redis"
+	var brokenKeys []string
+	for _, im := range w.images {
+		if im.Path == broken {
+			brokenKeys = append(brokenKeys, im.Key())
+		}
+	}
+	if len(brokenKeys) == 0 {
+		t.Fatalf("the fixture has no %s", broken)
+	}
+	check := func(t *testing.T, r result, rep report) {
+		t.Helper()
+		if r.code != cli.ExitPartial {
+			t.Fatalf("exit %d, want %d (partial)\n%s", r.code, cli.ExitPartial, r.stderr)
+		}
+		failed := map[string]bool{}
+		for _, o := range rep.Images {
+			if o.Error != "" {
+				failed[o.Container] = true
+			} else if o.Digest == "" {
+				t.Errorf("%s: no digest and no error in the report", o.Container)
+			}
+		}
+		for _, k := range brokenKeys {
+			if !failed[k] || !strings.Contains(r.stderr, "FAILED "+k) {
+				t.Errorf("%s is not reported as failed", k)
+			}
+		}
+		if len(rep.Images) != len(w.images) || len(failed) != len(brokenKeys) {
+			t.Errorf("report: %d outcomes, %d failed; want %d, %d", len(rep.Images), len(failed), len(w.images), len(brokenKeys))
+		}
+	}
+	dir := t.TempDir()
+
+	t.Run("create", func(t *testing.T) {
+		f := testregistry.NewFaults(3)
+		f.FailRepository(broken, http.StatusInternalServerError)
+		_, list := faultyUpstream(t, w, f)
+		out := filepath.Join(dir, "partial.tar.zst")
+		rp := filepath.Join(dir, "create.json")
+		r := runCmd("bundle", nil, "create", "--timeout", "1s", "--retry-time", "2s", "--images", list, "--output", out, "--report", rp)
+		check(t, r, readReport(t, rp))
+		if got := len(mustOpenManifest(t, out).Images); got != len(w.images)-len(brokenKeys) {
+			t.Fatalf("the partial bundle has %d containers", got)
+		}
+	})
+	t.Run("push", func(t *testing.T) {
+		f := testregistry.NewFaults(4)
+		f.FailRepository(broken, http.StatusInternalServerError)
+		dest := testregistry.StartT(t, testregistry.WithFaults(f))
+		rp := filepath.Join(dir, "push.json")
+		cm := filepath.Join(dir, "cm.yaml")
+		r := runCmd("unbundle", nil, "push", "--timeout", "1s", "--retry-time", "2s", "--registry", dest.Host, "--configmap", cm, "--report", rp, w.bundle)
+		check(t, r, readReport(t, rp))
+		if _, err := os.Stat(cm); err == nil {
+			t.Fatal("a ConfigMap was written after a partial push")
+		}
+	})
+}
+
+// TestRejectedMediaType: a registry that refuses a manifest media type gets a clear error
+// naming the media type and the image.
+func TestRejectedMediaType(t *testing.T) {
+	w := setup(t)
+	f := testregistry.NewFaults(5)
+	f.RejectMediaType("application/vnd.docker.distribution.manifest.v2+json")
+	dest := testregistry.StartT(t, testregistry.WithFaults(f))
+	r := runCmd("unbundle", nil, "push", "--registry", dest.Host, "--configmap", filepath.Join(t.TempDir(), "cm.yaml"), w.bundle)
+	if r.code != cli.ExitPartial || !strings.Contains(r.stderr, "application/vnd.docker.distribution.manifest.v2+json") ||
+		!strings.Contains(r.stderr, "MANIFEST_INVALID") {
+		t.Fatalf("exit %d; want partial, naming the media type and the registry's answer:\n%s", r.code, r.stderr)
+	}
+}
+
+// TestSecretsNeverShown: the password appears in no output, error or report, whether the
+// registry accepts it or not.
+func TestSecretsNeverShown(t *testing.T) {
+	w := setup(t)
+	reg := secureRegistry(t)
+	dir := t.TempDir()
+	rp := filepath.Join(dir, "report.json")
+	bad := "wrong-" + reg.Password
+	outputs := []result{
+		runCmd("unbundle", []byte(bad+"\n"), pushArgs(reg, w.bundle, filepath.Join(dir, "cm1.yaml"), "--report", rp)...),
+		runCmd("unbundle", []byte(reg.Password+"\n"), pushArgs(reg, w.bundle, filepath.Join(dir, "cm2.yaml"), "--report", rp)...),
+		runCmd("unbundle", []byte(reg.Password+"\n"), "secret", "--registry", reg.Host, "--username", reg.Username, "--password-stdin", "--output", filepath.Join(dir, "s.yaml")),
+		runCmd("bundle", []byte(reg.Password+"\n"), "create", "--username", "u", "--password-stdin", "--auth-registry", reg.Host, "--images", w.list, "--output", filepath.Join(dir, "x.tar"), "--jobs", "0"),
+	}
+	if outputs[0].code == 0 || outputs[1].code != 0 {
+		t.Fatalf("wrong password exit %d, right password exit %d:\n%s", outputs[0].code, outputs[1].code, outputs[1].stderr)
+	}
+	reportData, _ := os.ReadFile(rp)
+	for _, pw := range []string{reg.Password, bad} {
+		for _, o := range outputs {
+			if strings.Contains(o.stdout+o.stderr, pw) {
+				t.Errorf("%v printed the password", o.args)
+			}
+		}
+		if strings.Contains(string(reportData), pw) {
+			t.Error("the report holds the password")
+		}
+		for _, cm := range []string{"cm1.yaml", "cm2.yaml"} {
+			if data, _ := os.ReadFile(filepath.Join(dir, cm)); strings.Contains(string(data), pw) {
+				t.Errorf("%s holds the password", cm)
+			}
+		}
+	}
+}

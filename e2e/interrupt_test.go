@@ -1,0 +1,235 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/testregistry"
+)
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+// binary builds bundle or unbundle once for the tests that run them as processes.
+func binary(t *testing.T, prog string) string {
+	t.Helper()
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "e2e-bin-")
+		for _, p := range []string{"bundle", "unbundle"} {
+			if binErr == nil {
+				out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, p), "../cmd/"+p).CombinedOutput()
+				if err != nil {
+					binErr = &buildError{string(out)}
+				}
+			}
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return filepath.Join(binDir, prog)
+}
+
+type buildError struct{ out string }
+
+func (e *buildError) Error() string { return "go build: " + e.out }
+
+// throttle puts a proxy in front of a registry that moves at most rate bytes a second each
+// way, and counts the blob bytes it serves (GET) and receives (uploads).
+type throttle struct {
+	host          string
+	served, recvd atomic.Int64
+}
+
+func newThrottle(t *testing.T, target string, rate int) *throttle {
+	t.Helper()
+	th := &throttle{}
+	u, _ := url.Parse("http://" + target)
+	p := httputil.NewSingleHostReverseProxy(u)
+	p.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.Method == http.MethodGet && strings.Contains(resp.Request.URL.Path, "/blobs/sha256:") {
+			resp.Body = &slow{ReadCloser: resp.Body, rate: rate, n: &th.served}
+		}
+		return nil
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && strings.Contains(r.URL.Path, "/blobs/uploads/") {
+			r.Body = &slow{ReadCloser: r.Body, rate: rate, n: &th.recvd}
+		}
+		p.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	th.host = strings.TrimPrefix(srv.URL, "http://")
+	return th
+}
+
+type slow struct {
+	io.ReadCloser
+	rate int
+	n    *atomic.Int64
+}
+
+func (s *slow) Read(p []byte) (int, error) {
+	if len(p) > s.rate/50 {
+		p = p[:s.rate/50]
+	}
+	n, err := s.ReadCloser.Read(p)
+	s.n.Add(int64(n))
+	time.Sleep(time.Duration(n) * time.Second / time.Duration(s.rate))
+	return n, err
+}
+
+// killWhen starts cmd and kills it with SIGKILL once cond holds (or fails the test if the
+// command ends first).
+func killWhen(t *testing.T, cmd *exec.Cmd, cond func() bool) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("%v ended (%v) before it could be killed", cmd.Args, err)
+		case <-tick.C:
+			if cond() {
+				cmd.Process.Signal(syscall.SIGKILL)
+				<-done
+				return
+			}
+		}
+	}
+}
+
+// TestKilledCreateResumes: bundle create killed with SIGKILL at several points leaves nothing
+// that looks complete, and a rerun completes, pulling only what was missing.
+func TestKilledCreateResumes(t *testing.T) {
+	w := setup(t)
+	bin := binary(t, "bundle")
+	th := newThrottle(t, w.upstream.Host, 40<<20)
+	var viaProxy []digests.Image
+	for _, im := range w.images {
+		im.Server = th.host
+		viaProxy = append(viaProxy, im)
+	}
+	dir := t.TempDir()
+	list := filepath.Join(dir, "list.yml")
+	yml, _ := digests.Marshal(viaProxy)
+	os.WriteFile(list, yml, 0o644)
+	out := filepath.Join(dir, "ess.tar.zst")
+	run := func() *exec.Cmd {
+		cmd := exec.Command(bin, "create", "--images", list, "--output", out, "--jobs", "2")
+		cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
+		return cmd
+	}
+	var total int64
+	for _, b := range mustOpenManifest(t, w.bundle).Blobs {
+		total += b.Size
+	}
+	for i, frac := range []int64{10, 40, 70} { // percent of the blob bytes pulled when killed
+		killWhen(t, run(), func() bool { return th.served.Load() >= total*frac/100 })
+		for _, f := range []string{out, out + ".sha256"} {
+			if _, err := os.Stat(f); err == nil {
+				t.Fatalf("kill %d: %s exists after the kill", i, f)
+			}
+		}
+	}
+	before := th.served.Load()
+	if o, err := run().CombinedOutput(); err != nil {
+		t.Fatalf("rerun: %v\n%s", err, o)
+	}
+	rerun := th.served.Load() - before
+	t.Logf("rerun pulled %d of %d blob bytes", rerun, total)
+	if rerun >= total*9/10 {
+		t.Fatalf("rerun pulled %d of %d bytes: it did not resume", rerun, total)
+	}
+	if _, err := os.Stat(out + ".cache"); err == nil {
+		t.Fatal("the cache was left behind after a complete bundle")
+	}
+	run2 := exec.Command("sha256sum", "-c", filepath.Base(out)+".sha256")
+	run2.Dir = dir
+	if o, err := run2.CombinedOutput(); err != nil {
+		t.Fatalf("sha256sum: %v\n%s", err, o)
+	}
+	if r := runCmd("bundle", nil, "verify", out); r.code != 0 {
+		t.Fatalf("verify: %s", r.stderr)
+	}
+}
+
+// TestKilledPushResumes: unbundle push killed with SIGKILL mid-upload, then rerun, completes
+// with every digest right and uploads only what was missing.
+func TestKilledPushResumes(t *testing.T) {
+	w := setup(t)
+	bin := binary(t, "unbundle")
+	dest, err := testregistry.Start(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dest.Close()
+	th := newThrottle(t, dest.Host, 40<<20)
+	dir := t.TempDir()
+	cm := filepath.Join(dir, "cm.yaml")
+	push := func() *exec.Cmd {
+		return exec.Command(bin, "push", "--registry", th.host, "--jobs", "2", "--configmap", cm, w.bundle)
+	}
+	var total int64
+	for _, b := range mustOpenManifest(t, w.bundle).Blobs {
+		total += b.Size
+	}
+	killWhen(t, push(), func() bool { return dest.BlobBytesReceived() > total*2/3 })
+	if _, err := os.Stat(cm); err == nil {
+		t.Fatal("a ConfigMap exists after the kill")
+	}
+	before := dest.BlobBytesReceived()
+	if o, err := push().CombinedOutput(); err != nil {
+		t.Fatalf("rerun: %v\n%s", err, o)
+	}
+	rerun := dest.BlobBytesReceived() - before
+	t.Logf("rerun uploaded %d of %d blob bytes", rerun, total)
+	if rerun >= total/2 {
+		t.Fatalf("rerun uploaded %d of %d bytes: it did not resume", rerun, total)
+	}
+	data, err := os.ReadFile(cm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := digests.ParseConfigMap(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, im := range w.images {
+		want[im.Key()] = im.Digest
+	}
+	for _, im := range got {
+		if want[im.Key()] != im.Digest {
+			t.Errorf("%s: %s, upstream %s", im.Key(), im.Digest, want[im.Key()])
+		}
+		if served := headDigest(t, dest, dest.Host+"/"+im.Path+":"+im.Tag); served != im.Digest {
+			t.Errorf("%s: registry serves %s", im.Key(), served)
+		}
+	}
+	if len(got) != len(w.images) {
+		t.Fatalf("ConfigMap has %d of %d containers", len(got), len(w.images))
+	}
+}
