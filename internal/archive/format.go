@@ -51,6 +51,18 @@ type Manifest struct {
 	Blobs  []Blob `json:"blobs"`
 	Layout Layout `json:"layout"`
 	Totals Totals `json:"totals"`
+	// Base, for a delta bundle, names what it was made against; External lists the layers its
+	// images use that it does not carry, because the base has them.
+	Base     *Base  `json:"base,omitempty"`
+	External []Blob `json:"external,omitempty"`
+}
+
+// Base identifies what a delta bundle was made against: an earlier bundle or an inventory of
+// the destination registry.
+type Base struct {
+	Kind   string `json:"kind"`   // "bundle" or "inventory"
+	Name   string `json:"name"`   // the file name as given
+	Digest string `json:"digest"` // sha256 of that file
 }
 
 // Source is the image list the bundle was made from, as given.
@@ -72,10 +84,13 @@ type Image struct {
 	// ListedDigest is the digest the image list gave, if any.
 	ListedDigest string `json:"listedDigest,omitempty"`
 	// Digest, MediaType and Size describe the top-level manifest or index carried.
-	Digest    string   `json:"digest"`
-	MediaType string   `json:"mediaType"`
-	Size      int64    `json:"size"`
-	Platforms []string `json:"platforms,omitempty"`
+	Digest string `json:"digest"`
+	// UpstreamDigest is the digest upstream serves, when the bundle carries a platform-filtered
+	// index (or one platform's manifest) instead.
+	UpstreamDigest string   `json:"upstreamDigest,omitempty"`
+	MediaType      string   `json:"mediaType"`
+	Size           int64    `json:"size"`
+	Platforms      []string `json:"platforms,omitempty"`
 }
 
 // Ref is the source reference "server/path:tag" (or "server/path@digest" without a tag).
@@ -137,6 +152,17 @@ func (m *Manifest) Check() error {
 		seen[b.Digest] = true
 		total += b.Size
 	}
+	for _, b := range m.External {
+		if err := verify.Check(b.Digest); err != nil {
+			return fmt.Errorf("%w: external blob list: %v", ErrCorrupt, err)
+		}
+		if seen[b.Digest] {
+			return fmt.Errorf("%w: blob %s is both carried and external", ErrCorrupt, b.Digest)
+		}
+	}
+	if len(m.External) > 0 && m.Base == nil {
+		return fmt.Errorf("%w: external blobs without a base", ErrCorrupt)
+	}
 	for _, im := range m.Images {
 		if !seen[im.Digest] {
 			return fmt.Errorf("%w: image %s (%s): digest %s is not among the blobs", ErrCorrupt, im.Key(), im.Ref(), im.Digest)
@@ -153,9 +179,19 @@ func (m *Manifest) Check() error {
 	return nil
 }
 
-// BlobByDigest returns the blob record for digest.
+// BlobByDigest returns the record of a blob the bundle carries.
 func (m *Manifest) BlobByDigest(digest string) (Blob, bool) {
 	for _, b := range m.Blobs {
+		if b.Digest == digest {
+			return b, true
+		}
+	}
+	return Blob{}, false
+}
+
+// ExternalBlob returns the record of a blob a delta bundle relies on its base for.
+func (m *Manifest) ExternalBlob(digest string) (Blob, bool) {
+	for _, b := range m.External {
 		if b.Digest == digest {
 			return b, true
 		}

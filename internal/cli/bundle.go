@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/progress"
@@ -38,6 +39,8 @@ func createCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the bundle to write, NAME.tar.zst"},
 			&cli.StringSliceFlag{Name: "include", Usage: "only these `component[.container]` (repeatable)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "leave out these `component[.container]` (repeatable)"},
+			&cli.StringSliceFlag{Name: "platform", Usage: "carry only this `os/arch[/variant]` of every multi-platform image (repeatable); the ConfigMap then carries the new digests"},
+			&cli.StringFlag{Name: "since", Usage: "make a delta: leave out the layers that `OLD.tar.zst` (an earlier bundle) or an inventory.json (from unbundle inventory) has"},
 			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
 			&cli.StringFlag{Name: "cache", Usage: "keep pulled blobs in `DIR` and reuse them in later runs (default: OUTPUT.cache, removed once the bundle is complete)"},
 			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one)"},
@@ -65,6 +68,21 @@ func createCommand(e *env) *cli.Command {
 			if err != nil {
 				return usagef("%v", err)
 			}
+			var platforms []mirror.Platform
+			for _, s := range c.StringSlice("platform") {
+				p, err := mirror.ParsePlatform(s)
+				if err != nil {
+					return usagef("%v", err)
+				}
+				platforms = append(platforms, p)
+			}
+			var base *archive.Base
+			var have func(string) bool
+			if since := c.String("since"); since != "" {
+				if base, have, err = mirror.LoadBase(since); err != nil {
+					return err
+				}
+			}
 			client, err := newClient(c, e, authHost(c, list))
 			if err != nil {
 				return err
@@ -79,7 +97,8 @@ func createCommand(e *env) *cli.Command {
 				var err error
 				res, err = mirror.Create(c.Context, client, mirror.CreateOptions{
 					List: list, ListContent: content, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
-					Output: out, Cache: c.String("cache"), Created: created, Tool: "bundle " + version.Version, Progress: m})
+					Output: out, Cache: c.String("cache"), Created: created, Tool: "bundle " + version.Version, Progress: m,
+					Platforms: platforms, Base: base, Have: have})
 				return err
 			})
 			if res != nil {
@@ -106,6 +125,14 @@ func createCommand(e *env) *cli.Command {
 			t := res.Manifest.Totals
 			fmt.Fprintf(e.stdout, "wrote %s: %d containers, %d blobs (%s), file %s, sha256 %s, in %s\n", out, t.Images, t.Blobs,
 				progress.Bytes(t.BlobBytes), progress.Bytes(st.Size()), res.SHA256, time.Since(start).Round(time.Millisecond))
+			if m := res.Manifest; m.Base != nil {
+				var left int64
+				for _, b := range m.External {
+					left += b.Size
+				}
+				fmt.Fprintf(e.stdout, "delta against %s %s: %d layers (%s) left out; push %s first\n", m.Base.Kind, m.Base.Name,
+					len(m.External), progress.Bytes(left), m.Base.Name)
+			}
 			fmt.Fprintf(e.stdout, "carry %s and %s.sha256 across; check with: sha256sum -c %s.sha256\n", out, out, out)
 			return err // nil, or partial: the bundle holds every image that resolved
 		},

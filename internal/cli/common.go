@@ -241,11 +241,18 @@ func listCommand(e *env) *cli.Command {
 				return writeJSON(e.stdout, m)
 			}
 			w := newTable(e.stdout)
-			w.row("CONTAINER", "SOURCE", "DIGEST", "PLATFORMS")
+			w.row("CONTAINER", "SOURCE", "DIGEST", "UPSTREAM DIGEST", "PLATFORMS")
 			for _, im := range m.Images {
-				w.row(im.Key(), im.Ref(), im.Digest, strings.Join(im.Platforms, ","))
+				up := im.UpstreamDigest
+				if up == "" {
+					up = "(same)"
+				}
+				w.row(im.Key(), im.Ref(), im.Digest, up, strings.Join(im.Platforms, ","))
 			}
 			w.flush()
+			if m.Base != nil {
+				fmt.Fprintf(e.stdout, "delta bundle: relies on %s %s (%s) for %d layers it does not carry\n", m.Base.Kind, m.Base.Name, m.Base.Digest, len(m.External))
+			}
 			fmt.Fprintf(e.stdout, "%d containers, %d blobs, %s of blobs; bundle %s, created %s by %s\n", m.Totals.Images,
 				m.Totals.Blobs, progress.Bytes(m.Totals.BlobBytes), progress.Bytes(b.Size()), m.Created.Format(time.RFC3339), m.Tool)
 			return nil

@@ -22,6 +22,7 @@ func unbundleApp(e *env) *cli.App {
 			configMapCommand(e),
 			secretCommand(e),
 			diffCommand(e),
+			inventoryCommand(e),
 		},
 	}
 }

@@ -41,6 +41,12 @@ type CreateOptions struct {
 	Tool        string    // "bundle vX.Y.Z"
 	Cache       string    // a cache directory kept across runs; "" uses OUTPUT.cache, removed on success
 	Progress    Progress  // may be nil
+	// Platforms, when set, keeps only these platforms of every index (see filterPlatforms).
+	Platforms []Platform
+	// Base and Have make a delta bundle: layers for which Have is true are not carried, and
+	// the bundle names Base as what it needs.
+	Base *archive.Base
+	Have func(digest string) bool
 }
 
 // Created is what Create made.
@@ -54,9 +60,10 @@ type Created struct {
 
 // image is one distinct source image and what was pulled for it.
 type image struct {
-	group digests.Group
-	ref   string // what was fetched: repo@digest when the list pins one, else repo:tag
-	root  *node
+	group    digests.Group
+	ref      string // what was fetched: repo@digest when the list pins one, else repo:tag
+	root     *node
+	upstream string // the digest upstream serves, when root was filtered to some platforms
 }
 
 // blob is one distinct blob of the bundle and where to pull it from.
@@ -73,18 +80,19 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if o.Progress == nil {
 		o.Progress = noProgress{}
 	}
-	images, failed := resolve(ctx, c, o.List.Groups())
+	images, failed := resolve(ctx, c, o.List.Groups(), o.Platforms)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if len(images) == 0 {
 		return &Created{Failed: failed}, fmt.Errorf("no image could be resolved (%d failed)", len(failed))
 	}
-	blobs, err := collect(ctx, c, images)
+	blobs, external, err := collect(ctx, c, images, o.Have)
 	if err != nil {
 		return nil, err
 	}
 	m, layout, index := describeBundle(o, images, blobs)
+	m.Base, m.External = o.Base, external
 	o.Progress.SetTotal(m.Totals.BlobBytes)
 
 	dir := o.Cache
@@ -273,7 +281,7 @@ func (c *countReader) Read(b []byte) (int, error) {
 
 // resolve fetches every distinct image's manifest tree, in parallel. It returns the images
 // that resolved, in order, and why the others did not, per container key.
-func resolve(ctx context.Context, c *oci.Client, groups []digests.Group) ([]*image, map[string]error) {
+func resolve(ctx context.Context, c *oci.Client, groups []digests.Group, platforms []Platform) ([]*image, map[string]error) {
 	images := make([]*image, len(groups))
 	errs := make([]error, len(groups))
 	sem := make(chan struct{}, c.Jobs())
@@ -286,7 +294,7 @@ func resolve(ctx context.Context, c *oci.Client, groups []digests.Group) ([]*ima
 			defer func() { <-sem }()
 			errs[i] = retryBlob(ctx, func() error {
 				var err error
-				images[i], err = resolveOne(ctx, c, g)
+				images[i], err = resolveOne(ctx, c, g, platforms)
 				return err
 			})
 		}()
@@ -306,7 +314,7 @@ func resolve(ctx context.Context, c *oci.Client, groups []digests.Group) ([]*ima
 	return ok, failed
 }
 
-func resolveOne(ctx context.Context, c *oci.Client, g digests.Group) (*image, error) {
+func resolveOne(ctx context.Context, c *oci.Client, g digests.Group, platforms []Platform) (*image, error) {
 	src := g.Source
 	im := &image{group: g, ref: src.Ref()}
 	if src.Digest != "" {
@@ -333,7 +341,58 @@ func resolveOne(ctx context.Context, c *oci.Client, g digests.Group) (*image, er
 	if im.root, err = parseNode(ctx, root, m.Raw, fetch, 0); err != nil {
 		return fail(err)
 	}
+	if len(platforms) == 0 {
+		return im, nil
+	}
+	if isManifest(im.root.desc.MediaType) {
+		if err := checkPlatform(ctx, c, src.Repository(), im.root, platforms); err != nil {
+			return fail(err)
+		}
+		return im, nil
+	}
+	filtered, err := filterPlatforms(im.root, platforms)
+	if err != nil {
+		return fail(err)
+	}
+	if filtered.desc.Digest != im.root.desc.Digest {
+		im.upstream = im.root.desc.Digest
+	}
+	im.root = filtered
 	return im, nil
+}
+
+// checkPlatform checks that a single-platform image is of one of the platforms asked for.
+func checkPlatform(ctx context.Context, c *oci.Client, repo string, n *node, want []Platform) error {
+	cfg := n.blobs[0]
+	var data []byte
+	err := retryBlob(ctx, func() error {
+		rc, err := c.OpenBlob(ctx, repo, cfg.Digest)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		data, err = io.ReadAll(verify.NewReader(rc, cfg.Digest, cfg.Size))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("config %s: %w", cfg.Digest, err)
+	}
+	var p platform
+	json.Unmarshal(data, &p)
+	for _, w := range want {
+		if w.matches(&p) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the image is %s only, not %s", ErrPlatform, p.String(), platformList(want))
+}
+
+func platformList(ps []Platform) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 func memberKeys(g digests.Group) string {
@@ -345,10 +404,12 @@ func memberKeys(g digests.Group) string {
 }
 
 // collect lists the distinct blobs in bundle order: indexes and manifests, configs, then
-// layers, each in order of first appearance. Configs are fetched into memory.
-func collect(ctx context.Context, c *oci.Client, images []*image) ([]*blob, error) {
+// layers, each in order of first appearance. Configs are fetched into memory. Layers for which
+// have is true are returned apart, as external: a delta bundle does not carry them.
+func collect(ctx context.Context, c *oci.Client, images []*image, have func(string) bool) ([]*blob, []archive.Blob, error) {
 	seen := map[string]bool{}
 	var metas, configs, layers []*blob
+	var external []archive.Blob
 	for _, im := range images {
 		repo := im.group.Source.Repository()
 		im.root.walk(func(n *node) {
@@ -366,10 +427,13 @@ func collect(ctx context.Context, c *oci.Client, images []*image) ([]*blob, erro
 				}
 				seen[d.Digest] = true
 				b := &blob{Blob: archive.Blob{Digest: d.Digest, Size: d.Size, MediaType: d.MediaType, Kind: archive.KindLayer}, repo: repo}
-				if i == 0 {
+				switch {
+				case i == 0:
 					b.Kind = archive.KindConfig
 					configs = append(configs, b)
-				} else {
+				case have != nil && have(d.Digest):
+					external = append(external, b.Blob)
+				default:
 					layers = append(layers, b)
 				}
 			}
@@ -377,7 +441,7 @@ func collect(ctx context.Context, c *oci.Client, images []*image) ([]*blob, erro
 	}
 	for _, b := range configs {
 		if b.Size > 16<<20 {
-			return nil, fmt.Errorf("config %s of %s: %d bytes is too large for a config", b.Digest, b.repo, b.Size)
+			return nil, nil, fmt.Errorf("config %s of %s: %d bytes is too large for a config", b.Digest, b.repo, b.Size)
 		}
 		err := retryBlob(ctx, func() error {
 			rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
@@ -389,12 +453,12 @@ func collect(ctx context.Context, c *oci.Client, images []*image) ([]*blob, erro
 			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("config %s of %s: %w", b.Digest, b.repo, err)
+			return nil, nil, fmt.Errorf("config %s of %s: %w", b.Digest, b.repo, err)
 		}
 	}
 	// Largest layers first: the parallel pulls finish sooner, and the push reads in that order.
 	sort.SliceStable(layers, func(i, j int) bool { return layers[i].Size > layers[j].Size })
-	return append(append(metas, configs...), layers...), nil
+	return append(append(metas, configs...), layers...), external, nil
 }
 
 // describeBundle makes the bundle manifest, the oci-layout file and index.json.
@@ -425,7 +489,7 @@ func describeBundle(o CreateOptions, images []*image, blobs []*blob) (*archive.M
 		for _, mem := range im.group.Members {
 			m.Images = append(m.Images, archive.Image{Component: mem.Component, Container: mem.Container,
 				Server: mem.Server, Path: mem.Path, Tag: mem.Tag, ListedDigest: mem.Digest,
-				Digest: d.Digest, MediaType: d.MediaType, Size: d.Size, Platforms: plats})
+				Digest: d.Digest, UpstreamDigest: im.upstream, MediaType: d.MediaType, Size: d.Size, Platforms: plats})
 		}
 		d.Annotations = map[string]string{
 			"org.opencontainers.image.ref.name": im.group.Source.Ref(),

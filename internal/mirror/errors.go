@@ -7,6 +7,12 @@ var (
 	ErrClash = errors.New("two images would land on the same repository and tag with different digests")
 	// ErrPartial is wrapped when some images were pushed and others failed.
 	ErrPartial = errors.New("some images failed")
+	// ErrBaseMissing is wrapped when a delta bundle relies on blobs the destination lacks.
+	ErrBaseMissing = errors.New("the destination lacks what this delta bundle was made against")
+	// ErrPlatform is wrapped when an image lacks a platform asked for with --platform.
+	ErrPlatform = errors.New("platform not available")
+	// ErrBadManifest is wrapped when a manifest or index cannot be carried as it is.
+	ErrBadManifest = errors.New("unusable manifest")
 	// ErrReadBack is wrapped when the registry serves another digest than the bundle's for a tag.
 	ErrReadBack = errors.New("registry serves a different digest than the bundle")
 )

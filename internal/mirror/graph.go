@@ -69,14 +69,14 @@ type fetchFunc func(ctx context.Context, d descriptor) ([]byte, error)
 // parseNode parses raw as the manifest or index d describes and fetches its children.
 func parseNode(ctx context.Context, d descriptor, raw []byte, fetch fetchFunc, depth int) (*node, error) {
 	if depth > 4 {
-		return nil, fmt.Errorf("%s: indexes nested too deep", d.Digest)
+		return nil, fmt.Errorf("%w: %s: indexes nested too deep", ErrBadManifest, d.Digest)
 	}
 	var doc manifestDoc
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("%s: not a manifest: %v", d.Digest, err)
+		return nil, fmt.Errorf("%w: %s: not a manifest: %v", ErrBadManifest, d.Digest, err)
 	}
 	if doc.MediaType != "" && doc.MediaType != d.MediaType {
-		return nil, fmt.Errorf("%s: served as %s but says it is %s", d.Digest, d.MediaType, doc.MediaType)
+		return nil, fmt.Errorf("%w: %s: served as %s but says it is %s", ErrBadManifest, d.Digest, d.MediaType, doc.MediaType)
 	}
 	n := &node{desc: d, raw: raw}
 	switch {
@@ -86,7 +86,7 @@ func parseNode(ctx context.Context, d descriptor, raw []byte, fetch fetchFunc, d
 				return nil, fmt.Errorf("index %s: %w", d.Digest, err)
 			}
 			if !isIndex(c.MediaType) && !isManifest(c.MediaType) {
-				return nil, fmt.Errorf("index %s: child %s has media type %q, not a manifest", d.Digest, c.Digest, c.MediaType)
+				return nil, fmt.Errorf("%w: index %s: child %s has media type %q, not a manifest", ErrBadManifest, d.Digest, c.Digest, c.MediaType)
 			}
 			craw, err := fetch(ctx, c)
 			if err != nil {
@@ -100,7 +100,7 @@ func parseNode(ctx context.Context, d descriptor, raw []byte, fetch fetchFunc, d
 		}
 	case isManifest(d.MediaType):
 		if doc.Config == nil {
-			return nil, fmt.Errorf("manifest %s has no config", d.Digest)
+			return nil, fmt.Errorf("%w: manifest %s has no config", ErrBadManifest, d.Digest)
 		}
 		for _, b := range append([]descriptor{*doc.Config}, doc.Layers...) {
 			if err := checkDescriptor(b); err != nil {
@@ -109,7 +109,7 @@ func parseNode(ctx context.Context, d descriptor, raw []byte, fetch fetchFunc, d
 			n.blobs = append(n.blobs, b)
 		}
 	default:
-		return nil, fmt.Errorf("%s: media type %q is not an OCI or Docker v2 manifest or index", d.Digest, d.MediaType)
+		return nil, fmt.Errorf("%w: %s: media type %q is not an OCI or Docker v2 manifest or index", ErrBadManifest, d.Digest, d.MediaType)
 	}
 	return n, nil
 }

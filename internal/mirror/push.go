@@ -68,7 +68,11 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 		return nil, err
 	}
 	run := &pushRun{c: c, b: b, p: p, progress: o.Progress, blobErr: map[string]error{}}
-	run.pushBlobs(ctx, ts)
+	jobs := blobJobs(b, ts)
+	if err := run.preflight(ctx, jobs, repos); err != nil {
+		return nil, err
+	}
+	run.pushBlobs(ctx, jobs)
 	res := &Pushed{Failed: map[string]error{}}
 	run.pushManifests(ctx, ts, res)
 	res.Stats = run.stats.snapshot()
@@ -138,8 +142,10 @@ func (c *counters) snapshot() Stats {
 // blobJob is one distinct blob and the destination repositories that need it.
 type blobJob struct {
 	archive.Blob
-	repos []string
-	users []string // container keys, for errors
+	repos    []string
+	users    []string // container keys, for errors
+	external bool     // a delta bundle does not carry it: it must be mounted from from
+	from     string   // a repository of the destination that has it already
 }
 
 func blobJobs(b *archive.Bundle, ts []*target) []*blobJob {
@@ -150,9 +156,13 @@ func blobJobs(b *archive.Bundle, ts []*target) []*blobJob {
 			for _, d := range n.blobs {
 				j, ok := byDigest[d.Digest]
 				if !ok {
-					rec, _ := b.Manifest().BlobByDigest(d.Digest)
+					rec, ok := b.Manifest().BlobByDigest(d.Digest)
 					j = &blobJob{Blob: rec}
-					if rec.Digest == "" { // not in the bundle: upload will say so
+					if !ok {
+						rec, j.external = b.Manifest().ExternalBlob(d.Digest)
+						j.Blob = rec
+					}
+					if rec.Digest == "" { // neither carried nor external: the upload will say so
 						j.Blob = archive.Blob{Digest: d.Digest, Size: d.Size, Kind: archive.KindLayer}
 					}
 					byDigest[d.Digest] = j
@@ -182,12 +192,47 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// preflight checks, for a delta bundle, that the destination has every blob the bundle does not
+// carry, in a repository the blob can be mounted from; if any is missing it fails before
+// anything is pushed, listing them and the base they come from.
+func (r *pushRun) preflight(ctx context.Context, jobs []*blobJob, repos []string) error {
+	var missing []string
+	for _, j := range jobs {
+		if !j.external {
+			continue
+		}
+		for _, repo := range append(append([]string{}, j.repos...), repos...) {
+			ok, err := r.p.BlobExists(ctx, repo, j.Digest)
+			if err != nil {
+				return err
+			}
+			if ok {
+				j.from = repo
+				break
+			}
+		}
+		if j.from == "" {
+			missing = append(missing, fmt.Sprintf("%s (%s, %s of %s)", j.Digest, progressBytes(j.Size), j.Kind, strings.Join(j.users, ", ")))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	base := r.b.Manifest().Base
+	return fmt.Errorf("%w: %s %s (sha256 %s) must be pushed to %s first; %d blobs it relies on are not there:\n  %s",
+		ErrBaseMissing, base.Kind, base.Name, strings.TrimPrefix(base.Digest, "sha256:"), r.p.Host(), len(missing), strings.Join(missing, "\n  "))
+}
+
+// progressBytes formats a size in MiB for messages.
+func progressBytes(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
 // pushBlobs runs one pool of workers over the distinct blobs, largest first.
-func (r *pushRun) pushBlobs(ctx context.Context, ts []*target) {
-	jobs := blobJobs(r.b, ts)
+func (r *pushRun) pushBlobs(ctx context.Context, jobs []*blobJob) {
 	var total int64
 	for _, j := range jobs {
-		total += j.Size
+		if !j.external {
+			total += j.Size
+		}
 	}
 	r.progress.SetTotal(total)
 	ch := make(chan *blobJob)
@@ -215,7 +260,7 @@ func (r *pushRun) pushBlobs(ctx context.Context, ts []*target) {
 // uploaded once, mounted elsewhere. A repository that fails is recorded and the others go on,
 // unless the bundle's copy of the blob is bad, which fails them all.
 func (r *pushRun) pushBlob(ctx context.Context, j *blobJob) {
-	from := ""
+	from := j.from
 	for i, repo := range j.repos {
 		err := r.pushBlobTo(ctx, repo, j, &from)
 		if err == nil {

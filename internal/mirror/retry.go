@@ -8,6 +8,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/verify"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -44,7 +45,8 @@ func retryable(ctx context.Context, err error) bool {
 		return true
 	}
 	return ctx.Err() == nil && !errors.Is(err, errFromBundle) && !errors.Is(err, archive.ErrCorrupt) &&
-		!errors.Is(err, oci.ErrUnauthorized) && !errors.Is(err, oci.ErrNotFound) &&
+		!errors.Is(err, oci.ErrUnauthorized) && !errors.Is(err, oci.ErrNotFound) && !errors.Is(err, verify.ErrBadDigest) &&
+		!errors.Is(err, ErrPlatform) && !errors.Is(err, ErrBadManifest) &&
 		!errors.As(err, &terr) && !(errors.As(err, &oerr) && oerr.Op == "dial")
 }
 

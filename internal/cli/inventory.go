@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/progress"
+	"github.com/urfave/cli/v2"
+)
+
+// inventoryCommand is `unbundle inventory`.
+func inventoryCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "inventory",
+		Usage:     "record every tag, manifest and blob digest the local registry holds for the repositories of a bundle or image list",
+		ArgsUsage: "NAME.tar.zst|images_digests.yml",
+		Description: `The repositories are those the bundle's (or the list's) images map to under --registry and
+   --path-prefix, as push maps them. Each one's tags are listed, and what each tag serves is
+   walked through the registry API (pull access only). A repository the registry does not have
+   is recorded with no tags. The file holds digests, repository paths, tags and the --registry
+   string: no credentials. Carry it to the connected side for bundle create --since.`,
+		Flags: append(append(destinationFlags(),
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "-", Usage: "`FILE` to write (inventory.json), - for standard output"}),
+			registryFlags()...),
+		Action: func(c *cli.Context) error {
+			path, err := oneArg(c, "bundle or image list")
+			if err != nil {
+				return err
+			}
+			if err := required(c, "registry"); err != nil {
+				return err
+			}
+			dest, err := mirror.ParseDestination(c.String("registry"), c.String("path-prefix"))
+			if err != nil {
+				return usagef("%v", err)
+			}
+			created, err := createdTime()
+			if err != nil {
+				return err
+			}
+			side, err := loadDiffSide(path) // the images of a bundle's manifest or of a list
+			if err != nil {
+				return err
+			}
+			repos := make([]string, 0, len(side.images))
+			for _, im := range side.images {
+				repos = append(repos, dest.Repo(archive.Image{Path: im.Path}))
+			}
+			client, err := newClient(c, e, dest.Host)
+			if err != nil {
+				return err
+			}
+			inv, err := mirror.TakeInventory(c.Context, client, dest, repos)
+			if err != nil {
+				return err
+			}
+			inv.Created = created.Truncate(time.Second) // $SOURCE_DATE_EPOCH when set
+			var sb strings.Builder
+			if err := writeJSON(&sb, inv); err != nil {
+				return err
+			}
+			out := c.String("output")
+			if err := writeFile(e.stdout, out, []byte(sb.String()), 0o644); err != nil {
+				return err
+			}
+			if out == "-" {
+				out = "standard output"
+			}
+			tags, empty := 0, 0
+			for _, r := range inv.Repositories {
+				tags += len(r.Tags)
+				if len(r.Tags) == 0 {
+					empty++
+				}
+			}
+			fmt.Fprintf(e.stderr, "inventory of %s: %d repositories (%d absent or empty), %d tags, %d manifests, %d blobs; %s written to %s\n",
+				inv.Registry, len(inv.Repositories), empty, tags, len(inv.Manifests), len(inv.Blobs), progress.Bytes(int64(sb.Len())), out)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,68 @@
+package mirror
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+)
+
+// LoadBase reads what a delta bundle is made against (bundle create --since): an earlier
+// bundle (NAME.tar.zst: every blob it carries or relies on) or an inventory of the destination
+// (see Inventory). It returns the base's record for the new bundle and the test of what it has.
+func LoadBase(path string) (*archive.Base, func(digest string) bool, error) {
+	have := map[string]bool{}
+	base := &archive.Base{Name: filepath.Base(path)}
+	if strings.HasSuffix(path, ".tar.zst") {
+		b, err := archive.Open(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--since: %w", err)
+		}
+		m := b.Manifest()
+		for _, bl := range append(append([]archive.Blob{}, m.Blobs...), m.External...) {
+			have[bl.Digest] = true
+		}
+		b.Close()
+		base.Kind = "bundle"
+	} else {
+		inv, err := ReadInventory(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--since: %w", err)
+		}
+		for _, d := range append(append([]string{}, inv.Blobs...), inv.Manifests...) {
+			have[d] = true
+		}
+		base.Kind = "inventory"
+	}
+	sum, err := fileDigest(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--since: %w", err)
+	}
+	base.Digest = sum
+	return base, func(d string) bool { return have[d] }, nil
+}
+
+// fileDigest is the sha256 of a file: from NAME.sha256 beside it when there is one (a bundle
+// has it, and reading gigabytes again would be waste), else computed.
+func fileDigest(path string) (string, error) {
+	if data, err := os.ReadFile(path + ".sha256"); err == nil {
+		if f := strings.Fields(string(data)); len(f) > 0 && len(f[0]) == 64 {
+			return "sha256:" + strings.ToLower(f[0]), nil
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}

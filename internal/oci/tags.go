@@ -1,0 +1,167 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/element-hq/ess-airgap/internal/verify"
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// maxManifestBytes bounds a manifest or index read from a registry.
+const maxManifestBytes = 16 << 20
+
+// tagsPageSize is the n asked of a tags list; 0 asks for none and lets the registry choose.
+// Asking is risky (some registries cut the list at n without a Link header), so it stays 0
+// except in tests that exercise pagination.
+var tagsPageSize = 0
+
+// Reader returns a Pusher for registry host authorised only to pull from the repositories in
+// repos: for reading what a registry holds (ListTags, GetManifest, BlobExists, ManifestExists)
+// with credentials that may not push. A registry that checks scopes refuses its write methods.
+// Like Pusher, it checks the credentials against the registry's API root before returning.
+func (c *Client) Reader(ctx context.Context, host string, repos []string) (*Pusher, error) {
+	opts := []name.Option{name.StrictValidation}
+	if c.o.plainHTTP {
+		opts = append(opts, name.Insecure)
+	}
+	reg, err := name.NewRegistry(host, opts...)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := c.authTransport(ctx, reg, false, repos...)
+	if err != nil {
+		return nil, describe(err)
+	}
+	p := &Pusher{c: c, host: host, base: c.scheme(ctx, host) + "://" + host + "/v2/", client: &http.Client{Transport: rt}}
+	return p, p.checkAuth(ctx)
+}
+
+// ListTags returns every tag of repo, in the order the registry serves them, following its
+// pagination (the Link header of each page, which must stay on the same registry). A
+// repository the registry does not know is an error wrapping ErrNotFound.
+func (p *Pusher) ListTags(ctx context.Context, repo string) ([]string, error) {
+	what := fmt.Sprintf("list tags of %s/%s", p.host, repo)
+	u := p.base + repo + "/tags/list"
+	if tagsPageSize > 0 {
+		u += "?n=" + strconv.Itoa(tagsPageSize)
+	}
+	var tags []string
+	seen := map[string]bool{}
+	for u != "" {
+		if seen[u] {
+			return nil, fmt.Errorf("%s: the registry's next page %s repeats an earlier one", what, u)
+		}
+		seen[u] = true
+		page, next, err := p.tagsPage(ctx, u, what)
+		if err != nil {
+			return nil, err
+		}
+		if next != "" && len(page) == 0 {
+			return nil, fmt.Errorf("%s: the registry gave an empty page with a next page", what)
+		}
+		tags = append(tags, page...)
+		u = next
+	}
+	return tags, nil
+}
+
+// tagsPage fetches one page of a tags list and returns its tags and the absolute URL of the
+// next page ("" on the last).
+func (p *Pusher) tagsPage(ctx context.Context, u, what string) ([]string, string, error) {
+	resp, err := p.do(ctx, http.MethodGet, u, nil, -1, "")
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", statusError(resp, what)
+	}
+	var body struct {
+		Tags []string `json:"tags"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxManifestBytes)).Decode(&body); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	next, err := p.nextLink(resp.Header.Values("Link"))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	return body.Tags, next, nil
+}
+
+// nextLink returns the absolute URL of the rel="next" entry of Link header values (RFC 8288),
+// or "" when there is none. A next page on another host or scheme is refused.
+func (p *Pusher) nextLink(values []string) (string, error) {
+	for _, v := range values {
+		for _, link := range strings.Split(v, ",") {
+			target, params, ok := strings.Cut(strings.TrimSpace(link), ";")
+			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
+				continue
+			}
+			next := false
+			for _, param := range strings.Split(params, ";") {
+				k, v, _ := strings.Cut(strings.TrimSpace(param), "=")
+				if strings.EqualFold(k, "rel") && strings.EqualFold(strings.Trim(v, `"`), "next") {
+					next = true
+				}
+			}
+			if !next {
+				continue
+			}
+			abs := p.resolve(strings.Trim(target, "<>"))
+			nu, err := url.Parse(abs)
+			bu, _ := url.Parse(p.base)
+			if err != nil || nu.Scheme != bu.Scheme || nu.Host != bu.Host {
+				return "", fmt.Errorf("next page %q is not on %s", abs, p.base)
+			}
+			return abs, nil
+		}
+	}
+	return "", nil
+}
+
+// GetManifest fetches the manifest or index that repo serves for ref (a tag or a digest),
+// asking for the media types in AcceptManifests, and returns its exact bytes and the media
+// type the registry gave (Content-Type, without parameters). When ref is a digest the bytes
+// are verified against it (an error wrapping verify.ErrMismatch otherwise). A manifest the
+// registry does not have is an error wrapping ErrNotFound. Manifests over 16 MiB are refused.
+func (p *Pusher) GetManifest(ctx context.Context, repo, ref string) (raw []byte, mediaType string, err error) {
+	what := fmt.Sprintf("get manifest %s/%s", p.host, repo)
+	if strings.Contains(ref, ":") {
+		what += "@" + ref
+		if err := verify.Check(ref); err != nil {
+			return nil, "", fmt.Errorf("%s: %w", what, err)
+		}
+	} else {
+		what += ":" + ref
+	}
+	resp, err := p.do(ctx, http.MethodGet, p.base+repo+"/manifests/"+ref, nil, -1, "")
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", statusError(resp, what)
+	}
+	raw, err = io.ReadAll(io.LimitReader(resp.Body, maxManifestBytes+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	if len(raw) > maxManifestBytes {
+		return nil, "", fmt.Errorf("%s: larger than %d bytes", what, maxManifestBytes)
+	}
+	if strings.Contains(ref, ":") {
+		if err := verify.Bytes(raw, ref, -1); err != nil {
+			return nil, "", fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	mediaType, _, _ = strings.Cut(resp.Header.Get("Content-Type"), ";")
+	return raw, strings.TrimSpace(mediaType), nil
+}
