@@ -131,3 +131,5 @@ func mustOpenManifest(t *testing.T, path string) *archive.Manifest {
 	defer b.Close()
 	return b.Manifest()
 }
+
+func stringReader(s string) *strings.Reader { return strings.NewReader(s) }

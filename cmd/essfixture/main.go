@@ -1,8 +1,12 @@
 // Command essfixture pushes a synthetic ESS-like image set to a registry and writes the
 // images_digests.yml that names it, for end-to-end tests and demos without the internet.
 //
-//	essfixture --registry HOST:PORT [--size 60MiB] [--seed N] [--username U --password-stdin]
-//	           [--ca-file F | --plain-http] [--output images_digests.yml]
+//	essfixture --registry HOST:PORT [--tree ess-2310|ess-2408|FILE] [--size 60MiB] [--seed N]
+//	           [--username U --password-stdin] [--ca-file F | --plain-http]
+//	           [--output images_digests.yml]
+//
+// Two trees pushed with the same --seed and --size share what two releases share (unchanged
+// images, base and runtime layers; see fixture.Generate), so that a delta can be shown.
 //
 // Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted.
 package main
@@ -63,6 +67,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(stderr)
 	var (
 		registry      = fs.String("registry", "", "`host:port` of the registry to push to (required)")
+		tree          = fs.String("tree", "ess-2310", "component `tree` to imitate: ess-2310, ess-2408, or an images_digests.yml file")
 		size          = fs.String("size", "60MiB", "total unique compressed layer bytes: bytes, or a number with KiB, MiB or GiB")
 		seed          = fs.Int64("seed", 1, "seed of every random choice: the same seed and size give the same digests")
 		username      = fs.String("username", "", "registry username")
@@ -96,7 +101,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return fmt.Errorf("%w: --size: %v", errUsage, err)
 	}
 
-	opts := fixture.Options{Registry: *registry, Size: bytes, Seed: *seed, Insecure: *plainHTTP}
+	images, err := fixture.ReleaseTree(*tree)
+	if errors.Is(err, fixture.ErrUnknownRelease) {
+		var l *digests.List
+		if l, err = digests.ParseFile(*tree); err != nil {
+			return fmt.Errorf("%w: --tree: %v", errUsage, err)
+		}
+		images = l.Images
+	} else if err != nil {
+		return err
+	}
+
+	opts := fixture.Options{Registry: *registry, Size: bytes, Seed: *seed, Insecure: *plainHTTP, Tree: images}
 	if *username != "" {
 		var password string
 		if *passwordStdin {
@@ -117,7 +133,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	start := time.Now()
-	images, err := fixture.Generate(ctx, opts)
+	images, err = fixture.Generate(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -63,6 +63,9 @@ type Base struct {
 	Kind   string `json:"kind"`   // "bundle" or "inventory"
 	Name   string `json:"name"`   // the file name as given
 	Digest string `json:"digest"` // sha256 of that file
+	// Paths are the repository paths (as in the image list, before any destination prefix)
+	// of the base's images: where the destination keeps the blobs the delta relies on.
+	Paths []string `json:"paths,omitempty"`
 }
 
 // Source is the image list the bundle was made from, as given.

@@ -27,6 +27,14 @@ func LoadBase(path string) (*archive.Base, func(digest string) bool, error) {
 		for _, bl := range append(append([]archive.Blob{}, m.Blobs...), m.External...) {
 			have[bl.Digest] = true
 		}
+		for _, im := range m.Images {
+			base.Paths = appendNew(base.Paths, im.Path)
+		}
+		if m.Base != nil {
+			for _, p := range m.Base.Paths {
+				base.Paths = appendNew(base.Paths, p)
+			}
+		}
 		b.Close()
 		base.Kind = "bundle"
 	} else {
@@ -36,6 +44,12 @@ func LoadBase(path string) (*archive.Base, func(digest string) bool, error) {
 		}
 		for _, d := range append(append([]string{}, inv.Blobs...), inv.Manifests...) {
 			have[d] = true
+		}
+		_, prefix, _ := strings.Cut(inv.Registry, "/")
+		for _, r := range inv.Repositories {
+			if len(r.Tags) > 0 {
+				base.Paths = appendNew(base.Paths, strings.TrimPrefix(strings.TrimPrefix(r.Name, prefix), "/"))
+			}
 		}
 		base.Kind = "inventory"
 	}
@@ -65,4 +79,11 @@ func fileDigest(path string) (string, error) {
 		return "", err
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func appendNew(list []string, s string) []string {
+	if contains(list, s) {
+		return list
+	}
+	return append(list, s)
 }

@@ -59,9 +59,9 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 	if err := loadTrees(ctx, b, ts); err != nil {
 		return nil, err
 	}
-	repos := make([]string, 0, len(ts))
+	var repos []string
 	for _, t := range ts {
-		repos = append(repos, t.repo)
+		repos = appendNew(repos, t.repo)
 	}
 	p, err := c.Pusher(ctx, o.Destination.Host, repos)
 	if err != nil {
@@ -69,7 +69,13 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 	}
 	run := &pushRun{c: c, b: b, p: p, progress: o.Progress, blobErr: map[string]error{}}
 	jobs := blobJobs(b, ts)
-	if err := run.preflight(ctx, jobs, repos); err != nil {
+	candidates := repos
+	if base := m.Base; base != nil {
+		for _, path := range base.Paths {
+			candidates = appendNew(candidates, o.Destination.Repo(archive.Image{Path: path}))
+		}
+	}
+	if err := run.preflight(ctx, jobs, candidates); err != nil {
 		return nil, err
 	}
 	run.pushBlobs(ctx, jobs)
@@ -193,8 +199,9 @@ func contains(list []string, s string) bool {
 }
 
 // preflight checks, for a delta bundle, that the destination has every blob the bundle does not
-// carry, in a repository the blob can be mounted from; if any is missing it fails before
-// anything is pushed, listing them and the base they come from.
+// carry, in a repository the blob can be mounted from (the blob's own repositories first, then
+// the others of the bundle and of its base); if any is missing it fails before anything is
+// pushed, listing them and the base they come from.
 func (r *pushRun) preflight(ctx context.Context, jobs []*blobJob, repos []string) error {
 	var missing []string
 	for _, j := range jobs {

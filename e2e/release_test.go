@@ -1,0 +1,86 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/fixture"
+	"github.com/element-hq/ess-airgap/internal/testregistry"
+)
+
+// TestReleaseUpgradeDelta: ESS 23.10 then 24.08, generated with shared layers. A delta for
+// 24.08 made against the 23.10 bundle, or against an inventory of the registry that holds
+// 23.10, carries a fraction of the full bytes and pushes to the right digests.
+func TestReleaseUpgradeDelta(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	up, err := testregistry.Start(ctx, filepath.Join(dir, "up"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	lists := map[string][]digests.Image{}
+	for _, rel := range []string{"ess-2310", "ess-2408"} {
+		tree, err := fixture.ReleaseTree(rel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs, err := fixture.Generate(ctx, fixture.Options{Registry: up.Host, Size: 30 << 20, Seed: 7, Tree: tree})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lists[rel] = imgs
+		yml, _ := digests.Marshal(imgs)
+		os.WriteFile(filepath.Join(dir, rel+".yml"), yml, 0o644)
+	}
+	file := func(n string) string { return filepath.Join(dir, n) }
+	must(t, runCmd("bundle", nil, "create", "--images", file("ess-2310.yml"), "--output", file("2310.tar.zst")))
+	must(t, runCmd("bundle", nil, "create", "--images", file("ess-2408.yml"), "--output", file("2408-full.tar.zst")))
+	must(t, runCmd("bundle", nil, "create", "--since", file("2310.tar.zst"), "--images", file("ess-2408.yml"), "--output", file("2408-delta.tar.zst")))
+	full, delta := fileSize(t, file("2408-full.tar.zst")), fileSize(t, file("2408-delta.tar.zst"))
+	t.Logf("24.08: full bundle %d bytes, delta against 23.10 %d bytes (%.1f %%)", full, delta, 100*float64(delta)/float64(full))
+	if delta*2 > full {
+		t.Fatalf("the delta (%d) is not much smaller than the full bundle (%d)", delta, full)
+	}
+
+	reg := testregistry.StartT(t)
+	must(t, runCmd("unbundle", nil, "push", "--registry", reg.Host, "--configmap", file("cm-2310.yaml"), file("2310.tar.zst")))
+	must(t, runCmd("unbundle", nil, "inventory", "--registry", reg.Host, "--output", file("inventory.json"), file("ess-2310.yml")))
+	must(t, runCmd("bundle", nil, "create", "--since", file("inventory.json"), "--images", file("ess-2408.yml"), "--output", file("2408-inv.tar.zst")))
+	t.Logf("delta against the inventory: %d bytes", fileSize(t, file("2408-inv.tar.zst")))
+	if fileSize(t, file("2408-inv.tar.zst"))*2 > full {
+		t.Fatal("the delta against the inventory is not much smaller than the full bundle")
+	}
+	for _, b := range []string{"2408-delta.tar.zst", "2408-inv.tar.zst"} {
+		must(t, runCmd("unbundle", nil, "push", "--registry", reg.Host, "--configmap", file("cm-2408.yaml"), file(b)))
+		data, _ := os.ReadFile(file("cm-2408.yaml"))
+		got, err := digests.ParseConfigMap(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{}
+		for _, im := range lists["ess-2408"] {
+			want[im.Key()] = im.Digest
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: ConfigMap has %d of %d containers", b, len(got), len(want))
+		}
+		for _, im := range got {
+			if im.Digest != want[im.Key()] {
+				t.Errorf("%s: %s: %s, upstream %s", b, im.Key(), im.Digest, want[im.Key()])
+			}
+		}
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
