@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -236,4 +237,100 @@ func readBytes(data []byte) error {
 		return res.Bad[0]
 	}
 	return nil
+}
+
+// TestFlippedStructure: a flipped byte in the manifest's frame, the offset table or the footer
+// is caught when the bundle is opened, before any blob is read.
+func TestFlippedStructure(t *testing.T) {
+	path := craft(t, validEntries(t, []byte("some layer")))
+	data, _ := os.ReadFile(path)
+	b, err := NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifestAt := b.tab.Entries[0].Offset + b.tab.Entries[0].Length - 8 // inside the manifest's frames
+	_, tableAt, _ := readTail(bytes.NewReader(data), int64(len(data)))
+	for name, at := range map[string]int64{
+		"manifest":     manifestAt,
+		"offset table": tableAt + 20,
+		"footer":       int64(len(data)) - 30,
+		"footer magic": int64(len(data)) - footerSize,
+	} {
+		t.Run(name, func(t *testing.T) {
+			bad := append([]byte{}, data...)
+			bad[at] ^= 0x20
+			_, err := NewReader(bytes.NewReader(bad), int64(len(bad)))
+			if err == nil {
+				t.Fatal("opened")
+			}
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, verify.ErrMismatch) {
+				t.Fatalf("err = %v, wraps neither ErrCorrupt nor ErrMismatch", err)
+			}
+		})
+	}
+}
+
+// TestDeclaredPetabyte: a blob declared as 1 PB (in the manifest and the table alike) is read
+// as what is really there, without allocating by the declared size, and rejected as short.
+func TestDeclaredPetabyte(t *testing.T) {
+	const pb = int64(1) << 50
+	es := validEntries(t, []byte("tiny"))
+	var m Manifest
+	json.Unmarshal(es[0].data, &m)
+	m.Blobs[0].Size = pb
+	m.Totals.BlobBytes = pb
+	mj, _ := json.Marshal(m)
+	es[0] = craftEntry{table: entry{Name: ManifestName, Digest: verify.Digest(mj), Size: int64(len(mj))}, data: mj}
+	es[3].table.Size = pb
+	es[3].hdr = &tar.Header{Typeflag: tar.TypeReg, Name: es[3].table.Name, Size: pb, Mode: 0o644}
+	path := craft(t, es)
+	err := readAll(path)
+	if err == nil || !(errors.Is(err, ErrCorrupt) || errors.Is(err, verify.ErrMismatch)) {
+		t.Fatalf("err = %v", err)
+	}
+	// A manifest declared larger than the cap is refused before it is read.
+	es = validEntries(t, []byte("tiny"))
+	es[0].table.Size = 1 << 40
+	if _, err := Open(craft(t, es)); err == nil || !strings.Contains(err.Error(), "declares") {
+		t.Fatalf("huge manifest: %v", err)
+	}
+}
+
+// TestWindowOverCap: a frame that asks for a zstd window over the cap is refused.
+func TestWindowOverCap(t *testing.T) {
+	es := validEntries(t, bytes.Repeat([]byte("x"), 1<<20))
+	path := craft(t, es)
+	data, _ := os.ReadFile(path)
+	b, err := NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := b.tab.Entries[3]
+	// Re-encode the blob's frame with a 512 MiB window and splice it in place of the old one.
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(512<<20))
+	var frame bytes.Buffer
+	enc.Reset(&frame)
+	tw := tar.NewWriter(enc)
+	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: e.Name, Size: e.Size, Mode: 0o644})
+	tw.Write(es[3].data)
+	tw.Flush()
+	enc.Close()
+	r := &Bundle{f: bytes.NewReader(frame.Bytes()), size: int64(frame.Len())}
+	_, err = r.openFrame(entry{Name: e.Name, Digest: e.Digest, Size: e.Size}, bytes.NewReader(frame.Bytes()))
+	if err == nil {
+		rd, _ := r.openFrame(entry{Name: e.Name, Digest: e.Digest, Size: e.Size}, bytes.NewReader(frame.Bytes()))
+		_, err = io.Copy(io.Discard, rd)
+	}
+	if err == nil || !strings.Contains(err.Error(), "window") {
+		t.Fatalf("a 512 MiB window was accepted: %v", err)
+	}
+}
+
+// TestWrongChecksumFile: a .sha256 that does not match is an error of its own kind.
+func TestWrongChecksumFile(t *testing.T) {
+	path, _ := writeTestBundle(t, t.TempDir(), []byte("blob"))
+	os.WriteFile(path+".sha256", []byte(strings.Repeat("0", 64)+"  b.tar.zst\n"), 0o644)
+	if _, err := Verify(context.Background(), path, nil); !errors.Is(err, ErrChecksum) {
+		t.Fatalf("err = %v, want ErrChecksum", err)
+	}
 }

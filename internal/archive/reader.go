@@ -140,11 +140,7 @@ func (b *Bundle) ReadFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer r.Close()
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("bundle entry %s: %w", name, err)
-	}
-	return data, nil
+	return io.ReadAll(r) // errors name the entry already
 }
 
 // openFrame decodes the frame of e from src and positions a verified reader on its data.
@@ -194,7 +190,10 @@ type entryReader struct {
 func (r *entryReader) Read(p []byte) (int, error) {
 	n, err := r.Reader.Read(p)
 	if err != nil && err != io.EOF {
-		if errors.Is(err, zstd.ErrMagicMismatch) || errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrCRCMismatch) {
+		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			err = fmt.Errorf("%w: shorter than declared (truncated?)", ErrCorrupt)
+		case errors.Is(err, zstd.ErrMagicMismatch) || errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrCRCMismatch):
 			err = fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
 		err = fmt.Errorf("bundle entry %s: %w", r.name, err)
