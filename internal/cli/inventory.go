@@ -30,12 +30,9 @@ func inventoryCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := required(c, "registry"); err != nil {
-				return err
-			}
-			dest, err := mirror.ParseDestination(c.String("registry"), c.String("path-prefix"))
+			dest, err := destination(c)
 			if err != nil {
-				return usagef("%v", err)
+				return err
 			}
 			created, err := createdTime()
 			if err != nil {

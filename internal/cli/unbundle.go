@@ -34,6 +34,18 @@ func destinationFlags() []cli.Flag {
 	}
 }
 
+// destination reads --registry (required) and --path-prefix.
+func destination(c *cli.Context) (mirror.Destination, error) {
+	if err := required(c, "registry"); err != nil {
+		return mirror.Destination{}, err
+	}
+	d, err := mirror.ParseDestination(c.String("registry"), c.String("path-prefix"))
+	if err != nil {
+		return d, usagef("%v", err)
+	}
+	return d, nil
+}
+
 func configMapFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "configmap", Value: "-", Usage: "where to write the ConfigMap `FILE` (- for standard output)"},
@@ -59,16 +71,13 @@ func pushCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := required(c, "registry"); err != nil {
+			dest, err := destination(c)
+			if err != nil {
 				return err
 			}
 			helmMap, err := loadHelmMap(c)
 			if err != nil {
 				return err
-			}
-			dest, err := mirror.ParseDestination(c.String("registry"), c.String("path-prefix"))
-			if err != nil {
-				return usagef("%v", err)
 			}
 			client, err := newClient(c, e, dest.Host)
 			if err != nil {
@@ -189,12 +198,9 @@ func configMapCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := required(c, "registry"); err != nil {
-				return err
-			}
-			dest, err := mirror.ParseDestination(c.String("registry"), c.String("path-prefix"))
+			dest, err := destination(c)
 			if err != nil {
-				return usagef("%v", err)
+				return err
 			}
 			client, err := newClient(c, e, dest.Host)
 			if err != nil {

@@ -65,19 +65,19 @@ func (c *Client) remoteOptions() []remote.Option {
 
 // ParseReference parses "host/path:tag" or "host/path@digest" strictly (no Docker Hub defaults).
 func (c *Client) ParseReference(s string) (name.Reference, error) {
-	opts := []name.Option{name.StrictValidation}
-	if c.o.plainHTTP {
-		opts = append(opts, name.Insecure)
-	}
-	return name.ParseReference(s, opts...)
+	return name.ParseReference(s, c.nameOptions()...)
 }
 
 func (c *Client) repository(s string) (name.Repository, error) {
-	opts := []name.Option{name.StrictValidation}
+	return name.NewRepository(s, c.nameOptions()...)
+}
+
+// nameOptions: strict names, and plain HTTP allowed when --plain-http.
+func (c *Client) nameOptions() []name.Option {
 	if c.o.plainHTTP {
-		opts = append(opts, name.Insecure)
+		return []name.Option{name.StrictValidation, name.Insecure}
 	}
-	return name.NewRepository(s, opts...)
+	return []name.Option{name.StrictValidation}
 }
 
 // static is a keychain with credentials for one registry host.

@@ -31,16 +31,18 @@ type Pusher struct {
 }
 
 // Pusher returns a pusher for registry host, authorised to push to every path in repos.
+// It checks the credentials against the registry's API root before returning.
 func (c *Client) Pusher(ctx context.Context, host string, repos []string) (*Pusher, error) {
-	opts := []name.Option{name.StrictValidation}
-	if c.o.plainHTTP {
-		opts = append(opts, name.Insecure)
-	}
-	reg, err := name.NewRegistry(host, opts...)
+	return c.session(ctx, host, true, repos)
+}
+
+// session makes a Pusher whose token covers repos, for push (and pull) or for pull only.
+func (c *Client) session(ctx context.Context, host string, push bool, repos []string) (*Pusher, error) {
+	reg, err := name.NewRegistry(host, c.nameOptions()...)
 	if err != nil {
 		return nil, err
 	}
-	rt, err := c.authTransport(ctx, reg, true, repos...)
+	rt, err := c.authTransport(ctx, reg, push, repos...)
 	if err != nil {
 		return nil, describe(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/verify"
-	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // maxManifestBytes bounds a manifest or index read from a registry.
@@ -27,20 +26,7 @@ var tagsPageSize = 0
 // with credentials that may not push. A registry that checks scopes refuses its write methods.
 // Like Pusher, it checks the credentials against the registry's API root before returning.
 func (c *Client) Reader(ctx context.Context, host string, repos []string) (*Pusher, error) {
-	opts := []name.Option{name.StrictValidation}
-	if c.o.plainHTTP {
-		opts = append(opts, name.Insecure)
-	}
-	reg, err := name.NewRegistry(host, opts...)
-	if err != nil {
-		return nil, err
-	}
-	rt, err := c.authTransport(ctx, reg, false, repos...)
-	if err != nil {
-		return nil, describe(err)
-	}
-	p := &Pusher{c: c, host: host, base: c.scheme(ctx, host) + "://" + host + "/v2/", client: &http.Client{Transport: rt}}
-	return p, p.checkAuth(ctx)
+	return c.session(ctx, host, false, repos)
 }
 
 // ListTags returns every tag of repo, in the order the registry serves them, following its
