@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -103,6 +105,9 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := salvage(o.Output+".partial", cache); err != nil {
+		return nil, err
+	}
 	w, err := archive.Create(o.Output, o.Created)
 	if err != nil {
 		return nil, err
@@ -131,7 +136,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 			remote = append(remote, b)
 		}
 	}
-	if err := pack(ctx, c, w, cache, remote, o.Progress); err != nil {
+	if err := pack(ctx, c, w, cache, remote, o.Cache != "", o.Progress); err != nil {
 		return nil, err
 	}
 	sum, err := w.Commit()
@@ -151,10 +156,9 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 // pack pulls blobs in parallel (the client's jobs at a time) into the cache, each verified and
 // encoded as the frame the bundle stores, and appends them to the bundle in order as they
 // complete, at most a few blobs behind the pulls. Blobs already in the cache are not pulled.
-// Entries stay in the cache until the bundle is committed, so a run that is killed and run again
-// pulls only what it had not pulled (the cost: up to the bundle's size again in disk, on the
-// connected side, during the run).
-func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Dir, blobs []*blob, p Progress) error {
+// Unless keep is set, a blob leaves the cache once appended: a run killed after that finds it
+// in the unfinished bundle instead (see salvage), so the extra disk stays a few blobs.
+func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Dir, blobs []*blob, keep bool, p Progress) error {
 	ctx, cancel := context.WithCancel(ctx)
 	jobs := c.Jobs()
 	ready := make([]chan error, len(blobs))
@@ -206,6 +210,9 @@ func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Di
 		if err != nil {
 			return fmt.Errorf("blob %s (%s) of %s: %w", b.Digest, b.Kind, b.repo, err)
 		}
+		if !keep {
+			cache.Remove(b.Digest)
+		}
 		<-ahead
 	}
 	return nil
@@ -240,6 +247,24 @@ func fetch(ctx context.Context, c *oci.Client, cache *cache.Dir, enc *archive.En
 		}
 		return err
 	})
+}
+
+// salvage moves the blobs a killed run had already written into its unfinished bundle back
+// into the cache, where fetch verifies them before use, so the rerun does not pull them again.
+func salvage(partial string, c *cache.Dir) error {
+	err := archive.Salvage(partial, func(digest string, size int64, frame io.Reader) error {
+		if c.Has(digest) {
+			return nil
+		}
+		return c.Put(digest, func(w io.Writer) error {
+			_, err := io.Copy(w, frame)
+			return err
+		})
+	})
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 // checkCached verifies a cache entry this process did not write.
