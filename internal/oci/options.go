@@ -107,7 +107,6 @@ func (o *options) baseTransport() (http.RoundTripper, error) {
 		return o.transport, nil
 	}
 	t := remote.DefaultTransport.(*http.Transport).Clone()
-	t.ResponseHeaderTimeout = o.timeout
 	t.TLSHandshakeTimeout = o.timeout
 	t.MaxIdleConnsPerHost = 2 * o.jobs
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.skipVerify} //nolint:gosec // only when asked

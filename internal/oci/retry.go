@@ -73,7 +73,7 @@ func (r *retrying) once(req *http.Request) (*http.Response, error) {
 	w.arm()
 	req = req.WithContext(ctx)
 	if req.Body != nil && req.Body != http.NoBody {
-		req.Body = &watchedBody{ReadCloser: req.Body, w: w}
+		req.Body = &watchedBody{ReadCloser: req.Body, w: w, size: req.ContentLength}
 	}
 	resp, err := r.rt.RoundTrip(req)
 	if err != nil {
@@ -166,7 +166,24 @@ func (w *watchdog) arm() {
 	})
 }
 
-func (w *watchdog) kick() { w.t.Reset(w.idle) }
+func (w *watchdog) kick() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.t.Reset(w.idle)
+}
+
+// relax gives the server longer once a request's body of size bytes is all sent: committing a
+// large blob (hashing it, copying it to object storage) can take a while with nothing on the
+// wire. It gets the idle timeout plus one second per commitRate bytes.
+func (w *watchdog) relax(size int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.idle += time.Duration(size / commitRate * int64(time.Second))
+	w.t.Reset(w.idle)
+}
+
+// commitRate is the slowest rate at which a registry is expected to commit an upload.
+const commitRate = 20 << 20
 
 func (w *watchdog) stop() { w.t.Stop() }
 
@@ -180,13 +197,18 @@ func (w *watchdog) fired() bool {
 type watchedBody struct {
 	io.ReadCloser
 	w    *watchdog
-	done bool
+	done bool  // a response body
+	size int64 // a request body's length, if known
 }
 
 func (b *watchedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if n > 0 {
 		b.w.kick()
+	}
+	if err == io.EOF && !b.done && b.size > 0 { // the request body is all sent
+		b.w.relax(b.size)
+		b.size = 0
 	}
 	if err != nil && err != io.EOF && b.w.fired() {
 		err = errStalled{err}
