@@ -141,3 +141,17 @@ func TestSecretFile(t *testing.T) {
 		t.Fatal("the password was printed")
 	}
 }
+
+// TestDryRun: --dry-run resolves everything, prints the plan and writes nothing.
+func TestDryRun(t *testing.T) {
+	w := setup(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "plan.tar.zst")
+	r := must(t, runCmd("bundle", nil, "create", "--dry-run", "--images", w.list, "--output", out))
+	if !strings.Contains(r.stdout, "plan for") || !strings.Contains(r.stdout, "35 containers") {
+		t.Fatalf("stdout:\n%s", r.stdout)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a dry run wrote %d files", len(entries))
+	}
+}

@@ -32,15 +32,20 @@ func Open(path string) (*Dir, error) {
 // Path is the directory.
 func (d *Dir) Path() string { return d.path }
 
-func (d *Dir) file(digest string) string {
-	return filepath.Join(d.path, strings.Replace(digest, ":", "-", 1)+".zst")
+func (d *Dir) file(digest string) string { return entryPath(d.path, digest) }
+
+func entryPath(dir, digest string) string {
+	return filepath.Join(dir, strings.Replace(digest, ":", "-", 1)+".zst")
+}
+
+// Exists reports whether the cache directory dir holds the blob, without creating anything.
+func Exists(dir, digest string) bool {
+	st, err := os.Stat(entryPath(dir, digest))
+	return err == nil && st.Mode().IsRegular()
 }
 
 // Has reports whether the blob is cached.
-func (d *Dir) Has(digest string) bool {
-	st, err := os.Stat(d.file(digest))
-	return err == nil && st.Mode().IsRegular()
-}
+func (d *Dir) Has(digest string) bool { return Exists(d.path, digest) }
 
 // Open opens the cached frame of a blob. The caller closes it.
 func (d *Dir) Open(digest string) (*os.File, error) { return os.Open(d.file(digest)) }

@@ -42,6 +42,7 @@ func createCommand(e *env) *cli.Command {
 			&cli.StringSliceFlag{Name: "platform", Usage: "carry only this `os/arch[/variant]` of every multi-platform image (repeatable); the ConfigMap then carries the new digests"},
 			&cli.StringFlag{Name: "since", Usage: "make a delta: leave out the layers that `OLD.tar.zst` (an earlier bundle) or an inventory.json (from unbundle inventory) has"},
 			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "resolve every image and print the plan (images, blobs, bytes to pull, bytes cached) without pulling layers or writing the bundle"},
 			&cli.StringFlag{Name: "cache", Usage: "keep pulled blobs in `DIR` and reuse them in later runs (default: OUTPUT.cache, removed once the bundle is complete)"},
 			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one)"},
 		}, registryFlags()...),
@@ -98,7 +99,7 @@ func createCommand(e *env) *cli.Command {
 				res, err = mirror.Create(c.Context, client, mirror.CreateOptions{
 					List: list, ListContent: content, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
 					Output: out, Cache: c.String("cache"), Created: created, Tool: "bundle " + version.Version, Progress: m,
-					Platforms: platforms, Base: base, Have: have})
+					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run")})
 				return err
 			})
 			if res != nil {
@@ -116,6 +117,13 @@ func createCommand(e *env) *cli.Command {
 				}
 			}
 			if res == nil || res.Manifest == nil {
+				return err
+			}
+			if c.Bool("dry-run") {
+				p := res.Plan
+				fmt.Fprintf(e.stdout, "plan for %s: %d containers, %d blobs (%s); to pull %s, in the cache %d blobs (%s), left out by --since %d layers (%s)\n",
+					out, res.Manifest.Totals.Images, p.Blobs, progress.Bytes(p.Bytes), progress.Bytes(p.Pull), p.Cached,
+					progress.Bytes(p.CachedBytes), p.External, progress.Bytes(p.ExternalBytes))
 				return err
 			}
 			st, serr := os.Stat(out)

@@ -49,12 +49,23 @@ type CreateOptions struct {
 	// the bundle names Base as what it needs.
 	Base *archive.Base
 	Have func(digest string) bool
+	// DryRun resolves every image and returns the plan (Created.Plan) without pulling layers
+	// or writing the bundle.
+	DryRun bool
+}
+
+// Plan is what a run would move: the bundle's blobs, and how many of their bytes are to pull.
+type Plan struct {
+	Blobs, Cached, External  int
+	Bytes, CachedBytes, Pull int64
+	ExternalBytes            int64
 }
 
 // Created is what Create made.
 type Created struct {
 	Manifest *archive.Manifest
 	SHA256   string
+	Plan     Plan
 	// Failed lists, per container key, the images that could not be resolved and were left out
 	// of the bundle; Create then returns an error wrapping ErrPartial.
 	Failed map[string]error
@@ -100,6 +111,13 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	dir := o.Cache
 	if dir == "" {
 		dir = o.Output + ".cache"
+	}
+	if o.DryRun {
+		res := &Created{Manifest: m, Failed: failed, Plan: plan(blobs, external, dir)}
+		if len(failed) > 0 {
+			return res, fmt.Errorf("%w: %d of %d containers could not be resolved", ErrPartial, len(failed), len(o.List.Images))
+		}
+		return res, nil
 	}
 	cache, err := cache.Open(dir)
 	if err != nil {
@@ -247,6 +265,30 @@ func fetch(ctx context.Context, c *oci.Client, cache *cache.Dir, enc *archive.En
 		}
 		return err
 	})
+}
+
+// plan counts what a run would pull: the blobs not in memory already and not in the cache dir
+// (looked at without creating it).
+func plan(blobs []*blob, external []archive.Blob, dir string) Plan {
+	var p Plan
+	for _, b := range blobs {
+		p.Blobs++
+		p.Bytes += b.Size
+		if b.data != nil {
+			continue
+		}
+		if cache.Exists(dir, b.Digest) {
+			p.Cached++
+			p.CachedBytes += b.Size
+			continue
+		}
+		p.Pull += b.Size
+	}
+	for _, b := range external {
+		p.External++
+		p.ExternalBytes += b.Size
+	}
+	return p
 }
 
 // salvage moves the blobs a killed run had already written into its unfinished bundle back
