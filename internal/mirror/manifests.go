@@ -1,0 +1,169 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/oci"
+)
+
+// pushManifests pushes every target's manifests, children first, then reads its tag back.
+func (r *pushRun) pushManifests(ctx context.Context, ts []*target, res *Pushed) {
+	r.forTargets(ts, res, func(t *target) (string, error) { return r.pushTarget(ctx, t) })
+}
+
+// forTargets runs fn for every target, the client's jobs at a time, and records the outcome of
+// each of its containers in res.
+func (r *pushRun) forTargets(ts []*target, res *Pushed, fn func(*target) (string, error)) {
+	var mu sync.Mutex
+	sem := make(chan struct{}, r.c.Jobs())
+	var wg sync.WaitGroup
+	for _, t := range ts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			digest, err := fn(t)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, im := range t.images {
+				if err != nil {
+					res.Failed[im.Key()] = fmt.Errorf("%s: %w", t, err)
+					continue
+				}
+				res.Images = append(res.Images, digests.Image{Component: im.Component, Container: im.Container,
+					Server: r.p.Host(), Path: t.repo, Tag: im.Tag, Digest: digest})
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(res.Images, func(i, k int) bool { return res.Images[i].Key() < res.Images[k].Key() })
+}
+
+// pushTarget pushes one image's manifests and returns the digest the registry serves for it.
+func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
+	var failed []error
+	r.mu.Lock()
+	t.root.walk(func(n *node) {
+		for _, d := range n.blobs {
+			if err := r.blobErr[blobKey(d.Digest, t.repo)]; err != nil {
+				failed = append(failed, err)
+			}
+		}
+	})
+	r.mu.Unlock()
+	switch len(failed) {
+	case 0:
+	case 1:
+		return "", failed[0]
+	default:
+		return "", fmt.Errorf("%d blobs failed, the first: %w", len(failed), failed[0])
+	}
+	var err error
+	t.root.walk(func(n *node) {
+		if err != nil || n == t.root {
+			return
+		}
+		err = r.putManifest(ctx, t.repo, n.desc.Digest, n)
+	})
+	if err != nil {
+		return "", err
+	}
+	ref := t.tag
+	if ref == "" {
+		ref = t.digest
+	}
+	if err := r.p.PutManifest(ctx, t.repo, ref, t.root.raw, t.root.desc.MediaType); err != nil {
+		return "", err
+	}
+	r.stats.manifestsPushed.Add(1)
+	return r.readBack(ctx, t)
+}
+
+// readBack returns the digest the registry serves for the target's tag, which must be the bundle's.
+func (r *pushRun) readBack(ctx context.Context, t *target) (string, error) {
+	ref := t.tag
+	if ref == "" {
+		ref = t.digest
+	}
+	got, err := r.p.ResolveTag(ctx, t.repo, ref)
+	if err != nil {
+		return "", err
+	}
+	if got != t.digest {
+		return "", fmt.Errorf("%w: %s serves %s, the bundle has %s", ErrReadBack, ref, got, t.digest)
+	}
+	return got, nil
+}
+
+// ReadBack reads every tag of the bundle back from the destination, without pushing, and
+// returns the images as the registry serves them. A tag that is missing or serves another
+// digest than the bundle's is reported in Failed, and the error wraps ErrPartial.
+func ReadBack(ctx context.Context, c *oci.Client, b *archive.Bundle, d Destination) (*Pushed, error) {
+	ts, err := targets(d, b.Manifest().Images)
+	if err != nil {
+		return nil, err
+	}
+	repos := make([]string, 0, len(ts))
+	for _, t := range ts {
+		repos = append(repos, t.repo)
+	}
+	p, err := c.Pusher(ctx, d.Host, repos)
+	if err != nil {
+		return nil, err
+	}
+	r := &pushRun{c: c, b: b, p: p}
+	res := &Pushed{Failed: map[string]error{}}
+	r.forTargets(ts, res, func(t *target) (string, error) { return r.readBack(ctx, t) })
+	if len(res.Failed) > 0 {
+		return res, fmt.Errorf("%w: %d of %d containers", ErrPartial, len(res.Failed), len(b.Manifest().Images))
+	}
+	return res, nil
+}
+
+// putManifest pushes a child manifest by digest unless the repository has it.
+func (r *pushRun) putManifest(ctx context.Context, repo, ref string, n *node) error {
+	ok, err := r.p.ManifestExists(ctx, repo, n.desc.Digest)
+	if err != nil {
+		return err
+	}
+	if ok {
+		r.stats.manifestsSkipped.Add(1)
+		return nil
+	}
+	if err := r.p.PutManifest(ctx, repo, ref, n.raw, n.desc.MediaType); err != nil {
+		return err
+	}
+	r.stats.manifestsPushed.Add(1)
+	return nil
+}
+
+// BlobUsers maps every blob digest of the bundle (manifests included) to the containers that
+// use it, from the manifests in the bundle.
+func BlobUsers(ctx context.Context, b *archive.Bundle) (map[string][]string, error) {
+	ts, err := targets(Destination{}, b.Manifest().Images)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadTrees(ctx, b, ts); err != nil {
+		return nil, err
+	}
+	users := map[string][]string{}
+	for _, t := range ts {
+		t.root.walk(func(n *node) {
+			for _, d := range append([]descriptor{n.desc}, n.blobs...) {
+				for _, im := range t.images {
+					if !contains(users[d.Digest], im.Key()) {
+						users[d.Digest] = append(users[d.Digest], im.Key())
+					}
+				}
+			}
+		})
+	}
+	return users, nil
+}

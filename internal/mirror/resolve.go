@@ -1,0 +1,198 @@
+package mirror
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/verify"
+)
+
+// resolve fetches every distinct image's manifest tree, in parallel. It returns the images
+// that resolved, in order, and why the others did not, per container key.
+func resolve(ctx context.Context, c *oci.Client, groups []digests.Group, platforms []Platform) ([]*image, map[string]error) {
+	images := make([]*image, len(groups))
+	errs := make([]error, len(groups))
+	sem := make(chan struct{}, c.Jobs())
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = retryBlob(ctx, func() error {
+				var err error
+				images[i], err = resolveOne(ctx, c, g, platforms)
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	var ok []*image
+	failed := map[string]error{}
+	for i, g := range groups {
+		if errs[i] == nil {
+			ok = append(ok, images[i])
+			continue
+		}
+		for _, m := range g.Members {
+			failed[m.Key()] = errs[i]
+		}
+	}
+	return ok, failed
+}
+
+func resolveOne(ctx context.Context, c *oci.Client, g digests.Group, platforms []Platform) (*image, error) {
+	src := g.Source
+	im := &image{group: g, ref: src.Ref()}
+	if src.Digest != "" {
+		im.ref = src.Repository() + "@" + src.Digest
+	}
+	fail := func(err error) (*image, error) {
+		return nil, fmt.Errorf("%s (%s): %w", memberKeys(g), src.Ref(), err)
+	}
+	m, err := c.GetManifest(ctx, im.ref)
+	if err != nil {
+		return fail(err)
+	}
+	root := descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}
+	fetch := func(ctx context.Context, d descriptor) ([]byte, error) {
+		cm, err := c.GetManifest(ctx, src.Repository()+"@"+d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(cm.Raw)) != d.Size || cm.MediaType != d.MediaType {
+			return nil, fmt.Errorf("manifest %s: served %d bytes as %s, the index says %d bytes of %s", d.Digest, len(cm.Raw), cm.MediaType, d.Size, d.MediaType)
+		}
+		return cm.Raw, nil
+	}
+	if im.root, err = parseNode(ctx, root, m.Raw, fetch, 0); err != nil {
+		return fail(err)
+	}
+	if len(platforms) == 0 {
+		return im, nil
+	}
+	if isManifest(im.root.desc.MediaType) {
+		if err := checkPlatform(ctx, c, src.Repository(), im.root, platforms); err != nil {
+			return fail(err)
+		}
+		return im, nil
+	}
+	filtered, err := filterPlatforms(im.root, platforms)
+	if err != nil {
+		return fail(err)
+	}
+	if filtered.desc.Digest != im.root.desc.Digest {
+		im.upstream = im.root.desc.Digest
+	}
+	im.root = filtered
+	return im, nil
+}
+
+// checkPlatform checks that a single-platform image is of one of the platforms asked for.
+func checkPlatform(ctx context.Context, c *oci.Client, repo string, n *node, want []Platform) error {
+	cfg := n.blobs[0]
+	var data []byte
+	err := retryBlob(ctx, func() error {
+		rc, err := c.OpenBlob(ctx, repo, cfg.Digest)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		data, err = io.ReadAll(verify.NewReader(rc, cfg.Digest, cfg.Size))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("config %s: %w", cfg.Digest, err)
+	}
+	var p platform
+	json.Unmarshal(data, &p)
+	for _, w := range want {
+		if w.matches(&p) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the image is %s only, not %s", ErrPlatform, p.String(), platformList(want))
+}
+
+func platformList(ps []Platform) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+func memberKeys(g digests.Group) string {
+	keys := make([]string, len(g.Members))
+	for i, m := range g.Members {
+		keys[i] = m.Key()
+	}
+	return strings.Join(keys, ", ")
+}
+
+// collect lists the distinct blobs in bundle order: indexes and manifests, configs, then
+// layers, each in order of first appearance. Configs are fetched into memory. Layers for which
+// have is true are returned apart, as external: a delta bundle does not carry them.
+func collect(ctx context.Context, c *oci.Client, images []*image, have func(string) bool) ([]*blob, []archive.Blob, error) {
+	seen := map[string]bool{}
+	var metas, configs, layers []*blob
+	var external []archive.Blob
+	for _, im := range images {
+		repo := im.group.Source.Repository()
+		im.root.walk(func(n *node) {
+			if !seen[n.desc.Digest] {
+				seen[n.desc.Digest] = true
+				kind := archive.KindManifest
+				if isIndex(n.desc.MediaType) {
+					kind = archive.KindIndex
+				}
+				metas = append(metas, &blob{Blob: archive.Blob{Digest: n.desc.Digest, Size: n.desc.Size, MediaType: n.desc.MediaType, Kind: kind}, repo: repo, data: n.raw})
+			}
+			for i, d := range n.blobs {
+				if seen[d.Digest] {
+					continue
+				}
+				seen[d.Digest] = true
+				b := &blob{Blob: archive.Blob{Digest: d.Digest, Size: d.Size, MediaType: d.MediaType, Kind: archive.KindLayer}, repo: repo}
+				switch {
+				case i == 0:
+					b.Kind = archive.KindConfig
+					configs = append(configs, b)
+				case have != nil && have(d.Digest):
+					external = append(external, b.Blob)
+				default:
+					layers = append(layers, b)
+				}
+			}
+		})
+	}
+	for _, b := range configs {
+		if b.Size > 16<<20 {
+			return nil, nil, fmt.Errorf("config %s of %s: %d bytes is too large for a config", b.Digest, b.repo, b.Size)
+		}
+		err := retryBlob(ctx, func() error {
+			rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
+			if err != nil {
+				return err
+			}
+			defer rc.Close()
+			b.data, err = io.ReadAll(verify.NewReader(rc, b.Digest, b.Size))
+			return err
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("config %s of %s: %w", b.Digest, b.repo, err)
+		}
+	}
+	// Largest layers first: the parallel pulls finish sooner, and the push reads in that order.
+	sort.SliceStable(layers, func(i, j int) bool { return layers[i].Size > layers[j].Size })
+	return append(append(metas, configs...), layers...), external, nil
+}
