@@ -69,7 +69,17 @@ func (p *Pusher) Host() string { return p.host }
 
 // BlobExists reports whether repo already has the blob.
 func (p *Pusher) BlobExists(ctx context.Context, repo, digest string) (bool, error) {
-	resp, err := p.do(ctx, http.MethodHead, p.base+repo+"/blobs/"+digest, nil, -1, "")
+	return p.exists(ctx, repo, "blobs", digest)
+}
+
+// ManifestExists reports whether repo has a manifest with that digest.
+func (p *Pusher) ManifestExists(ctx context.Context, repo, digest string) (bool, error) {
+	return p.exists(ctx, repo, "manifests", digest)
+}
+
+// exists asks (HEAD) for repo's blob or manifest: 200 is yes, 404 is no, anything else an error.
+func (p *Pusher) exists(ctx context.Context, repo, kind, digest string) (bool, error) {
+	resp, err := p.do(ctx, http.MethodHead, p.base+repo+"/"+kind+"/"+digest, nil, -1, "")
 	if err != nil {
 		return false, err
 	}
@@ -80,7 +90,7 @@ func (p *Pusher) BlobExists(ctx context.Context, repo, digest string) (bool, err
 	case http.StatusNotFound:
 		return false, nil
 	}
-	return false, statusError(resp, fmt.Sprintf("check blob %s in %s", digest, repo))
+	return false, statusError(resp, fmt.Sprintf("check %s %s in %s", strings.TrimSuffix(kind, "s"), digest, repo))
 }
 
 // Mount asks the registry to link the blob from repository from into repo. It reports false,
@@ -153,22 +163,6 @@ func (p *Pusher) PutManifest(ctx context.Context, repo, reference string, raw []
 		return statusError(resp, fmt.Sprintf("put manifest %s/%s:%s (%s)", p.host, repo, reference, mediaType))
 	}
 	return nil
-}
-
-// ManifestExists reports whether repo has a manifest with that digest.
-func (p *Pusher) ManifestExists(ctx context.Context, repo, digest string) (bool, error) {
-	resp, err := p.do(ctx, http.MethodHead, p.base+repo+"/manifests/"+digest, nil, -1, "")
-	if err != nil {
-		return false, err
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-		return true, nil
-	case http.StatusNotFound:
-		return false, nil
-	}
-	return false, statusError(resp, fmt.Sprintf("check manifest %s in %s", digest, repo))
 }
 
 // ResolveTag fetches what repo:tag serves and returns the sha256 of the bytes served.
