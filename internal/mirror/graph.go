@@ -61,6 +61,7 @@ type node struct {
 	raw      []byte
 	children []*node      // index: its manifests (and nested indexes)
 	blobs    []descriptor // manifest: its config, then its layers
+	config   []byte       // manifest: its config, when it was fetched already
 }
 
 // fetchFunc returns the exact bytes of the manifest d names, verified against d.

@@ -100,19 +100,11 @@ func resolveOne(ctx context.Context, c *oci.Client, g digests.Group, platforms [
 // checkPlatform checks that a single-platform image is of one of the platforms asked for.
 func checkPlatform(ctx context.Context, c *oci.Client, repo string, n *node, want []Platform) error {
 	cfg := n.blobs[0]
-	var data []byte
-	err := retryBlob(ctx, func() error {
-		rc, err := c.OpenBlob(ctx, repo, cfg.Digest)
-		if err != nil {
-			return err
-		}
-		defer rc.Close()
-		data, err = io.ReadAll(verify.NewReader(rc, cfg.Digest, cfg.Size))
-		return err
-	})
+	data, err := fetchConfig(ctx, c, repo, cfg)
 	if err != nil {
 		return fmt.Errorf("config %s: %w", cfg.Digest, err)
 	}
+	n.config = data // kept: collect does not fetch it again
 	var p platform
 	json.Unmarshal(data, &p)
 	for _, w := range want {
@@ -121,6 +113,24 @@ func checkPlatform(ctx context.Context, c *oci.Client, repo string, n *node, wan
 		}
 	}
 	return fmt.Errorf("%w: the image is %s only, not %s", ErrPlatform, p.String(), platformList(want))
+}
+
+// fetchConfig reads a config (small) into memory, verified.
+func fetchConfig(ctx context.Context, c *oci.Client, repo string, d descriptor) ([]byte, error) {
+	if d.Size > 16<<20 {
+		return nil, fmt.Errorf("%d bytes is too large for a config", d.Size)
+	}
+	var data []byte
+	err := retryBlob(ctx, func() error {
+		rc, err := c.OpenBlob(ctx, repo, d.Digest)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		data, err = io.ReadAll(verify.NewReader(rc, d.Digest, d.Size))
+		return err
+	})
+	return data, err
 }
 
 func platformList(ps []Platform) string {
@@ -166,6 +176,7 @@ func collect(ctx context.Context, c *oci.Client, images []*image, have func(stri
 				switch {
 				case i == 0:
 					b.Kind = archive.KindConfig
+					b.data = n.config
 					configs = append(configs, b)
 				case have != nil && have(d.Digest):
 					external = append(external, b.Blob)
@@ -176,19 +187,11 @@ func collect(ctx context.Context, c *oci.Client, images []*image, have func(stri
 		})
 	}
 	for _, b := range configs {
-		if b.Size > 16<<20 {
-			return nil, nil, fmt.Errorf("config %s of %s: %d bytes is too large for a config", b.Digest, b.repo, b.Size)
+		if b.data != nil {
+			continue
 		}
-		err := retryBlob(ctx, func() error {
-			rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
-			if err != nil {
-				return err
-			}
-			defer rc.Close()
-			b.data, err = io.ReadAll(verify.NewReader(rc, b.Digest, b.Size))
-			return err
-		})
-		if err != nil {
+		var err error
+		if b.data, err = fetchConfig(ctx, c, b.repo, descriptor{Digest: b.Digest, Size: b.Size}); err != nil {
 			return nil, nil, fmt.Errorf("config %s of %s: %w", b.Digest, b.repo, err)
 		}
 	}
