@@ -58,18 +58,22 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 	for _, t := range ts {
 		repos = appendNew(repos, t.repo)
 	}
-	p, err := c.Pusher(ctx, o.Destination.Host, repos)
+	// A delta's blobs may have to be mounted from its base's repositories: read access there.
+	var baseRepos []string
+	if base := m.Base; base != nil {
+		for _, path := range base.Paths {
+			if r := o.Destination.Repo(archive.Image{Path: path}); !contains(repos, r) {
+				baseRepos = appendNew(baseRepos, r)
+			}
+		}
+	}
+	p, err := c.Pusher(ctx, o.Destination.Host, repos, baseRepos...)
 	if err != nil {
 		return nil, err
 	}
 	run := &pushRun{c: c, b: b, p: p, progress: o.Progress, blobErr: map[string]error{}}
 	jobs := blobJobs(b, ts)
-	candidates := repos
-	if base := m.Base; base != nil {
-		for _, path := range base.Paths {
-			candidates = appendNew(candidates, o.Destination.Repo(archive.Image{Path: path}))
-		}
-	}
+	candidates := append(append([]string{}, repos...), baseRepos...)
 	if err := run.preflight(ctx, jobs, candidates); err != nil {
 		return nil, err
 	}

@@ -149,20 +149,19 @@ func (c *Client) scheme(ctx context.Context, host string) string {
 	return s
 }
 
-// authTransport returns an authenticated transport for a registry, scoped to push and pull
-// the given repositories (their paths on that registry).
-func (c *Client) authTransport(ctx context.Context, reg name.Registry, push bool, repos ...string) (http.RoundTripper, error) {
+// authTransport returns an authenticated transport for a registry, its token scoped to push
+// (and pull) pushRepos and to pull pullRepos (paths on that registry).
+func (c *Client) authTransport(ctx context.Context, reg name.Registry, pushRepos, pullRepos []string) (http.RoundTripper, error) {
 	auth, err := c.keychain.Resolve(reg)
 	if err != nil {
 		return nil, fmt.Errorf("registry %s: credentials: %w", reg.RegistryStr(), err)
 	}
-	action := transport.PullScope
-	if push {
-		action = transport.PushScope
+	scopes := make([]string, 0, len(pushRepos)+len(pullRepos))
+	for _, r := range pushRepos {
+		scopes = append(scopes, reg.Repo(r).Scope(transport.PushScope))
 	}
-	scopes := make([]string, 0, len(repos))
-	for _, r := range repos {
-		scopes = append(scopes, reg.Repo(r).Scope(action))
+	for _, r := range pullRepos {
+		scopes = append(scopes, reg.Repo(r).Scope(transport.PullScope))
 	}
 	rt, err := transport.NewWithContext(ctx, reg, auth, c.base, scopes)
 	if err != nil {

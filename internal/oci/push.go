@@ -30,19 +30,20 @@ type Pusher struct {
 	client *http.Client
 }
 
-// Pusher returns a pusher for registry host, authorised to push to every path in repos.
-// It checks the credentials against the registry's API root before returning.
-func (c *Client) Pusher(ctx context.Context, host string, repos []string) (*Pusher, error) {
-	return c.session(ctx, host, true, repos)
+// Pusher returns a pusher for registry host, authorised to push to every path in repos and to
+// read (and mount from) every path in readOnly. It checks the credentials against the
+// registry's API root before returning.
+func (c *Client) Pusher(ctx context.Context, host string, repos []string, readOnly ...string) (*Pusher, error) {
+	return c.session(ctx, host, repos, readOnly)
 }
 
-// session makes a Pusher whose token covers repos, for push (and pull) or for pull only.
-func (c *Client) session(ctx context.Context, host string, push bool, repos []string) (*Pusher, error) {
+// session makes a Pusher whose token covers push (and pull) on pushRepos and pull on pullRepos.
+func (c *Client) session(ctx context.Context, host string, pushRepos, pullRepos []string) (*Pusher, error) {
 	reg, err := name.NewRegistry(host, c.nameOptions()...)
 	if err != nil {
 		return nil, err
 	}
-	rt, err := c.authTransport(ctx, reg, push, repos...)
+	rt, err := c.authTransport(ctx, reg, pushRepos, pullRepos)
 	if err != nil {
 		return nil, describe(err)
 	}

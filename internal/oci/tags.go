@@ -26,7 +26,7 @@ var tagsPageSize = 0
 // with credentials that may not push. A registry that checks scopes refuses its write methods.
 // Like Pusher, it checks the credentials against the registry's API root before returning.
 func (c *Client) Reader(ctx context.Context, host string, repos []string) (*Pusher, error) {
-	return c.session(ctx, host, false, repos)
+	return c.session(ctx, host, nil, repos)
 }
 
 // ListTags returns every tag of repo, in the order the registry serves them, following its
