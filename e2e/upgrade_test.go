@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"go.yaml.in/yaml/v3"
 )
@@ -36,17 +35,6 @@ func runDiff(t *testing.T, prog, old, new string) diffJSON {
 	return d
 }
 
-// manifestOf reads a bundle's manifest.
-func manifestOf(t *testing.T, path string) *archive.Manifest {
-	t.Helper()
-	b, err := archive.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	return b.Manifest()
-}
-
 // TestDiffBundles: a bundle without the synapse component against the full one. The delta
 // counts exactly the blobs of the full bundle that the small one lacks, and nothing the other
 // way round.
@@ -71,7 +59,7 @@ func TestDiffBundles(t *testing.T) {
 	if !slices.Equal(added, synapse) || len(up.Removed) != 0 || len(up.Changed) != 0 || up.Unchanged != len(w.images)-len(synapse) {
 		t.Errorf("small -> full: added %v (want %v), removed %v, changed %v, unchanged %d", added, synapse, up.Removed, up.Changed, up.Unchanged)
 	}
-	smallM, fullM := manifestOf(t, small), manifestOf(t, w.bundle)
+	smallM, fullM := mustOpenManifest(t, small), mustOpenManifest(t, w.bundle)
 	has := map[string]bool{}
 	for _, b := range smallM.Blobs {
 		has[b.Digest] = true

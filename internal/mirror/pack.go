@@ -35,8 +35,9 @@ func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Di
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			enc, err := archive.NewEncoder()
+			enc, encErr := archive.NewEncoder()
 			for i := range work {
+				err := encErr
 				if err == nil {
 					err = fetch(ctx, c, cache, enc, blobs[i], p)
 				}
