@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 )
@@ -139,19 +140,27 @@ func TestKilledCreateResumes(t *testing.T) {
 	out := filepath.Join(dir, "ess.tar.zst")
 	run := func() *exec.Cmd {
 		cmd := exec.Command(bin, "create", "--images", list, "--output", out, "--jobs", "2")
-		cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
+		cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=") // the rerun keeps the first run's time
 		return cmd
 	}
 	var total int64
 	for _, b := range mustOpenManifest(t, w.bundle).Blobs {
 		total += b.Size
 	}
+	var firstCreated time.Time
 	for i, frac := range []int64{10, 40, 70} { // percent of the blob bytes pulled when killed
 		killWhen(t, run(), func() bool { return th.served.Load() >= total*frac/100 })
 		for _, f := range []string{out, out + ".sha256"} {
 			if _, err := os.Stat(f); err == nil {
 				t.Fatalf("kill %d: %s exists after the kill", i, f)
 			}
+		}
+		if i == 0 {
+			m, ok := archive.Unfinished(out)
+			if !ok {
+				t.Fatal("the killed run left no readable unfinished bundle")
+			}
+			firstCreated = m.Created
 		}
 	}
 	before := th.served.Load()
@@ -163,8 +172,13 @@ func TestKilledCreateResumes(t *testing.T) {
 	if rerun >= total*9/10 {
 		t.Fatalf("rerun pulled %d of %d bytes: it did not resume", rerun, total)
 	}
-	if _, err := os.Stat(out + ".cache"); err == nil {
-		t.Fatal("the cache was left behind after a complete bundle")
+	for _, f := range []string{out + ".partial", out + ".partial.prev"} {
+		if _, err := os.Stat(f); err == nil {
+			t.Fatalf("%s left behind after a complete bundle", filepath.Base(f))
+		}
+	}
+	if got := mustOpenManifest(t, out).Created; !got.Equal(firstCreated) {
+		t.Fatalf("the resumed bundle was created %v, the first run %v: it was not resumed in place", got, firstCreated)
 	}
 	run2 := exec.Command("sha256sum", "-c", filepath.Base(out)+".sha256")
 	run2.Dir = dir

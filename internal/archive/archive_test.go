@@ -44,12 +44,21 @@ func writeTestBundle(t testing.TB, dir string, blobs ...[]byte) (string, []testE
 	entries = append([]testEntry{{ManifestName, verify.Digest(mj), mj}, {LayoutName, verify.Digest(layout), layout},
 		{IndexName, verify.Digest(index), index}}, entries...)
 	path := filepath.Join(dir, "b.tar.zst")
-	w, err := Create(path, m.Created)
+	var plan []Entry
+	for i, e := range entries {
+		pe := Entry{Name: e.name, Digest: e.digest, Size: int64(len(e.data))}
+		if i < 3 { // the manifest and the layout in memory, the blobs streamed
+			pe.Data = e.data
+		}
+		plan = append(plan, pe)
+	}
+	w, err := Create(path, m.Created, plan)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		if err := w.Add(e.name, e.digest, int64(len(e.data)), verify.NewReader(bytes.NewReader(e.data), e.digest, int64(len(e.data)))); err != nil {
+	for i := len(entries) - 1; i >= 3; i-- { // any order
+		e := entries[i]
+		if err := w.WriteEntry(e.name, verify.NewReader(bytes.NewReader(e.data), e.digest, int64(len(e.data)))); err != nil {
 			t.Fatal(err)
 		}
 	}

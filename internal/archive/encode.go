@@ -47,7 +47,7 @@ func (e *Encoder) EncodeData(dst io.Writer, size int64, src io.Reader) (int64, e
 		}
 		return 0, err
 	}
-	if pad := (blockSize - size%blockSize) % blockSize; pad > 0 {
+	if pad := padding(size); pad > 0 {
 		if _, err := e.z.Write(make([]byte, pad)); err != nil {
 			return 0, err
 		}
@@ -80,26 +80,40 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// CheckData verifies a data frame made by EncodeData (for instance one left in a cache by an
-// earlier run): it must decode to exactly size bytes hashing to digest, then the tar padding.
-func CheckData(frame io.Reader, digest string, size int64) error {
+// DecodeData returns a reader of the content of a data frame made by EncodeData (for instance
+// one left in a cache by an earlier run): exactly size bytes, verified against digest, then the
+// tar padding; the read fails, instead of ending, unless all of it is right. The caller closes it.
+func DecodeData(frame io.Reader, digest string, size int64) (io.ReadCloser, error) {
 	d, err := newDecoder()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer d.Close()
 	if err := d.Reset(frame); err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		d.Close()
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	if _, err := io.Copy(io.Discard, verify.NewReader(io.LimitReader(d, size), digest, size)); err != nil {
-		return err
+	return &dataReader{r: verify.NewReader(io.LimitReader(d, size), digest, size), d: d, size: size, digest: digest}, nil
+}
+
+type dataReader struct {
+	r      io.Reader
+	d      *zstd.Decoder
+	size   int64
+	digest string
+}
+
+func (r *dataReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err == io.EOF {
+		pad, perr := io.ReadAll(io.LimitReader(r.d, blockSize))
+		if perr != nil || int64(len(pad)) != padding(r.size) || !bytes.Equal(pad, make([]byte, len(pad))) {
+			err = fmt.Errorf("%w: data frame of %s: bad padding", ErrCorrupt, r.digest)
+		}
 	}
-	pad, err := io.ReadAll(io.LimitReader(d, blockSize))
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	if int64(len(pad)) != (blockSize-size%blockSize)%blockSize || !bytes.Equal(pad, make([]byte, len(pad))) {
-		return fmt.Errorf("%w: data frame of %s: bad padding", ErrCorrupt, digest)
-	}
+	return n, err
+}
+
+func (r *dataReader) Close() error {
+	r.d.Close()
 	return nil
 }

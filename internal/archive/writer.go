@@ -2,137 +2,279 @@ package archive
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/atomicfile"
 )
 
-// Writer writes a bundle file. Entries go in the order they are added, the manifest first.
-// The file is written to NAME.partial and renamed to NAME by Commit, with NAME.sha256 beside it;
-// a bundle that was not committed never looks complete. Not safe for concurrent use.
-type Writer struct {
-	path  string
-	f     *os.File
-	bw    *bufio.Writer
-	sum   hash.Hash
-	off   int64
-	enc   *Encoder
-	mtime time.Time
-	tab   table
-	names map[string]bool
-	hdr   bytes.Buffer
+// Entry is one tar entry of a bundle to write.
+type Entry struct {
+	Name   string
+	Digest string // of the content, recorded in the offset table
+	Size   int64
+	// Data is the content of an entry that Create writes (the manifest, the layout, manifests
+	// and configs), compressed; nil for one written later by WriteEntry (layers), stored raw.
+	Data []byte
 }
 
-// Create starts a bundle at path. Every tar header carries mtime (truncated to the second), so
-// the same entries and mtime give a byte-identical file. A stale path.sha256 is removed first.
-func Create(path string, mtime time.Time) (*Writer, error) {
+// Writer writes a bundle whose every entry is known in advance: Create lays the whole file out
+// (every offset, the offset table and the footer) and writes what it holds in memory, then
+// WriteEntry writes each remaining entry at its place, in any order and in parallel. The file
+// is NAME.partial until Commit syncs it, renames it to NAME and writes NAME.sha256 beside it;
+// a bundle that was not committed never looks complete.
+//
+// The file's sha256 is computed by one goroutine that reads the file back, in order, as the
+// entries ahead of it are complete, and starts their write-back to the disk as it goes, so
+// that Commit has little left to hash or to sync.
+type Writer struct {
+	path    string
+	f       *os.File
+	tab     table
+	byName  map[string]int
+	dataOff []int64 // per entry: where its data frame starts (after its header frame)
+	size    int64   // of the whole file
+	check   *Bundle // reads entries of f back, verified (Resume)
+	prev    *Bundle // an unfinished bundle of another plan (NAME.partial.prev), or nil
+	inPlace bool    // f is an unfinished bundle of this very plan
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	done   []bool
+	closed bool
+	hashed chan hashResult
+}
+
+type hashResult struct {
+	sum string
+	err error
+}
+
+// Create lays out a bundle of these entries, in this order (the manifest first), and writes
+// what it can: every tar header, the entries with Data, the end of the archive, the offset
+// table and the footer. Every header carries mtime (truncated to the second), so the same
+// entries and mtime give a byte-identical file. A stale NAME.sha256 is removed first.
+//
+// An unfinished NAME.partial of the same layout (a run that was stopped) is kept, and Resume
+// finds the entries it completed; one of another layout is moved to NAME.partial.prev, and
+// Resume copies from it the entries both need.
+func Create(path string, mtime time.Time, entries []Entry) (*Writer, error) {
 	if err := os.Remove(path + ".sha256"); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
+	w := &Writer{path: path, byName: make(map[string]int, len(entries)), tab: table{FormatVersion: FormatVersion},
+		hashed: make(chan hashResult, 1)}
+	w.cond = sync.NewCond(&w.mu)
+	head, err := w.layout(mtime.UTC().Truncate(time.Second), entries)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.open(); err != nil {
+		return nil, err
+	}
+	for _, h := range head {
+		if _, err := w.f.WriteAt(h.b, h.off); err != nil {
+			w.Close()
+			os.Remove(path + ".partial")
+			return nil, err
+		}
+	}
+	w.check = &Bundle{f: w.f, size: w.size}
+	go w.hash(w.f)
+	return w, nil
+}
+
+// piece is bytes of the file known at Create.
+type piece struct {
+	off int64
+	b   []byte
+}
+
+// layout fills the table, marks the entries held in memory done and returns the bytes to write.
+func (w *Writer) layout(mtime time.Time, entries []Entry) ([]piece, error) {
 	enc, err := NewEncoder()
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path+".partial", os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	var head []piece
+	var off int64
+	var hdr bytes.Buffer
+	for i, e := range entries {
+		if err := checkName(e.Name); err != nil {
+			return nil, err
+		}
+		if _, dup := w.byName[e.Name]; dup {
+			return nil, fmt.Errorf("bundle entry %s: added twice", e.Name)
+		}
+		if (i == 0) != (e.Name == ManifestName) {
+			return nil, fmt.Errorf("bundle entry %s: the manifest must be the first entry", e.Name)
+		}
+		if e.Data != nil && int64(len(e.Data)) != e.Size {
+			return nil, fmt.Errorf("bundle entry %s: %d bytes, declared %d", e.Name, len(e.Data), e.Size)
+		}
+		w.byName[e.Name] = i
+		hdr.Reset()
+		t := tar.NewWriter(&hdr)
+		if err := t.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: e.Name, Size: e.Size, Mode: 0o644, ModTime: mtime}); err != nil {
+			return nil, fmt.Errorf("bundle entry %s: %w", e.Name, err)
+		}
+		var frames bytes.Buffer
+		if err := enc.encodeRaw(&frames, hdr.Bytes()); err != nil {
+			return nil, err
+		}
+		dataOff := off + int64(frames.Len())
+		length := int64(frames.Len()) + rawFrameLen(e.Size+padding(e.Size))
+		if e.Data != nil {
+			if _, err := enc.EncodeData(&frames, e.Size, bytes.NewReader(e.Data)); err != nil {
+				return nil, fmt.Errorf("bundle entry %s: %w", e.Name, err)
+			}
+			length = int64(frames.Len())
+		}
+		head = append(head, piece{off, frames.Bytes()})
+		w.tab.Entries = append(w.tab.Entries, entry{Name: e.Name, Digest: e.Digest, Size: e.Size, Offset: off, Length: length})
+		w.dataOff = append(w.dataOff, dataOff)
+		w.done = append(w.done, e.Data != nil)
+		off += length
+	}
+	var end bytes.Buffer
+	if err := enc.encodeRaw(&end, make([]byte, 2*blockSize)); err != nil {
+		return nil, err
+	}
+	w.tab.EndOffset, w.tab.EndLength = off, int64(end.Len())
+	tail, err := encodeTail(&w.tab, off+int64(end.Len()))
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{path: path, f: f, sum: sha256.New(), mtime: mtime.UTC().Truncate(time.Second), enc: enc,
-		names: make(map[string]bool), tab: table{FormatVersion: FormatVersion}}
-	w.bw = bufio.NewWriterSize(writerFunc(w.write), 1<<20)
-	return w, nil
+	head = append(head, piece{off, append(end.Bytes(), tail...)})
+	w.size = off + int64(end.Len()) + int64(len(tail))
+	return head, nil
 }
 
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
-// write is the bottom of the stack: the file, hashed and counted in the same pass.
-func (w *Writer) write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.sum.Write(p[:n])
-	w.off += int64(n)
-	return n, err
-}
-
-// Add writes one entry of exactly size bytes read from r. digest is the content's digest,
-// recorded in the offset table; the caller has verified it, or r fails at its end (Add reads r
-// to io.EOF). The first entry must be the manifest.
-func (w *Writer) Add(name, digest string, size int64, r io.Reader) error {
-	return w.add(name, digest, size, func(dst io.Writer) error {
-		_, err := w.enc.EncodeData(dst, size, r)
-		return err
-	})
-}
-
-// AddEncoded writes one entry whose data frame was made ahead by Encoder.EncodeData: frame
-// yields exactly that frame. digest and size describe the content, as for Add.
-func (w *Writer) AddEncoded(name, digest string, size int64, frame io.Reader) error {
-	return w.add(name, digest, size, func(dst io.Writer) error {
-		_, err := io.Copy(dst, frame)
-		return err
-	})
-}
-
-// add writes the header frame of an entry, then its data frame through data.
-func (w *Writer) add(name, digest string, size int64, data func(io.Writer) error) error {
-	if err := checkName(name); err != nil {
+// open opens NAME.partial: kept as it is when it is an unfinished bundle of the same layout,
+// else made anew, after moving an unfinished bundle of another layout to NAME.partial.prev.
+func (w *Writer) open() error {
+	partial, prev := w.path+".partial", w.path+".partial.prev"
+	flags := os.O_RDWR | os.O_CREATE | os.O_TRUNC
+	if old, err := Open(partial); err == nil {
+		same := old.size == w.size && sameTable(old.tab, &w.tab)
+		old.Close()
+		if same {
+			w.inPlace, flags = true, os.O_RDWR
+		} else if err := os.Rename(partial, prev); err != nil {
+			return err
+		}
+	}
+	if !w.inPlace {
+		if p, err := Open(prev); err == nil {
+			w.prev = p
+		} else {
+			os.Remove(prev) // unreadable, or from an older tool: nothing to take from it
+		}
+	}
+	f, err := os.OpenFile(partial, flags, 0o644)
+	if err != nil {
+		if w.prev != nil {
+			w.prev.Close()
+		}
 		return err
 	}
-	if w.names[name] {
-		return fmt.Errorf("bundle entry %s: added twice", name)
-	}
-	if (len(w.tab.Entries) == 0) != (name == ManifestName) {
-		return fmt.Errorf("bundle entry %s: the manifest must be the first entry", name)
-	}
-	w.names[name] = true
-	start := w.offset()
-	w.hdr.Reset()
-	t := tar.NewWriter(&w.hdr)
-	if err := t.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: w.mtime}); err != nil {
-		return fmt.Errorf("bundle entry %s: %w", name, err)
-	}
-	if err := w.enc.encodeRaw(w.bw, w.hdr.Bytes()); err != nil {
-		return fmt.Errorf("bundle entry %s: %w", name, err)
-	}
-	if err := data(w.bw); err != nil {
-		return fmt.Errorf("bundle entry %s: %w", name, err)
-	}
-	w.tab.Entries = append(w.tab.Entries, entry{Name: name, Digest: digest, Size: size, Offset: start, Length: w.offset() - start})
+	w.f = f
 	return nil
 }
 
-// offset is the number of compressed bytes written so far.
-func (w *Writer) offset() int64 { return w.off + int64(w.bw.Buffered()) }
+func sameTable(a, b *table) bool {
+	if a.EndOffset != b.EndOffset || a.EndLength != b.EndLength || len(a.Entries) != len(b.Entries) {
+		return false
+	}
+	for i := range a.Entries {
+		if a.Entries[i] != b.Entries[i] {
+			return false
+		}
+	}
+	return true
+}
 
-// Commit ends the archive, writes the offset table and footer, syncs, renames the file into
-// place and writes NAME.sha256 (sha256sum format). It returns the file's sha256 in hex.
+// WriteEntry writes the named entry, one of those Create was given without Data, from exactly
+// its size bytes read from r; it then reads r to io.EOF. The caller has verified the content,
+// or r fails at its end on a mismatch (and so does WriteEntry). An entry that failed may be
+// written again. Safe for concurrent use on different entries.
+func (w *Writer) WriteEntry(name string, r io.Reader) error {
+	i, ok := w.byName[name]
+	if !ok {
+		return fmt.Errorf("bundle entry %s: %w", name, ErrNotFound)
+	}
+	w.mu.Lock()
+	done := w.done[i]
+	w.mu.Unlock()
+	if done {
+		return fmt.Errorf("bundle entry %s: written already", name)
+	}
+	e := w.tab.Entries[i]
+	if err := writeRawFrame(w.f, w.dataOff[i], e.Size, r); err != nil {
+		return fmt.Errorf("bundle entry %s: %w", name, err)
+	}
+	w.mu.Lock()
+	w.done[i] = true
+	w.cond.Broadcast()
+	w.mu.Unlock()
+	return nil
+}
+
+// hash reads the file back in order, each entry once it is complete, and hashes it.
+func (w *Writer) hash(f *os.File) {
+	sum := sha256.New()
+	buf := make([]byte, 1<<20)
+	read := func(off, n int64) error {
+		if _, err := io.CopyBuffer(sum, io.NewSectionReader(f, off, n), buf); err != nil {
+			return err
+		}
+		startWriteback(f, off, n)
+		return nil
+	}
+	for i, e := range w.tab.Entries {
+		w.mu.Lock()
+		for !w.done[i] && !w.closed {
+			w.cond.Wait()
+		}
+		closed := w.closed
+		w.mu.Unlock()
+		if closed {
+			w.hashed <- hashResult{err: errors.New("bundle writer closed")}
+			return
+		}
+		if err := read(e.Offset, e.Length); err != nil {
+			w.hashed <- hashResult{err: err}
+			return
+		}
+	}
+	err := read(w.tab.EndOffset, w.size-w.tab.EndOffset)
+	w.hashed <- hashResult{sum: hex.EncodeToString(sum.Sum(nil)), err: err}
+}
+
+// Commit waits for the file's hash, syncs the file, renames it into place and writes
+// NAME.sha256 (sha256sum format). It returns the file's sha256 in hex. Every entry must have
+// been written.
 func (w *Writer) Commit() (string, error) {
-	defer w.Abort()
-	w.tab.EndOffset = w.offset()
-	if err := w.enc.encodeRaw(w.bw, make([]byte, 2*blockSize)); err != nil {
-		return "", err
+	defer w.Close()
+	w.mu.Lock()
+	for i, d := range w.done {
+		if !d {
+			w.mu.Unlock()
+			return "", fmt.Errorf("bundle entry %s: not written", w.tab.Entries[i].Name)
+		}
 	}
-	w.tab.EndLength = w.offset() - w.tab.EndOffset
-	tail, err := encodeTail(&w.tab, w.offset())
-	if err != nil {
-		return "", err
-	}
-	if _, err := w.bw.Write(tail); err != nil {
-		return "", err
-	}
-	if err := w.bw.Flush(); err != nil {
-		return "", err
+	w.mu.Unlock()
+	h := <-w.hashed
+	if h.err != nil {
+		return "", h.err
 	}
 	if err := w.f.Sync(); err != nil {
 		return "", err
@@ -144,16 +286,27 @@ func (w *Writer) Commit() (string, error) {
 	if err := os.Rename(w.path+".partial", w.path); err != nil {
 		return "", err
 	}
-	sum := hex.EncodeToString(w.sum.Sum(nil))
-	line := sum + "  " + filepath.Base(w.path) + "\n"
-	return sum, atomicfile.WriteFile(w.path+".sha256", []byte(line), 0o644)
+	os.Remove(w.path + ".partial.prev")
+	line := h.sum + "  " + filepath.Base(w.path) + "\n"
+	return h.sum, atomicfile.WriteFile(w.path+".sha256", []byte(line), 0o644)
 }
 
-// Abort removes the partial file. It is a no-op after Commit.
-func (w *Writer) Abort() {
+// Close releases the file, leaving NAME.partial (when not committed) for a later Create to
+// resume. It is a no-op after Commit.
+func (w *Writer) Close() {
+	w.mu.Lock()
+	w.closed = true
+	w.cond.Broadcast()
+	w.mu.Unlock()
+	if w.check != nil {
+		w.check.Close()
+	}
+	if w.prev != nil {
+		w.prev.Close()
+		w.prev = nil
+	}
 	if w.f != nil {
 		w.f.Close()
-		os.Remove(w.path + ".partial")
 		w.f = nil
 	}
 }

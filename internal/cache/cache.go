@@ -1,6 +1,6 @@
-// Package cache is a content-addressed directory of verified blobs, kept as the zstd data frames
-// the bundle stores (see archive.Encoder.EncodeData), so that a blob pulled once is never pulled
-// again: by a parallel pull that packs later, by a rerun after a crash, or by the next bundle.
+// Package cache is a content-addressed directory of verified blobs, kept as zstd data frames
+// (see archive.Encoder.EncodeData and archive.DecodeData), so that a blob pulled once is never
+// pulled again by a later bundle (bundle create --cache DIR).
 //
 // An entry appears only once complete: it is written to a temporary file and renamed to its
 // digest after the caller's fill function verified the content. Entries are not synced (a blob

@@ -43,7 +43,7 @@ func createCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "since", Usage: "make a delta: leave out the layers that `OLD.tar.zst` (an earlier bundle) or an inventory.json (from unbundle inventory) has"},
 			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "resolve every image and print the plan (images, blobs, bytes to pull, bytes cached) without pulling layers or writing the bundle"},
-			&cli.StringFlag{Name: "cache", Usage: "keep pulled blobs in `DIR` and reuse them in later runs (default: OUTPUT.cache, removed once the bundle is complete)"},
+			&cli.StringFlag{Name: "cache", Usage: "keep pulled blobs in `DIR` and reuse them in later runs (default: none; a stopped run's NAME.tar.zst.partial is resumed without it)"},
 			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one)"},
 		}, registryFlags()...),
 		Action: func(c *cli.Context) error {
@@ -88,7 +88,7 @@ func createCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			created, err := createdTime()
+			created, err := sourceDateEpoch() // zero: now, or the unfinished bundle's, to resume it
 			if err != nil {
 				return err
 			}

@@ -32,11 +32,14 @@ type CreateOptions struct {
 	ListContent []byte        // the image list file as given, recorded in the manifest
 	Include     []string
 	Exclude     []string
-	Output      string    // NAME.tar.zst
-	Created     time.Time // recorded, and the mtime of every tar entry
-	Tool        string    // "bundle vX.Y.Z"
-	Cache       string    // a cache directory kept across runs; "" uses OUTPUT.cache, removed on success
-	Progress    Progress  // may be nil
+	Output      string // NAME.tar.zst
+	// Created is recorded, and is the mtime of every tar entry. Zero: the creation time of the
+	// unfinished bundle a stopped run left (so that the rerun lays the file out the same way
+	// and resumes it in place), else now.
+	Created  time.Time
+	Tool     string   // "bundle vX.Y.Z"
+	Cache    string   // a cache directory of pulled blobs kept across runs; "" for none
+	Progress Progress // may be nil
 	// Platforms, when set, keeps only these platforms of every index (see filterPlatforms).
 	Platforms []Platform
 	// Base and Have make a delta bundle: layers for which Have is true are not carried, and
@@ -98,65 +101,56 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if err != nil {
 		return nil, err
 	}
+	if o.Created.IsZero() {
+		o.Created = time.Now().UTC()
+		if m, ok := archive.Unfinished(o.Output); ok {
+			o.Created = m.Created
+		}
+	}
 	m, layout, index := describeBundle(o, images, blobs)
 	m.Base, m.External = o.Base, external
 	o.Progress.SetTotal(m.Totals.BlobBytes)
-
-	dir := o.Cache
-	if dir == "" {
-		dir = o.Output + ".cache"
-	}
 	if o.DryRun {
-		res := &Created{Manifest: m, Failed: failed, Plan: plan(blobs, external, dir)}
+		res := &Created{Manifest: m, Failed: failed, Plan: plan(blobs, external, o.Cache)}
 		if len(failed) > 0 {
 			return res, fmt.Errorf("%w: %d of %d containers could not be resolved", ErrPartial, len(failed), len(o.List.Images))
 		}
 		return res, nil
 	}
-	cache, err := cache.Open(dir)
-	if err != nil {
-		return nil, err
+	var cached *cache.Dir
+	if o.Cache != "" {
+		if cached, err = cache.Open(o.Cache); err != nil {
+			return nil, err
+		}
 	}
-	if err := salvage(o.Output+".partial", cache); err != nil {
-		return nil, err
-	}
-	w, err := archive.Create(o.Output, o.Created)
-	if err != nil {
-		return nil, err
-	}
-	defer w.Abort()
 	mj, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{archive.ManifestName, mj}, {archive.LayoutName, layout}, {archive.IndexName, index}} {
-		if err := addBytes(w, f.name, f.data); err != nil {
-			return nil, err
-		}
-	}
+	entries := []archive.Entry{inMemory(archive.ManifestName, mj), inMemory(archive.LayoutName, layout), inMemory(archive.IndexName, index)}
 	var remote []*blob
+	var inMem int64
 	for _, b := range blobs {
 		if b.data != nil {
-			if err := addBytes(w, archive.BlobName(b.Digest), b.data); err != nil {
-				return nil, err
-			}
-			o.Progress.Add(b.Size)
+			entries = append(entries, inMemory(archive.BlobName(b.Digest), b.data))
+			inMem += b.Size
 		} else {
+			entries = append(entries, archive.Entry{Name: archive.BlobName(b.Digest), Digest: b.Digest, Size: b.Size})
 			remote = append(remote, b)
 		}
 	}
-	if err := pack(ctx, c, w, cache, remote, o.Cache != "", o.Progress); err != nil {
+	w, err := archive.Create(o.Output, o.Created, entries)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close() // an unfinished bundle stays, for the rerun to resume
+	o.Progress.Add(inMem)
+	if err := pack(ctx, c, w, cached, remote, o.Progress); err != nil {
 		return nil, err
 	}
 	sum, err := w.Commit()
 	if err != nil {
 		return nil, err
-	}
-	if o.Cache == "" {
-		cache.RemoveAll()
 	}
 	res := &Created{Manifest: m, SHA256: sum, Failed: failed}
 	if len(failed) > 0 {
@@ -211,6 +205,10 @@ func describeBundle(o CreateOptions, images []*image, blobs []*blob) (*archive.M
 	index, _ := json.MarshalIndent(idx, "", "  ")
 	m.Layout = archive.Layout{OCILayout: verify.Digest(layout), Index: verify.Digest(index)}
 	return m, layout, index
+}
+
+func inMemory(name string, data []byte) archive.Entry {
+	return archive.Entry{Name: name, Digest: verify.Digest(data), Size: int64(len(data)), Data: data}
 }
 
 // configPlatform reads os/architecture[/variant] from an image config.
