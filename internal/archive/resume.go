@@ -1,9 +1,6 @@
 package archive
 
-import (
-	"io"
-	"os"
-)
+import "io"
 
 // Resume reports whether the named entry (one to be written by WriteEntry) was recovered
 // from an unfinished earlier run instead: found complete at its place in NAME.partial, or
@@ -53,10 +50,4 @@ func Unfinished(path string) (*Manifest, bool) {
 	}
 	defer b.Close()
 	return b.Manifest(), true
-}
-
-// RemoveUnfinished removes what a stopped run left of the bundle at path.
-func RemoveUnfinished(path string) {
-	os.Remove(path + ".partial")
-	os.Remove(path + ".partial.prev")
 }
