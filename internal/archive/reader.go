@@ -126,6 +126,12 @@ func (b *Bundle) OpenEntry(name string) (io.ReadCloser, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
 	}
+	if r, err := b.openRaw(e); r != nil || err != nil {
+		if err != nil {
+			return nil, fmt.Errorf("bundle entry %s: %w", name, err)
+		}
+		return r, nil
+	}
 	r, err := b.openFrame(e, io.NewSectionReader(b.f, e.Offset, e.Length))
 	if err != nil {
 		return nil, fmt.Errorf("bundle entry %s: %w", name, err)

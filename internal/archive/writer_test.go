@@ -244,3 +244,42 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestRawFrameDamage: the reader of raw frames refuses a block of another type, a nonzero
+// padding byte and a block that runs past the frame, each as a corrupt bundle.
+func TestRawFrameDamage(t *testing.T) {
+	blob := randomBytes(t, 200<<10+100) // two blocks, then 412 bytes of padding
+	path, entries := writeTestBundle(t, t.TempDir(), blob)
+	b, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, length, _ := b.EntryRange(entries[3].name)
+	b.Close()
+	data := mustRead(t, path)
+	raw := off + length - rawFrameLen(int64(len(blob))+padding(int64(len(blob))))
+	first := raw + rawHeaderLen // the first block header
+	for what, damage := range map[string]func([]byte){
+		"block type":  func(d []byte) { d[first] |= 2 },
+		"padding":     func(d []byte) { d[off+length-1] = 1 },
+		"block size":  func(d []byte) { d[first+2] |= 0x80 },
+		"frame magic": func(d []byte) { d[raw] ^= 1 },
+	} {
+		d := bytes.Clone(data)
+		damage(d)
+		p := filepath.Join(t.TempDir(), "b.tar.zst")
+		os.WriteFile(p, d, 0o644)
+		b, err := Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = b.ReadFile(entries[3].name)
+		b.Close()
+		if !errors.Is(err, ErrCorrupt) && !errors.Is(err, verify.ErrMismatch) {
+			t.Errorf("%s: read gave %v, want a corrupt bundle", what, err)
+		}
+		if err == nil {
+			t.Errorf("%s: damaged entry read back", what)
+		}
+	}
+}
