@@ -45,7 +45,7 @@ func createCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "resolve every image and print the plan (images, blobs, bytes to pull, bytes cached) without pulling layers or writing the bundle"},
 			&cli.StringFlag{Name: "cache", Usage: "keep pulled blobs in `DIR` and reuse them in later runs (default: none; a stopped run's NAME.tar.zst.partial is resumed without it)"},
 			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one)"},
-		}, registryFlags()...),
+		}, registryFlags(4)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err

@@ -95,10 +95,11 @@ func noArgs(c *cli.Context) error {
 	return nil
 }
 
-// registryFlags are the flags of every command that talks to a registry.
-func registryFlags() []cli.Flag {
+// registryFlags are the flags of every command that talks to a registry; jobs is the default
+// of --jobs (docs/performance.md says how each was chosen).
+func registryFlags(jobs int) []cli.Flag {
 	return []cli.Flag{
-		&cli.IntFlag{Name: "jobs", Value: 4, Usage: "concurrent blob transfers"},
+		&cli.IntFlag{Name: "jobs", Value: jobs, Usage: "concurrent blob transfers"},
 		&cli.StringFlag{Name: "username", Usage: "registry username (the password comes from --password-stdin or $REGISTRY_PASSWORD; default: Docker config and credential helpers)"},
 		&cli.BoolFlag{Name: "password-stdin", Usage: "read the registry password from standard input"},
 		&cli.StringFlag{Name: "ca-file", Usage: "PEM file of CA certificates to trust besides the system roots"},

@@ -65,7 +65,7 @@ func pushCommand(e *env) *cli.Command {
    repository of the registry has is mounted. After the push every tag is read back, and the
    ConfigMap carries the digests the registry serves. Rerun after a failure to resume.`,
 		Flags: append(append(append(destinationFlags(), configMapFlags()...),
-			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"}), append(helmFlags(), registryFlags()...)...),
+			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"}), append(helmFlags(), registryFlags(8)...)...),
 		Action: func(c *cli.Context) error {
 			path, err := oneArg(c, "bundle")
 			if err != nil {
@@ -192,7 +192,7 @@ func configMapCommand(e *env) *cli.Command {
 		Name:      "configmap",
 		Usage:     "write the ConfigMap for images already pushed, with the digests the registry serves",
 		ArgsUsage: "NAME.tar.zst",
-		Flags:     append(append(destinationFlags(), configMapFlags()...), registryFlags()...),
+		Flags:     append(append(destinationFlags(), configMapFlags()...), registryFlags(4)...),
 		Action: func(c *cli.Context) error {
 			path, err := oneArg(c, "bundle")
 			if err != nil {
