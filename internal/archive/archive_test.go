@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -12,8 +11,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
 type testEntry struct {
@@ -21,46 +18,27 @@ type testEntry struct {
 	data         []byte
 }
 
-// writeTestBundle writes a small valid bundle with the given blobs and returns its path and entries.
+// writeTestBundle writes a small valid bundle with the given blobs (streamed, last first) and
+// returns its path and entries.
 func writeTestBundle(t testing.TB, dir string, blobs ...[]byte) (string, []testEntry) {
 	t.Helper()
-	layout := []byte(`{"imageLayoutVersion":"1.0.0"}`)
-	index := []byte(`{"schemaVersion":2,"manifests":[]}`)
-	m := Manifest{FormatVersion: FormatVersion, MediaType: ManifestMediaType, Tool: "test",
-		Created: time.Unix(1700000000, 0).UTC(),
-		Layout:  Layout{OCILayout: verify.Digest(layout), Index: verify.Digest(index)}}
+	created := time.Unix(1700000000, 0).UTC()
+	plan := testPlan(t, created, blobs...)
 	var entries []testEntry
-	for _, b := range blobs {
-		d := verify.Digest(b)
-		m.Blobs = append(m.Blobs, Blob{Digest: d, Size: int64(len(b)), Kind: KindLayer})
-		m.Totals.BlobBytes += int64(len(b))
-		entries = append(entries, testEntry{BlobName(d), d, b})
+	for i, e := range plan {
+		data := e.Data
+		if i >= 3 {
+			data = blobs[i-3]
+		}
+		entries = append(entries, testEntry{e.Name, e.Digest, data})
 	}
-	m.Totals.Blobs = len(m.Blobs)
-	mj, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries = append([]testEntry{{ManifestName, verify.Digest(mj), mj}, {LayoutName, verify.Digest(layout), layout},
-		{IndexName, verify.Digest(index), index}}, entries...)
 	path := filepath.Join(dir, "b.tar.zst")
-	var plan []Entry
-	for i, e := range entries {
-		pe := Entry{Name: e.name, Digest: e.digest, Size: int64(len(e.data))}
-		if i < 3 { // the manifest and the layout in memory, the blobs streamed
-			pe.Data = e.data
-		}
-		plan = append(plan, pe)
-	}
-	w, err := Create(path, m.Created, plan)
+	w, err := Create(path, created, plan)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := len(entries) - 1; i >= 3; i-- { // any order
-		e := entries[i]
-		if err := w.WriteEntry(e.name, verify.NewReader(bytes.NewReader(e.data), e.digest, int64(len(e.data)))); err != nil {
-			t.Fatal(err)
-		}
+	for i := len(blobs) - 1; i >= 0; i-- { // any order
+		writeBlob(t, w, blobs[i])
 	}
 	if _, err := w.Commit(); err != nil {
 		t.Fatal(err)

@@ -34,7 +34,8 @@ type Entry struct {
 //
 // The file's sha256 is computed by one goroutine that reads the file back, in order, as the
 // entries ahead of it are complete, and starts their write-back to the disk as it goes, so
-// that Commit has little left to hash or to sync.
+// that Commit has little left to hash or to sync. The caller ends every Writer with Commit or
+// Close, which stop that goroutine.
 type Writer struct {
 	path    string
 	f       *os.File

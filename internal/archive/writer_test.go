@@ -16,7 +16,7 @@ import (
 )
 
 // testPlan is a bundle's entries: the manifest, the layout files, and the blobs to stream.
-func testPlan(t *testing.T, created time.Time, blobs ...[]byte) []Entry {
+func testPlan(t testing.TB, created time.Time, blobs ...[]byte) []Entry {
 	t.Helper()
 	layout := []byte(`{"imageLayoutVersion":"1.0.0"}`)
 	index := []byte(`{"schemaVersion":2,"manifests":[]}`)
@@ -40,7 +40,7 @@ func testPlan(t *testing.T, created time.Time, blobs ...[]byte) []Entry {
 	return append([]Entry{mem(ManifestName, mj), mem(LayoutName, layout), mem(IndexName, index)}, streamed...)
 }
 
-func writeBlob(t *testing.T, w *Writer, b []byte) {
+func writeBlob(t testing.TB, w *Writer, b []byte) {
 	t.Helper()
 	d := verify.Digest(b)
 	if err := w.WriteEntry(BlobName(d), verify.NewReader(bytes.NewReader(b), d, int64(len(b)))); err != nil {
