@@ -32,8 +32,11 @@ func createCommand(e *env) *cli.Command {
 		Usage: "pull the images of an images_digests.yml into NAME.tar.zst (and NAME.tar.zst.sha256)",
 		Description: `Images listed with a digest are pulled by digest; the others have their tag resolved once and
    the digest recorded. Multi-platform indexes are carried whole. Every blob is verified as it
-   streams. The output is written to NAME.tar.zst.partial and renamed when complete; the
-   .sha256 exists only beside a complete bundle. Set SOURCE_DATE_EPOCH for a reproducible file.`,
+   streams, straight to its place in the file. The output is written to NAME.tar.zst.partial
+   and renamed when complete; the .sha256 exists only beside a complete bundle. A run that
+   stops (a failure, Ctrl-C, a crash) leaves the .partial: run the same command again and it
+   keeps every layer already written that still verifies. Set SOURCE_DATE_EPOCH for a
+   reproducible file.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "images", Usage: "the image list (images_digests.yml)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the bundle to write, NAME.tar.zst"},
