@@ -126,17 +126,20 @@ func (b *Bundle) OpenEntry(name string) (io.ReadCloser, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
 	}
-	if r, err := b.openRaw(e); r != nil || err != nil {
-		if err != nil {
-			return nil, fmt.Errorf("bundle entry %s: %w", name, err)
-		}
-		return r, nil
-	}
-	r, err := b.openFrame(e, io.NewSectionReader(b.f, e.Offset, e.Length))
+	r, err := b.openEntry(e)
 	if err != nil {
 		return nil, fmt.Errorf("bundle entry %s: %w", name, err)
 	}
 	return r, nil
+}
+
+// openEntry opens e for a verified read: a raw data frame straight from the file, any other
+// through a decoder.
+func (b *Bundle) openEntry(e entry) (io.ReadCloser, error) {
+	if r, err := b.openRaw(e); r != nil || err != nil {
+		return r, err
+	}
+	return b.openFrame(e, io.NewSectionReader(b.f, e.Offset, e.Length))
 }
 
 // ReadFile reads a whole entry, verified. Meant for small entries (manifests, configs).

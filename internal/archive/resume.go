@@ -12,22 +12,21 @@ func (w *Writer) Resume(name string) bool {
 	if !ok {
 		return false
 	}
-	w.mu.Lock()
-	done := w.done[i]
-	w.mu.Unlock()
-	if done {
+	if w.isDone(i) {
 		return false
 	}
-	e := w.tab.Entries[i]
 	switch {
 	case w.inPlace:
-		if w.check.verifyFrame(e, io.NewSectionReader(w.check.f, e.Offset, e.Length)) != nil {
+		r, err := w.check.openEntry(w.tab.Entries[i])
+		if err != nil {
 			return false
 		}
-		w.mu.Lock()
-		w.done[i] = true
-		w.cond.Broadcast()
-		w.mu.Unlock()
+		_, err = io.Copy(io.Discard, r)
+		r.Close()
+		if err != nil {
+			return false
+		}
+		w.markDone(i)
 		return true
 	case w.prev != nil:
 		r, err := w.prev.OpenEntry(name)

@@ -212,21 +212,28 @@ func (w *Writer) WriteEntry(name string, r io.Reader) error {
 	if !ok {
 		return fmt.Errorf("bundle entry %s: %w", name, ErrNotFound)
 	}
-	w.mu.Lock()
-	done := w.done[i]
-	w.mu.Unlock()
-	if done {
+	if w.isDone(i) {
 		return fmt.Errorf("bundle entry %s: written already", name)
 	}
-	e := w.tab.Entries[i]
-	if err := writeRawFrame(w.f, w.dataOff[i], e.Size, r); err != nil {
+	if err := writeRawFrame(w.f, w.dataOff[i], w.tab.Entries[i].Size, r); err != nil {
 		return fmt.Errorf("bundle entry %s: %w", name, err)
 	}
+	w.markDone(i)
+	return nil
+}
+
+func (w *Writer) isDone(i int) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.done[i]
+}
+
+// markDone records entry i as complete, for the hashing goroutine waiting on it.
+func (w *Writer) markDone(i int) {
 	w.mu.Lock()
 	w.done[i] = true
 	w.cond.Broadcast()
 	w.mu.Unlock()
-	return nil
 }
 
 // hash reads the file back in order, each entry once it is complete, and hashes it.
