@@ -29,6 +29,7 @@ const (
 	maxManifestSize = 64 << 20 // bundle.json
 	maxTableSize    = 64 << 20 // the offset table
 	maxWindow       = 64 << 20 // zstd window: larger is refused (hostile input)
+	maxEntrySize    = 1 << 52  // 4 PiB: keeps the arithmetic on sizes far from overflow
 )
 
 // Blob kinds recorded in the manifest.

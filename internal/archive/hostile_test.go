@@ -23,6 +23,7 @@ type craftEntry struct {
 	table entry       // Offset and Length are filled in
 	hdr   *tar.Header // nil: a regular file matching table
 	data  []byte
+	frame []byte // the entry's frames as they are, instead of an encoding of hdr and data
 }
 
 // craft writes a bundle byte by byte, so that tests can make it lie in every way.
@@ -36,6 +37,13 @@ func craft(t *testing.T, entries []craftEntry) string {
 	tab := table{FormatVersion: FormatVersion}
 	for _, e := range entries {
 		start := int64(buf.Len())
+		if e.frame != nil {
+			buf.Write(e.frame)
+			te := e.table
+			te.Offset, te.Length = start, int64(len(e.frame))
+			tab.Entries = append(tab.Entries, te)
+			continue
+		}
 		enc.Reset(&buf)
 		tw := tar.NewWriter(enc)
 		hdr := e.hdr
@@ -69,6 +77,19 @@ func craft(t *testing.T, entries []craftEntry) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// mustTarEntry returns the tar header, data and padding of e.
+func mustTarEntry(t *testing.T, e craftEntry) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: e.table.Name, Size: int64(len(e.data)), Mode: 0o644}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(e.data)
+	tw.Flush()
+	return b.Bytes()
 }
 
 // validEntries returns the entries of a small valid bundle holding one blob, and that blob.

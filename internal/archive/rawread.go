@@ -10,30 +10,76 @@ import (
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
-// openRaw opens an entry whose data frame is a raw frame (rawframe.go) without a zstd decoder:
-// the header frame is decoded, the data is read from the file block by block, as it is. It
-// returns nil, nil when the entry's data frame is not a raw frame, for the caller to decode it.
-func (b *Bundle) openRaw(e entry) (io.ReadCloser, error) {
+// maxHeaderFrame bounds the frame holding an entry's tar header (512 bytes, or a few more
+// with a PAX record; compressed).
+const maxHeaderFrame = 4 << 10
+
+// maxFrameLen bounds the frames of an entry of size bytes: its header frame, then its data in
+// at most the raw layout's bytes plus 1/4096. A zstd encoder never writes more than the raw
+// layout and a checksum; a longer frame can only be padded with empty blocks, which would make
+// a reader crawl, so the offset table's check refuses it before any entry is read.
+func maxFrameLen(size int64) int64 {
+	content := size + padding(size)
+	return maxHeaderFrame + rawFrameLen(content) + content>>12 + 64
+}
+
+// openStream opens e from src, its frames (e.Length bytes, read in order): a raw data frame is
+// read without a zstd decoder (rawReader), any other frame through one. It serves the random
+// reads (src a section of the file) and the one pass of Verify (src the file read in order).
+func (b *Bundle) openStream(e entry, src io.Reader) (*entryReader, error) {
 	content := e.Size + padding(e.Size)
-	rawLen := rawFrameLen(content)
-	hdrLen := e.Length - rawLen
-	if hdrLen <= 0 {
-		return nil, nil
+	hdrLen := e.Length - rawFrameLen(content)
+	if hdrLen > 0 && hdrLen <= maxHeaderFrame {
+		head := make([]byte, hdrLen+rawHeaderLen)
+		if _, err := io.ReadFull(src, head); err != nil {
+			return nil, fmt.Errorf("%w: frame header: %v", ErrCorrupt, err)
+		}
+		if isRawHeader(head[hdrLen:], content) {
+			if err := b.checkHeaderFrame(e, bytes.NewReader(head[:hdrLen])); err != nil {
+				return nil, err
+			}
+			rr := newRawReader(src, e.Size)
+			return &entryReader{Reader: verify.NewReader(rr, e.Digest, e.Size), b: b, raw: rr, name: e.Name}, nil
+		}
+		src = io.MultiReader(bytes.NewReader(head), src)
 	}
-	var fh [rawHeaderLen]byte
-	if _, err := b.f.ReadAt(fh[:], e.Offset+hdrLen); err != nil {
-		return nil, nil
+	return b.openFrame(e, src)
+}
+
+// isRawHeader reports whether h starts the raw frame (rawframe.go) of content bytes.
+func isRawHeader(h []byte, content int64) bool {
+	return binary.LittleEndian.Uint32(h[0:]) == zstdMagic && h[4] == rawDescriptor && h[5] == rawWindow &&
+		binary.LittleEndian.Uint64(h[6:]) == uint64(content)
+}
+
+// rawComplete reports, in constant time, whether e has a raw data frame that was written to its
+// end: its frame header and its last block header are in place. The writer writes a frame's
+// blocks in order, so a frame that a stopped run did not finish fails here (its end still
+// reads as zeros); one that passes is still verified when read.
+func (b *Bundle) rawComplete(e entry) bool {
+	content := e.Size + padding(e.Size)
+	dataOff := e.Offset + e.Length - rawFrameLen(content)
+	var h [rawHeaderLen]byte
+	if _, err := b.f.ReadAt(h[:], dataOff); err != nil || !isRawHeader(h[:], content) {
+		return false
 	}
-	if binary.LittleEndian.Uint32(fh[0:]) != zstdMagic || fh[4] != rawDescriptor || fh[5] != rawWindow ||
-		binary.LittleEndian.Uint64(fh[6:]) != uint64(content) {
-		return nil, nil
+	blocks := max(1, (content+rawBlockMax-1)/rawBlockMax)
+	lastSize := content - (blocks-1)*rawBlockMax
+	var last [3]byte
+	at := dataOff + rawHeaderLen + (blocks-1)*(3+rawBlockMax)
+	if _, err := b.f.ReadAt(last[:], at); err != nil {
+		return false
 	}
-	if err := b.checkHeaderFrame(e, io.NewSectionReader(b.f, e.Offset, hdrLen)); err != nil {
-		return nil, err
+	return last == blockHeader(lastSize, true)
+}
+
+// blockHeader is the 3-byte header of a raw block of size bytes.
+func blockHeader(size int64, last bool) [3]byte {
+	h := uint32(size) << 3 // block type 0: raw
+	if last {
+		h |= 1
 	}
-	start := e.Offset + hdrLen + rawHeaderLen
-	rr := &rawReader{f: b.f, off: start, end: e.Offset + e.Length, data: e.Size, pad: padding(e.Size)}
-	return &entryReader{Reader: verify.NewReader(rr, e.Digest, e.Size), b: b, name: e.Name}, nil
+	return [3]byte{byte(h), byte(h >> 8), byte(h >> 16)}
 }
 
 // checkHeaderFrame decodes a frame that must hold exactly the tar header of e.
@@ -57,79 +103,95 @@ func (b *Bundle) checkHeaderFrame(e entry, src io.Reader) error {
 	return checkHeader(h, e.Name, e.Size)
 }
 
-// rawReader reads the data of a raw frame, from just after its frame header: data bytes, then
-// it checks that the rest is the tar padding (zeros), in raw blocks that end the frame at end.
+// rawReader reads the data of a raw frame from src, positioned just after the frame header.
+// The layout fixes every block: all hold rawBlockMax bytes but the last, which holds the rest
+// and alone has the last flag. rawReader reads rawBlocksAtOne blocks at a time and refuses the
+// first block header that differs from the layout's (an empty block, a short one, another
+// type), so a damaged or crafted frame is refused at once, whatever its length. After the data
+// it checks the tar padding (zeros) and the frame's end. Not safe for concurrent use.
 type rawReader struct {
-	f        io.ReaderAt
-	off, end int64 // next byte in the file; the end of the frame
-	left     int64 // of the current block
-	last     bool  // the current block is the frame's last
-	data     int64 // data bytes still to hand out
-	pad      int64 // then padding bytes
+	src     io.Reader
+	content int64 // data and padding bytes in the frame
+	size    int64 // data bytes
+	next    int64 // content offset of the next block to read from src
+	end     bool  // the last block was read
+	buf     *[]byte
+	chunk   []byte // content bytes read and not handed out yet
+	at      int64  // content offset of chunk[0]
+	err     error  // sticky
+}
+
+func newRawReader(src io.Reader, size int64) *rawReader {
+	return &rawReader{src: src, size: size, content: size + padding(size)}
 }
 
 func (r *rawReader) Read(p []byte) (int, error) {
-	if r.data == 0 {
-		if err := r.checkPadding(); err != nil {
-			return 0, err
+	for r.err == nil {
+		if data := min(int64(len(r.chunk)), r.size-r.at); data > 0 {
+			n := copy(p, r.chunk[:data])
+			r.chunk, r.at = r.chunk[n:], r.at+int64(n)
+			return n, nil
 		}
-		return 0, io.EOF
+		if r.end { // all data out, the padding checked by fill
+			r.err = io.EOF
+		} else {
+			r.err = r.fill()
+		}
+		if r.err != nil {
+			r.release()
+		}
 	}
-	if err := r.nextBlock(); err != nil {
-		return 0, err
-	}
-	if r.left == 0 {
-		return 0, fmt.Errorf("%w: shorter than declared", ErrCorrupt)
-	}
-	n := int(min(int64(len(p)), r.left, r.data))
-	n, err := r.f.ReadAt(p[:n], r.off)
-	r.off += int64(n)
-	r.left -= int64(n)
-	r.data -= int64(n)
-	if err == io.EOF {
-		err = fmt.Errorf("%w: file ends inside it", ErrCorrupt)
-	}
-	return n, err
+	return 0, r.err
 }
 
-// nextBlock moves to the next block that has bytes left, if the current one has none; at the
-// end of the frame it leaves left at 0.
-func (r *rawReader) nextBlock() error {
-	for r.left == 0 && !r.last {
-		var h [3]byte
-		if _, err := r.f.ReadAt(h[:], r.off); err != nil {
-			return fmt.Errorf("%w: block header: %v", ErrCorrupt, err)
+// fill reads the next blocks (up to rawBlocksAtOne of them) in one read, checks their headers
+// and the padding they hold, and leaves their content in chunk.
+func (r *rawReader) fill() error {
+	if r.buf == nil {
+		r.buf = rawBufs.Get().(*[]byte)
+	}
+	buf := *r.buf
+	// The blocks that follow, as the layout has them.
+	var sizes [rawBlocksAtOne]int64
+	k, n, next := 0, 0, r.next
+	for k < rawBlocksAtOne && !(k > 0 && next == r.content) {
+		sizes[k] = min(r.content-next, rawBlockMax)
+		n += 3 + int(sizes[k])
+		next += sizes[k]
+		k++
+	}
+	if _, err := io.ReadFull(r.src, buf[:n]); err != nil {
+		return fmt.Errorf("%w: raw frame ends early (truncated?): %v", ErrCorrupt, err)
+	}
+	// Check each header and move the blocks' bytes together, over the headers.
+	in, out := 0, 0
+	for i := range k {
+		last := r.next+sizes[i] == r.content
+		if want := blockHeader(sizes[i], last); [3]byte(buf[in:in+3]) != want {
+			return fmt.Errorf("%w: raw frame: the block at content offset %d has header %x, the layout's is %x",
+				ErrCorrupt, r.next, buf[in:in+3], want[:])
 		}
-		v := uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16
-		size := int64(v >> 3)
-		if (v>>1)&3 != 0 || size > rawBlockMax || r.off+3+size > r.end {
-			return fmt.Errorf("%w: bad block in a raw frame", ErrCorrupt)
+		out += copy(buf[out:], buf[in+3:in+3+int(sizes[i])])
+		in += 3 + int(sizes[i])
+		r.next += sizes[i]
+		r.end = last
+	}
+	r.chunk, r.at = buf[:out], r.next-int64(out)
+	if r.next > r.size { // this chunk holds padding: zeros only
+		for _, c := range r.chunk[max(0, r.size-r.at):] {
+			if c != 0 {
+				return fmt.Errorf("%w: bad tar padding", ErrCorrupt)
+			}
 		}
-		r.off += 3
-		r.left, r.last = size, v&1 == 1
 	}
 	return nil
 }
 
-func (r *rawReader) checkPadding() error {
-	var buf [blockSize]byte
-	for {
-		if err := r.nextBlock(); err != nil {
-			return err
-		}
-		if r.left == 0 {
-			break
-		}
-		n := min(r.left, blockSize)
-		if _, err := r.f.ReadAt(buf[:n], r.off); err != nil || !bytes.Equal(buf[:n], make([]byte, n)) {
-			return fmt.Errorf("%w: bad tar padding", ErrCorrupt)
-		}
-		r.off += n
-		r.left -= n
-		r.pad -= n
+// release returns the buffer to its pool; the reader holds none once it ended, and Close of
+// the entry reader releases it otherwise.
+func (r *rawReader) release() {
+	if r.buf != nil {
+		rawBufs.Put(r.buf)
+		r.buf, r.chunk = nil, nil
 	}
-	if r.pad != 0 || r.off != r.end {
-		return fmt.Errorf("%w: raw frame of %d padding bytes too many, ending at %d, the table says %d", ErrCorrupt, -r.pad, r.off, r.end)
-	}
-	return nil
 }

@@ -136,10 +136,7 @@ func (b *Bundle) OpenEntry(name string) (io.ReadCloser, error) {
 // openEntry opens e for a verified read: a raw data frame straight from the file, any other
 // through a decoder.
 func (b *Bundle) openEntry(e entry) (io.ReadCloser, error) {
-	if r, err := b.openRaw(e); r != nil || err != nil {
-		return r, err
-	}
-	return b.openFrame(e, io.NewSectionReader(b.f, e.Offset, e.Length))
+	return b.openStream(e, io.NewSectionReader(b.f, e.Offset, e.Length))
 }
 
 // ReadFile reads a whole entry, verified. Meant for small entries (manifests, configs).
@@ -192,7 +189,8 @@ func checkHeader(hdr *tar.Header, name string, size int64) error {
 type entryReader struct {
 	*verify.Reader
 	b    *Bundle
-	dec  *zstd.Decoder
+	dec  *zstd.Decoder // of a compressed frame, or
+	raw  *rawReader    // of a raw frame
 	name string
 }
 
@@ -211,6 +209,9 @@ func (r *entryReader) Read(p []byte) (int, error) {
 }
 
 func (r *entryReader) Close() error {
+	if r.raw != nil {
+		r.raw.release()
+	}
 	if r.dec != nil {
 		r.b.release(r.dec)
 		r.dec = nil

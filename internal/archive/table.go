@@ -132,6 +132,9 @@ func (t *table) check(tableOffset int64) error {
 		if e.Offset != next || e.Length <= 0 || e.Size < 0 {
 			return fmt.Errorf("%w: offset table: entry %q at %d+%d, expected offset %d", ErrCorrupt, e.Name, e.Offset, e.Length, next)
 		}
+		if e.Size > maxEntrySize || e.Length > maxFrameLen(e.Size) {
+			return fmt.Errorf("%w: offset table: entry %q takes %d bytes for %d bytes of content, more than any encoder writes", ErrCorrupt, e.Name, e.Length, e.Size)
+		}
 		next = e.Offset + e.Length
 	}
 	if t.EndOffset != next || t.EndLength <= 0 || t.EndOffset+t.EndLength != tableOffset {

@@ -70,13 +70,16 @@ func (b *Bundle) Verify(ctx context.Context, progress Counter) (*Result, error) 
 	res := &Result{}
 	sum := sha256.New()
 	// One sequential reader over the file, teed into the whole-file hash.
-	f := &countingReader{r: bufio.NewReaderSize(io.NewSectionReader(b.f, 0, b.size), 1<<20), n: progress}
+	f := &countingReader{r: ctxReader{ctx, bufio.NewReaderSize(io.NewSectionReader(b.f, 0, b.size), 1<<20)}, n: progress}
 	tee := io.TeeReader(f, sum)
 	for _, e := range b.tab.Entries {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		if err := b.verifyFrame(e, io.LimitReader(tee, e.Length)); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			var ce *EntryError
 			if !errors.As(err, &ce) {
 				ce = &EntryError{Name: e.Name, Digest: e.Digest, Err: err}
@@ -96,7 +99,7 @@ func (b *Bundle) Verify(ctx context.Context, progress Counter) (*Result, error) 
 
 // verifyFrame decodes one entry's frame from src, verifies it, and reads src to its end.
 func (b *Bundle) verifyFrame(e entry, src io.Reader) error {
-	r, err := b.openFrame(e, src)
+	r, err := b.openStream(e, src)
 	if err != nil {
 		io.Copy(io.Discard, src)
 		return err

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/atomicfile"
+	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
 // Entry is one tar entry of a bundle to write.
@@ -37,15 +40,16 @@ type Entry struct {
 // that Commit has little left to hash or to sync. The caller ends every Writer with Commit or
 // Close, which stop that goroutine.
 type Writer struct {
-	path    string
-	f       *os.File
-	tab     table
-	byName  map[string]int
-	dataOff []int64 // per entry: where its data frame starts (after its header frame)
-	size    int64   // of the whole file
-	check   *Bundle // reads entries of f back, verified (Resume)
-	prev    *Bundle // an unfinished bundle of another plan (NAME.partial.prev), or nil
-	inPlace bool    // f is an unfinished bundle of this very plan
+	path     string
+	f        *os.File
+	tab      table
+	byName   map[string]int
+	dataOff  []int64 // per entry: where its data frame starts (after its header frame)
+	size     int64   // of the whole file
+	tableSum string  // sha256 of the offset table, naming the layout
+	check    *Bundle // reads entries of f back, verified (Resume)
+	prev     *Bundle // an unfinished bundle of another plan (NAME.partial.prev), or nil
+	inPlace  bool    // f is an unfinished bundle of this very plan
 
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -89,7 +93,13 @@ func Create(path string, mtime time.Time, entries []Entry) (*Writer, error) {
 		}
 	}
 	w.check = &Bundle{f: w.f, size: w.size}
-	go w.hash(w.f)
+	h, from := sha256.New(), 0
+	if w.inPlace {
+		h, from = w.loadCheckpoint()
+	} else {
+		os.Remove(w.checkpointPath())
+	}
+	go w.hash(w.f, h, from)
 	return w, nil
 }
 
@@ -154,6 +164,8 @@ func (w *Writer) layout(mtime time.Time, entries []Entry) ([]piece, error) {
 	if err != nil {
 		return nil, err
 	}
+	js, _ := json.Marshal(&w.tab)
+	w.tableSum = verify.Digest(js)
 	head = append(head, piece{off, append(end.Bytes(), tail...)})
 	w.size = off + int64(end.Len()) + int64(len(tail))
 	return head, nil
@@ -236,10 +248,11 @@ func (w *Writer) markDone(i int) {
 	w.mu.Unlock()
 }
 
-// hash reads the file back in order, each entry once it is complete, and hashes it.
-func (w *Writer) hash(f *os.File) {
-	sum := sha256.New()
+// hash reads the file back in order, each entry once it is complete, and hashes it, into sum,
+// which holds the hash of the entries before from; it saves its progress now and then.
+func (w *Writer) hash(f *os.File, sum hash.Hash, from int) {
 	buf := make([]byte, 1<<20)
+	saved := w.tab.Entries[from].Offset
 	read := func(off, n int64) error {
 		if _, err := io.CopyBuffer(sum, io.NewSectionReader(f, off, n), buf); err != nil {
 			return err
@@ -247,7 +260,8 @@ func (w *Writer) hash(f *os.File) {
 		startWriteback(f, off, n)
 		return nil
 	}
-	for i, e := range w.tab.Entries {
+	for i, e := range w.tab.Entries[from:] {
+		i += from
 		w.mu.Lock()
 		for !w.done[i] && !w.closed {
 			w.cond.Wait()
@@ -261,6 +275,10 @@ func (w *Writer) hash(f *os.File) {
 		if err := read(e.Offset, e.Length); err != nil {
 			w.hashed <- hashResult{err: err}
 			return
+		}
+		if end := e.Offset + e.Length; end-saved >= checkpointEvery {
+			w.saveCheckpoint(sum, end)
+			saved = end
 		}
 	}
 	err := read(w.tab.EndOffset, w.size-w.tab.EndOffset)
@@ -295,6 +313,7 @@ func (w *Writer) Commit() (string, error) {
 		return "", err
 	}
 	os.Remove(w.path + ".partial.prev")
+	os.Remove(w.checkpointPath())
 	line := h.sum + "  " + filepath.Base(w.path) + "\n"
 	return h.sum, atomicfile.WriteFile(w.path+".sha256", []byte(line), 0o644)
 }

@@ -167,12 +167,12 @@ func TestResumeInPlace(t *testing.T) {
 	}
 	got := map[string]bool{}
 	for _, x := range [][]byte{a, b, c} {
-		got[string(x[:8])] = w.Resume(BlobName(verify.Digest(x)))
+		got[string(x[:8])] = w.Resume(context.Background(), BlobName(verify.Digest(x)))
 	}
 	if !got[string(a[:8])] || got[string(b[:8])] || got[string(c[:8])] {
 		t.Fatalf("Resume: a %v (want true), b (damaged) %v, c (never written) %v", got[string(a[:8])], got[string(b[:8])], got[string(c[:8])])
 	}
-	if w.Resume(BlobName(verify.Digest(a))) {
+	if w.Resume(context.Background(), BlobName(verify.Digest(a))) {
 		t.Fatal("an entry was recovered twice")
 	}
 	writeBlob(t, w, c)
@@ -214,11 +214,11 @@ func TestResumeOtherPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !w.Resume(BlobName(verify.Digest(a))) {
+	if !w.Resume(context.Background(), BlobName(verify.Digest(a))) {
 		t.Fatal("a was not taken from the earlier unfinished bundle")
 	}
 	for _, x := range [][]byte{b, c} {
-		if w.Resume(BlobName(verify.Digest(x))) {
+		if w.Resume(context.Background(), BlobName(verify.Digest(x))) {
 			t.Fatal("an entry never written was recovered")
 		}
 		writeBlob(t, w, x)
