@@ -136,6 +136,9 @@ func createCommand(e *env) *cli.Command {
 			t := res.Manifest.Totals
 			fmt.Fprintf(e.stdout, "wrote %s: %d containers, %d blobs (%s), file %s, sha256 %s, in %s\n", out, t.Images, t.Blobs,
 				progress.Bytes(t.BlobBytes), progress.Bytes(st.Size()), res.SHA256, time.Since(start).Round(time.Millisecond))
+			if k := res.Kept; k.Blobs > 0 {
+				fmt.Fprintf(e.stdout, "resumed the unfinished run: kept %d layers (%s), verified; pulled the rest\n", k.Blobs, progress.Bytes(k.Bytes))
+			}
 			if m := res.Manifest; m.Base != nil {
 				var left int64
 				for _, b := range m.External {

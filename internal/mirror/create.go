@@ -66,6 +66,14 @@ type Created struct {
 	// Failed lists, per container key, the images that could not be resolved and were left out
 	// of the bundle; Create then returns an error wrapping ErrPartial.
 	Failed map[string]error
+	// Kept is what was recovered, verified, from the unfinished bundle a stopped run left.
+	Kept Kept
+}
+
+// Kept counts the layers a run recovered from an unfinished earlier one instead of pulling them.
+type Kept struct {
+	Blobs int
+	Bytes int64
 }
 
 // image is one distinct source image and what was pulled for it.
@@ -145,14 +153,15 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	}
 	defer w.Close() // an unfinished bundle stays, for the rerun to resume
 	o.Progress.Add(inMem)
-	if err := pack(ctx, c, w, cached, remote, o.Progress); err != nil {
+	kept, err := pack(ctx, c, w, cached, remote, o.Progress)
+	if err != nil {
 		return nil, err
 	}
 	sum, err := w.Commit()
 	if err != nil {
 		return nil, err
 	}
-	res := &Created{Manifest: m, SHA256: sum, Failed: failed}
+	res := &Created{Manifest: m, SHA256: sum, Failed: failed, Kept: kept}
 	if len(failed) > 0 {
 		return res, fmt.Errorf("%w: %d of %d containers left out of the bundle", ErrPartial, len(failed), len(o.List.Images))
 	}

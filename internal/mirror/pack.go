@@ -17,7 +17,8 @@ import (
 // streams (a blob that fails is written again). A blob that an unfinished earlier run already
 // wrote, and that still verifies, is not pulled again (Writer.Resume). With a cache (--cache),
 // blobs are pulled into it and copied from it, so that later runs find them there.
-func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Dir, blobs []*blob, p Progress) error {
+// It returns what it kept from an unfinished run.
+func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Dir, blobs []*blob, p Progress) (Kept, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	work := make(chan *blob)
@@ -25,13 +26,21 @@ func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Di
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
+		kept     Kept
 	)
 	for range c.Jobs() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for b := range work {
-				if err := packBlob(ctx, c, w, cache, b, p); err != nil {
+				resumed, err := packBlob(ctx, c, w, cache, b, p)
+				if resumed {
+					mu.Lock()
+					kept.Blobs++
+					kept.Bytes += b.Size
+					mu.Unlock()
+				}
+				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = fmt.Errorf("blob %s (%s) of %s: %w", b.Digest, b.Kind, b.repo, err)
@@ -53,22 +62,23 @@ feed:
 	close(work)
 	wg.Wait()
 	if firstErr != nil {
-		return firstErr
+		return kept, firstErr
 	}
-	return ctx.Err()
+	return kept, ctx.Err()
 }
 
-// packBlob makes one blob's entry complete: recovered, from the cache, or pulled.
-func packBlob(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Dir, b *blob, p Progress) error {
+// packBlob makes one blob's entry complete: recovered from an unfinished run (resumed), from
+// the cache, or pulled.
+func packBlob(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Dir, b *blob, p Progress) (resumed bool, err error) {
 	name := archive.BlobName(b.Digest)
-	if w.Resume(name) {
+	if w.Resume(ctx, name) {
 		p.Add(b.Size)
-		return nil
+		return true, nil
 	}
 	if cache != nil {
-		return packCached(ctx, c, w, cache, b, p)
+		return false, packCached(ctx, c, w, cache, b, p)
 	}
-	return retryBlob(ctx, func() error {
+	return false, retryBlob(ctx, func() error {
 		rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
 		if err != nil {
 			return err
