@@ -119,6 +119,9 @@ type proc struct {
 	argv []string
 	dir  string
 	env  []string // added to the environment
+	// killWhen, when set, is polled every 2 ms: once it holds, the process group is killed
+	// with SIGKILL, and that end is not an error.
+	killWhen func() bool
 }
 
 // pipeline runs script with bash -o pipefail (sh when there is no bash), with args as $1...:
@@ -190,7 +193,12 @@ func (b *bench) exec(ctx context.Context, p proc) (rssKiB int64, err error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
-	err = cmd.Run()
+	err = cmd.Start()
+	if err == nil && p.killWhen != nil {
+		err = waitOrKill(cmd, p.killWhen)
+	} else if err == nil {
+		err = cmd.Wait()
+	}
 	if rssFile != "" {
 		// GNU time writes "Command exited with non-zero status N" first on a failure.
 		data, _ := os.ReadFile(rssFile)
@@ -211,6 +219,30 @@ func (b *bench) exec(ctx context.Context, p proc) (rssKiB int64, err error) {
 		return rssKiB, fmt.Errorf("%s: %v: %s", showArgv(p.argv), err, tail(out.String(), 600))
 	}
 	return rssKiB, nil
+}
+
+// waitOrKill waits for cmd, killing its process group once kill holds; it returns nil when
+// the process ended that way.
+func waitOrKill(cmd *exec.Cmd, kill func() bool) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err == nil {
+				err = errors.New("ended before the point where it was to be killed")
+			}
+			return err
+		case <-tick.C:
+			if kill() {
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-done
+				return nil
+			}
+		}
+	}
 }
 
 // showArgv shortens a command line for messages: the program's base name and the first few

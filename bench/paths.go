@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +21,7 @@ type key struct{ path, phase string }
 
 // phasesOf lists each path's phases, in order.
 var phasesOf = map[string][]string{
-	"ours":   {"bundle", "unbundle"},
+	"ours":   {"bundle", "resume", "unbundle"},
 	"crane":  {"pack", "unpack+push"},
 	"regctl": {"pack", "unpack+push"},
 	"skopeo": {"pack", "unpack+push"},
@@ -35,6 +36,7 @@ type result struct {
 	uploaded  int64 // blob bytes the destination received; -1 n/a
 	extraDisk int64 // peak bytes written on the bastion side besides the bundle; -1 n/a
 	archive   int64 // bundle bytes; -1 n/a
+	pulled    int64 // blob bytes the upstream served; -1 n/a
 	kept      int   // tags resolving to the upstream digest
 	total     int   // 0: not checked in this phase
 	bad       []string
@@ -42,7 +44,7 @@ type result struct {
 	skipped   bool // an earlier phase failed
 }
 
-func newResult() result { return result{rss: -1, uploaded: -1, extraDisk: -1, archive: -1} }
+func newResult() result { return result{rss: -1, uploaded: -1, extraDisk: -1, archive: -1, pulled: -1} }
 
 func failed(err error) result {
 	r := newResult()
@@ -147,6 +149,9 @@ func (b *bench) runPath(ctx context.Context, p string, run int) {
 			if r.archive >= 0 {
 				line += fmt.Sprintf("  archive %s MiB", mib(r.archive))
 			}
+			if r.pulled >= 0 {
+				line += fmt.Sprintf("  pulled %s MiB", mib(r.pulled))
+			}
 			if r.extraDisk >= 0 {
 				line += fmt.Sprintf("  extra disk %s MiB", mib(r.extraDisk))
 			}
@@ -181,23 +186,28 @@ func (b *bench) pushPhase(ctx context.Context, e *env, body func(ph *phase) erro
 	return r
 }
 
-// ours: bundle create, then unbundle push straight from the bundle.
+// ours: bundle create, then a create killed half way and resumed, then unbundle push straight
+// from the bundle.
 func (b *bench) ours(ctx context.Context, e *env) map[string]result {
 	res := map[string]result{}
 	bundle := filepath.Join(e.transfer, "ess.tar.zst")
-	argv := []string{b.bundle, "create", "--images", b.list, "--output", bundle}
-	if b.cfg.jobs > 0 {
-		argv = append(argv, "--jobs", fmt.Sprint(b.cfg.jobs))
+	create := func(out string) proc {
+		argv := []string{b.bundle, "create", "--images", b.list, "--output", out}
+		if b.cfg.jobs > 0 {
+			argv = append(argv, "--jobs", fmt.Sprint(b.cfg.jobs))
+		}
+		return proc{argv: argv, dir: e.pack, env: e.vars(e.packTmp)}
 	}
 	ph := b.phase()
-	err := ph.run(ctx, proc{argv: argv, dir: e.pack, env: e.vars(e.packTmp)})
+	err := ph.run(ctx, create(bundle))
 	r := ph.done(err)
 	r.archive = fileSize(bundle)
 	res["bundle"] = r
 	if err != nil {
 		return res
 	}
-	argv = []string{b.unbundle, "push", "--registry", e.dest.Host, "--configmap", filepath.Join(e.out, "configmap.yaml")}
+	res["resume"] = b.resume(ctx, create(filepath.Join(e.transfer, "resumed.tar.zst")))
+	argv := []string{b.unbundle, "push", "--registry", e.dest.Host, "--configmap", filepath.Join(e.out, "configmap.yaml")}
 	if b.cfg.jobs > 0 {
 		argv = append(argv, "--jobs", fmt.Sprint(b.cfg.jobs))
 	}
@@ -206,6 +216,28 @@ func (b *bench) ours(ctx context.Context, e *env) map[string]result {
 		return ph.run(ctx, proc{argv: argv, dir: e.work, env: e.vars(e.tmp)})
 	})
 	return res
+}
+
+// resume measures the rerun of a bundle create killed with SIGKILL once the upstream served
+// half the unique blob bytes (the kill is not timed). The resumed bundle is removed after.
+func (b *bench) resume(ctx context.Context, create proc) result {
+	out := create.argv[slices.Index(create.argv, "--output")+1]
+	defer os.Remove(out)
+	half, base := b.uniqueBytes()/2, b.upstream.BlobBytesSent()
+	if half <= 0 {
+		return failed(errors.New("the unique blob bytes are unknown"))
+	}
+	killed := create
+	killed.killWhen = func() bool { return b.upstream.BlobBytesSent()-base >= half }
+	if _, err := b.exec(ctx, killed); err != nil {
+		return failed(fmt.Errorf("the create to kill: %w", err))
+	}
+	base = b.upstream.BlobBytesSent()
+	ph := b.phase()
+	r := ph.done(ph.run(ctx, create))
+	r.pulled = b.upstream.BlobBytesSent() - base
+	r.archive = fileSize(out)
+	return r
 }
 
 // peerPack runs fill (which pulls every image into the layout directory), then packs the layout

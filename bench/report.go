@@ -220,6 +220,10 @@ func (b *bench) report() string {
 		d, ok := wall(peer.path, "pack")
 		ratio("ours bundle / "+peer.path+" pack", ob, d, ok && okB, peer.target, peer.pass)
 	}
+	if or, ok := wall("ours", "resume"); ok && okB {
+		pulled, _ := b.agg(key{"ours", "resume"}).medianInt(func(r result) int64 { return r.pulled })
+		ratio(fmt.Sprintf("ours resume after a kill at 50 %% / ours bundle (the rerun pulled %s MiB)", mib(pulled)), or, ob, true, "<= 0.6", le(0.6))
+	}
 	d, okD := wall("direct", "copy")
 	ratio("(ours bundle + ours unbundle) / direct crane copy", ob+ou, d, okD && okB && okU, "<= 0.75", le(0.75))
 	for _, path := range []string{"ours", "crane", "regctl", "skopeo", "direct", "floor"} {

@@ -36,6 +36,9 @@ type world struct {
 	bundle   string
 }
 
+// cleanups run after every test, for what tests share.
+var cleanups []func()
+
 var (
 	shared     *world
 	sharedErr  error
@@ -48,6 +51,12 @@ func TestMain(m *testing.M) {
 	if shared != nil {
 		shared.upstream.Close()
 		os.RemoveAll(shared.dir)
+	}
+	for _, f := range cleanups {
+		f()
+	}
+	if binDir != "" {
+		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
 }
