@@ -263,9 +263,10 @@ func TestKilledPushResumes(t *testing.T) {
 	}
 }
 
-// TestInterruptedResume: a rerun of a create that was killed half way stops within a second of SIGINT or SIGTERM, whatever it is doing (deciding what to
-// keep, verifying what it keeps, pulling), exits 130 and leaves the unfinished bundle; the run
-// after it completes, faster than a fresh run.
+// TestInterruptedResume: a rerun of a create that was killed half way stops within a second of
+// SIGINT or SIGTERM, whatever it is doing (deciding what to keep, verifying what it keeps,
+// pulling), exits 130 and leaves the unfinished bundle; the run after it completes, faster
+// than a fresh run.
 func TestInterruptedResume(t *testing.T) {
 	w := setup(t)
 	bin := binary(t, "bundle")

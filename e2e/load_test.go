@@ -193,3 +193,42 @@ func fileSHA(t *testing.T, path string) string {
 	}
 	return fmt.Sprintf("%x", h.Sum(nil))
 }
+
+// TestLoadInterrupted: unbundle verify and unbundle push of the 2 GiB bundle stop within a
+// second of SIGINT (in the middle of a large layer), exit 130, and a rerun of the push
+// completes.
+func TestLoadInterrupted(t *testing.T) {
+	lw := loadSetup(t)
+	reg, err := testregistry.Start(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	cm := filepath.Join(t.TempDir(), "cm.yaml")
+	for _, args := range [][]string{
+		{"verify", lw.bundle},
+		{"push", "--registry", reg.Host, "--configmap", cm, lw.bundle},
+	} {
+		cmd := exec.Command(binary(t, "unbundle"), args...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(700 * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGINT)
+		sent := time.Now()
+		cmd.Wait()
+		took := time.Since(sent)
+		t.Logf("%s: stopped %s after SIGINT", args[0], took)
+		if cmd.ProcessState.ExitCode() != 130 || took > time.Second {
+			t.Fatalf("%s: exit code %d after %s, want 130 within a second\n%s", args[0], cmd.ProcessState.ExitCode(), took, stderr.String())
+		}
+	}
+	if _, err := os.Stat(cm); err == nil {
+		t.Fatal("an interrupted push wrote the ConfigMap")
+	}
+	if o, err := exec.Command(binary(t, "unbundle"), "push", "--registry", reg.Host, "--configmap", cm, lw.bundle).CombinedOutput(); err != nil {
+		t.Fatalf("push after the interrupted one: %v\n%s", err, o)
+	}
+}
