@@ -121,6 +121,16 @@ func newClient(c *cli.Context, e *env, authHost string) (*oci.Client, error) {
 	if c.Int("jobs") < 1 {
 		return nil, usagef("--jobs must be at least 1")
 	}
+	if authHost != "" {
+		opts = append(opts, oci.WithTrustedRegistry(authHost))
+	}
+	if c.IsSet("chunk-size") {
+		size, err := parseSize("chunk-size", c.String("chunk-size"))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, oci.WithChunkSize(size))
+	}
 	if user := c.String("username"); user != "" {
 		pw, err := password(c, e)
 		if err != nil {

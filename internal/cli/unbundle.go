@@ -65,7 +65,9 @@ func pushCommand(e *env) *cli.Command {
    repository of the registry has is mounted. After the push every tag is read back, and the
    ConfigMap carries the digests the registry serves. Rerun after a failure to resume.`,
 		Flags: append(append(append(destinationFlags(), configMapFlags()...),
-			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"}), append(helmFlags(), registryFlags(8)...)...),
+			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
+			&cli.StringFlag{Name: "chunk-size", Usage: "upload blobs larger than `SIZE` (16MiB, 8388608) in chunks of that size from the start, for a proxy that limits request bodies (default: one request per blob, chunks only after a 413)"}),
+			append(helmFlags(), registryFlags(8)...)...),
 		Action: func(c *cli.Context) error {
 			path, err := oneArg(c, "bundle")
 			if err != nil {

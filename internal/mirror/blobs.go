@@ -11,7 +11,6 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/oci"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // blobJob is one distinct blob and the destination repositories that need it.
@@ -21,6 +20,9 @@ type blobJob struct {
 	users    []string // container keys, for errors
 	external bool     // a delta bundle does not carry it: it must be mounted from from
 	from     string   // a repository of the destination that has it already
+
+	mu    sync.Mutex
+	moved int64 // bytes counted in the progress
 }
 
 func blobJobs(b *archive.Bundle, ts []*target) []*blobJob {
@@ -166,14 +168,13 @@ func (r *pushRun) pushBlobTo(ctx context.Context, repo string, j *blobJob, from 
 	}
 	if ok {
 		r.stats.blobsSkipped.Add(1)
-		if *from == "" {
-			r.progress.Add(j.Size)
-		}
+		j.progress(r.progress, j.Size)
 		*from = repo
 		return nil
 	}
+	session := ""
 	if *from != "" {
-		mounted, err := r.p.Mount(ctx, repo, j.Digest, *from)
+		mounted, s, err := r.p.Mount(ctx, repo, j.Digest, *from)
 		if err != nil {
 			return err
 		}
@@ -181,18 +182,29 @@ func (r *pushRun) pushBlobTo(ctx context.Context, repo string, j *blobJob, from 
 			r.stats.blobsMounted.Add(1)
 			return nil
 		}
+		session = s
 	}
-	if err := r.upload(ctx, repo, j); err != nil {
+	if err := r.upload(ctx, repo, j, session); err != nil {
 		return err
 	}
 	*from = repo
 	return nil
 }
 
-// upload streams the blob from the bundle, verified, into repo; a transfer that breaks is
-// started again from the bundle.
-func (r *pushRun) upload(ctx context.Context, repo string, j *blobJob) error {
-	if err := retryBlob(ctx, func() error { return r.uploadOnce(ctx, repo, j) }); err != nil {
+// upload streams the blob from the bundle, verified, into repo (into session, if the registry
+// opened one); a transfer that breaks is started again from the bundle.
+func (r *pushRun) upload(ctx context.Context, repo string, j *blobJob, session string) error {
+	b := oci.Blob{Digest: j.Digest, Size: j.Size, Sent: func(n int64) { j.progress(r.progress, n) },
+		Open: func() (io.ReadCloser, error) { return r.b.OpenBlob(j.Digest) }}
+	err := retryBlob(ctx, func() error {
+		err := r.p.Upload(ctx, repo, b, session)
+		session = ""                       // a session is good for one try
+		if errors.Is(err, oci.ErrSource) { // the bundle's copy failed: say so, and do not retry
+			return fmt.Errorf("%w: %w", errFromBundle, err)
+		}
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	r.stats.blobsUploaded.Add(1)
@@ -200,62 +212,12 @@ func (r *pushRun) upload(ctx context.Context, repo string, j *blobJob) error {
 	return nil
 }
 
-func (r *pushRun) uploadOnce(ctx context.Context, repo string, j *blobJob) error {
-	rc, err := r.b.OpenBlob(j.Digest)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errFromBundle, err)
-	}
-	body := &guardedReader{r: rc, p: r.progress}
-	err = r.p.Upload(ctx, repo, j.Digest, j.Size, body)
-	// The HTTP client may still be reading the body when an upload fails early: wait for it,
-	// and stop it, before the bundle reader goes back to its pool.
-	n, readErr := body.close()
-	rc.Close()
-	if err == nil {
-		return nil
-	}
-	r.progress.Add(-n)  // the retry counts again
-	if readErr != nil { // the bundle's copy failed verification: say so, and do not retry
-		return fmt.Errorf("%w: %w (upload stopped: %v)", errFromBundle, readErr, err)
-	}
-	var terr *transport.Error
-	if errors.As(err, &terr) && oci.TransientStatus(terr.StatusCode) {
-		return fmt.Errorf("%w: %w", errUploadAnswer, err)
-	}
-	return err
-}
-
-// guardedReader hands an upload body to the HTTP client and takes it back: close waits for a
-// read in flight and makes later reads fail, and reports the reader's own error, if any.
-type guardedReader struct {
-	mu     sync.Mutex
-	r      io.Reader
-	p      Progress
-	n      int64
-	err    error
-	closed bool
-}
-
-var errUploadEnded = errors.New("upload ended")
-
-func (g *guardedReader) Read(b []byte) (int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return 0, errUploadEnded
-	}
-	n, err := g.r.Read(b)
-	g.n += int64(n)
-	g.p.Add(int64(n))
-	if err != nil && err != io.EOF {
-		g.err = err
-	}
-	return n, err
-}
-
-func (g *guardedReader) close() (int64, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.closed = true
-	return g.n, g.err
+// progress counts n more bytes of the blob as moved, up to its size: uploads that go back,
+// or that go to several repositories, never count a byte twice.
+func (j *blobJob) progress(p Progress, n int64) {
+	j.mu.Lock()
+	n = min(n, j.Size-j.moved)
+	j.moved += n
+	j.mu.Unlock()
+	p.Add(n)
 }

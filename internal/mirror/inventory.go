@@ -53,7 +53,7 @@ type InventoryRepo struct {
 // jobs at a time, with pull access only. Created is the current time, to the second, in UTC.
 func TakeInventory(ctx context.Context, c *oci.Client, d Destination, repos []string) (*Inventory, error) {
 	repos = slices.Compact(slices.Sorted(slices.Values(repos)))
-	p, err := c.Reader(ctx, d.Host, repos)
+	p, err := c.ReadSession(ctx, d.Host)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func TakeInventory(ctx context.Context, c *oci.Client, d Destination, repos []st
 
 // inventoryWalk collects digests across repositories. Safe for concurrent use.
 type inventoryWalk struct {
-	p  *oci.Pusher
+	p  *oci.Session
 	mu sync.Mutex
 	// walked holds the tag digests already walked, in any repository: the same digest names
 	// the same tree everywhere, so it is fetched once.
@@ -97,7 +97,9 @@ type inventoryWalk struct {
 func (w *inventoryWalk) repo(ctx context.Context, repo string) (InventoryRepo, error) {
 	r := InventoryRepo{Name: repo, Tags: map[string]string{}}
 	tags, err := w.p.ListTags(ctx, repo)
-	if errors.Is(err, oci.ErrNotFound) {
+	if errors.Is(err, oci.ErrNotFound) || errors.Is(err, oci.ErrUnauthorized) {
+		// Absent. Harbor answers 401 for a repository of a project that does not exist, and
+		// the credentials were checked against the registry already.
 		return r, nil
 	}
 	if err != nil {

@@ -109,11 +109,7 @@ func ReadBack(ctx context.Context, c *oci.Client, b *archive.Bundle, d Destinati
 	if err != nil {
 		return nil, err
 	}
-	repos := make([]string, 0, len(ts))
-	for _, t := range ts {
-		repos = append(repos, t.repo)
-	}
-	p, err := c.Pusher(ctx, d.Host, repos)
+	p, err := c.ReadSession(ctx, d.Host)
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 			}
 		}
 	}
-	p, err := c.Pusher(ctx, o.Destination.Host, repos, baseRepos...)
+	p, err := c.PushSession(ctx, o.Destination.Host)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func loadTrees(ctx context.Context, b *archive.Bundle, ts []*target) error {
 type pushRun struct {
 	c        *oci.Client
 	b        *archive.Bundle
-	p        *oci.Pusher
+	p        *oci.Session
 	progress Progress
 	stats    counters
 

@@ -3,13 +3,11 @@ package mirror
 import (
 	"context"
 	"errors"
-	"net"
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/verify"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // blobAttempts is how many times a whole blob transfer is tried. The transport already retries
@@ -36,23 +34,16 @@ func retryBlob(ctx context.Context, fn func() error) error {
 	}
 }
 
-// retryable: a stream that broke. Not: an answer from the registry or a refused connection (the
-// transport has already retried those), a corrupt bundle, refused credentials, a cancelled run.
+// retryable: a stream that broke, or a transient answer to an upload whose body the transport
+// could not replay. Not: any other answer from the registry or a refused connection (the
+// transport has already retried those), a corrupt bundle, a cancelled run.
 func retryable(ctx context.Context, err error) bool {
-	var terr *transport.Error
-	var oerr *net.OpError
-	if ctx.Err() == nil && errors.Is(err, errUploadAnswer) {
-		return true
+	if ctx.Err() != nil || errors.Is(err, errFromBundle) || errors.Is(err, archive.ErrCorrupt) ||
+		errors.Is(err, verify.ErrBadDigest) || errors.Is(err, ErrPlatform) || errors.Is(err, ErrBadManifest) {
+		return false
 	}
-	return ctx.Err() == nil && !errors.Is(err, errFromBundle) && !errors.Is(err, archive.ErrCorrupt) &&
-		!errors.Is(err, oci.ErrUnauthorized) && !errors.Is(err, oci.ErrNotFound) && !errors.Is(err, verify.ErrBadDigest) &&
-		!errors.Is(err, ErrPlatform) && !errors.Is(err, ErrBadManifest) &&
-		!errors.As(err, &terr) && !(errors.As(err, &oerr) && oerr.Op == "dial")
+	return oci.Broken(err)
 }
 
 // errFromBundle marks errors that came from reading the bundle, not from the network.
 var errFromBundle = errors.New("in the bundle")
-
-// errUploadAnswer marks a transient answer (5xx, 429) to an upload's body: the transport could
-// not replay that body, so the whole upload is tried again.
-var errUploadAnswer = errors.New("upload refused for now")

@@ -14,16 +14,16 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Client reaches registries with one set of credentials, TLS settings and limits.
 // Safe for concurrent use.
 type Client struct {
-	o        options
-	base     http.RoundTripper // guarded: plain HTTP only where allowed
-	keychain authn.Keychain
-	puller   *remote.Puller
+	o      options
+	base   http.RoundTripper // guarded: plain HTTP only where allowed; retrying
+	auth   *authTransport    // base, with the registries' authentication
+	http   *http.Client      // auth, with the user agent
+	puller *remote.Puller
 
 	mu      sync.Mutex
 	schemes map[string]string // registry host -> "https" or "http"
@@ -43,10 +43,12 @@ func New(opts ...Option) (*Client, error) {
 	}
 	rt = newRetrying(rt, o.attempts, o.retryTime, o.timeout)
 	c := &Client{o: o, base: &guard{rt: rt, plainHTTP: o.plainHTTP}, schemes: map[string]string{}}
-	c.keychain = authn.DefaultKeychain
+	var keychain authn.Keychain = authn.DefaultKeychain
 	if o.user != "" {
-		c.keychain = authn.NewMultiKeychain(static{host: o.host, auth: authn.FromConfig(authn.AuthConfig{Username: o.user, Password: o.password})}, authn.DefaultKeychain)
+		keychain = authn.NewMultiKeychain(static{host: o.host, auth: authn.FromConfig(authn.AuthConfig{Username: o.user, Password: o.password})}, authn.DefaultKeychain)
 	}
+	c.auth = newAuthTransport(userAgent{c.base, o.userAgent}, keychain, o.trusted)
+	c.http = &http.Client{Transport: userAgent{c.auth, o.userAgent}}
 	c.puller, err = remote.NewPuller(c.remoteOptions()...)
 	if err != nil {
 		return nil, err
@@ -57,10 +59,29 @@ func New(opts ...Option) (*Client, error) {
 // Jobs is the concurrency limit the client was made with.
 func (c *Client) Jobs() int { return c.o.jobs }
 
+// TokenRequests is the number of tokens asked of registries' token services so far.
+func (c *Client) TokenRequests() int64 { return c.auth.tokenRequests.Load() }
+
 func (c *Client) remoteOptions() []remote.Option {
-	// Retries happen in our transport (c.base), with Retry-After and a time bound; one attempt here.
-	return []remote.Option{remote.WithAuthFromKeychain(c.keychain), remote.WithTransport(c.base),
+	// Authentication happens in our transport (c.auth), which go-containerregistry then sees
+	// as a registry that needs none; retries happen in c.base, with Retry-After and a time
+	// bound: one attempt here.
+	return []remote.Option{remote.WithAuth(authn.Anonymous), remote.WithTransport(c.auth),
 		remote.WithJobs(c.o.jobs), remote.WithUserAgent(c.o.userAgent), remote.WithRetryBackoff(remote.Backoff{Steps: 1})}
+}
+
+// userAgent sets the User-Agent of every request.
+type userAgent struct {
+	rt http.RoundTripper
+	ua string
+}
+
+func (u userAgent) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("User-Agent") == "" {
+		req = req.Clone(req.Context())
+		req.Header.Set("User-Agent", u.ua)
+	}
+	return u.rt.RoundTrip(req)
 }
 
 // ParseReference parses "host/path:tag" or "host/path@digest" strictly (no Docker Hub defaults).
@@ -147,25 +168,4 @@ func (c *Client) scheme(ctx context.Context, host string) string {
 	c.schemes[host] = s
 	c.mu.Unlock()
 	return s
-}
-
-// authTransport returns an authenticated transport for a registry, its token scoped to push
-// (and pull) pushRepos and to pull pullRepos (paths on that registry).
-func (c *Client) authTransport(ctx context.Context, reg name.Registry, pushRepos, pullRepos []string) (http.RoundTripper, error) {
-	auth, err := c.keychain.Resolve(reg)
-	if err != nil {
-		return nil, fmt.Errorf("registry %s: credentials: %w", reg.RegistryStr(), err)
-	}
-	scopes := make([]string, 0, len(pushRepos)+len(pullRepos))
-	for _, r := range pushRepos {
-		scopes = append(scopes, reg.Repo(r).Scope(transport.PushScope))
-	}
-	for _, r := range pullRepos {
-		scopes = append(scopes, reg.Repo(r).Scope(transport.PullScope))
-	}
-	rt, err := transport.NewWithContext(ctx, reg, auth, c.base, scopes)
-	if err != nil {
-		return nil, fmt.Errorf("registry %s: %w", reg.RegistryStr(), err)
-	}
-	return transport.NewUserAgent(rt, c.o.userAgent), nil
 }

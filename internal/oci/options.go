@@ -17,6 +17,8 @@ type Option func(*options) error
 
 type options struct {
 	jobs       int
+	chunkSize  int64
+	trusted    string
 	host, user string
 	password   string
 	caFile     string
@@ -48,6 +50,27 @@ func WithCredentials(host, username, password string) Option {
 			return errors.New("credentials need a registry host and a username")
 		}
 		o.host, o.user, o.password = host, username, password
+		return nil
+	}
+}
+
+// WithTrustedRegistry names the registry the operator chose (host[:port]): the token service
+// its authentication challenge names is used wherever it is, on private addresses included.
+// Other registries' token services must be on their own host or off link-local addresses.
+// Default: none.
+func WithTrustedRegistry(host string) Option {
+	return func(o *options) error { o.trusted = host; return nil }
+}
+
+// WithChunkSize makes uploads of blobs larger than size go in chunks of size bytes (PATCH with
+// Content-Range) from the start, for a registry behind a proxy that limits request bodies.
+// Default 0: one request per blob, and chunks only after the registry answers 413.
+func WithChunkSize(size int64) Option {
+	return func(o *options) error {
+		if size != 0 && size < minChunk {
+			return fmt.Errorf("chunk size must be at least %d bytes, got %d", minChunk, size)
+		}
+		o.chunkSize = size
 		return nil
 	}
 }

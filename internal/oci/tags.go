@@ -21,18 +21,10 @@ const maxManifestBytes = 16 << 20
 // except in tests that exercise pagination.
 var tagsPageSize = 0
 
-// Reader returns a Pusher for registry host authorised only to pull from the repositories in
-// repos: for reading what a registry holds (ListTags, GetManifest, BlobExists, ManifestExists)
-// with credentials that may not push. A registry that checks scopes refuses its write methods.
-// Like Pusher, it checks the credentials against the registry's API root before returning.
-func (c *Client) Reader(ctx context.Context, host string, repos []string) (*Pusher, error) {
-	return c.session(ctx, host, nil, repos)
-}
-
 // ListTags returns every tag of repo, in the order the registry serves them, following its
 // pagination (the Link header of each page, which must stay on the same registry). A
 // repository the registry does not know is an error wrapping ErrNotFound.
-func (p *Pusher) ListTags(ctx context.Context, repo string) ([]string, error) {
+func (p *Session) ListTags(ctx context.Context, repo string) ([]string, error) {
 	what := fmt.Sprintf("list tags of %s/%s", p.host, repo)
 	u := p.base + repo + "/tags/list"
 	if tagsPageSize > 0 {
@@ -60,7 +52,7 @@ func (p *Pusher) ListTags(ctx context.Context, repo string) ([]string, error) {
 
 // tagsPage fetches one page of a tags list and returns its tags and the absolute URL of the
 // next page ("" on the last).
-func (p *Pusher) tagsPage(ctx context.Context, u, what string) ([]string, string, error) {
+func (p *Session) tagsPage(ctx context.Context, u, what string) ([]string, string, error) {
 	resp, err := p.do(ctx, http.MethodGet, u, nil, -1, "")
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", what, err)
@@ -84,7 +76,7 @@ func (p *Pusher) tagsPage(ctx context.Context, u, what string) ([]string, string
 
 // nextLink returns the absolute URL of the rel="next" entry of Link header values (RFC 8288),
 // or "" when there is none. A next page on another host or scheme is refused.
-func (p *Pusher) nextLink(values []string) (string, error) {
+func (p *Session) nextLink(values []string) (string, error) {
 	for _, v := range values {
 		for _, link := range strings.Split(v, ",") {
 			target, params, ok := strings.Cut(strings.TrimSpace(link), ";")
@@ -118,7 +110,7 @@ func (p *Pusher) nextLink(values []string) (string, error) {
 // type the registry gave (Content-Type, without parameters). When ref is a digest the bytes
 // are verified against it (an error wrapping verify.ErrMismatch otherwise). A manifest the
 // registry does not have is an error wrapping ErrNotFound. Manifests over 16 MiB are refused.
-func (p *Pusher) GetManifest(ctx context.Context, repo, ref string) (raw []byte, mediaType string, err error) {
+func (p *Session) GetManifest(ctx context.Context, repo, ref string) (raw []byte, mediaType string, err error) {
 	what := fmt.Sprintf("get manifest %s/%s", p.host, repo)
 	if strings.Contains(ref, ":") {
 		what += "@" + ref

@@ -36,13 +36,13 @@ func pushTags(t *testing.T, reg *testregistry.Registry, repo string, tags ...str
 	return d.String()
 }
 
-func newReader(t *testing.T, reg *testregistry.Registry, repos ...string) *Pusher {
+func newReader(t *testing.T, reg *testregistry.Registry) *Session {
 	t.Helper()
 	c, err := New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := c.Reader(t.Context(), reg.Host, repos)
+	p, err := c.ReadSession(t.Context(), reg.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestListTagsPages(t *testing.T) {
 	reg := testregistry.StartT(t)
 	want := []string{"a", "b", "c", "d", "e"}
 	pushTags(t, reg, "ess/app", want...)
-	p := newReader(t, reg, "ess/app")
+	p := newReader(t, reg)
 
 	defer func(n int) { tagsPageSize = n }(tagsPageSize)
 	for _, n := range []int{0, 2, 5} {
@@ -88,7 +88,7 @@ func TestListTagsMissing(t *testing.T) {
 	for name, reg := range map[string]*testregistry.Registry{"distribution": testregistry.StartT(t), "ggcr": ggcr} {
 		t.Run(name, func(t *testing.T) {
 			pushTags(t, reg, "ess/other", "1")
-			_, err := newReader(t, reg, "ess/nothing").ListTags(t.Context(), "ess/nothing")
+			_, err := newReader(t, reg).ListTags(t.Context(), "ess/nothing")
 			if !errors.Is(err, ErrNotFound) {
 				t.Fatalf("err = %v, want ErrNotFound", err)
 			}
@@ -104,7 +104,7 @@ func TestGetManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := c.Reader(t.Context(), reg.Host, []string{repo})
+	p, err := c.ReadSession(t.Context(), reg.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestGetManifest(t *testing.T) {
 }
 
 func TestNextLink(t *testing.T) {
-	p := &Pusher{base: "https://reg.local:5000/v2/"}
+	p := &Session{base: "https://reg.local:5000/v2/"}
 	for _, tc := range []struct {
 		values []string
 		want   string

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"             // auth "htpasswd"
+	_ "github.com/distribution/distribution/v3/registry/auth/token"                // auth "token"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem" // storage "filesystem"
 )
 
@@ -59,7 +62,15 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Registry, error) {
 		"delete":      configuration.Parameters{"enabled": true},
 		"cache":       configuration.Parameters{"blobdescriptor": "inmemory"},
 	}
-	if c.username != "" {
+	var tokens *tokenService
+	if c.token != nil {
+		var jwks string
+		if tokens, jwks, err = startTokenService(dir, c.username, c.password, *c.token); err != nil {
+			return nil, fmt.Errorf("testregistry: token service: %w", err)
+		}
+		cfg.Auth = configuration.Auth{"token": configuration.Parameters{"realm": "http://" + tokens.host + "/token",
+			"service": tokenAudience, "issuer": tokenIssuer, "jwks": jwks}}
+	} else if c.username != "" {
 		path := filepath.Join(dir, HtpasswdFile)
 		if err := writeHtpasswd(path, c.username, c.password); err != nil {
 			return nil, err
@@ -87,14 +98,22 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := serve(app, c, cert, pool)
+	var h http.Handler = app
+	if c.quirks != nil {
+		h = c.quirks.wrap(app)
+	}
+	r, err := serve(h, c, cert, pool)
 	if err != nil {
 		_ = app.Shutdown()
 		return nil, err
 	}
 	r.CAFile = caFile
 	r.Username, r.Password = c.username, c.password
+	r.tokens = tokens
 	r.shutdown = app.Shutdown
+	if tokens != nil {
+		r.shutdown = func() error { return errors.Join(app.Shutdown(), tokens.srv.Close()) }
+	}
 	return r, nil
 }
 

@@ -12,6 +12,8 @@ type config struct {
 	username, password string
 	tls                bool
 	faults             *Faults
+	token              *TokenOptions
+	quirks             *Quirks
 }
 
 // WithAuth requires HTTP basic auth with this username and password (default: no auth).

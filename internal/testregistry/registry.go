@@ -25,13 +25,15 @@ type Registry struct {
 	Username string         // "" without auth
 	Password string
 
+	tokens        *tokenService // with WithTokenAuth
 	requests      atomic.Int64
 	blobBytes     atomic.Int64 // received
 	blobBytesSent atomic.Int64
 
 	srv       *http.Server
-	served    chan struct{} // closed when Serve returned
-	stop      chan struct{} // closed by Close: ends stalls
+	inFlight  sync.WaitGroup // handlers running
+	served    chan struct{}  // closed when Serve returned
+	stop      chan struct{}  // closed by Close: ends stalls
 	transport *http.Transport
 	shutdown  func() error // stops the registry application after the server; may be nil
 	closeOnce sync.Once
@@ -48,6 +50,25 @@ func (r *Registry) BlobBytesReceived() int64 { return r.blobBytes.Load() }
 // a client that has read them sees them counted. HEAD requests add nothing; a blob GET cut by a
 // fault adds what was sent before the cut.
 func (r *Registry) BlobBytesSent() int64 { return r.blobBytesSent.Load() }
+
+// TokenRequests is the number of requests the token service of WithTokenAuth served, and the
+// most scopes one of them asked for; 0, 0 without token auth.
+func (r *Registry) TokenRequests() (requests int64, maxScopes int) {
+	if r.tokens == nil {
+		return 0, 0
+	}
+	r.tokens.mu.Lock()
+	defer r.tokens.mu.Unlock()
+	return r.tokens.requests.Load(), r.tokens.maxScope
+}
+
+// TokenHost is the host:port of the token service of WithTokenAuth, "" without it.
+func (r *Registry) TokenHost() string {
+	if r.tokens == nil {
+		return ""
+	}
+	return r.tokens.host
+}
 
 // Requests is the number of HTTP requests served so far, of any kind.
 func (r *Registry) Requests() int64 { return r.requests.Load() }
@@ -71,13 +92,21 @@ func (r *Registry) RemoteOptions() []remote.Option {
 	return []remote.Option{remote.WithTransport(r.Transport()), remote.WithAuth(r.Authenticator())}
 }
 
-// Close stops the server, drops open connections and waits for it to stop. Files written to
+// Close stops the server, drops open connections and waits for it, and its handlers, to stop. Files written to
 // the directory given to Start are left in place. Calling Close again returns the first result.
 func (r *Registry) Close() error {
 	r.closeOnce.Do(func() {
 		close(r.stop)
 		err := r.srv.Close()
 		<-r.served
+		// Close drops the connections but does not wait for their handlers: wait (a while)
+		// for them to stop writing into the directory.
+		done := make(chan struct{})
+		go func() { r.inFlight.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+		}
 		r.transport.CloseIdleConnections()
 		if r.shutdown != nil {
 			err = errors.Join(err, r.shutdown())
@@ -123,6 +152,8 @@ func serve(h http.Handler, c config, cert *tls.Certificate, pool *x509.CertPool)
 // count wraps h to count requests, the body bytes of blob uploads and those of blob GETs.
 func (r *Registry) count(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.inFlight.Add(1)
+		defer r.inFlight.Done()
 		r.requests.Add(1)
 		switch _, res := route(req.URL.Path); {
 		case res == resUpload && req.Body != nil &&

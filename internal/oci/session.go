@@ -1,0 +1,189 @@
+package oci
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+
+	"github.com/element-hq/ess-airgap/internal/verify"
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// AcceptManifests lists the manifest media types asked for when reading a manifest back.
+var AcceptManifests = []string{
+	"application/vnd.oci.image.index.v1+json",
+	"application/vnd.oci.image.manifest.v1+json",
+	"application/vnd.docker.distribution.manifest.list.v2+json",
+	"application/vnd.docker.distribution.manifest.v2+json",
+}
+
+// Session is a conversation with one registry through the client's transport (its
+// authentication, retries and limits): existence checks, uploads, mounts and manifests (push
+// sessions), tags and manifests (read sessions). It learns what the registry refuses (mounts,
+// large request bodies) and stops asking. Safe for concurrent use.
+type Session struct {
+	c     *Client
+	host  string
+	base  string // scheme://host/v2/
+	push  bool   // tokens for push and pull
+	chunk int64  // --chunk-size: upload in chunks of this size from the start; 0: monolithic first
+	noMnt atomic.Bool
+	limit atomic.Int64 // the largest chunk the registry took after a 413; 0 until one
+}
+
+// PushSession returns a session for pushing to registry host. It checks the credentials
+// against the registry's API root before returning.
+func (c *Client) PushSession(ctx context.Context, host string) (*Session, error) {
+	return c.session(ctx, host, true)
+}
+
+// ReadSession returns a session for reading what registry host holds (ListTags, GetManifest,
+// BlobExists, ManifestExists) with credentials that may not push. Like PushSession, it checks
+// the credentials against the registry's API root before returning.
+func (c *Client) ReadSession(ctx context.Context, host string) (*Session, error) {
+	return c.session(ctx, host, false)
+}
+
+func (c *Client) session(ctx context.Context, host string, push bool) (*Session, error) {
+	if _, err := name.NewRegistry(host, c.nameOptions()...); err != nil {
+		return nil, err
+	}
+	s := &Session{c: c, host: host, base: c.scheme(ctx, host) + "://" + host + "/v2/", push: push, chunk: c.o.chunkSize}
+	return s, s.checkAuth(ctx)
+}
+
+// checkAuth asks the registry's API root, so that refused credentials stop the run at once
+// rather than failing every blob.
+func (s *Session) checkAuth(ctx context.Context) error {
+	resp, err := s.do(ctx, http.MethodGet, s.base, nil, -1, "")
+	if err != nil {
+		return fmt.Errorf("registry %s: %w", s.host, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		cfg, _ := s.c.auth.credentials(ctx, s.host)
+		if cfg == nil || (cfg.Username == "" && cfg.Password == "" && cfg.IdentityToken == "" && cfg.RegistryToken == "") {
+			return fmt.Errorf("registry %s needs credentials: give --username and --password-stdin, or log in with docker login: %w", s.host, ErrUnauthorized)
+		}
+		return fmt.Errorf("registry %s refused the credentials of %q (HTTP 401): check the username and password: %w", s.host, cfg.Username, ErrUnauthorized)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return statusError(resp, "registry "+s.host)
+	}
+	return nil
+}
+
+// Host is the registry host of the session.
+func (s *Session) Host() string { return s.host }
+
+// ManifestExists reports whether repo has a manifest with that digest (see BlobExists).
+func (s *Session) ManifestExists(ctx context.Context, repo, digest string) (bool, error) {
+	return s.exists(ctx, repo, "manifests", digest)
+}
+
+// PutManifest pushes raw manifest bytes to repo under reference (a tag or the digest).
+func (s *Session) PutManifest(ctx context.Context, repo, reference string, raw []byte, mediaType string) error {
+	what := fmt.Sprintf("put manifest %s/%s:%s (%s)", s.host, repo, reference, mediaType)
+	resp, err := s.do(ctx, http.MethodPut, s.base+repo+"/manifests/"+reference, bytes.NewReader(raw), int64(len(raw)), mediaType)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return statusError(resp, what)
+	}
+	return nil
+}
+
+// ResolveTag fetches what repo:tag serves and returns the sha256 of the bytes served.
+func (s *Session) ResolveTag(ctx context.Context, repo, tag string) (string, error) {
+	what := fmt.Sprintf("read back %s/%s:%s", s.host, repo, tag)
+	resp, err := s.do(ctx, http.MethodGet, s.base+repo+"/manifests/"+tag, nil, -1, "")
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", statusError(resp, what)
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxManifestBytes))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	return verify.Digest(raw), nil
+}
+
+// exists asks (HEAD) for repo's blob or manifest: 200 is yes, 404 is no. 401 and 403 are
+// "unknown", reported as no: Harbor 2.13, GitLab and Artifactory answer so for a repository
+// that does not exist yet (REGISTRIES.md), and the upload or push that follows is the real
+// permission check. Anything else is an error.
+func (s *Session) exists(ctx context.Context, repo, kind, digest string) (bool, error) {
+	resp, err := s.do(ctx, http.MethodHead, s.base+repo+"/"+kind+"/"+digest, nil, -1, "")
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return true, nil
+	case http.StatusNotFound, http.StatusUnauthorized, http.StatusForbidden:
+		return false, nil
+	}
+	return false, statusError(resp, fmt.Sprintf("check %s %s in %s", strings.TrimSuffix(kind, "s"), digest, repo))
+}
+
+// do sends one request. A body that is a *bytes.Reader can be replayed by the retrying
+// transport; any other body is sent once.
+func (s *Session) do(ctx context.Context, method, u string, body io.Reader, size int64, contentType string) (*http.Response, error) {
+	if s.push {
+		ctx = withPush(ctx)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	if size >= 0 {
+		req.ContentLength = size
+		if size == 0 {
+			req.Body = http.NoBody
+		}
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if method == http.MethodGet || (method == http.MethodHead && strings.Contains(u, "/manifests/")) {
+		req.Header.Set("Accept", strings.Join(AcceptManifests, ","))
+	}
+	resp, err := s.c.http.Do(req)
+	if err != nil {
+		return nil, describe(stripURL(err))
+	}
+	return resp, nil
+}
+
+// stripURL drops the URL net/http puts in its errors: an upload's carries a session state in
+// its query, and messages name the repository and blob anyway.
+func stripURL(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}
+
+// resolve makes a Location absolute.
+func (s *Session) resolve(loc string) string {
+	if strings.HasPrefix(loc, "http://") || strings.HasPrefix(loc, "https://") {
+		return loc
+	}
+	b, _ := url.Parse(s.base)
+	r, err := b.Parse(loc)
+	if err != nil {
+		return loc
+	}
+	return r.String()
+}
