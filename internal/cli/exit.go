@@ -8,6 +8,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
@@ -18,6 +19,7 @@ const (
 	ExitUsage       = 2   // wrong flags or arguments
 	ExitVerify      = 3   // the bundle (or a pulled blob) failed verification
 	ExitPartial     = 4   // some images were pushed, others failed: rerun to resume
+	ExitRefused     = 5   // the registry refuses what is needed: fix the cause named, then rerun
 	ExitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM)
 )
 
@@ -27,6 +29,8 @@ const exitCodesHelp = `EXIT CODES:
    2    usage error (flags or arguments)
    3    verification failed (corrupt bundle, checksum or digest mismatch)
    4    partial: some images failed, the others were pushed (rerun to resume)
+   5    refused: the registry refuses what the command needs (credentials, a missing project
+        or repository, a body limit, a media type): fix the cause named, then rerun
    130  interrupted`
 
 // usageError is an error in how the command was called.
@@ -46,6 +50,8 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitInterrupted
 	case errors.As(err, &ue):
 		return ExitUsage
+	case errors.Is(err, mirror.ErrRefused), errors.Is(err, oci.ErrUnauthorized):
+		return ExitRefused
 	case errors.Is(err, mirror.ErrPartial):
 		return ExitPartial
 	case errors.Is(err, archive.ErrCorrupt), errors.Is(err, archive.ErrChecksum), errors.Is(err, verify.ErrMismatch):

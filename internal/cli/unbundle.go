@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ func unbundleApp(e *env) *cli.App {
 		Usage: "verify a bundle, push its images to the local registry and write the ConfigMap for ESS (air-gapped side)",
 		Commands: []*cli.Command{
 			pushCommand(e),
+			checkCommand(e),
 			verifyCommand(e),
 			listCommand(e),
 			configMapCommand(e),
@@ -97,6 +99,11 @@ func pushCommand(e *env) *cli.Command {
 				res, err = mirror.Push(c.Context, client, b, mirror.PushOptions{Destination: dest, Progress: m})
 				return err
 			})
+			if res != nil && len(res.Problems) > 0 {
+				printProblems(e, dest.Host, res.Problems)
+				fmt.Fprintln(e.stderr, "nothing else pushed, no ConfigMap written: fix what is named above, then rerun the same command")
+				return err
+			}
 			if res != nil {
 				s := res.Stats
 				fmt.Fprintf(e.stderr, "pushed %d containers to %s in %s: blobs %d uploaded (%s), %d mounted, %d already there; manifests %d pushed, %d already there\n",
@@ -114,7 +121,10 @@ func pushCommand(e *env) *cli.Command {
 				}
 			}
 			if err != nil {
-				if res != nil && len(res.Failed) > 0 {
+				switch {
+				case res != nil && errors.Is(err, mirror.ErrRefused):
+					fmt.Fprintln(e.stderr, "no ConfigMap written: the registry refuses some of the push (above); fix that, then rerun the same command (what is pushed is skipped)")
+				case res != nil && len(res.Failed) > 0:
 					fmt.Fprintln(e.stderr, "no ConfigMap written: rerun the same command to resume (what is pushed is skipped)")
 				}
 				return err

@@ -23,6 +23,7 @@ type blobJob struct {
 
 	mu    sync.Mutex
 	moved int64 // bytes counted in the progress
+	done  bool  // pushed to every repository already (by the preflight)
 }
 
 func blobJobs(b *archive.Bundle, ts []*target) []*blobJob {
@@ -69,11 +70,11 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// preflight checks, for a delta bundle, that the destination has every blob the bundle does not
+// checkBase checks, for a delta bundle, that the destination has every blob the bundle does not
 // carry, in a repository the blob can be mounted from (the blob's own repositories first, then
 // the others of the bundle and of its base); if any is missing it fails before anything is
 // pushed, listing them and the base they come from.
-func (r *pushRun) preflight(ctx context.Context, jobs []*blobJob, repos []string) error {
+func (r *pushRun) checkBase(ctx context.Context, jobs []*blobJob, repos []string) error {
 	var missing []string
 	for _, j := range jobs {
 		if !j.external {
@@ -104,15 +105,18 @@ func (r *pushRun) preflight(ctx context.Context, jobs []*blobJob, repos []string
 // progressBytes formats a size in MiB for messages.
 func progressBytes(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
-// pushBlobs runs one pool of workers over the distinct blobs, largest first.
-func (r *pushRun) pushBlobs(ctx context.Context, jobs []*blobJob) {
-	var total int64
+// totalBytes is what a push moves of jobs: the blobs the bundle carries.
+func totalBytes(jobs []*blobJob) (total int64) {
 	for _, j := range jobs {
 		if !j.external {
 			total += j.Size
 		}
 	}
-	r.progress.SetTotal(total)
+	return total
+}
+
+// pushBlobs runs one pool of workers over the distinct blobs, largest first.
+func (r *pushRun) pushBlobs(ctx context.Context, jobs []*blobJob) {
 	ch := make(chan *blobJob)
 	var wg sync.WaitGroup
 	for range r.c.Jobs() {
@@ -128,7 +132,9 @@ func (r *pushRun) pushBlobs(ctx context.Context, jobs []*blobJob) {
 		if ctx.Err() != nil {
 			break
 		}
-		ch <- j
+		if !j.done {
+			ch <- j
+		}
 	}
 	close(ch)
 	wg.Wait()

@@ -46,6 +46,7 @@ type target struct {
 	digest    string
 	root      *node
 	images    []archive.Image
+	pushed    bool // by the preflight
 }
 
 func (t *target) String() string {

@@ -2,7 +2,9 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -25,7 +27,9 @@ type Pushed struct {
 	Images []digests.Image
 	// Failed lists, per container key, why it was not pushed.
 	Failed map[string]error
-	Stats  Stats
+	// Problems are what the preflight found that stopped the push before any blob was sent.
+	Problems []Problem
+	Stats    Stats
 }
 
 // Stats counts what a push did with blobs and manifests.
@@ -74,20 +78,42 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 	run := &pushRun{c: c, b: b, p: p, progress: o.Progress, blobErr: map[string]error{}}
 	jobs := blobJobs(b, ts)
 	candidates := append(append([]string{}, repos...), baseRepos...)
-	if err := run.preflight(ctx, jobs, candidates); err != nil {
+	if err := run.checkBase(ctx, jobs, candidates); err != nil {
 		return nil, err
 	}
-	run.pushBlobs(ctx, jobs)
 	res := &Pushed{Failed: map[string]error{}}
-	run.pushManifests(ctx, ts, res)
+	o.Progress.SetTotal(totalBytes(jobs))
+	run.jobs, run.first = jobs, res
+	checked, err := run.check(ctx, ts, CheckOptions{Destination: o.Destination})
+	if err != nil {
+		return nil, err
+	}
+	if res.Problems = checked.Problems; len(res.Problems) > 0 {
+		return res, fmt.Errorf("%w: %d cause(s), nothing else pushed", ErrRefused, len(res.Problems))
+	}
+	run.pushBlobs(ctx, jobs)
+	run.pushManifests(ctx, slices.DeleteFunc(ts, func(t *target) bool { return t.pushed }), res)
 	res.Stats = run.stats.snapshot()
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
 	if len(res.Failed) > 0 {
-		return res, fmt.Errorf("%w: %d of %d containers", ErrPartial, len(res.Failed), len(m.Images))
+		err := fmt.Errorf("%w: %d of %d containers", ErrPartial, len(res.Failed), len(m.Images))
+		for _, ferr := range res.Failed {
+			if refused(ferr) {
+				return res, fmt.Errorf("%w; %w", err, ErrRefused)
+			}
+		}
+		return res, err
 	}
 	return res, nil
+}
+
+// refused reports whether a failure is the registry's refusal, which another run will meet
+// again (credentials, a missing repository, a body limit, a media type), rather than a
+// transfer that broke or a bundle that is damaged.
+func refused(err error) bool {
+	return !errors.Is(err, errFromBundle) && !errors.Is(err, archive.ErrCorrupt) && !oci.Transient(err)
 }
 
 // loadTrees reads every target's manifest tree from the bundle (verified).
@@ -128,6 +154,9 @@ type pushRun struct {
 	p        *oci.Session
 	progress Progress
 	stats    counters
+
+	jobs  []*blobJob // every blob of the push
+	first *Pushed    // where the image pushed by the preflight goes; nil outside a push
 
 	mu      sync.Mutex
 	blobErr map[string]error // blobKey(digest, repo) -> why it failed

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,9 @@ type TokenOptions struct {
 	Projects []string
 	// TTL is the tokens' lifetime (expires_in). Default 300 s.
 	TTL time.Duration
+	// AnonymousPull grants pull to token requests without credentials, as ghcr.io and
+	// docker.io do for public images (a token per repository). Default: no access.
+	AnonymousPull bool
 }
 
 // WithTokenAuth makes the registry use token authentication (Distribution's `auth: token`), with
@@ -127,8 +131,13 @@ func (t *tokenService) serve(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			typ, name, actions := parts[0], strings.Join(parts[1:len(parts)-1], ":"), strings.Split(parts[len(parts)-1], ",")
-			if !hasAuth || !t.projectExists(name) {
-				actions = nil // anonymous, or Harbor's empty access for a missing project
+			switch {
+			case !t.projectExists(name):
+				actions = nil // Harbor's empty access for a missing project
+			case !hasAuth && t.o.AnonymousPull && slices.Contains(actions, "pull"):
+				actions = []string{"pull"}
+			case !hasAuth:
+				actions = nil
 			}
 			granted = append(granted, access{Type: typ, Name: name, Actions: actions})
 		}
