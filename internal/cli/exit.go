@@ -18,6 +18,7 @@ const (
 	ExitUsage       = 2   // wrong flags or arguments
 	ExitVerify      = 3   // the bundle (or a pulled blob) failed verification
 	ExitPartial     = 4   // some images were pushed, others failed: rerun to resume
+	ExitNotLocal    = 5   // the render check found images the chart would pull from elsewhere
 	ExitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM)
 )
 
@@ -27,6 +28,7 @@ const exitCodesHelp = `EXIT CODES:
    2    usage error (flags or arguments)
    3    verification failed (corrupt bundle, checksum or digest mismatch)
    4    partial: some images failed, the others were pushed (rerun to resume)
+   5    render check: the Helm chart would pull images from elsewhere than the local registry
    130  interrupted`
 
 // usageError is an error in how the command was called.
@@ -48,6 +50,8 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitUsage
 	case errors.Is(err, mirror.ErrPartial):
 		return ExitPartial
+	case errors.Is(err, mirror.ErrNotLocal):
+		return ExitNotLocal
 	case errors.Is(err, archive.ErrCorrupt), errors.Is(err, archive.ErrChecksum), errors.Is(err, verify.ErrMismatch):
 		return ExitVerify
 	}
