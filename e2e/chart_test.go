@@ -71,7 +71,9 @@ func newChartWorld() (*chartWorld, error) {
 }
 
 // allEnabled is the chart's ci/all-enabled-values.yaml: every component on.
-func (w *chartWorld) allEnabled() string { return filepath.Join(w.chart.Dir, "ci", "all-enabled-values.yaml") }
+func (w *chartWorld) allEnabled() string {
+	return filepath.Join(w.chart.Dir, "ci", "all-enabled-values.yaml")
+}
 
 // TestChartBundle: the chart is carried byte-identical with every image of its blocks, the
 // disabled component's and the pinned one's included, each by the digest upstream serves.
@@ -259,4 +261,3 @@ func TestChartBundleSize(t *testing.T) {
 	}
 	t.Logf("chart bundle %d bytes, image list bundle %d bytes (%+.3f %%)", a, b, 100*float64(a-b)/float64(b))
 }
-
