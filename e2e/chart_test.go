@@ -261,3 +261,91 @@ func TestChartBundleSize(t *testing.T) {
 	}
 	t.Logf("chart bundle %d bytes, image list bundle %d bytes (%+.3f %%)", a, b, 100*float64(a-b)/float64(b))
 }
+
+// copyChart copies the upstream chart directory to a new one, with its version and values
+// changed by the replacements (old, new pairs) in Chart.yaml and values.yaml.
+func copyChart(t *testing.T, w *chartWorld, version string, values ...string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "mini-stack")
+	run(t, "", nil, "cp", "-r", w.chart.Dir, dst)
+	meta, _ := os.ReadFile(filepath.Join(dst, "Chart.yaml"))
+	os.WriteFile(filepath.Join(dst, "Chart.yaml"), []byte(strings.Replace(string(meta), "version: 0.3.0", "version: "+version, 1)), 0o644)
+	data, _ := os.ReadFile(filepath.Join(dst, "values.yaml"))
+	s := string(data)
+	for i := 0; i+1 < len(values); i += 2 {
+		s = strings.Replace(s, values[i], values[i+1], 1)
+	}
+	os.WriteFile(filepath.Join(dst, "values.yaml"), []byte(s), 0o644)
+	return dst
+}
+
+// TestChartUpgrade: diff compares two chart versions image by image (and a chart with a
+// bundle); a --since delta of the next version carries the new chart and no layer the first
+// bundle has, and pushes on top of it; one bundle holds an image list and a chart together.
+func TestChartUpgrade(t *testing.T) {
+	w := setupChart(t)
+	next := copyChart(t, w, "0.4.0", "tag: v1.159.0", "tag: v1.160.0")
+	d := runDiff(t, "bundle", w.chart.Ref, next)
+	var changed []string
+	for _, c := range d.Changed {
+		changed = append(changed, c.Key)
+	}
+	if !slices.Equal(changed, []string{"mini-stack.chart", "mini-stack.synapse.image"}) || d.Unchanged != 5 || len(d.Added)+len(d.Removed) != 0 {
+		t.Errorf("diff 0.3.0 -> 0.4.0: changed %v, %+v", changed, d)
+	}
+	r := must(t, runCmd("bundle", nil, "diff", w.bundle, next))
+	if !strings.Contains(r.stdout, "tag     v1.159.0 -> v1.160.0") || !strings.Contains(r.stdout, "(chart mini-stack 0.4.0, 6 image blocks)") {
+		t.Errorf("diff bundle -> chart:\n%s", r.stdout)
+	}
+
+	// The next version with the same images: a delta carries the chart, no layer.
+	same := copyChart(t, w, "0.4.0")
+	delta := filepath.Join(t.TempDir(), "delta.tar.zst")
+	must(t, runCmd("bundle", nil, "create", "--chart", same, "--since", w.bundle, "--output", delta))
+	dm, full := mustOpenManifest(t, delta), mustOpenManifest(t, w.bundle)
+	for _, b := range dm.Blobs {
+		if b.Kind == archive.KindLayer && b.MediaType != chart.ContentMediaType {
+			t.Errorf("the delta carries image layer %s", b.Digest)
+		}
+	}
+	if len(dm.External) == 0 || fileSize(t, delta) > fileSize(t, w.bundle)/20 || dm.Chart.Version != "0.4.0" {
+		t.Errorf("delta: %d external, %d bytes against %d", len(dm.External), fileSize(t, delta), fileSize(t, w.bundle))
+	}
+	reg := secureRegistry(t)
+	values := filepath.Join(t.TempDir(), "values.yaml")
+	push := func(bundle string, extra ...string) result {
+		args := append([]string{"push", "--registry", reg.Host, "--ca-file", reg.CAFile, "--username", reg.Username,
+			"--password-stdin", "--helm", tool(t, "helm"), "--helm-values", values}, extra...)
+		return must(t, runCmd("unbundle", []byte(reg.Password+"\n"), append(args, bundle)...))
+	}
+	push(w.bundle)
+	r = push(delta, "--values", w.allEnabled())
+	if !strings.Contains(r.stderr, "chart pushed: oci://"+reg.Host+"/mini-stack --version 0.4.0") || !strings.Contains(r.stderr, "every one from the local registry by digest") {
+		t.Errorf("push of the delta:\n%s", r.stderr)
+	}
+
+	// An image list and the chart in one bundle: shared images stored once, the ConfigMap
+	// for the list's containers, the values file for the chart's blocks.
+	dir := t.TempDir()
+	yml, _ := digests.Marshal(w.chart.Images)
+	list := filepath.Join(dir, "images.yml")
+	os.WriteFile(list, yml, 0o644)
+	both := filepath.Join(dir, "both.tar.zst")
+	must(t, runCmd("bundle", nil, "create", "--images", list, "--chart", w.chart.Ref, "--output", both))
+	if bm := mustOpenManifest(t, both); len(bm.Images) != 13 || bm.Totals.Blobs != full.Totals.Blobs || bm.Source.Name != list {
+		t.Errorf("list + chart: %d images, %d blobs (the chart alone: %d)", len(bm.Images), bm.Totals.Blobs, full.Totals.Blobs)
+	}
+	cm := filepath.Join(dir, "cm.yaml")
+	push(both, "--configmap", cm)
+	data, err := os.ReadFile(cm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := digests.ParseConfigMap(data)
+	if err != nil || len(got) != len(w.chart.Images) {
+		t.Errorf("ConfigMap: %d containers, want %d: %v", len(got), len(w.chart.Images), err)
+	}
+	if tree := readValues(t, values); at(tree, "synapse.redis.exporter.image.digest") == nil {
+		t.Errorf("values of the list + chart bundle: %v", tree)
+	}
+}
