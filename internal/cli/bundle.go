@@ -16,7 +16,7 @@ import (
 
 func bundleApp(e *env) *cli.App {
 	return &cli.App{
-		Usage: "pull every image of an ESS image list into one verified .tar.zst bundle (connected side)",
+		Usage: "pull every image of an ESS image list or Helm chart into one verified .tar.zst bundle (connected side)",
 		Commands: []*cli.Command{
 			createCommand(e),
 			verifyCommand(e),
