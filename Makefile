@@ -26,7 +26,7 @@ test: tools vet build
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## demo: the whole job end to end on in-process registries with generated images
-demo:
+demo: tools
 	$(GO) run ./cmd/demo
 
 ## fuzz: each fuzz target for a bounded time (FUZZTIME, default 20s)
