@@ -260,6 +260,11 @@ func TestChartBundleSize(t *testing.T) {
 		t.Errorf("the images make only %d bytes: the comparison proves little", b)
 	}
 	t.Logf("chart bundle %d bytes, image list bundle %d bytes (%+.3f %%)", a, b, 100*float64(a-b)/float64(b))
+
+	// The render check of a bundle without a chart says so.
+	if r := runCmd("unbundle", nil, "check", "--registry", "127.0.0.1:1", "--helm-values", list, images); r.code != 1 || !strings.Contains(r.stderr, "no Helm chart in the bundle") {
+		t.Errorf("check of an image list bundle: exit %d\n%s", r.code, r.stderr)
+	}
 }
 
 // copyChart copies the upstream chart directory to a new one, with its version and values

@@ -69,12 +69,15 @@ func checkCommand(e *env) *cli.Command {
 // and prints what would not come from the local registry by digest.
 func runCheck(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, dest mirror.Destination, valuesFile string) error {
 	m := b.Manifest()
+	if m.Chart == nil {
+		return fmt.Errorf("%s: no Helm chart in the bundle (it was made without --chart): nothing to check", c.Args().First())
+	}
 	values, err := readValues(c)
 	if err != nil {
 		return err
 	}
 	from := "the operator's --values"
-	if !c.IsSet("values") && m.Chart != nil {
+	if !c.IsSet("values") {
 		for _, f := range m.Chart.Values {
 			values = append(values, chart.ValuesFile{Name: f.Name + " (as recorded in the bundle)", Data: []byte(f.Content)})
 		}
