@@ -69,7 +69,7 @@ func Load(p string) (*Chart, error) {
 
 // Read reads a chart .tgz: one top directory holding Chart.yaml (apiVersion, name and version
 // set), values.yaml (optional) and the rest. A chart with subcharts (under charts/, or
-// dependencies in Chart.yaml) is refused: their values, and so their images, are not read.
+// dependencies listed in Chart.yaml) is refused: their values, and so their images, are not read.
 // Sizes are capped as Helm caps them (5 MiB a file, 100 MiB in all).
 func Read(tgz []byte) (*Chart, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(tgz))
@@ -127,13 +127,20 @@ func Read(tgz []byte) (*Chart, error) {
 	switch {
 	case c.Name == "" || c.Version == "" || meta["apiVersion"] == nil:
 		return nil, fmt.Errorf("%w: %s/Chart.yaml: apiVersion, name and version are required", ErrInvalidChart, top)
-	case meta["dependencies"] != nil:
+	case hasDependencies(meta["dependencies"]):
 		return nil, fmt.Errorf("%w: %s/Chart.yaml: dependencies are not supported (their values and images would not be read)", ErrInvalidChart, top)
 	}
 	if c.Meta, err = json.Marshal(meta); err != nil {
 		return nil, fmt.Errorf("%w: %s/Chart.yaml: %v", ErrInvalidChart, top, err)
 	}
 	return c, nil
+}
+
+// hasDependencies reports whether Chart.yaml's dependencies name any (matrix-stack has
+// "dependencies: []").
+func hasDependencies(v any) bool {
+	list, ok := v.([]any)
+	return v != nil && (!ok || len(list) > 0)
 }
 
 // scalarString is a YAML scalar as text ("" for anything else).
