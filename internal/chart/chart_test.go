@@ -103,6 +103,11 @@ func TestImages(t *testing.T) {
 	if blocks[5].Tag != "7.4" {
 		t.Errorf("a quoted numeric tag must stay as written: %q", blocks[5].Tag)
 	}
+	// An unquoted number that Helm prints as written is that tag.
+	blocks, err = Images(c, ValuesFile{Name: "n.yaml", Data: []byte("synapse:\n  redis:\n    image:\n      tag: 8.2\n")})
+	if err != nil || blocks[5].Tag != "8.2" {
+		t.Errorf("tag: 8.2 unquoted: %v, %+v", err, blocks)
+	}
 
 	// The operator's values, in order: the later wins, null deletes, mappings merge.
 	ops := []ValuesFile{
@@ -143,6 +148,7 @@ func TestImagesRefuses(t *testing.T) {
 		"no repository":      {"synapse:\n  image:\n    repository: null\n", ErrInvalidValues, []string{"mini-stack/values.yaml:28", "synapse.image", "without repository"}},
 		"no tag nor digest":  {"hookshot:\n  image:\n    tag: \"\"\n", ErrInvalidValues, []string{"hookshot.image", "neither tag nor digest"}},
 		"numeric tag":        {"synapse:\n  redis:\n    image:\n      tag: 1.10\n", ErrInvalidValues, []string{"ops.yaml:4", "synapse.redis.image", `quote it ("1.10")`}},
+		"bool tag":           {"synapse:\n  redis:\n    image:\n      tag: true\n", ErrInvalidValues, []string{"synapse.redis.image", "read as bool"}},
 		"bad digest":         {"synapse:\n  image:\n    digest: sha256:abc\n", ErrInvalidValues, []string{"ops.yaml:3", "synapse.image"}},
 		"tag is a mapping":   {"synapse:\n  image:\n    tag: {a: b}\n", ErrInvalidValues, []string{"synapse.image", "tag must be a string"}},
 		"every block nulled": {"matrixTools: null\nsynapse: null\npostgres: null\nhookshot: null\n", ErrNoImages, []string{"mini-stack 0.3.0", "ops.yaml"}},

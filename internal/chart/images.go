@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -42,8 +43,8 @@ var digestRE = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
 // applied in order (as `helm -f` applies them), sorted by path. Blocks of disabled components
 // are included: the values name them whatever `enabled` says. Every problem is reported, each
 // naming the file, line and values path, matching ErrInvalidValues: a file that does not parse,
-// a block without repository, or with neither tag nor digest, a tag that YAML reads as a
-// number (Helm would render 1.10 as 1.1: quote it), a malformed digest. A chart whose values
+// a block without repository, or with neither tag nor digest, a field YAML reads as a
+// non-string that Helm would render otherwise (1.10 as 1.1: quote it; 8.2 passes), a malformed digest. A chart whose values
 // have no block gives ErrNoImages.
 func Images(c *Chart, overlays ...ValuesFile) ([]Block, error) {
 	root, err := parseValues(ValuesFile{Name: c.ValuesName(), Data: c.Values})
@@ -95,6 +96,13 @@ func (v *value) walk(path string, fn func(string, *value)) {
 	}
 }
 
+// renderedAsWritten reports whether Helm renders a number as it is written: Helm reads values
+// as JSON numbers (float64) and prints them with %v, so 8.2 stays 8.2 but 1.10 becomes 1.1.
+func renderedAsWritten(n *yaml.Node) bool {
+	f, err := strconv.ParseFloat(n.Value, 64)
+	return err == nil && fmt.Sprint(f) == n.Value
+}
+
 // readBlock reads the image block at path, or returns nil when the mapping is not one.
 func readBlock(path string, v *value) (*Block, error) {
 	b := &Block{Path: path}
@@ -112,8 +120,8 @@ func readBlock(path string, v *value) (*Block, error) {
 		if f.kids != nil || f.leaf.Kind != yaml.ScalarNode {
 			return nil, bad(f, "%s must be a string", name)
 		}
-		if tag := f.leaf.ShortTag(); tag != "!!str" {
-			return nil, bad(f, "%s %s is read as %s, not a string: quote it (%q)", name, f.leaf.Value, strings.TrimPrefix(tag, "!!"), f.leaf.Value)
+		if tag := f.leaf.ShortTag(); tag != "!!str" && !renderedAsWritten(f.leaf) {
+			return nil, bad(f, "%s %s is read as %s, which Helm renders otherwise: quote it (%q)", name, f.leaf.Value, strings.TrimPrefix(tag, "!!"), f.leaf.Value)
 		}
 		*fields[i] = f.leaf.Value
 		if f.leaf.Value != "" {
