@@ -22,11 +22,11 @@ vet:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ## test: everything CI runs: vet, gofmt, the race-enabled unit and end-to-end tests
-test: vet build
+test: tools vet build
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## demo: the whole job end to end on in-process registries with generated images
-demo:
+demo: tools
 	$(GO) run ./cmd/demo
 
 ## fuzz: each fuzz target for a bounded time (FUZZTIME, default 20s)
@@ -43,9 +43,11 @@ bench: build tools
 bench-small: build tools
 	$(GO) run ./bench -profile small -runs 1 -out bench/results-small.md
 
-## tools: the external tools the interoperability tests drive (CI runs this through .ci/run)
+## tools: the external tools the interoperability tests drive (CI runs this through .ci/run);
+## helm (not a Debian package) is built from its module, about 2 minutes on 2 cores the first time
 tools:
 	@command -v regctl >/dev/null || $(GO) install github.com/regclient/regclient/cmd/regctl@v0.11.7
+	@command -v helm >/dev/null || $(GO) install helm.sh/helm/v4/cmd/helm@v4.3.2
 
 clean:
 	rm -rf bin

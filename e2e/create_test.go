@@ -105,8 +105,8 @@ func TestDockerConfigCredentials(t *testing.T) {
 
 	t.Setenv("DOCKER_CONFIG", t.TempDir()) // empty: no credentials
 	r := runCmd("unbundle", nil, "push", "--registry", reg.Host, "--ca-file", reg.CAFile, "--configmap", filepath.Join(cfg, "cm.yaml"), w.bundle)
-	if r.code != cli.ExitError || !strings.Contains(r.stderr, "credentials") {
-		t.Fatalf("without credentials: exit %d, want %d naming the credentials\n%s", r.code, cli.ExitError, r.stderr)
+	if r.code != cli.ExitRefused || !strings.Contains(r.stderr, "credentials") {
+		t.Fatalf("without credentials: exit %d, want %d naming the credentials\n%s", r.code, cli.ExitRefused, r.stderr)
 	}
 	t.Setenv("DOCKER_CONFIG", cfg)
 	must(t, runCmd("unbundle", nil, "push", "--registry", reg.Host, "--ca-file", reg.CAFile, "--configmap", filepath.Join(cfg, "cm.yaml"), w.bundle))

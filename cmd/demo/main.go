@@ -1,7 +1,10 @@
 // Command demo runs the whole job on one machine without internet: it starts an upstream and a
 // destination registry in-process (Distribution; the destination with htpasswd auth and TLS
 // from a fresh CA), generates an ESS-like image set upstream, then runs bundle create, bundle
-// verify and unbundle push exactly as a user would, and prints the ConfigMap.
+// verify and unbundle push exactly as a user would, and prints the ConfigMap. Then the Helm
+// path: a small chart with matrix-stack's shapes (internal/fixture/testdata/mini-stack) served
+// upstream as an OCI chart with its images, bundle create --chart, unbundle push
+// --helm-values with the render check (helm on PATH: make demo installs it), unbundle check-values.
 package main
 
 import (
@@ -80,16 +83,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	bundle := filepath.Join(*dir, "ess.tar.zst")
 	cm := filepath.Join(*dir, "configmap.yaml")
-	steps := []struct {
-		prog  string
-		stdin string
-		args  []string
-	}{
+	steps := []step{
 		{"bundle", "", []string{"create", "--images", list, "--output", bundle}},
 		{"bundle", "", []string{"verify", bundle}},
 		{"unbundle", local.Password + "\n", []string{"push", "--registry", local.Host, "--ca-file", local.CAFile,
 			"--username", local.Username, "--password-stdin", "--configmap", cm, bundle}},
 	}
+	if err := runSteps(ctx, say, stdout, stderr, steps); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(cm)
+	if err != nil {
+		return err
+	}
+	say("the ConfigMap (%s), with the digests the local registry serves:", cm)
+	stdout.Write(data)
+	say("done: every image is in the local registry with its upstream digest")
+	return helmPath(ctx, say, stdout, stderr, *dir, upstream, local)
+}
+
+type step struct {
+	prog  string
+	stdin string
+	args  []string
+}
+
+// runSteps runs each command as a user would type it, stopping at the first that fails.
+func runSteps(ctx context.Context, say func(string, ...any), stdout, stderr io.Writer, steps []step) error {
 	for _, s := range steps {
 		shown := s.prog + " " + strings.Join(s.args, " ")
 		if s.stdin != "" {
@@ -101,12 +121,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s exited %d", s.prog, code)
 		}
 	}
-	data, err := os.ReadFile(cm)
+	return nil
+}
+
+// helmPath carries a Helm chart and its images: bundle create --chart, push with
+// --helm-values and the render check, then the check on its own.
+func helmPath(ctx context.Context, say func(string, ...any), stdout, stderr io.Writer, dir string, upstream, local *testregistry.Registry) error {
+	say("the Helm path: a chart with matrix-stack's shapes, and its images, upstream as an OCI chart")
+	ch, err := fixture.PushChart(ctx, fixture.Options{Registry: upstream.Host, Size: 16 << 20, Seed: 2608}, filepath.Join(dir, "mini-stack"))
 	if err != nil {
 		return err
 	}
-	say("the ConfigMap (%s), with the digests the local registry serves:", cm)
+	fmt.Fprintf(stdout, "%s (digest %s), %d images\n", ch.Ref, ch.Digest, len(ch.Images))
+	bundle := filepath.Join(dir, "chart.tar.zst")
+	values := filepath.Join(dir, "local-values.yaml")
+	ops := filepath.Join(ch.Dir, "ci", "all-enabled-values.yaml") // the operator's values: every component on
+	login := []string{"--registry", local.Host + "/ess", "--ca-file", local.CAFile, "--username", local.Username, "--password-stdin"}
+	err = runSteps(ctx, say, stdout, stderr, []step{
+		{"bundle", "", []string{"create", "--chart", ch.Ref, "--values", ops, "--dry-run", "--output", bundle}},
+		{"bundle", "", []string{"create", "--chart", ch.Ref, "--values", ops, "--output", bundle}},
+		{"unbundle", "", []string{"list", bundle}},
+		{"unbundle", local.Password + "\n", append(append([]string{"push"}, login...), "--helm-values", values,
+			"--pull-secret", "local-registry", "--values", ops, bundle)},
+		{"unbundle", local.Password + "\n", append(append([]string{"check-values"}, login...), "--helm-values", values, "--values", ops, bundle)},
+	})
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(values)
+	if err != nil {
+		return err
+	}
+	say("the values file (%s): every image block of the chart at the local registry, by digest:", values)
 	stdout.Write(data)
-	say("done: every image is in the local registry with its upstream digest")
+	say("done: helm install ess oci://%s/ess/charts/mini-stack --version %s -f YOUR-VALUES -f %s pulls every image from the local registry", local.Host, ch.Version, values)
 	return nil
 }

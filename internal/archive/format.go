@@ -56,6 +56,29 @@ type Manifest struct {
 	// images use that it does not carry, because the base has them.
 	Base     *Base  `json:"base,omitempty"`
 	External []Blob `json:"external,omitempty"`
+	// Chart, for a bundle made with --chart, is the Helm chart as given; the chart itself is
+	// one of Images (of kind KindChart), its image blocks others (with a ValuesPath).
+	Chart *Chart `json:"chart,omitempty"`
+}
+
+// KindChart is the Kind of the image entry that is a Helm chart, not a container image.
+const KindChart = "chart"
+
+// Chart is the Helm chart a bundle carries, as given to bundle create --chart.
+type Chart struct {
+	Ref     string `json:"ref"` // oci://HOST/PATH/NAME:VERSION, or the file or directory given
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Digest  string `json:"digest"` // of its OCI manifest: the digest of its entry in Images
+	// Values are the operator's values files applied to the chart's values, in order.
+	Values []File `json:"values,omitempty"`
+}
+
+// File is a small file recorded in the manifest as given.
+type File struct {
+	Name    string `json:"name"`
+	Digest  string `json:"digest"`
+	Content string `json:"content"`
 }
 
 // Base identifies what a delta bundle was made against: an earlier bundle or an inventory of
@@ -95,15 +118,28 @@ type Image struct {
 	MediaType      string   `json:"mediaType"`
 	Size           int64    `json:"size"`
 	Platforms      []string `json:"platforms,omitempty"`
+	// Kind is KindChart for a Helm chart's artifact, empty for a container image.
+	Kind string `json:"kind,omitempty"`
+	// ValuesPath is, for an image named by an image block of the chart's values, the block's
+	// path ("synapse.image").
+	ValuesPath string `json:"valuesPath,omitempty"`
 }
 
 // Ref is the source reference "server/path:tag" (or "server/path@digest" without a tag).
 func (i Image) Ref() string {
-	if i.Tag == "" {
-		return i.Server + "/" + i.Path + "@" + i.Digest
+	repo := i.Server + "/" + i.Path
+	if i.Server == "" { // a chart read from a file
+		repo = i.Path
 	}
-	return i.Server + "/" + i.Path + ":" + i.Tag
+	if i.Tag == "" {
+		return repo + "@" + i.Digest
+	}
+	return repo + ":" + i.Tag
 }
+
+// IsContainer reports whether the entry is a container image of the image list: neither a
+// chart nor one of its image blocks. Only those go in the ConfigMap.
+func (i Image) IsContainer() bool { return i.Kind == "" && i.ValuesPath == "" }
 
 // Key is "component.container".
 func (i Image) Key() string { return i.Component + "." + i.Container }
@@ -167,10 +203,22 @@ func (m *Manifest) Check() error {
 	if len(m.External) > 0 && m.Base == nil {
 		return fmt.Errorf("%w: external blobs without a base", ErrCorrupt)
 	}
+	charts := 0
 	for _, im := range m.Images {
 		if !seen[im.Digest] {
 			return fmt.Errorf("%w: image %s (%s): digest %s is not among the blobs", ErrCorrupt, im.Key(), im.Ref(), im.Digest)
 		}
+		if im.Kind == KindChart {
+			charts++
+			if m.Chart == nil || im.Digest != m.Chart.Digest {
+				return fmt.Errorf("%w: image %s is a chart the manifest's chart record does not name", ErrCorrupt, im.Key())
+			}
+		} else if im.Kind != "" {
+			return fmt.Errorf("%w: image %s: unknown kind %q", ErrCorrupt, im.Key(), im.Kind)
+		}
+	}
+	if (m.Chart != nil) != (charts == 1) {
+		return fmt.Errorf("%w: %d chart entries among the images, the chart record says %v", ErrCorrupt, charts, m.Chart != nil)
 	}
 	for _, d := range []string{m.Layout.OCILayout, m.Layout.Index} {
 		if err := verify.Check(d); err != nil {

@@ -16,7 +16,7 @@ import (
 
 func bundleApp(e *env) *cli.App {
 	return &cli.App{
-		Usage: "pull every image of an ESS image list into one verified .tar.zst bundle (connected side)",
+		Usage: "pull every image of an ESS image list or Helm chart into one verified .tar.zst bundle (connected side)",
 		Commands: []*cli.Command{
 			createCommand(e),
 			verifyCommand(e),
@@ -29,9 +29,12 @@ func bundleApp(e *env) *cli.App {
 func createCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "create",
-		Usage: "pull the images of an images_digests.yml into NAME.tar.zst (and NAME.tar.zst.sha256)",
+		Usage: "pull the images of an images_digests.yml, or a Helm chart and every image of its values, into NAME.tar.zst (and NAME.tar.zst.sha256)",
 		Description: `Images listed with a digest are pulled by digest; the others have their tag resolved once and
-   the digest recorded. Multi-platform indexes are carried whole. Every blob is verified as it
+   the digest recorded. With --chart, the chart is carried as the OCI artifact it is (or, for a
+   .tgz or directory, as helm push would make it) with every image block of its values, the
+   --values files applied in order as helm -f applies them; blocks of disabled components
+   included. --images and --chart can be given together. Multi-platform indexes are carried whole. Every blob is verified as it
    streams, straight to its place in the file. The output is written to NAME.tar.zst.partial
    and renamed when complete; the .sha256 exists only beside a complete bundle. A run that
    stops (a failure, Ctrl-C, a crash) leaves the .partial: run the same command again and it
@@ -39,13 +42,15 @@ func createCommand(e *env) *cli.Command {
    reproducible file.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "images", Usage: "the image list (images_digests.yml)"},
+			&cli.StringFlag{Name: "chart", Usage: "a Helm chart: `oci://HOST/PATH/NAME:VERSION`, a chart .tgz or a chart directory"},
+			&cli.StringSliceFlag{Name: "values", Usage: "a values `FILE` for --chart, applied in order like helm -f (repeatable): image overrides change what is pulled"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the bundle to write, NAME.tar.zst"},
 			&cli.StringSliceFlag{Name: "include", Usage: "only these `component[.container]` (repeatable)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "leave out these `component[.container]` (repeatable)"},
 			&cli.StringSliceFlag{Name: "platform", Usage: "carry only this `os/arch[/variant]` of every multi-platform image (repeatable); the ConfigMap then carries the new digests"},
 			&cli.StringFlag{Name: "since", Usage: "make a delta: leave out the layers that `OLD.tar.zst` (an earlier bundle) or an inventory.json (from unbundle inventory) has"},
 			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "resolve every image and print the plan (images, blobs, bytes to pull, bytes cached) without pulling layers or writing the bundle"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "resolve every image and print the plan (the chart's images and where each comes from, blobs, bytes to pull, bytes cached) without pulling layers or writing the bundle"},
 			&cli.StringFlag{Name: "cache", Usage: "keep pulled blobs in `DIR` and reuse them in later runs (default: none; a stopped run's NAME.tar.zst.partial is resumed without it)"},
 			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one)"},
 		}, registryFlags(4)...),
@@ -53,24 +58,35 @@ func createCommand(e *env) *cli.Command {
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			if err := required(c, "images", "output"); err != nil {
+			if err := required(c, "output"); err != nil {
 				return err
+			}
+			if !c.IsSet("images") && !c.IsSet("chart") {
+				return usagef("create: --images or --chart is required")
 			}
 			out := c.String("output")
 			if !strings.HasSuffix(out, ".tar.zst") {
 				return usagef("--output %q: the bundle name must end in .tar.zst", out)
 			}
-			content, err := os.ReadFile(c.String("images"))
+			var list *digests.List
+			var content []byte
+			if c.IsSet("images") {
+				var err error
+				if content, err = os.ReadFile(c.String("images")); err != nil {
+					return err
+				}
+				if list, err = digests.Parse(c.String("images"), content); err != nil {
+					return err
+				}
+				if list, err = list.Select(c.StringSlice("include"), c.StringSlice("exclude")); err != nil {
+					return usagef("%v", err)
+				}
+			} else if c.IsSet("include") || c.IsSet("exclude") {
+				return usagef("create: --include and --exclude select from --images")
+			}
+			values, err := readValues(c)
 			if err != nil {
 				return err
-			}
-			list, err := digests.Parse(c.String("images"), content)
-			if err != nil {
-				return err
-			}
-			list, err = list.Select(c.StringSlice("include"), c.StringSlice("exclude"))
-			if err != nil {
-				return usagef("%v", err)
 			}
 			var platforms []mirror.Platform
 			for _, s := range c.StringSlice("platform") {
@@ -91,6 +107,12 @@ func createCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
+			var ch *mirror.Chart
+			if ref := c.String("chart"); ref != "" {
+				if ch, err = mirror.LoadChart(c.Context, client, ref, values); err != nil {
+					return err
+				}
+			}
 			created, err := sourceDateEpoch() // zero: now, or the unfinished bundle's, to resume it
 			if err != nil {
 				return err
@@ -102,7 +124,7 @@ func createCommand(e *env) *cli.Command {
 				res, err = mirror.Create(c.Context, client, mirror.CreateOptions{
 					List: list, ListContent: content, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
 					Output: out, Cache: c.String("cache"), Created: created, Tool: "bundle " + version.Version, Progress: m,
-					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run")})
+					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Chart: ch})
 				return err
 			})
 			if res != nil {
@@ -123,6 +145,7 @@ func createCommand(e *env) *cli.Command {
 				return err
 			}
 			if c.Bool("dry-run") {
+				printChartPlan(e, ch, res.Manifest)
 				p := res.Plan
 				fmt.Fprintf(e.stdout, "plan for %s: %d containers, %d blobs (%s); to pull %s, in the cache %d blobs (%s), left out by --since %d layers (%s)\n",
 					out, res.Manifest.Totals.Images, p.Blobs, progress.Bytes(p.Bytes), progress.Bytes(p.Pull), p.Cached,
@@ -155,7 +178,7 @@ func createCommand(e *env) *cli.Command {
 
 // authHost is the registry --username applies to: --auth-registry, or the list's only server.
 func authHost(c *cli.Context, list *digests.List) string {
-	if h := c.String("auth-registry"); h != "" {
+	if h := c.String("auth-registry"); h != "" || list == nil {
 		return h
 	}
 	servers := map[string]bool{}

@@ -261,6 +261,10 @@ func listCommand(e *env) *cli.Command {
 				w.row(im.Key(), im.Ref(), im.Digest, up, strings.Join(im.Platforms, ","))
 			}
 			w.flush()
+			if ch := m.Chart; ch != nil {
+				fmt.Fprintf(e.stdout, "chart %s %s from %s (digest %s), values applied: %s; its image blocks are the %s.<values path> entries\n",
+					ch.Name, ch.Version, ch.Ref, ch.Digest, valuesNames(ch.Values), ch.Name)
+			}
 			if m.Base != nil {
 				fmt.Fprintf(e.stdout, "delta bundle: relies on %s %s (%s) for %d layers it does not carry\n", m.Base.Kind, m.Base.Name, m.Base.Digest, len(m.External))
 			}

@@ -2,10 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/progress"
 	"github.com/urfave/cli/v2"
 )
@@ -14,23 +18,26 @@ import (
 func diffCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "diff",
-		Usage:     "what an upgrade adds, removes and changes: two image lists, two bundles, or one of each",
+		Usage:     "what an upgrade adds, removes and changes: two image lists, bundles or Helm charts, or one of each",
 		ArgsUsage: "OLD NEW",
-		Description: `OLD and NEW are each an image list (images_digests.yml) or a bundle (a name ending in
-   .tar.zst; only its manifest is read). Containers are matched by component.container; for each
+		Description: `OLD and NEW are each an image list (images_digests.yml), a bundle (a name ending in
+   .tar.zst; only its manifest is read) or a Helm chart (oci://HOST/PATH/NAME:VERSION, a .tgz
+   or a chart directory: its image blocks, the --values files applied, as bundle create --chart
+   reads them; entries NAME.<values path>, and NAME.chart for the chart itself). Containers are matched by component.container; for each
    changed one, the fields that differ (server, path, tag, digest) are shown old -> new. A digest
    is compared only when both sides give one. When both are bundles, the blobs of NEW that OLD
    does not hold are counted: what a delta would carry. Exit code 0 whether or not they differ.`,
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print one JSON document: old, new, added, removed, changed, unchanged, delta (two bundles only)"}},
+		Flags: append([]cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print one JSON document: old, new, added, removed, changed, unchanged, delta (two bundles only)"},
+			&cli.StringSliceFlag{Name: "values", Usage: "a values `FILE` applied to a chart side, in order like helm -f (repeatable)"}}, registryFlags(4)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
 				return usagef("diff: want two arguments, OLD and NEW, got %d (flags go before them)", c.NArg())
 			}
-			old, err := loadDiffSide(c.Args().Get(0))
+			old, err := loadDiffSide(c, e, c.Args().Get(0))
 			if err != nil {
 				return err
 			}
-			new, err := loadDiffSide(c.Args().Get(1))
+			new, err := loadDiffSide(c, e, c.Args().Get(1))
 			if err != nil {
 				return err
 			}
@@ -100,17 +107,49 @@ type diffSide struct {
 	path   string
 	images []digests.Image
 	blobs  []archive.Blob
+	chart  string // "NAME VERSION" when the side is a chart
+}
+
+// isChart tells a chart argument of diff: oci://, a .tgz, or a directory with a Chart.yaml.
+func isChart(path string) bool {
+	if strings.HasPrefix(path, "oci://") || strings.HasSuffix(path, ".tgz") {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(path, "Chart.yaml"))
+	return err == nil
 }
 
 func (s *diffSide) what() string {
+	if s.chart != "" {
+		return fmt.Sprintf("chart %s, %d image blocks", s.chart, len(s.images)-1)
+	}
 	if s.blobs != nil {
 		return fmt.Sprintf("bundle, %d containers, %d blobs", len(s.images), len(s.blobs))
 	}
 	return fmt.Sprintf("image list, %d containers", len(s.images))
 }
 
-// loadDiffSide reads an image list, or the manifest of a bundle when path ends in .tar.zst.
-func loadDiffSide(path string) (*diffSide, error) {
+// loadDiffSide reads an image list, the manifest of a bundle when path ends in .tar.zst, or
+// the image blocks of a chart.
+func loadDiffSide(c *cli.Context, e *env, path string) (*diffSide, error) {
+	if isChart(path) {
+		values, err := readValues(c)
+		if err != nil {
+			return nil, err
+		}
+		var client *oci.Client
+		if rest, ok := strings.CutPrefix(path, "oci://"); ok {
+			host, _, _ := strings.Cut(rest, "/")
+			if client, err = newClient(c, e, host); err != nil {
+				return nil, err
+			}
+		}
+		ch, err := mirror.LoadChart(c.Context, client, path, values)
+		if err != nil {
+			return nil, err
+		}
+		return &diffSide{path: path, chart: ch.Chart.Name + " " + ch.Chart.Version, images: append([]digests.Image{ch.Source}, ch.Images()...)}, nil
+	}
 	if !strings.HasSuffix(path, ".tar.zst") {
 		l, err := digests.ParseFile(path)
 		if err != nil {

@@ -15,22 +15,24 @@ import (
 // Exit codes, the same for both commands.
 const (
 	ExitOK          = 0
-	ExitError       = 1   // anything else: unreachable registry, refused credentials, bad image list
+	ExitError       = 1   // anything else: unreachable registry, bad image list
 	ExitUsage       = 2   // wrong flags or arguments
 	ExitVerify      = 3   // the bundle (or a pulled blob) failed verification
 	ExitPartial     = 4   // some images were pushed, others failed: rerun to resume
 	ExitRefused     = 5   // the registry refuses what is needed: fix the cause named, then rerun
+	ExitNotLocal    = 6   // the render check found images the chart would pull from elsewhere
 	ExitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM)
 )
 
 const exitCodesHelp = `EXIT CODES:
    0    success
-   1    error (registry unreachable, credentials refused, bad image list, ...)
+   1    error (registry unreachable, bad image list, ...)
    2    usage error (flags or arguments)
    3    verification failed (corrupt bundle, checksum or digest mismatch)
    4    partial: some images failed, the others were pushed (rerun to resume)
    5    refused: the registry refuses what the command needs (credentials, a missing project
         or repository, a body limit, a media type): fix the cause named, then rerun
+   6    render check: the Helm chart would pull images from elsewhere than the local registry
    130  interrupted`
 
 // usageError is an error in how the command was called.
@@ -54,6 +56,8 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitRefused
 	case errors.Is(err, mirror.ErrPartial):
 		return ExitPartial
+	case errors.Is(err, mirror.ErrNotLocal):
+		return ExitNotLocal
 	case errors.Is(err, archive.ErrCorrupt), errors.Is(err, archive.ErrChecksum), errors.Is(err, verify.ErrMismatch):
 		return ExitVerify
 	}

@@ -38,7 +38,7 @@ func inventoryCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			side, err := loadDiffSide(path) // the images of a bundle's manifest or of a list
+			side, err := loadDiffSide(c, e, path) // the images of a bundle's manifest, a list or a chart
 			if err != nil {
 				return err
 			}

@@ -19,6 +19,7 @@ func unbundleApp(e *env) *cli.App {
 		Commands: []*cli.Command{
 			pushCommand(e),
 			checkCommand(e),
+			checkValuesCommand(e),
 			verifyCommand(e),
 			listCommand(e),
 			configMapCommand(e),
@@ -65,7 +66,10 @@ func pushCommand(e *env) *cli.Command {
 		Description: `Blobs are read straight from the compressed file and verified as they stream: nothing
    unverified reaches the registry. Blobs the registry has are skipped; a blob another
    repository of the registry has is mounted. After the push every tag is read back, and the
-   ConfigMap carries the digests the registry serves. Rerun after a failure to resume.`,
+   ConfigMap carries the digests the registry serves. Rerun after a failure to resume.
+   A Helm chart in the bundle is pushed to HOST/PREFIX/<its repository path>:VERSION, the same
+   digest; --helm-values then writes a values file that points every image block of the chart
+   at the registry by digest, and the render check (see unbundle check-values) runs when helm is found.`,
 		Flags: append(append(append(destinationFlags(), configMapFlags()...),
 			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
 			&cli.StringFlag{Name: "chunk-size", Usage: "upload blobs larger than `SIZE` (16MiB, 8388608) in chunks of that size from the start, for a proxy that limits request bodies (default: one request per blob, chunks only after a 413)"}),
@@ -79,7 +83,12 @@ func pushCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			helmMap, err := loadHelmMap(c)
+			b, err := archive.Open(path)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			helm, err := planHelm(c, b.Manifest())
 			if err != nil {
 				return err
 			}
@@ -87,11 +96,6 @@ func pushCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			b, err := archive.Open(path)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
 			start := time.Now()
 			var res *mirror.Pushed
 			err = withProgress(e, "push", func(m *progress.Meter) error {
@@ -129,10 +133,30 @@ func pushCommand(e *env) *cli.Command {
 				}
 				return err
 			}
-			if err := writeConfigMap(c, e, res.Images); err != nil {
-				return err
+			keep := containers(b.Manifest())
+			var listed []digests.Image
+			for _, im := range res.Images {
+				if keep[im.Key()] {
+					listed = append(listed, im)
+				}
 			}
-			return writeHelmValues(c, e, helmMap, res.Images)
+			if len(listed) > 0 || len(res.Images) == 0 {
+				if err := writeConfigMap(c, e, listed); err != nil {
+					return err
+				}
+			} else if c.IsSet("configmap") {
+				fmt.Fprintln(e.stderr, "no ConfigMap written: the bundle has no image list, only a Helm chart (see --helm-values)")
+			}
+			switch {
+			case helm == nil:
+				return nil
+			case helm.chart:
+				if err := writeChartValues(c, e, helm, b.Manifest(), res.Images); err != nil {
+					return err
+				}
+				return checkAfterPush(c, e, client, b, dest, helm)
+			}
+			return writeHelmValues(c, e, helm.m, listed)
 		},
 	}
 }
@@ -230,7 +254,14 @@ func configMapCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			return writeConfigMap(c, e, res.Images)
+			keep := containers(b.Manifest())
+			var listed []digests.Image
+			for _, im := range res.Images {
+				if keep[im.Key()] {
+					listed = append(listed, im)
+				}
+			}
+			return writeConfigMap(c, e, listed)
 		},
 	}
 }

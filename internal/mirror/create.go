@@ -28,7 +28,7 @@ func (noProgress) Add(int64) {}
 
 // CreateOptions says what to bundle and where.
 type CreateOptions struct {
-	List        *digests.List // the selected images
+	List        *digests.List // the selected images; may be nil when Chart is set
 	ListContent []byte        // the image list file as given, recorded in the manifest
 	Include     []string
 	Exclude     []string
@@ -49,6 +49,31 @@ type CreateOptions struct {
 	// DryRun resolves every image and returns the plan (Created.Plan) without pulling layers
 	// or writing the bundle.
 	DryRun bool
+	// Chart, when set, is carried too (its artifact as it is), with every image of its blocks.
+	Chart *Chart
+}
+
+// sources is every image to resolve: the list's, then the chart's blocks'. A key in both is
+// refused.
+func (o CreateOptions) sources() ([]digests.Image, error) {
+	var all []digests.Image
+	if o.List != nil {
+		all = append(all, o.List.Images...)
+	}
+	if o.Chart == nil {
+		return all, nil
+	}
+	keys := map[string]bool{}
+	for _, im := range all {
+		keys[im.Key()] = true
+	}
+	for _, im := range o.Chart.Images() {
+		if keys[im.Key()] {
+			return nil, fmt.Errorf("%s is both an entry of the image list and an image block of chart %s", im.Key(), o.Chart.Ref)
+		}
+		all = append(all, im)
+	}
+	return all, nil
 }
 
 // Plan is what a run would move: the bundle's blobs, and how many of their bytes are to pull.
@@ -98,9 +123,16 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if o.Progress == nil {
 		o.Progress = noProgress{}
 	}
-	images, failed := resolve(ctx, c, o.List.Groups(), o.Platforms)
+	sources, err := o.sources()
+	if err != nil {
+		return nil, err
+	}
+	images, failed := resolve(ctx, c, (&digests.List{Images: sources}).Groups(), o.Platforms)
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if o.Chart != nil {
+		images = append([]*image{o.Chart.image()}, images...)
 	}
 	if len(images) == 0 {
 		return &Created{Failed: failed}, fmt.Errorf("no image could be resolved (%d failed)", len(failed))
@@ -108,6 +140,13 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	blobs, external, err := collect(ctx, c, images, o.Have)
 	if err != nil {
 		return nil, err
+	}
+	if o.Chart != nil { // the chart's layers were read already (or made here): carried from memory
+		for _, b := range blobs {
+			if data, ok := o.Chart.layers[b.Digest]; ok && b.data == nil {
+				b.data = data
+			}
+		}
 	}
 	if o.Created.IsZero() {
 		o.Created = time.Now().UTC()
@@ -117,11 +156,14 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	}
 	m, layout, index := describeBundle(o, images, blobs)
 	m.Base, m.External = o.Base, external
+	if o.Chart != nil {
+		m.Chart = o.Chart.record()
+	}
 	o.Progress.SetTotal(m.Totals.BlobBytes)
 	if o.DryRun {
 		res := &Created{Manifest: m, Failed: failed, Plan: plan(blobs, external, o.Cache)}
 		if len(failed) > 0 {
-			return res, fmt.Errorf("%w: %d of %d containers could not be resolved", ErrPartial, len(failed), len(o.List.Images))
+			return res, fmt.Errorf("%w: %d of %d containers could not be resolved", ErrPartial, len(failed), len(sources))
 		}
 		return res, nil
 	}
@@ -163,7 +205,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	}
 	res := &Created{Manifest: m, SHA256: sum, Failed: failed, Kept: kept}
 	if len(failed) > 0 {
-		return res, fmt.Errorf("%w: %d of %d containers left out of the bundle", ErrPartial, len(failed), len(o.List.Images))
+		return res, fmt.Errorf("%w: %d of %d containers left out of the bundle", ErrPartial, len(failed), len(sources))
 	}
 	return res, nil
 }
@@ -177,9 +219,17 @@ func describeBundle(o CreateOptions, images []*image, blobs []*blob) (*archive.M
 		}
 	}
 	m := &archive.Manifest{FormatVersion: archive.FormatVersion, MediaType: archive.ManifestMediaType,
-		Tool: o.Tool, Created: o.Created.UTC().Truncate(time.Second),
-		Source: archive.Source{Name: o.List.File, Digest: verify.Digest(o.ListContent), Content: string(o.ListContent),
-			Include: o.Include, Exclude: o.Exclude}}
+		Tool: o.Tool, Created: o.Created.UTC().Truncate(time.Second)}
+	if o.List != nil {
+		m.Source = archive.Source{Name: o.List.File, Digest: verify.Digest(o.ListContent), Content: string(o.ListContent),
+			Include: o.Include, Exclude: o.Exclude}
+	}
+	blockPaths := map[string]string{} // key -> values path, for the chart's blocks
+	if o.Chart != nil {
+		for _, im := range o.Chart.Images() {
+			blockPaths[im.Key()] = im.Container
+		}
+	}
 	idx := struct {
 		SchemaVersion int          `json:"schemaVersion"`
 		MediaType     string       `json:"mediaType"`
@@ -196,7 +246,11 @@ func describeBundle(o CreateOptions, images []*image, blobs []*blob) (*archive.M
 		for _, mem := range im.group.Members {
 			m.Images = append(m.Images, archive.Image{Component: mem.Component, Container: mem.Container,
 				Server: mem.Server, Path: mem.Path, Tag: mem.Tag, ListedDigest: mem.Digest,
-				Digest: d.Digest, UpstreamDigest: im.upstream, MediaType: d.MediaType, Size: d.Size, Platforms: plats})
+				Digest: d.Digest, UpstreamDigest: im.upstream, MediaType: d.MediaType, Size: d.Size, Platforms: plats,
+				ValuesPath: blockPaths[mem.Key()]})
+		}
+		if o.Chart != nil && im.root == o.Chart.root {
+			m.Images[len(m.Images)-1].Kind = archive.KindChart
 		}
 		d.Annotations = map[string]string{
 			"org.opencontainers.image.ref.name": im.group.Source.Ref(),

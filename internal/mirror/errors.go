@@ -15,4 +15,7 @@ var (
 	ErrBadManifest = errors.New("unusable manifest")
 	// ErrReadBack is wrapped when the registry serves another digest than the bundle's for a tag.
 	ErrReadBack = errors.New("registry serves a different digest than the bundle")
+	// ErrNotLocal is wrapped when a chart's rendering runs images from elsewhere than the local
+	// registry by digest.
+	ErrNotLocal = errors.New("the chart would pull images from elsewhere than the local registry")
 )

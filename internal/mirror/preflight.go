@@ -113,7 +113,7 @@ func (r *pushRun) checkRepos(ctx context.Context, ts []*target, res *Checked) er
 			continue
 		}
 		if oci.Transient(err) {
-			return err // the registry could not be asked, or not now: not a finding
+			continue // not now, or not reached: not a finding; the push meets it, and reports it
 		}
 		p := repoProblem(r.p.Host(), repos[i], err)
 		if q, ok := byCause[p.Cause]; ok {

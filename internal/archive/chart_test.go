@@ -1,0 +1,44 @@
+package archive
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestCheckChart: a chart record and the one image of kind chart go together, with one digest.
+func TestCheckChart(t *testing.T) {
+	d := func(c string) string { return "sha256:" + strings.Repeat(c, 64) }
+	base := func() *Manifest {
+		m := &Manifest{FormatVersion: FormatVersion, MediaType: ManifestMediaType,
+			Blobs:  []Blob{{Digest: d("a"), Size: 10, Kind: KindManifest}, {Digest: d("b"), Size: 20, Kind: KindManifest}},
+			Layout: Layout{OCILayout: d("c"), Index: d("d")},
+			Images: []Image{{Component: "mini", Container: "chart", Path: "mini", Tag: "1.0.0", Digest: d("a"), Kind: KindChart},
+				{Component: "mini", Container: "synapse.image", ValuesPath: "synapse.image", Server: "r", Path: "s", Tag: "1", Digest: d("b")}},
+			Chart: &Chart{Ref: "mini", Name: "mini", Version: "1.0.0", Digest: d("a")}}
+		m.Totals = Totals{Images: 2, Blobs: 2, BlobBytes: 30}
+		return m
+	}
+	if err := base().Check(); err != nil {
+		t.Fatalf("valid chart manifest: %v", err)
+	}
+	for name, edit := range map[string]func(m *Manifest){
+		"no chart record":       func(m *Manifest) { m.Chart = nil },
+		"record, no entry":      func(m *Manifest) { m.Images[0].Kind = "" },
+		"another digest":        func(m *Manifest) { m.Chart.Digest = d("b") },
+		"two chart entries":     func(m *Manifest) { m.Images[1].Kind = KindChart },
+		"unknown kind":          func(m *Manifest) { m.Images[1].Kind = "plugin" },
+		"entry not among blobs": func(m *Manifest) { m.Images[0].Digest, m.Chart.Digest = d("e"), d("e") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := base()
+			edit(m)
+			if err := m.Check(); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("err = %v, want ErrCorrupt", err)
+			}
+		})
+	}
+	if im := base().Images[0]; im.Ref() != "mini:1.0.0" || im.IsContainer() || base().Images[1].IsContainer() {
+		t.Errorf("chart entry ref %q", im.Ref())
+	}
+}

@@ -1,0 +1,145 @@
+package chart
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// RenderOptions says how to run `helm template`.
+type RenderOptions struct {
+	Helm        string       // the helm binary: a path, or a name looked up on PATH; default "helm"
+	Release     string       // the release name; default "ess"
+	Namespace   string       // default: helm's
+	KubeVersion string       // --kube-version; default: helm's
+	Values      []ValuesFile // given with -f, in order
+}
+
+// Render renders the chart archive with the helm binary (`helm template`), so with the very
+// template engine, functions and schema validation the operator's helm installs with, and
+// returns the manifests it prints. Values files are written to a private temporary directory,
+// removed before Render returns. Errors match ErrRender and carry helm's own message.
+func Render(ctx context.Context, tgz []byte, o RenderOptions) ([]byte, error) {
+	if o.Helm == "" {
+		o.Helm = "helm"
+	}
+	if o.Release == "" {
+		o.Release = "ess"
+	}
+	bin, err := exec.LookPath(o.Helm)
+	if err != nil {
+		return nil, fmt.Errorf("%w: no helm binary %q (install helm, or name it with --helm): %v", ErrRender, o.Helm, err)
+	}
+	dir, err := os.MkdirTemp("", "ess-airgap-render-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	chartFile := filepath.Join(dir, "chart.tgz")
+	if err := os.WriteFile(chartFile, tgz, 0o600); err != nil {
+		return nil, err
+	}
+	args := []string{"template", o.Release, chartFile}
+	for i, f := range o.Values {
+		p := filepath.Join(dir, fmt.Sprintf("values-%d.yaml", i))
+		if err := os.WriteFile(p, f.Data, 0o600); err != nil {
+			return nil, err
+		}
+		args = append(args, "-f", p)
+	}
+	if o.Namespace != "" {
+		args = append(args, "--namespace", o.Namespace)
+	}
+	if o.KubeVersion != "" {
+		args = append(args, "--kube-version", o.KubeVersion)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		for i, f := range o.Values { // helm names the temporary copies: name the files as given
+			msg = strings.ReplaceAll(msg, filepath.Join(dir, fmt.Sprintf("values-%d.yaml", i)), f.Name)
+		}
+		return nil, fmt.Errorf("%w: %s: %v: %s", ErrRender, bin, err, msg)
+	}
+	return stdout.Bytes(), nil
+}
+
+// Use is one container of a rendered manifest and the image it runs.
+type Use struct {
+	Kind, Name string // the object: "Deployment", "ess-synapse"
+	Field      string // containers, initContainers or ephemeralContainers
+	Container  string // the container's name
+	Image      string
+}
+
+func (u Use) String() string {
+	return fmt.Sprintf("%s/%s %s %s", u.Kind, u.Name, strings.TrimSuffix(u.Field, "s"), u.Container)
+}
+
+// Uses lists every container of the rendered manifests, whatever the kind of object (Pod,
+// Deployment, StatefulSet, Job, CronJob, a custom resource): every list under a containers,
+// initContainers or ephemeralContainers key whose items have an image. Sorted by image, then
+// object and container.
+func Uses(manifests []byte) ([]Use, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(manifests))
+	var uses []Use
+	for {
+		var doc map[string]any
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: the rendered manifests are not YAML: %v", ErrRender, err)
+		}
+		kind, _ := doc["kind"].(string)
+		meta, _ := doc["metadata"].(map[string]any)
+		name, _ := meta["name"].(string)
+		findContainers(doc, func(field string, c map[string]any) {
+			img, _ := c["image"].(string)
+			cname, _ := c["name"].(string)
+			uses = append(uses, Use{Kind: kind, Name: name, Field: field, Container: cname, Image: img})
+		})
+	}
+	sort.SliceStable(uses, func(i, j int) bool {
+		a, b := uses[i], uses[j]
+		if a.Image != b.Image {
+			return a.Image < b.Image
+		}
+		return a.String() < b.String()
+	})
+	return uses, nil
+}
+
+// findContainers calls fn for every container under v.
+func findContainers(v any, fn func(field string, c map[string]any)) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, kid := range t {
+			if list, ok := kid.([]any); ok && (k == "containers" || k == "initContainers" || k == "ephemeralContainers") {
+				for _, item := range list {
+					if c, ok := item.(map[string]any); ok && c["image"] != nil {
+						fn(k, c)
+					}
+				}
+				continue
+			}
+			findContainers(kid, fn)
+		}
+	case []any:
+		for _, kid := range t {
+			findContainers(kid, fn)
+		}
+	}
+}

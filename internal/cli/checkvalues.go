@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/chart"
+	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/urfave/cli/v2"
+)
+
+// renderFlags are the flags of the render check, shared by push (--helm-values) and check-values.
+func renderFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "values", Usage: "the operator's values `FILE` for the chart, as given to helm install -f (repeatable, in order; default: those the bundle was made with)"},
+		&cli.StringFlag{Name: "helm", Value: "helm", Usage: "the helm `BINARY` that renders the chart for the check (a path, or a name on PATH)"},
+		&cli.StringFlag{Name: "kube-version", Usage: "the Kubernetes `VERSION` helm renders for (helm template --kube-version)"},
+	}
+}
+
+func checkValuesCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "check-values",
+		Usage:     "render the bundle's Helm chart with the operator's values and the written values, and list every image not pulled from the local registry by digest",
+		ArgsUsage: "NAME.tar.zst",
+		Description: `The chart is rendered by helm (helm template, the operator's own binary: --helm) with the
+   --values files, then the --helm-values file that unbundle push wrote, as helm install would
+   apply them. Every container, init container, job and cronjob image must be
+   SERVER/PATH@sha256:... (SERVER: --configmap-server, else --registry's host) and the registry
+   must serve that manifest. Each one that is not is listed with the workloads that run it, and
+   the exit code is 6. The chart is pulled from the registry, where push put it, and must be
+   the bundle's; --from-bundle renders the bundle's copy instead.`,
+		Flags: append(append(destinationFlags(),
+			&cli.StringFlag{Name: "helm-values", Usage: "the values `FILE` unbundle push --helm-values wrote"},
+			&cli.StringFlag{Name: "configmap-server", Usage: "the registry `HOST[:PORT]` as the cluster names it, when it differs from --registry's host"},
+			&cli.BoolFlag{Name: "from-bundle", Usage: "render the chart carried in the bundle, not the one in the registry"},
+		), append(renderFlags(), registryFlags(4)...)...),
+		Action: func(c *cli.Context) error {
+			path, err := oneArg(c, "bundle")
+			if err != nil {
+				return err
+			}
+			if err := required(c, "helm-values"); err != nil {
+				return err
+			}
+			dest, err := destination(c)
+			if err != nil {
+				return err
+			}
+			b, err := archive.Open(path)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			client, err := newClient(c, e, dest.Host)
+			if err != nil {
+				return err
+			}
+			return runCheck(c, e, client, b, dest, c.String("helm-values"))
+		},
+	}
+}
+
+// runCheck renders the bundle's chart with the operator's values and the local values file,
+// and prints what would not come from the local registry by digest.
+func runCheck(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, dest mirror.Destination, valuesFile string) error {
+	m := b.Manifest()
+	if m.Chart == nil {
+		return fmt.Errorf("%s: no Helm chart in the bundle (it was made without --chart): nothing to check", c.Args().First())
+	}
+	values, err := readValues(c)
+	if err != nil {
+		return err
+	}
+	from := "the operator's --values"
+	if !c.IsSet("values") {
+		for _, f := range m.Chart.Values {
+			values = append(values, chart.ValuesFile{Name: f.Name + " (as recorded in the bundle)", Data: []byte(f.Content)})
+		}
+		from = "the values the bundle was made with (" + valuesNames(m.Chart.Values) + ")"
+	}
+	local, err := os.ReadFile(valuesFile)
+	if err != nil {
+		return err
+	}
+	values = append(values, chart.ValuesFile{Name: valuesFile, Data: local})
+	uses, bad, err := mirror.CheckChart(c.Context, client, b, mirror.RenderCheckOptions{Destination: dest, Server: c.String("configmap-server"),
+		FromBundle: c.Bool("from-bundle"), Render: chart.RenderOptions{Helm: c.String("helm"), KubeVersion: c.String("kube-version"), Values: values}})
+	for _, u := range bad {
+		fmt.Fprintf(e.stderr, "NOT LOCAL %s: %s\n", u.Image, u.Reason)
+		for _, use := range u.Uses {
+			fmt.Fprintf(e.stderr, "    used by %s\n", use)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("render check of chart %s %s with %s and %s: %w", m.Chart.Name, m.Chart.Version, from, valuesFile, err)
+	}
+	images := map[string]bool{}
+	for _, u := range uses {
+		images[u.Image] = true
+	}
+	fmt.Fprintf(e.stderr, "render check: chart %s %s with %s and %s runs %d containers, %d images, every one from the local registry by digest\n",
+		m.Chart.Name, m.Chart.Version, from, valuesFile, len(uses), len(images))
+	return nil
+}
+
+// checkAfterPush runs the render check at the end of push when helm can be found; without
+// helm it says how to run the check later.
+func checkAfterPush(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, dest mirror.Destination, p *helmPlan) error {
+	if p.file == "-" {
+		return nil
+	}
+	if _, err := exec.LookPath(c.String("helm")); err != nil && !c.IsSet("helm") && errors.Is(err, exec.ErrNotFound) {
+		fmt.Fprintf(e.stderr, "render check not run: no helm on PATH (run unbundle check-values, with --helm BINARY, where helm is)\n")
+		return nil
+	}
+	return runCheck(c, e, client, b, dest, p.file)
+}

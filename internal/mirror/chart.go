@@ -1,0 +1,177 @@
+package mirror
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/chart"
+	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/verify"
+)
+
+// ChartContainer is the container name of a chart's own entry among a bundle's images: the
+// entry is "NAME.chart" (archive.KindChart), its blocks' "NAME.<values path>".
+const ChartContainer = "chart"
+
+// maxChartBlob bounds what is read into memory of a chart's artifact (Helm caps a chart at
+// 100 MiB decompressed).
+const maxChartBlob = 64 << 20
+
+// Chart is a Helm chart to carry, as the OCI artifact Helm makes of it, and the image blocks
+// of its values.
+type Chart struct {
+	Ref    string // as given: oci://HOST/PATH/NAME:VERSION, or a .tgz or a directory
+	Chart  *chart.Chart
+	Source digests.Image  // where it is pushed from and to: Path (NAME for a file), Tag (the version)
+	Values []archive.File // the operator's values files, in order
+	Blocks []chart.Block  // with the values applied
+	root   *node          // the artifact's manifest, config and layers
+	layers map[string][]byte
+}
+
+// LoadChart reads a chart and the image blocks of its values with the values files applied
+// in order. ref is oci://HOST/PATH/NAME:VERSION (the artifact is fetched as it is, its config
+// and layers verified; its content layer must be the chart NAME at VERSION), or a .tgz or
+// chart directory, for which the artifact `helm push` would make is built (the same bytes
+// every time, so the same digest). c may be nil for a file.
+func LoadChart(ctx context.Context, c *oci.Client, ref string, values []chart.ValuesFile) (*Chart, error) {
+	ch := &Chart{Ref: ref, layers: map[string][]byte{}}
+	var err error
+	if rest, ok := strings.CutPrefix(ref, "oci://"); ok {
+		err = ch.pull(ctx, c, rest)
+	} else {
+		err = ch.build(ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ch.Blocks, err = chart.Images(ch.Chart, values...); err != nil {
+		return nil, err
+	}
+	for _, v := range values {
+		ch.Values = append(ch.Values, archive.File{Name: v.Name, Digest: verify.Digest(v.Data), Content: string(v.Data)})
+	}
+	return ch, nil
+}
+
+// pull fetches the artifact at HOST/PATH/NAME:VERSION.
+func (ch *Chart) pull(ctx context.Context, c *oci.Client, ref string) error {
+	i := strings.LastIndex(ref, ":")
+	if i < strings.LastIndex(ref, "/") || strings.Contains(ref, "@") {
+		return fmt.Errorf("--chart %q: want oci://HOST/PATH/NAME:VERSION", ch.Ref)
+	}
+	repo, tag := ref[:i], ref[i+1:]
+	server, path, _ := strings.Cut(repo, "/")
+	if tag == "" || path == "" {
+		return fmt.Errorf("--chart %q: want oci://HOST/PATH/NAME:VERSION", ch.Ref)
+	}
+	m, err := c.GetManifest(ctx, repo+":"+tag)
+	if err != nil {
+		return fmt.Errorf("chart %s: %w", ch.Ref, err)
+	}
+	fetch := func(ctx context.Context, d descriptor) ([]byte, error) {
+		return nil, fmt.Errorf("%w: %s is an index, not a chart", ErrBadManifest, ch.Ref)
+	}
+	d := descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}
+	if ch.root, err = parseNode(ctx, d, m.Raw, fetch, 0); err != nil {
+		return fmt.Errorf("chart %s: %w", ch.Ref, err)
+	}
+	var content []byte
+	for i, b := range ch.root.blobs {
+		if b.Size > maxChartBlob {
+			return fmt.Errorf("chart %s: blob %s: %d bytes is too large for a chart", ch.Ref, b.Digest, b.Size)
+		}
+		data, err := readBlob(ctx, c, repo, b)
+		if err != nil {
+			return fmt.Errorf("chart %s: blob %s: %w", ch.Ref, b.Digest, err)
+		}
+		switch {
+		case i == 0 && b.MediaType != chart.ConfigMediaType:
+			return fmt.Errorf("%w: %s: config media type %q, not a Helm chart's %s", ErrBadManifest, ch.Ref, b.MediaType, chart.ConfigMediaType)
+		case i == 0:
+			ch.root.config = data
+		default:
+			ch.layers[b.Digest] = data
+			if b.MediaType == chart.ContentMediaType {
+				content = data
+			}
+		}
+	}
+	if content == nil {
+		return fmt.Errorf("%w: %s has no layer of media type %s", ErrBadManifest, ch.Ref, chart.ContentMediaType)
+	}
+	if ch.Chart, err = chart.Read(content); err != nil {
+		return fmt.Errorf("chart %s: %w", ch.Ref, err)
+	}
+	if want := path[strings.LastIndex(path, "/")+1:]; ch.Chart.Name != want || versionTag(ch.Chart.Version) != tag {
+		return fmt.Errorf("%w: %s holds chart %s %s", ErrBadManifest, ch.Ref, ch.Chart.Name, ch.Chart.Version)
+	}
+	ch.Source = digests.Image{Component: ch.Chart.Name, Container: ChartContainer, Server: server, Path: path, Tag: tag, Digest: m.Digest}
+	return nil
+}
+
+// readBlob reads a small blob into memory, verified.
+func readBlob(ctx context.Context, c *oci.Client, repo string, d descriptor) ([]byte, error) {
+	var data []byte
+	err := retryBlob(ctx, func() error {
+		rc, err := c.OpenBlob(ctx, repo, d.Digest)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		data, err = io.ReadAll(verify.NewReader(rc, d.Digest, d.Size))
+		return err
+	})
+	return data, err
+}
+
+// build loads a chart file or directory and makes its artifact as `helm push` does: the config
+// is Chart.yaml as JSON, the one layer the .tgz, annotated with the chart's name and version.
+func (ch *Chart) build(path string) error {
+	c, err := chart.Load(path)
+	if err != nil {
+		return err
+	}
+	ch.Chart = c
+	config := descriptor{MediaType: chart.ConfigMediaType, Digest: verify.Digest(c.Meta), Size: int64(len(c.Meta))}
+	layer := descriptor{MediaType: chart.ContentMediaType, Digest: verify.Digest(c.Archive), Size: int64(len(c.Archive)),
+		Annotations: map[string]string{"org.opencontainers.image.title": c.Name + "-" + c.Version + ".tgz"}}
+	raw, err := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": ociManifest, "config": config, "layers": []descriptor{layer},
+		"annotations": map[string]string{"org.opencontainers.image.title": c.Name, "org.opencontainers.image.version": c.Version}})
+	if err != nil {
+		return err
+	}
+	d := descriptor{MediaType: ociManifest, Digest: verify.Digest(raw), Size: int64(len(raw))}
+	ch.root = &node{desc: d, raw: raw, blobs: []descriptor{config, layer}, config: c.Meta}
+	ch.layers[layer.Digest] = c.Archive
+	ch.Source = digests.Image{Component: c.Name, Container: ChartContainer, Path: c.Name, Tag: versionTag(c.Version), Digest: d.Digest}
+	return nil
+}
+
+// versionTag is the OCI tag of a chart version: Helm writes '+' (not allowed in tags) as '_'.
+func versionTag(v string) string { return strings.ReplaceAll(v, "+", "_") }
+
+// Images are the chart's image blocks as image list entries: component the chart's name,
+// container the block's values path, so that the key is "NAME.<values path>".
+func (ch *Chart) Images() []digests.Image {
+	out := make([]digests.Image, len(ch.Blocks))
+	for i, b := range ch.Blocks {
+		out[i] = digests.Image{Component: ch.Chart.Name, Container: b.Path, Server: b.Registry, Path: b.Repository, Tag: b.Tag, Digest: b.Digest}
+	}
+	return out
+}
+
+// image is the chart's artifact as one of the bundle's images.
+func (ch *Chart) image() *image {
+	return &image{group: digests.Group{Source: ch.Source, Members: []digests.Image{ch.Source}}, ref: ch.Ref, root: ch.root}
+}
+
+// record is what the bundle manifest says of the chart.
+func (ch *Chart) record() *archive.Chart {
+	return &archive.Chart{Ref: ch.Ref, Name: ch.Chart.Name, Version: ch.Chart.Version, Digest: ch.root.desc.Digest, Values: ch.Values}
+}
