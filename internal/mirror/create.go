@@ -157,7 +157,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if err != nil {
 		return nil, err
 	}
-	sum, err := w.Commit()
+	sum, err := w.Commit(ctx)
 	if err != nil {
 		return nil, err
 	}
