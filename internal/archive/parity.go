@@ -19,9 +19,11 @@ import (
 // data or parity, that are lost or damaged are rebuilt from the others (Repair). Which parts
 // are damaged is known from the checksum file, which lists every part's sha256.
 
-// stripe is how many bytes of each part one step of the parity pass reads: 1 MiB, less when
+// stripe is how many bytes of each part one step of the parity pass reads: stripeMax, less when
 // there are many parts, so that a step holds at most 64 MiB.
-func stripe(shards int) int64 { return max(64<<10, min(1<<20, (64<<20)/int64(shards))) &^ 63 }
+func stripe(shards int) int64 { return max(4<<10, min(stripeMax, (64<<20)/int64(shards))) &^ 63 }
+
+var stripeMax int64 = 1 << 20 // tests make it small, to cross many stripes
 
 // writeParity computes the parity parts of the data parts in f, writes them as
 // NAME.partial.p01, ..., synced, and returns their sha256s. It stops when the Writer is closed.
@@ -89,8 +91,10 @@ func (w *Writer) writeParity(f *files) ([]string, error) {
 // readShard reads bytes [off, off+len(b)) of data part i of s into b, zeros past the part's end.
 func readShard(s *files, i int, off int64, b []byte) error {
 	have := max(0, min(int64(len(b)), s.partSpan(i)-off))
-	if _, err := s.ReadAt(b[:have], int64(i)*s.partSize+off); err != nil {
-		return err
+	if have > 0 {
+		if _, err := s.ReadAt(b[:have], int64(i)*s.partSize+off); err != nil {
+			return err
+		}
 	}
 	clear(b[have:])
 	return nil

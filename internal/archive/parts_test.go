@@ -43,6 +43,8 @@ type partsFixture struct {
 }
 
 func newPartsFixture(t *testing.T, partSize int64, parity int) *partsFixture {
+	stripeMax = 8 << 10 // many stripes a part, and past the end of the last part
+	t.Cleanup(func() { stripeMax = 1 << 20 })
 	f := &partsFixture{blobs: [][]byte{randomBytes(t, 700<<10), randomBytes(t, 300<<10), randomBytes(t, 5000)},
 		partSize: partSize, parity: parity}
 	f.whole = filepath.Join(t.TempDir(), "b.tar.zst")

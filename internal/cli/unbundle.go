@@ -18,6 +18,7 @@ func unbundleApp(e *env) *cli.App {
 		Commands: []*cli.Command{
 			pushCommand(e),
 			verifyCommand(e),
+			repairCommand(e),
 			listCommand(e),
 			configMapCommand(e),
 			secretCommand(e),
@@ -59,16 +60,17 @@ func pushCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "push",
 		Usage:     "push every image of the bundle to the local registry, then write the ConfigMap",
-		ArgsUsage: "NAME.tar.zst",
+		ArgsUsage: bundleArgsUsage,
 		Description: `Blobs are read straight from the compressed file and verified as they stream: nothing
    unverified reaches the registry. Blobs the registry has are skipped; a blob another
    repository of the registry has is mounted. After the push every tag is read back, and the
-   ConfigMap carries the digests the registry serves. Rerun after a failure to resume.`,
-		Flags: append(append(append(destinationFlags(), configMapFlags()...),
-			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"}), append(helmFlags(), registryFlags(8)...)...),
+   ConfigMap carries the digests the registry serves. Rerun after a failure to resume.
+   A bundle in parts is read in place, as verify reads it. With --public-key the signature is
+   checked before anything else is read, and the bundle's offset table must be the signed one.`,
+		Flags: append(append(append(append(destinationFlags(), configMapFlags()...),
+			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"}), publicKeyFlag), append(helmFlags(), registryFlags(8)...)...),
 		Action: func(c *cli.Context) error {
-			path, err := oneArg(c, "bundle")
-			if err != nil {
+			if _, err := bundleArgs(c); err != nil {
 				return err
 			}
 			dest, err := destination(c)
@@ -83,7 +85,7 @@ func pushCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			b, err := archive.Open(path)
+			b, err := openBundle(c, e, true)
 			if err != nil {
 				return err
 			}

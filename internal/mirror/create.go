@@ -49,6 +49,10 @@ type CreateOptions struct {
 	// DryRun resolves every image and returns the plan (Created.Plan) without pulling layers
 	// or writing the bundle.
 	DryRun bool
+	// PartSize, when set, writes the bundle in parts of that many bytes, with Parity parity
+	// parts (archive.WithParts).
+	PartSize int64
+	Parity   int
 }
 
 // Plan is what a run would move: the bundle's blobs, and how many of their bytes are to pull.
@@ -147,7 +151,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 			remote = append(remote, b)
 		}
 	}
-	w, err := archive.Create(o.Output, o.Created, entries)
+	w, err := archive.Create(o.Output, o.Created, entries, archive.WithParts(o.PartSize, o.Parity))
 	if err != nil {
 		return nil, err
 	}
