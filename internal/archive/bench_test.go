@@ -25,7 +25,7 @@ func BenchmarkCreate(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		opts []Option
-	}{{"one file", nil}, {"parts", []Option{WithParts(24 << 20, 0)}}, {"parts+2 parity", []Option{WithParts(24 << 20, 2)}}} {
+	}{{"one file", nil}, {"parts", []Option{WithParts(24<<20, 0)}}, {"parts+2 parity", []Option{WithParts(24<<20, 2)}}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(4 * 32 << 20))
 			for range b.N {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -222,9 +221,6 @@ func (h *partHasher) restore(s *partHasherState) error {
 	h.off, h.done = s.Off, s.Done
 	return h.cur.(encoding.BinaryUnmarshaler).UnmarshalBinary(s.Cur)
 }
-
-// baseName is the bundle's file name as the checksum file lists it.
-func baseName(path string) string { return filepath.Base(path) }
 
 // sigPath is the signature of the checksum file of the bundle at path.
 func sigPath(path string) string { return sumsPath(path) + ".sig" }
