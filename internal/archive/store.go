@@ -165,8 +165,9 @@ func storeNames(base string, size, partSize int64) []string {
 	return names
 }
 
-// createFiles opens (creating them) the files of a bundle of size bytes at base, each at its
-// full size (unwritten bytes read as zeros); truncate empties them first.
+// createFiles opens (creating them) the files of a bundle of size bytes at base, every part but
+// the last at its full size (unwritten bytes read as zeros; the last reaches its size when the
+// writer writes the tail); truncate empties them first.
 func createFiles(base string, size, partSize int64, truncate bool) (*files, error) {
 	s := &files{names: storeNames(base, size, partSize), partSize: partSize, size: size}
 	if partSize <= 0 {
@@ -178,7 +179,7 @@ func createFiles(base string, size, partSize int64, truncate bool) (*files, erro
 	}
 	for i, name := range s.names {
 		f, err := os.OpenFile(name, flags, 0o644)
-		if err == nil {
+		if err == nil && i < len(s.names)-1 {
 			err = f.Truncate(s.partSpan(i))
 		}
 		if err != nil {
@@ -197,7 +198,7 @@ func createFiles(base string, size, partSize int64, truncate bool) (*files, erro
 // parts found beside it.
 func storeFiles(base string) []string {
 	var found []string
-	if st, err := os.Stat(base); err == nil && st.Mode().IsRegular() {
+	if st, err := os.Lstat(base); err == nil && (st.Mode().IsRegular() || st.Mode()&os.ModeSymlink != 0) {
 		found = append(found, base)
 	}
 	matches, _ := filepath.Glob(globEscape(base) + ".*")

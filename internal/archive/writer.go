@@ -103,7 +103,7 @@ func Create(path string, mtime time.Time, entries []Entry, opts ...Option) (*Wri
 	for _, h := range head {
 		if _, err := w.f.WriteAt(h.b, h.off); err != nil {
 			w.Close()
-			os.Remove(path + ".partial")
+			removeStore(path + ".partial")
 			return nil, err
 		}
 	}
