@@ -21,7 +21,7 @@ type key struct{ path, phase string }
 
 // phasesOf lists each path's phases, in order.
 var phasesOf = map[string][]string{
-	"ours":   {"bundle", "resume", "unbundle"},
+	"ours":   {"bundle", "resume", "unbundle", "split bundle", "split unbundle", "parity bundle"},
 	"crane":  {"pack", "unpack+push"},
 	"regctl": {"pack", "unpack+push"},
 	"skopeo": {"pack", "unpack+push"},
@@ -215,7 +215,74 @@ func (b *bench) ours(ctx context.Context, e *env) map[string]result {
 	res["unbundle"] = b.pushPhase(ctx, e, func(ph *phase) error {
 		return ph.run(ctx, proc{argv: argv, dir: e.work, env: e.vars(e.tmp)})
 	})
+	if res["unbundle"].err == nil {
+		b.oursSplit(ctx, e, res, create)
+	}
 	return res
+}
+
+// splitSize is the --split-size of the split phases: a fifth of the unique blob bytes, so that
+// the bundle is in about five parts and the largest layers span two.
+func (b *bench) splitSize() int64 { return max(1<<20, b.uniqueBytes()/5) }
+
+// oursSplit: the same bundle in parts (split bundle), pushed from its parts in place into a
+// fresh registry (split unbundle), then in parts with two parity parts (parity bundle), whose
+// archive is every part, parity included. Each is removed once measured.
+func (b *bench) oursSplit(ctx context.Context, e *env, res map[string]result, create func(string) proc) {
+	split := func(dir string, parity int) (proc, func()) {
+		os.MkdirAll(dir, 0o755)
+		p := create(filepath.Join(dir, "ess.tar.zst"))
+		p.argv = append(p.argv, "--split-size", fmt.Sprint(b.splitSize()), "--parity", fmt.Sprint(parity))
+		return p, func() { os.RemoveAll(dir) }
+	}
+	dir := filepath.Join(e.transfer, "split")
+	p, cleanup := split(dir, 0)
+	defer cleanup()
+	ph := b.phase()
+	r := ph.done(ph.run(ctx, p))
+	r.archive = dirSize(dir)
+	res["split bundle"] = r
+	if r.err != nil {
+		return
+	}
+	dest, err := testregistry.Start(ctx, filepath.Join(e.dir, "dest-split"))
+	if err != nil {
+		res["split unbundle"] = failed(fmt.Errorf("destination registry: %w", err))
+		return
+	}
+	es := *e
+	es.dest = dest
+	argv := []string{b.unbundle, "push", "--registry", dest.Host, "--configmap", filepath.Join(e.out, "configmap-split.yaml")}
+	if b.cfg.jobs > 0 {
+		argv = append(argv, "--jobs", fmt.Sprint(b.cfg.jobs))
+	}
+	res["split unbundle"] = b.pushPhase(ctx, &es, func(ph *phase) error {
+		return ph.run(ctx, proc{argv: append(argv, dir), dir: e.work, env: e.vars(e.tmp)})
+	})
+	dest.Close()
+	cleanup()
+	dir = filepath.Join(e.transfer, "parity")
+	p, cleanup = split(dir, 2)
+	defer cleanup()
+	ph = b.phase()
+	r = ph.done(ph.run(ctx, p))
+	r.archive = dirSize(dir)
+	res["parity bundle"] = r
+}
+
+// dirSize is the bytes of the bundle files in dir (its parts, parity parts and checksum file).
+func dirSize(dir string) int64 {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return -1
+	}
+	var n int64
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".sha256") {
+			n += fileSize(filepath.Join(dir, e.Name()))
+		}
+	}
+	return n
 }
 
 // resume measures the rerun of a bundle create killed with SIGKILL once the upstream served

@@ -224,6 +224,19 @@ func (b *bench) report() string {
 		pulled, _ := b.agg(key{"ours", "resume"}).medianInt(func(r result) int64 { return r.pulled })
 		ratio(fmt.Sprintf("ours resume after a kill at 50 %% / ours bundle (the rerun pulled %s MiB)", mib(pulled)), or, ob, true, "<= 0.6", le(0.6))
 	}
+	if sb, ok := wall("ours", "split bundle"); ok && okB {
+		ratio(fmt.Sprintf("ours split bundle (parts of %s MiB) / ours bundle", mib(b.splitSize())), sb, ob, true, "<= 1.05", le(1.05))
+	}
+	if su, ok := wall("ours", "split unbundle"); ok && okU {
+		ratio("ours split unbundle (push from the parts in place) / ours unbundle", su, ou, true, "<= 1.05", le(1.05))
+	}
+	if pb, ok := wall("ours", "parity bundle"); ok {
+		sb, okS := wall("ours", "split bundle")
+		ratio("ours parity bundle (2 parity parts) / ours split bundle: parity's cost in time", pb, sb, okS, "", nil)
+		pa, okP := b.agg(key{"ours", "parity bundle"}).medianInt(func(r result) int64 { return r.archive })
+		sa, okA := b.agg(key{"ours", "split bundle"}).medianInt(func(r result) int64 { return r.archive })
+		ratio(fmt.Sprintf("ours parity bundle bytes / split bundle bytes: parity's cost in bytes (%s MiB more)", mib(pa-sa)), float64(pa), float64(sa), okP && okA, "", nil)
+	}
 	d, okD := wall("direct", "copy")
 	ratio("(ours bundle + ours unbundle) / direct crane copy", ob+ou, d, okD && okB && okU, "<= 0.75", le(0.75))
 	for _, path := range []string{"ours", "crane", "regctl", "skopeo", "direct", "floor"} {
@@ -321,7 +334,7 @@ func (b *bench) report() string {
 	if b.cfg.jobs > 0 {
 		jobs = fmt.Sprint(b.cfg.jobs)
 	}
-	p("- **ours**: `bundle create --images LIST --output B.tar.zst` (writes, fsyncs, renames), then `unbundle push --registry DEST --configmap FILE B.tar.zst` straight from the bundle; --jobs %s.\n", jobs)
+	p("- **ours**: `bundle create --images LIST --output B.tar.zst` (writes, fsyncs, renames), then `unbundle push --registry DEST --configmap FILE B.tar.zst` straight from the bundle; --jobs %s. Then the same create with `--split-size %d` (parts of a fifth of the unique blob bytes; split bundle), `unbundle push DIR` from those parts in place into a fresh registry (split unbundle), and the create with `--split-size %d --parity 2` (parity bundle; archive = every part, parity included).\n", jobs, b.splitSize(), b.splitSize())
 	p("- **crane**: pack = one `crane pull --insecure --format=oci --annotate-ref REF... DIR`, `tar -C DIR -cf - . | zstd -T0 -3 -q -o B.tar.zst`, `sync B.tar.zst`. unpack+push = `zstd -dc B.tar.zst | tar -x -C DIR2`, then per image `crane push --insecure ONE DEST/path:tag`, where ONE is a one-image layout (its oci-layout, an index.json holding that image's descriptor verbatim, and `blobs` a symbolic link to DIR2/blobs): crane push refuses a layout of several images and cannot select one.\n")
 	p("- **regctl**: `regctl registry set --tls disabled HOST` for both registries (untimed); pack = `regctl image copy REF ocidir://DIR:iNN` per image, then tar | zstd and sync as crane; unpack+push = extract, then `regctl image copy ocidir://DIR2@DIGEST DEST/path:tag` per image.\n")
 	p("- **skopeo**: pack = `skopeo --insecure-policy copy --all --src-tls-verify=false docker://REF oci:DIR:iNN` per image, tar | zstd, sync; unpack+push = extract, then `skopeo --insecure-policy copy --all --dest-tls-verify=false oci:DIR2:iNN docker://DEST/path:tag` per image. skopeo rewrites Docker-typed manifests as OCI when it writes a layout: those images change digest. Its blob-info cache (kept in the run's HOME: `_CONTAINERS_ROOTLESS_UID` and `XDG_DATA_HOME` steer it away from /var/lib/containers/cache as root) lets it mount what earlier images of the same run uploaded.\n")

@@ -40,7 +40,7 @@ func writeTestBundle(t testing.TB, dir string, blobs ...[]byte) (string, []testE
 	for i := len(blobs) - 1; i >= 0; i-- { // any order
 		writeBlob(t, w, blobs[i])
 	}
-	if _, err := w.Commit(); err != nil {
+	if _, err := w.Commit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return path, entries

@@ -22,18 +22,26 @@ type checkpoint struct {
 	Table  string `json:"table"`  // sha256 of the offset table: the layout it belongs to
 	Offset int64  `json:"offset"` // the file's first Offset bytes...
 	State  []byte `json:"state"`  // ...hash to this sha256 state (encoding.BinaryMarshaler)
+	// Parts, for a bundle in parts, is the state of the parts' hashes at Offset.
+	Parts *partHasherState `json:"parts,omitempty"`
 }
 
 func (w *Writer) checkpointPath() string { return w.path + ".partial.sum" }
 
-// saveCheckpoint records that the file's first off bytes hash to h's state. It does not sync:
-// a checkpoint lost in a crash is only a cost.
-func (w *Writer) saveCheckpoint(h hash.Hash, off int64) {
+// saveCheckpoint records that the file's first off bytes hash to h's state (and ph's). It does
+// not sync: a checkpoint lost in a crash is only a cost.
+func (w *Writer) saveCheckpoint(h hash.Hash, ph *partHasher, off int64) {
 	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
 	if err != nil {
 		return
 	}
-	data, _ := json.Marshal(checkpoint{Table: w.tableSum, Offset: off, State: state})
+	c := checkpoint{Table: w.tableSum, Offset: off, State: state}
+	if ph != nil {
+		if c.Parts, err = ph.state(); err != nil {
+			return
+		}
+	}
+	data, _ := json.Marshal(c)
 	tmp, err := os.CreateTemp(filepath.Dir(w.path), "."+filepath.Base(w.checkpointPath())+".tmp*")
 	if err != nil {
 		return
@@ -47,25 +55,26 @@ func (w *Writer) saveCheckpoint(h hash.Hash, off int64) {
 	}
 }
 
-// loadCheckpoint returns the hash of the file up to the start of entry from, as a checkpoint of
-// this very layout records it; else a new hash and entry 0.
-func (w *Writer) loadCheckpoint() (hash.Hash, int) {
-	h := sha256.New()
+// loadCheckpoint returns the hash of the file (and of its parts) up to the start of entry from,
+// as a checkpoint of this very layout records it; else new hashes and entry 0.
+func (w *Writer) loadCheckpoint() (hash.Hash, *partHasher, int) {
 	data, err := os.ReadFile(w.checkpointPath())
 	if err != nil {
-		return h, 0
+		return sha256.New(), w.newPartHasher(), 0
 	}
 	var c checkpoint
 	if json.Unmarshal(data, &c) != nil || c.Table != w.tableSum {
-		return h, 0
+		return sha256.New(), w.newPartHasher(), 0
 	}
 	for i, e := range w.tab.Entries {
 		if e.Offset == c.Offset && i > 0 {
-			if h.(encoding.BinaryUnmarshaler).UnmarshalBinary(c.State) != nil {
-				return sha256.New(), 0
+			h, ph := sha256.New(), w.newPartHasher()
+			if h.(encoding.BinaryUnmarshaler).UnmarshalBinary(c.State) != nil ||
+				(ph != nil && (c.Parts == nil || c.Parts.Off != c.Offset || ph.restore(c.Parts) != nil)) {
+				return sha256.New(), w.newPartHasher(), 0
 			}
-			return h, i
+			return h, ph, i
 		}
 	}
-	return h, 0
+	return sha256.New(), w.newPartHasher(), 0
 }

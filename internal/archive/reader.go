@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 
 	"github.com/element-hq/ess-airgap/internal/verify"
@@ -21,32 +20,23 @@ type Bundle struct {
 	tab      *table
 	byName   map[string]entry
 	manifest *Manifest
+	set      *Set // the files it was opened from; nil for NewReader
 
 	mu     sync.Mutex
 	decs   []*zstd.Decoder // idle decoders
 	closed bool
 }
 
-// Open opens the bundle at path: it reads the footer and the offset table at the end, then the
-// manifest at the start, and checks that they agree (every listed blob has an entry of the same
-// size, every entry is listed). It does not read the blobs: see Verify.
+// Open opens the bundle at path (the bundle file, or any part of a bundle in parts: see Locate):
+// it reads the footer and the offset table at the end, then the manifest at the start, and
+// checks that they agree (every listed blob has an entry of the same size, every entry is
+// listed). It does not read the blobs: see Verify.
 func Open(path string) (*Bundle, error) {
-	f, err := os.Open(path)
+	s, err := Locate(path)
 	if err != nil {
 		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	b, err := NewReader(f, st.Size())
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	b.closer = f
-	return b, nil
+	return OpenSet(s)
 }
 
 // NewReader reads a bundle of the given size from r, as Open does from a file. Close does not
@@ -90,6 +80,9 @@ func NewReader(r io.ReaderAt, size int64) (*Bundle, error) {
 
 // Manifest returns the bundle manifest. The caller must not modify it.
 func (b *Bundle) Manifest() *Manifest { return b.manifest }
+
+// Set is the files the bundle was opened from (nil when opened by NewReader).
+func (b *Bundle) Set() *Set { return b.set }
 
 // Size is the size of the bundle file in bytes.
 func (b *Bundle) Size() int64 { return b.size }

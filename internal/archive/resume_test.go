@@ -125,7 +125,7 @@ func TestResumeHalfWritten(t *testing.T) {
 			if d := time.Since(start); d > 10*time.Second {
 				t.Errorf("resume took %s", d)
 			}
-			if _, err := w.Commit(); err != nil {
+			if _, err := w.Commit(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			if res, err := Verify(context.Background(), path, nil); err != nil || len(res.Bad) != 0 {
@@ -255,7 +255,7 @@ func TestCraftedEmptyBlocks(t *testing.T) {
 			t.Fatalf("keepLast %v: the crafted layer was kept", keepLast)
 		}
 		writeBlob(t, w, big)
-		if _, err := w.Commit(); err != nil {
+		if _, err := w.Commit(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if d := time.Since(start); d > 20*time.Second { // generous; the old reader took minutes
@@ -328,7 +328,7 @@ func TestResumeCheckpoint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, from := w.loadCheckpoint(); (from > 0) != tc.wantFrom {
+			if _, _, from := w.loadCheckpoint(); (from > 0) != tc.wantFrom {
 				t.Fatalf("the rerun hashes from entry %d", from)
 			}
 			for _, x := range blobs {
@@ -336,7 +336,7 @@ func TestResumeCheckpoint(t *testing.T) {
 					writeBlob(t, w, x)
 				}
 			}
-			sum, err := w.Commit()
+			sum, err := w.Commit(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -39,6 +40,8 @@ type table struct {
 	// End is the compressed offset and length of the frame holding the tar end-of-archive.
 	EndOffset int64 `json:"endOffset"`
 	EndLength int64 `json:"endLength"`
+
+	digest string // "sha256:<hex>" of the JSON, as the footer has it (set by readTail)
 }
 
 // skippable frames a payload as a zstd skippable frame with the given magic.
@@ -100,7 +103,7 @@ func readTail(r io.ReaderAt, size int64) (*table, int64, error) {
 	if sum := sha256.Sum256(js); !bytes.Equal(sum[:], p[32:64]) {
 		return nil, 0, fmt.Errorf("%w: offset table does not match its checksum in the footer", ErrCorrupt)
 	}
-	var t table
+	t := table{digest: "sha256:" + hex.EncodeToString(p[32:64])}
 	if err := json.Unmarshal(js, &t); err != nil {
 		return nil, 0, fmt.Errorf("%w: offset table: %v", ErrCorrupt, err)
 	}

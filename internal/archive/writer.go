@@ -3,6 +3,7 @@ package archive
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -33,7 +34,9 @@ type Entry struct {
 // (every offset, the offset table and the footer) and writes what it holds in memory, then
 // WriteEntry writes each remaining entry at its place, in any order and in parallel. The file
 // is NAME.partial until Commit syncs it, renames it to NAME and writes NAME.sha256 beside it;
-// a bundle that was not committed never looks complete.
+// a bundle that was not committed never looks complete. With WithParts the file is written as
+// its parts, NAME.partial.001, ... (renamed NAME.001, ...), and the parity parts are made at
+// the end (parity.go).
 //
 // The file's sha256 is computed by one goroutine that reads the file back, in order, as the
 // entries ahead of it are complete, and starts their write-back to the disk as it goes, so
@@ -41,7 +44,9 @@ type Entry struct {
 // Close, which stop that goroutine.
 type Writer struct {
 	path     string
-	f        *os.File
+	f        *files
+	partSize int64 // 0: one file
+	parity   int
 	tab      table
 	byName   map[string]int
 	dataOff  []int64 // per entry: where its data frame starts (after its header frame)
@@ -59,27 +64,37 @@ type Writer struct {
 }
 
 type hashResult struct {
-	sum string
-	err error
+	sum           string   // of the whole file
+	parts, parity []string // of every data and parity part, when in parts
+	err           error
 }
 
 // Create lays out a bundle of these entries, in this order (the manifest first), and writes
 // what it can: every tar header, the entries with Data, the end of the archive, the offset
 // table and the footer. Every header carries mtime (truncated to the second), so the same
-// entries and mtime give a byte-identical file. A stale NAME.sha256 is removed first.
+// entries and mtime give a byte-identical file. A stale NAME.sha256 (and its signature) is
+// removed first.
 //
 // An unfinished NAME.partial of the same layout (a run that was stopped) is kept, and Resume
 // finds the entries it completed; one of another layout is moved to NAME.partial.prev, and
 // Resume copies from it the entries both need.
-func Create(path string, mtime time.Time, entries []Entry) (*Writer, error) {
-	if err := os.Remove(path + ".sha256"); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+func Create(path string, mtime time.Time, entries []Entry, opts ...Option) (*Writer, error) {
+	for _, p := range []string{sumsPath(path), sigPath(path)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
 	}
 	w := &Writer{path: path, byName: make(map[string]int, len(entries)), tab: table{FormatVersion: FormatVersion},
 		hashed: make(chan hashResult, 1)}
+	for _, o := range opts {
+		o(w)
+	}
 	w.cond = sync.NewCond(&w.mu)
 	head, err := w.layout(mtime.UTC().Truncate(time.Second), entries)
 	if err != nil {
+		return nil, err
+	}
+	if err := w.checkParts(); err != nil {
 		return nil, err
 	}
 	if err := w.open(); err != nil {
@@ -88,18 +103,18 @@ func Create(path string, mtime time.Time, entries []Entry) (*Writer, error) {
 	for _, h := range head {
 		if _, err := w.f.WriteAt(h.b, h.off); err != nil {
 			w.Close()
-			os.Remove(path + ".partial")
+			removeStore(path + ".partial")
 			return nil, err
 		}
 	}
 	w.check = &Bundle{f: w.f, size: w.size}
-	h, from := sha256.New(), 0
+	h, ph, from := sha256.New(), w.newPartHasher(), 0
 	if w.inPlace {
-		h, from = w.loadCheckpoint()
+		h, ph, from = w.loadCheckpoint()
 	} else {
 		os.Remove(w.checkpointPath())
 	}
-	go w.hash(w.f, h, from)
+	go w.hash(w.f, h, ph, from)
 	return w, nil
 }
 
@@ -171,34 +186,39 @@ func (w *Writer) layout(mtime time.Time, entries []Entry) ([]piece, error) {
 	return head, nil
 }
 
-// open opens NAME.partial: kept as it is when it is an unfinished bundle of the same layout,
-// else made anew, after moving an unfinished bundle of another layout to NAME.partial.prev.
+// open opens NAME.partial (or its parts): kept as it is when it is an unfinished bundle of the
+// same layout and parts, else made anew, after moving an unfinished bundle of another layout to
+// NAME.partial.prev.
 func (w *Writer) open() error {
 	partial, prev := w.path+".partial", w.path+".partial.prev"
-	flags := os.O_RDWR | os.O_CREATE | os.O_TRUNC
 	if old, err := Open(partial); err == nil {
-		same := old.size == w.size && sameTable(old.tab, &w.tab)
+		same := old.size == w.size && sameTable(old.tab, &w.tab) && old.set.Split() == (w.partSize > 0) &&
+			(w.partSize == 0 || old.closer.(*files).partSize == w.partSize)
 		old.Close()
 		if same {
-			w.inPlace, flags = true, os.O_RDWR
-		} else if err := os.Rename(partial, prev); err != nil {
-			return err
+			w.inPlace = true
+		} else {
+			removeStore(prev)
+			if err := renameStore(partial, prev); err != nil {
+				return err
+			}
 		}
 	}
 	if !w.inPlace {
 		if p, err := Open(prev); err == nil {
 			w.prev = p
 		} else {
-			os.Remove(prev) // unreadable, or from an older tool: nothing to take from it
+			removeStore(prev) // unreadable, or from an older tool: nothing to take from it
 		}
 	}
-	f, err := os.OpenFile(partial, flags, 0o644)
+	f, err := createFiles(partial, w.size, w.partSize, !w.inPlace)
 	if err != nil {
 		if w.prev != nil {
 			w.prev.Close()
 		}
 		return err
 	}
+	removeStore(partial, f.names...) // parts of another layout, parity parts of an earlier run
 	w.f = f
 	return nil
 }
@@ -248,16 +268,21 @@ func (w *Writer) markDone(i int) {
 	w.mu.Unlock()
 }
 
-// hash reads the file back in order, each entry once it is complete, and hashes it, into sum,
-// which holds the hash of the entries before from; it saves its progress now and then.
-func (w *Writer) hash(f *os.File, sum hash.Hash, from int) {
+// hash reads f back in order, each entry once it is complete, and hashes it, into sum
+// (and, in parts, into ph), which hold the hash of the entries before from; it saves its
+// progress now and then. Then it makes the parity parts, if any.
+func (w *Writer) hash(f *files, sum hash.Hash, ph *partHasher, from int) {
 	buf := make([]byte, 1<<20)
 	saved := w.tab.Entries[from].Offset
+	var dst io.Writer = sum
+	if ph != nil {
+		dst = bothWriter{sum, ph}
+	}
 	read := func(off, n int64) error {
-		if _, err := io.CopyBuffer(sum, io.NewSectionReader(f, off, n), buf); err != nil {
+		if _, err := io.CopyBuffer(dst, io.NewSectionReader(f, off, n), buf); err != nil {
 			return err
 		}
-		startWriteback(f, off, n)
+		f.writeback(off, n)
 		return nil
 	}
 	for i, e := range w.tab.Entries[from:] {
@@ -277,18 +302,33 @@ func (w *Writer) hash(f *os.File, sum hash.Hash, from int) {
 			return
 		}
 		if end := e.Offset + e.Length; end-saved >= checkpointEvery {
-			w.saveCheckpoint(sum, end)
+			w.saveCheckpoint(sum, ph, end)
 			saved = end
 		}
 	}
-	err := read(w.tab.EndOffset, w.size-w.tab.EndOffset)
-	w.hashed <- hashResult{sum: hex.EncodeToString(sum.Sum(nil)), err: err}
+	res := hashResult{err: read(w.tab.EndOffset, w.size-w.tab.EndOffset), sum: hex.EncodeToString(sum.Sum(nil))}
+	if res.err == nil && ph != nil {
+		res.parts = ph.sums()
+		if w.parity > 0 {
+			res.parity, res.err = w.writeParity(f)
+		}
+	}
+	w.hashed <- res
 }
 
-// Commit waits for the file's hash, syncs the file, renames it into place and writes
-// NAME.sha256 (sha256sum format). It returns the file's sha256 in hex. Every entry must have
-// been written.
-func (w *Writer) Commit() (string, error) {
+// isClosed reports whether Close was called (the hashing goroutine stops).
+func (w *Writer) isClosed() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closed
+}
+
+// Commit waits for the file's hash (and the parity parts), syncs the file, renames it into place
+// and writes NAME.sha256 (sums.go). It removes the files of an earlier bundle of the same name
+// that do not belong to this one (parts beyond the last, the single file of a bundle now in
+// parts, and the other way round). It returns the file's sha256 in hex. Every entry must have
+// been written. It stops, leaving the unfinished bundle, when ctx is done.
+func (w *Writer) Commit(ctx context.Context) (string, error) {
 	defer w.Close()
 	w.mu.Lock()
 	for i, d := range w.done {
@@ -298,7 +338,12 @@ func (w *Writer) Commit() (string, error) {
 		}
 	}
 	w.mu.Unlock()
-	h := <-w.hashed
+	var h hashResult
+	select {
+	case h = <-w.hashed:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 	if h.err != nil {
 		return "", h.err
 	}
@@ -309,13 +354,19 @@ func (w *Writer) Commit() (string, error) {
 		return "", err
 	}
 	w.f = nil
-	if err := os.Rename(w.path+".partial", w.path); err != nil {
+	keep := storeNames(w.path, w.size, w.partSize)
+	for i := range h.parity {
+		keep = append(keep, parityName(w.path, i))
+	}
+	if err := renameStore(w.path+".partial", w.path); err != nil {
 		return "", err
 	}
-	os.Remove(w.path + ".partial.prev")
+	removeStore(w.path, keep...)
+	removeStore(w.path + ".partial.prev")
 	os.Remove(w.checkpointPath())
-	line := h.sum + "  " + filepath.Base(w.path) + "\n"
-	return h.sum, atomicfile.WriteFile(w.path+".sha256", []byte(line), 0o644)
+	sums := &Sums{Name: filepath.Base(w.path), SHA256: h.sum, Size: w.size, Table: w.tableSum, PartSize: w.partSize,
+		Parts: h.parts, Parity: h.parity}
+	return h.sum, atomicfile.WriteFile(sumsPath(w.path), sums.Marshal(), 0o644)
 }
 
 // Close releases the file, leaving NAME.partial (when not committed) for a later Create to

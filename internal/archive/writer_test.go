@@ -119,7 +119,7 @@ func TestWriteEntryRejects(t *testing.T) {
 	if err := w.WriteEntry(name, verify.NewReader(bytes.NewReader(other), d, int64(len(other)))); !errors.Is(err, verify.ErrMismatch) {
 		t.Fatalf("content of another digest: %v", err)
 	}
-	if _, err := w.Commit(); err == nil || !strings.Contains(err.Error(), name) {
+	if _, err := w.Commit(context.Background()); err == nil || !strings.Contains(err.Error(), name) {
 		t.Fatalf("Commit with %s missing: %v", name, err)
 	}
 
@@ -128,7 +128,7 @@ func TestWriteEntryRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeBlob(t, w, blob)
-	if _, err := w.Commit(); err != nil {
+	if _, err := w.Commit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := Verify(context.Background(), path, nil); err != nil || len(res.Bad) != 0 {
@@ -177,7 +177,7 @@ func TestResumeInPlace(t *testing.T) {
 	}
 	writeBlob(t, w, c)
 	writeBlob(t, w, b)
-	if _, err := w.Commit(); err != nil {
+	if _, err := w.Commit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	resumed, _ := os.ReadFile(path)
@@ -188,7 +188,7 @@ func TestResumeInPlace(t *testing.T) {
 	for _, x := range [][]byte{c, a, b} {
 		writeBlob(t, w, x)
 	}
-	sum, err := w.Commit()
+	sum, err := w.Commit(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestResumeOtherPlan(t *testing.T) {
 		}
 		writeBlob(t, w, x)
 	}
-	if _, err := w.Commit(); err != nil {
+	if _, err := w.Commit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := Verify(context.Background(), path, nil); err != nil || len(res.Bad) != 0 || res.Checksum != "matched" {

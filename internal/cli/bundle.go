@@ -12,6 +12,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/progress"
 	"github.com/element-hq/ess-airgap/internal/version"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/crypto/ssh"
 )
 
 func bundleApp(e *env) *cli.App {
@@ -19,6 +20,7 @@ func bundleApp(e *env) *cli.App {
 		Usage: "pull every image of an ESS image list or Helm chart into one verified .tar.zst bundle (connected side)",
 		Commands: []*cli.Command{
 			createCommand(e),
+			signCommand(e),
 			verifyCommand(e),
 			listCommand(e),
 			diffCommand(e),
@@ -39,7 +41,13 @@ func createCommand(e *env) *cli.Command {
    and renamed when complete; the .sha256 exists only beside a complete bundle. A run that
    stops (a failure, Ctrl-C, a crash) leaves the .partial: run the same command again and it
    keeps every layer already written that still verifies. Set SOURCE_DATE_EPOCH for a
-   reproducible file.`,
+   reproducible file.
+
+   With --split-size the bundle is written as parts NAME.tar.zst.001, .002, ... of exactly that
+   size (the last holds the rest), as it streams: cat NAME.tar.zst.0* > NAME.tar.zst gives the
+   bundle, and NAME.tar.zst.sha256 lists every part. --parity N adds N parity parts
+   NAME.tar.zst.p01, ...: any N parts lost or damaged are rebuilt by unbundle repair.
+   --sign-key signs NAME.tar.zst.sha256 (see bundle sign).`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "images", Usage: "the image list (images_digests.yml)"},
 			&cli.StringFlag{Name: "chart", Usage: "a Helm chart: `oci://HOST/PATH/NAME:VERSION`, a chart .tgz or a chart directory"},
@@ -53,6 +61,9 @@ func createCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "resolve every image and print the plan (the chart's images and where each comes from, blobs, bytes to pull, bytes cached) without pulling layers or writing the bundle"},
 			&cli.StringFlag{Name: "cache", Usage: "keep pulled blobs in `DIR` and reuse them in later runs (default: none; a stopped run's NAME.tar.zst.partial is resumed without it)"},
 			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one)"},
+			&cli.StringFlag{Name: "split-size", Usage: "write the bundle in parts of `SIZE` bytes: a number with a unit (kB MB GB, KiB MiB GiB), or fat32 (4 GiB - 1), dvd (4.7 GB), bd (25 GB) (default: one file)"},
+			&cli.IntFlag{Name: "parity", Usage: "with --split-size, write `N` parity parts, which rebuild any N parts lost or damaged"},
+			&cli.StringFlag{Name: "sign-key", Usage: "sign the bundle with the ed25519 key `FILE` (see bundle sign)"},
 		}, registryFlags(4)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
@@ -68,10 +79,26 @@ func createCommand(e *env) *cli.Command {
 			if !strings.HasSuffix(out, ".tar.zst") {
 				return usagef("--output %q: the bundle name must end in .tar.zst", out)
 			}
+			var partSize int64
+			var err error
+			if s := c.String("split-size"); s != "" {
+				if partSize, err = parseSize(s); err != nil {
+					return usagef("--split-size: %v", err)
+				}
+			}
+			parity := c.Int("parity")
+			if parity < 0 || parity > 0 && partSize == 0 || parity >= 256 {
+				return usagef("--parity %d: give --split-size too, and at most 255 parity parts", parity)
+			}
+			var signer ssh.Signer
+			if k := c.String("sign-key"); k != "" {
+				if signer, err = loadSigner("sign-key", k); err != nil {
+					return err
+				}
+			}
 			var list *digests.List
 			var content []byte
 			if c.IsSet("images") {
-				var err error
 				if content, err = os.ReadFile(c.String("images")); err != nil {
 					return err
 				}
@@ -124,7 +151,7 @@ func createCommand(e *env) *cli.Command {
 				res, err = mirror.Create(c.Context, client, mirror.CreateOptions{
 					List: list, ListContent: content, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
 					Output: out, Cache: c.String("cache"), Created: created, Tool: "bundle " + version.Version, Progress: m,
-					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Chart: ch})
+					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Chart: ch, PartSize: partSize, Parity: parity})
 				return err
 			})
 			if res != nil {
@@ -152,13 +179,13 @@ func createCommand(e *env) *cli.Command {
 					progress.Bytes(p.CachedBytes), p.External, progress.Bytes(p.ExternalBytes))
 				return err
 			}
-			st, serr := os.Stat(out)
+			set, serr := archive.Locate(out)
 			if serr != nil {
 				return serr
 			}
 			t := res.Manifest.Totals
-			fmt.Fprintf(e.stdout, "wrote %s: %d containers, %d blobs (%s), file %s, sha256 %s, in %s\n", out, t.Images, t.Blobs,
-				progress.Bytes(t.BlobBytes), progress.Bytes(st.Size()), res.SHA256, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(e.stdout, "wrote %s: %d containers, %d blobs (%s), file %s in %s, sha256 %s, in %s\n", out, t.Images, t.Blobs,
+				progress.Bytes(t.BlobBytes), progress.Bytes(set.Sums.Size), partsSummary(set.Sums), res.SHA256, time.Since(start).Round(time.Millisecond))
 			if k := res.Kept; k.Blobs > 0 {
 				fmt.Fprintf(e.stdout, "resumed the unfinished run: kept %d layers (%s), verified; pulled the rest\n", k.Blobs, progress.Bytes(k.Bytes))
 			}
@@ -170,7 +197,22 @@ func createCommand(e *env) *cli.Command {
 				fmt.Fprintf(e.stdout, "delta against %s %s: %d layers (%s) left out; push %s first\n", m.Base.Kind, m.Base.Name,
 					len(m.External), progress.Bytes(left), m.Base.Name)
 			}
-			fmt.Fprintf(e.stdout, "carry %s and %s.sha256 across; check with: sha256sum -c %s.sha256\n", out, out, out)
+			if signer != nil {
+				if serr := signBundle(e, set, signer); serr != nil {
+					return serr
+				}
+			}
+			files := out
+			if set.Split() {
+				files = fmt.Sprintf("%s.001 to .%03d", out, len(set.Data))
+				if len(set.Parity) > 0 {
+					files += fmt.Sprintf(", .p01 to .p%02d", len(set.Parity))
+				}
+			}
+			if signer != nil {
+				files += ", " + out + ".sha256.sig"
+			}
+			fmt.Fprintf(e.stdout, "carry %s and %s.sha256 across; check with: sha256sum -c %s.sha256\n", files, out, out)
 			return err // nil, or partial: the bundle holds every image that resolved
 		},
 	}

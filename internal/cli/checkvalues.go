@@ -40,7 +40,7 @@ func checkValuesCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "from-bundle", Usage: "render the chart carried in the bundle, not the one in the registry"},
 		), append(renderFlags(), registryFlags(4)...)...),
 		Action: func(c *cli.Context) error {
-			path, err := oneArg(c, "bundle")
+			_, err := bundleArgs(c)
 			if err != nil {
 				return err
 			}
@@ -51,7 +51,7 @@ func checkValuesCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			b, err := archive.Open(path)
+			b, err := openBundle(c, e, true)
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -125,9 +126,9 @@ func newClient(c *cli.Context, e *env, authHost string) (*oci.Client, error) {
 		opts = append(opts, oci.WithTrustedRegistry(authHost))
 	}
 	if c.IsSet("chunk-size") {
-		size, err := parseSize("chunk-size", c.String("chunk-size"))
+		size, err := parseSize(c.String("chunk-size"))
 		if err != nil {
-			return nil, err
+			return nil, usagef("--chunk-size: %v", err)
 		}
 		opts = append(opts, oci.WithChunkSize(size))
 	}
@@ -177,44 +178,83 @@ func withProgress(e *env, label string, fn func(m *progress.Meter) error) error 
 func verifyCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "verify",
-		Usage:     "check the bundle: its .sha256, every blob's digest and size, the layout and the manifest",
-		ArgsUsage: "NAME.tar.zst",
+		Usage:     "check the bundle: its .sha256 (or every part's), every blob's digest and size, the layout and the manifest",
+		ArgsUsage: bundleArgsUsage,
+		Description: `A bundle in parts is read in place: name its first part, NAME.tar.zst, the directory, a
+   glob, or the directories of several media. Every part missing or damaged is named, and
+   whether the parity parts can rebuild it (unbundle repair). With --public-key the signature
+   is checked first, and who signed it, and when, is printed.`,
+		Flags: []cli.Flag{publicKeyFlag},
 		Action: func(c *cli.Context) error {
-			path, err := oneArg(c, "bundle")
+			args, err := bundleArgs(c)
 			if err != nil {
+				return err
+			}
+			keys, err := allowedKeys(c)
+			if err != nil {
+				return err
+			}
+			s, err := archive.Locate(args...)
+			if err != nil {
+				return err
+			}
+			if err := checkSignature(e.stdout, s, keys); err != nil {
 				return err
 			}
 			start := time.Now()
 			var res *archive.Result
 			err = withProgress(e, "verify", func(m *progress.Meter) error {
-				if st, err := os.Stat(path); err == nil {
-					m.SetTotal(st.Size())
-				}
+				m.SetTotal(setBytes(s))
 				var err error
-				res, err = archive.Verify(c.Context, path, m)
+				res, err = archive.VerifySet(c.Context, s, m)
 				return err
 			})
 			if res != nil && len(res.Bad) > 0 {
-				users := blobUsers(c.Context, path)
+				users := blobUsers(c.Context, s)
 				for _, bad := range res.Bad {
 					fmt.Fprintf(e.stderr, "BAD %s%s: %v\n", bad.Name, usedBy(users, bad.Digest), bad.Err)
 				}
+			}
+			var pe *archive.PartsError
+			if errors.As(err, &pe) {
+				printBadParts(e, pe.Bad)
 			}
 			if err != nil {
 				return err
 			}
 			if len(res.Bad) > 0 {
-				return fmt.Errorf("%s: %w: %d entries failed verification", path, archive.ErrCorrupt, len(res.Bad))
+				return fmt.Errorf("%s: %w: %d entries failed verification", s.Name, archive.ErrCorrupt, len(res.Bad))
 			}
-			fmt.Fprintf(e.stdout, "%s: OK (sha256 %s, checksum file %s) in %s\n", path, res.SHA256, res.Checksum, time.Since(start).Round(time.Millisecond))
+			took := time.Since(start).Round(time.Millisecond)
+			if !s.Split() {
+				fmt.Fprintf(e.stdout, "%s: OK (sha256 %s, checksum file %s) in %s\n", s.Whole, res.SHA256, res.Checksum, took)
+				return nil
+			}
+			if s.Sums == nil {
+				fmt.Fprintf(e.stdout, "%s: OK, %d parts (no checksum file: the parts themselves are not checked) in %s\n", s.Name, len(res.Parts), took)
+				return nil
+			}
+			fmt.Fprintf(e.stdout, "%s: OK, %s, every part matching %s.sha256 (sha256 of the joined bundle %s) in %s\n",
+				s.Name, partsSummary(s.Sums), s.Name, res.SHA256, took)
 			return nil
 		},
 	}
 }
 
+// setBytes is how many bytes verifying the bundle reads, for the progress bar.
+func setBytes(s *archive.Set) int64 {
+	if s.Sums != nil && s.Sums.Split() {
+		return s.Sums.Size + int64(len(s.Sums.Parity))*s.Sums.PartSize
+	}
+	if st, err := os.Stat(s.Whole); err == nil {
+		return st.Size()
+	}
+	return 0
+}
+
 // blobUsers maps blob digests to the containers using them; best effort (for messages).
-func blobUsers(ctx context.Context, path string) map[string][]string {
-	b, err := archive.Open(path)
+func blobUsers(ctx context.Context, s *archive.Set) map[string][]string {
+	b, err := archive.OpenSet(s)
 	if err != nil {
 		return nil
 	}
@@ -235,14 +275,10 @@ func listCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "list",
 		Usage:     "list the images of a bundle, read from the head of the file",
-		ArgsUsage: "NAME.tar.zst",
+		ArgsUsage: bundleArgsUsage,
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the bundle manifest as JSON"}},
 		Action: func(c *cli.Context) error {
-			path, err := oneArg(c, "bundle")
-			if err != nil {
-				return err
-			}
-			b, err := archive.Open(path)
+			b, err := openBundle(c, e, false)
 			if err != nil {
 				return err
 			}

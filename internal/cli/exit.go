@@ -28,7 +28,7 @@ const exitCodesHelp = `EXIT CODES:
    0    success
    1    error (registry unreachable, bad image list, ...)
    2    usage error (flags or arguments)
-   3    verification failed (corrupt bundle, checksum or digest mismatch)
+   3    verification failed (corrupt bundle or part, checksum or digest mismatch, bundle not signed by an allowed key)
    4    partial: some images failed, the others were pushed (rerun to resume)
    5    refused: the registry refuses what the command needs (credentials, a missing project
         or repository, a body limit, a media type): fix the cause named, then rerun
@@ -58,7 +58,8 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitPartial
 	case errors.Is(err, mirror.ErrNotLocal):
 		return ExitNotLocal
-	case errors.Is(err, archive.ErrCorrupt), errors.Is(err, archive.ErrChecksum), errors.Is(err, verify.ErrMismatch):
+	case errors.Is(err, archive.ErrCorrupt), errors.Is(err, archive.ErrChecksum), errors.Is(err, verify.ErrMismatch),
+		errors.Is(err, archive.ErrSignature):
 		return ExitVerify
 	}
 	return ExitError

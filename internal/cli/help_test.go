@@ -17,7 +17,8 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"bundle", "--help"}, {"bundle", "create", "--help"}, {"bundle", "verify", "--help"},
-		{"unbundle", "--help"}, {"unbundle", "push", "--help"}, {"unbundle", "secret", "--help"},
+		{"bundle", "sign", "--help"}, {"unbundle", "--help"}, {"unbundle", "push", "--help"},
+		{"unbundle", "secret", "--help"}, {"unbundle", "repair", "--help"},
 	} {
 		name := strings.Join(args[:len(args)-1], "-")
 		t.Run(name, func(t *testing.T) {

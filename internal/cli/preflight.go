@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/urfave/cli/v2"
 )
@@ -22,7 +21,7 @@ func checkCommand(e *env) *cli.Command {
    that decide whether it can succeed before it sends anything else.`,
 		Flags: append(destinationFlags(), registryFlags(4)...),
 		Action: func(c *cli.Context) error {
-			path, err := oneArg(c, "bundle")
+			args, err := bundleArgs(c)
 			if err != nil {
 				return err
 			}
@@ -34,7 +33,7 @@ func checkCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			b, err := archive.Open(path)
+			b, err := openBundle(c, e, true)
 			if err != nil {
 				return err
 			}
@@ -50,7 +49,7 @@ func checkCommand(e *env) *cli.Command {
 				printProblems(e, dest.Host, res.Problems)
 				return fmt.Errorf("%w: %d cause(s)", mirror.ErrRefused, len(res.Problems))
 			}
-			fmt.Fprintf(e.stdout, "%s takes every repository of %s\n", dest.Host, path)
+			fmt.Fprintf(e.stdout, "%s takes every repository of %s\n", dest.Host, strings.Join(args, " "))
 			return nil
 		},
 	}

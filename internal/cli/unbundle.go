@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/progress"
@@ -21,6 +20,7 @@ func unbundleApp(e *env) *cli.App {
 			checkCommand(e),
 			checkValuesCommand(e),
 			verifyCommand(e),
+			repairCommand(e),
 			listCommand(e),
 			configMapCommand(e),
 			secretCommand(e),
@@ -62,28 +62,29 @@ func pushCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "push",
 		Usage:     "push every image of the bundle to the local registry, then write the ConfigMap",
-		ArgsUsage: "NAME.tar.zst",
+		ArgsUsage: bundleArgsUsage,
 		Description: `Blobs are read straight from the compressed file and verified as they stream: nothing
    unverified reaches the registry. Blobs the registry has are skipped; a blob another
    repository of the registry has is mounted. After the push every tag is read back, and the
    ConfigMap carries the digests the registry serves. Rerun after a failure to resume.
    A Helm chart in the bundle is pushed to HOST/PREFIX/<its repository path>:VERSION, the same
    digest; --helm-values then writes a values file that points every image block of the chart
-   at the registry by digest, and the render check (see unbundle check-values) runs when helm is found.`,
-		Flags: append(append(append(destinationFlags(), configMapFlags()...),
+   at the registry by digest, and the render check (see unbundle check-values) runs when helm is found.
+   A bundle in parts is read in place, as verify reads it. With --public-key the signature is
+   checked before anything else is read, and the bundle's offset table must be the signed one.`,
+		Flags: append(append(append(append(destinationFlags(), configMapFlags()...),
 			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
 			&cli.StringFlag{Name: "chunk-size", Usage: "upload blobs larger than `SIZE` (16MiB, 8388608) in chunks of that size from the start, for a proxy that limits request bodies (default: one request per blob, chunks only after a 413)"}),
-			append(helmFlags(), registryFlags(8)...)...),
+			publicKeyFlag), append(helmFlags(), registryFlags(8)...)...),
 		Action: func(c *cli.Context) error {
-			path, err := oneArg(c, "bundle")
-			if err != nil {
+			if _, err := bundleArgs(c); err != nil {
 				return err
 			}
 			dest, err := destination(c)
 			if err != nil {
 				return err
 			}
-			b, err := archive.Open(path)
+			b, err := openBundle(c, e, true)
 			if err != nil {
 				return err
 			}
@@ -230,7 +231,7 @@ func configMapCommand(e *env) *cli.Command {
 		ArgsUsage: "NAME.tar.zst",
 		Flags:     append(append(destinationFlags(), configMapFlags()...), registryFlags(4)...),
 		Action: func(c *cli.Context) error {
-			path, err := oneArg(c, "bundle")
+			_, err := bundleArgs(c)
 			if err != nil {
 				return err
 			}
@@ -242,7 +243,7 @@ func configMapCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			b, err := archive.Open(path)
+			b, err := openBundle(c, e, true)
 			if err != nil {
 				return err
 			}

@@ -62,12 +62,10 @@ func LoadBase(path string) (*archive.Base, func(digest string) bool, error) {
 }
 
 // fileDigest is the sha256 of a file: from NAME.sha256 beside it when there is one (a bundle
-// has it, and reading gigabytes again would be waste), else computed.
+// has it, also in parts, and reading gigabytes again would be waste), else computed.
 func fileDigest(path string) (string, error) {
-	if data, err := os.ReadFile(path + ".sha256"); err == nil {
-		if f := strings.Fields(string(data)); len(f) > 0 && len(f[0]) == 64 {
-			return "sha256:" + strings.ToLower(f[0]), nil
-		}
+	if sums, err := archive.ReadSums(path + ".sha256"); err == nil {
+		return "sha256:" + sums.SHA256, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {

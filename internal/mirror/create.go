@@ -51,6 +51,10 @@ type CreateOptions struct {
 	DryRun bool
 	// Chart, when set, is carried too (its artifact as it is), with every image of its blocks.
 	Chart *Chart
+	// PartSize, when set, writes the bundle in parts of that many bytes, with Parity parity
+	// parts (archive.WithParts).
+	PartSize int64
+	Parity   int
 }
 
 // sources is every image to resolve: the list's, then the chart's blocks'. A key in both is
@@ -189,7 +193,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 			remote = append(remote, b)
 		}
 	}
-	w, err := archive.Create(o.Output, o.Created, entries)
+	w, err := archive.Create(o.Output, o.Created, entries, archive.WithParts(o.PartSize, o.Parity))
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +203,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if err != nil {
 		return nil, err
 	}
-	sum, err := w.Commit()
+	sum, err := w.Commit(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,262 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/progress"
+	"github.com/element-hq/ess-airgap/internal/sshsig"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/crypto/ssh"
+)
+
+// bundleArgsUsage is the ArgsUsage of the commands that read a bundle in place.
+const bundleArgsUsage = "NAME.tar.zst | NAME.tar.zst.001 | DIR | 'GLOB' ..."
+
+// bundleArgs returns the arguments naming a bundle: its file, any of its parts, a directory, a
+// glob; several for parts spread over several directories. A flag among them is refused:
+// urfave/cli would ignore it.
+func bundleArgs(c *cli.Context) ([]string, error) {
+	if c.NArg() == 0 {
+		return nil, usagef("%s: missing bundle argument", c.Command.Name)
+	}
+	for _, a := range c.Args().Slice() {
+		if strings.HasPrefix(a, "-") {
+			return nil, usagef("%s: unexpected %q after the bundle argument (flags go before it)", c.Command.Name, a)
+		}
+	}
+	return c.Args().Slice(), nil
+}
+
+// publicKeyFlag is --public-key of verify and push.
+var publicKeyFlag = &cli.StringSliceFlag{Name: "public-key", Usage: "refuse the bundle unless NAME.tar.zst.sha256.sig is a signature by a key of `FILE` (a .pub file, or an allowed_signers file; repeatable), checked before anything else is read"}
+
+// allowedKeys reads the keys of every --public-key; none when the flag is not given.
+func allowedKeys(c *cli.Context) ([]sshsig.Allowed, error) {
+	var all []sshsig.Allowed
+	for _, p := range c.StringSlice("public-key") {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, usagef("--public-key: %v", err)
+		}
+		keys, err := sshsig.ParseAllowed(p, data)
+		if err != nil {
+			return nil, usagef("--public-key: %v", err)
+		}
+		all = append(all, keys...)
+	}
+	return all, nil
+}
+
+// checkSignature checks the bundle's signature when keys were given, and says on w who signed.
+func checkSignature(w io.Writer, s *archive.Set, keys []sshsig.Allowed) error {
+	if keys == nil {
+		return nil
+	}
+	sig, err := archive.CheckSignature(s, keys, time.Now())
+	if err != nil {
+		return err
+	}
+	who := strings.Join(sig.Principals, ", ")
+	if who != "" {
+		who += ", "
+	}
+	when := "signing time not recorded"
+	if !sig.Signed.IsZero() {
+		when = "signed " + sig.Signed.Format(time.RFC3339)
+	}
+	fmt.Fprintf(w, "%s: signed by %s (%sallowed by %s), %s\n", s.Name, sig.Key, who, sig.Source, when)
+	return nil
+}
+
+// openBundle locates the bundle the arguments name, checks its signature first when --public-key
+// was given, and opens it. A bundle in parts must have every data part there, of its size,
+// unless some may be missing (list: only the first and last are read); the error names every
+// bad part and says whether parity can rebuild it.
+func openBundle(c *cli.Context, e *env, allMustBeThere bool) (*archive.Bundle, error) {
+	args, err := bundleArgs(c)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := allowedKeys(c)
+	if err != nil {
+		return nil, err
+	}
+	s, err := archive.Locate(args...)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSignature(e.stderr, s, keys); err != nil {
+		return nil, err
+	}
+	var partsErr error
+	if s.Split() {
+		_, err := archive.CheckParts(c.Context, s, false, nil)
+		var pe *archive.PartsError
+		if err != nil && !errors.As(err, &pe) {
+			return nil, err
+		}
+		if pe != nil {
+			printBadParts(e, pe.Bad)
+			if allMustBeThere {
+				return nil, err
+			}
+			partsErr = err
+		}
+	}
+	b, err := archive.OpenSet(s)
+	if err != nil {
+		if partsErr != nil {
+			return nil, partsErr
+		}
+		return nil, err
+	}
+	if keys != nil {
+		if err := b.CheckTable(s.Sums); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func printBadParts(e *env, bad []archive.PartStatus) {
+	for _, b := range bad {
+		fmt.Fprintf(e.stderr, "BAD %s: %s\n", b.Name, b.Problem)
+	}
+}
+
+// partsSummary describes the files of a bundle for the messages of create and verify.
+func partsSummary(sums *archive.Sums) string {
+	if !sums.Split() {
+		return "one file"
+	}
+	return fmt.Sprintf("%d parts of %s (%d bytes)%s", len(sums.Parts), progress.Bytes(sums.PartSize), sums.PartSize,
+		map[bool]string{true: fmt.Sprintf(" and %d parity parts", len(sums.Parity)), false: ""}[len(sums.Parity) > 0])
+}
+
+// passphraseEnv holds the passphrase of an encrypted signing key.
+const passphraseEnv = "SIGN_KEY_PASSPHRASE"
+
+// loadSigner reads the signing key of --sign-key or --key: an OpenSSH ed25519 private key file
+// (the passphrase of an encrypted one from $SIGN_KEY_PASSPHRASE), or the .pub of a key an
+// ssh-agent holds.
+func loadSigner(flag, path string) (ssh.Signer, error) {
+	s, err := sshsig.LoadSigner(path, func() ([]byte, error) {
+		if p := os.Getenv(passphraseEnv); p != "" {
+			return []byte(p), nil
+		}
+		return nil, fmt.Errorf("set $%s to its passphrase, or give the .pub of a key an ssh-agent holds", passphraseEnv)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--%s: %w", flag, err)
+	}
+	return s, nil
+}
+
+// signBundle signs the bundle at path and says so.
+func signBundle(e *env, s *archive.Set, signer ssh.Signer) error {
+	if err := archive.Sign(s, signer, time.Now()); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "signed %s with %s: %s.sig; check it with: ssh-keygen -Y verify -f allowed_signers -I SIGNER -n %s -s %s.sig < %s\n",
+		s.SumsPath, sshsig.ID(signer.PublicKey()), s.SumsPath, archive.SignatureNamespace, s.Name+".sha256", s.Name+".sha256")
+	return nil
+}
+
+// signCommand is `bundle sign --key FILE NAME.tar.zst`.
+func signCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "sign",
+		Usage:     "sign a bundle: verify it, then write NAME.tar.zst.sha256.sig, an OpenSSH signature of its checksum file",
+		ArgsUsage: bundleArgsUsage,
+		Description: `The bundle (or every part) is verified against NAME.tar.zst.sha256 first. The signing time is
+   recorded in the checksum file, which is then signed as it is with an ed25519 key (ssh-keygen
+   -t ed25519): unbundle verify --public-key checks it, and so does ssh-keygen -Y verify -n
+   ess-airgap-bundle. The passphrase of an encrypted key is read from $SIGN_KEY_PASSPHRASE; or
+   give the .pub of a key an ssh-agent holds.`,
+		Flags: []cli.Flag{&cli.StringFlag{Name: "key", Usage: "the signing key `FILE`: an OpenSSH ed25519 private key (mode 0600), or the .pub of a key an ssh-agent holds"}},
+		Action: func(c *cli.Context) error {
+			args, err := bundleArgs(c)
+			if err != nil {
+				return err
+			}
+			if err := required(c, "key"); err != nil {
+				return err
+			}
+			signer, err := loadSigner("key", c.String("key"))
+			if err != nil {
+				return err
+			}
+			s, err := archive.Locate(args...)
+			if err != nil {
+				return err
+			}
+			if s.Sums == nil {
+				return fmt.Errorf("%s: %w: no checksum file %s.sha256 to sign", s.Name, archive.ErrCorrupt, s.Name)
+			}
+			if _, err := archive.VerifySet(c.Context, s, nil); err != nil {
+				return fmt.Errorf("not signed: %w", err)
+			}
+			return signBundle(e, s, signer)
+		},
+	}
+}
+
+// repairCommand is `unbundle repair PARTS...`.
+func repairCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "repair",
+		Usage:     "rebuild the lost or damaged parts of a bundle in parts from its parity parts",
+		ArgsUsage: bundleArgsUsage,
+		Description: `Every part is checked against NAME.tar.zst.sha256; with N parity parts, any N parts that are
+   missing or damaged are rebuilt, each checked against its sha256 before it is written. The
+   parts are read in place (several directories may be given, one per medium); the rebuilt
+   parts are written into --output-dir (default: the directory of NAME.tar.zst.sha256), where
+   a damaged part is replaced.`,
+		Flags: []cli.Flag{&cli.StringFlag{Name: "output-dir", Usage: "write the rebuilt parts into `DIR` (default: beside NAME.tar.zst.sha256)"}},
+		Action: func(c *cli.Context) error {
+			args, err := bundleArgs(c)
+			if err != nil {
+				return err
+			}
+			s, err := archive.Locate(args...)
+			if err != nil {
+				return err
+			}
+			dir := c.String("output-dir")
+			if dir == "" {
+				dir = s.Dir()
+			}
+			var wrote []string
+			err = withProgress(e, "repair", func(m *progress.Meter) error {
+				if s.Sums != nil {
+					m.SetTotal(s.Sums.Size + int64(len(s.Sums.Parity))*s.Sums.PartSize)
+				}
+				var err error
+				wrote, err = archive.Repair(c.Context, s, dir, m)
+				return err
+			})
+			var pe *archive.PartsError
+			if errors.As(err, &pe) {
+				printBadParts(e, pe.Bad)
+			}
+			if err != nil {
+				return err
+			}
+			if len(wrote) == 0 {
+				fmt.Fprintf(e.stdout, "%s: every part matches %s.sha256: nothing to repair\n", s.Name, s.Name)
+				return nil
+			}
+			for _, p := range wrote {
+				fmt.Fprintf(e.stdout, "rebuilt %s (it matches its sha256 in %s.sha256)\n", p, s.Name)
+			}
+			return nil
+		},
+	}
+}
