@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"os"
 	"strings"
 	"time"
@@ -115,11 +116,11 @@ func createCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			var platforms []mirror.Platform
+			var platforms []manifest.Platform
 			for _, s := range c.StringSlice("platform") {
-				p, err := mirror.ParsePlatform(s)
+				p, err := manifest.ParsePlatform(s)
 				if err != nil {
-					return usagef("%v", err)
+					return usagef("--%v", err)
 				}
 				platforms = append(platforms, p)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"io"
 	"sort"
 	"strings"
@@ -30,8 +31,8 @@ func blobJobs(b *archive.Bundle, ts []*target) []*blobJob {
 	byDigest := map[string]*blobJob{}
 	var jobs []*blobJob
 	for _, t := range ts {
-		t.root.walk(func(n *node) {
-			for _, d := range n.blobs {
+		t.root.Walk(func(n *manifest.Node) {
+			for _, d := range n.Blobs {
 				j, ok := byDigest[d.Digest]
 				if !ok {
 					rec, ok := b.Manifest().BlobByDigest(d.Digest)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"io"
 	"strings"
 
@@ -30,7 +31,7 @@ type Chart struct {
 	Source digests.Image  // where it is pushed from and to: Path (NAME for a file), Tag (the version)
 	Values []archive.File // the operator's values files, in order
 	Blocks []chart.Block  // with the values applied
-	root   *node          // the artifact's manifest, config and layers
+	root   *manifest.Node // the artifact's manifest, config and layers
 	layers map[string][]byte
 }
 
@@ -74,15 +75,15 @@ func (ch *Chart) pull(ctx context.Context, c *oci.Client, ref string) error {
 	if err != nil {
 		return fmt.Errorf("chart %s: %w", ch.Ref, err)
 	}
-	fetch := func(ctx context.Context, d descriptor) ([]byte, error) {
+	fetch := func(ctx context.Context, d manifest.Descriptor) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s is an index, not a chart", ErrBadManifest, ch.Ref)
 	}
-	d := descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}
-	if ch.root, err = parseNode(ctx, d, m.Raw, fetch, 0); err != nil {
+	d := manifest.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}
+	if ch.root, err = manifest.Parse(ctx, d, m.Raw, fetch); err != nil {
 		return fmt.Errorf("chart %s: %w", ch.Ref, err)
 	}
 	var content []byte
-	for i, b := range ch.root.blobs {
+	for i, b := range ch.root.Blobs {
 		if b.Size > maxChartBlob {
 			return fmt.Errorf("chart %s: blob %s: %d bytes is too large for a chart", ch.Ref, b.Digest, b.Size)
 		}
@@ -94,7 +95,7 @@ func (ch *Chart) pull(ctx context.Context, c *oci.Client, ref string) error {
 		case i == 0 && b.MediaType != chart.ConfigMediaType:
 			return fmt.Errorf("%w: %s: config media type %q, not a Helm chart's %s", ErrBadManifest, ch.Ref, b.MediaType, chart.ConfigMediaType)
 		case i == 0:
-			ch.root.config = data
+			ch.root.Config = data
 		default:
 			ch.layers[b.Digest] = data
 			if b.MediaType == chart.ContentMediaType {
@@ -116,7 +117,7 @@ func (ch *Chart) pull(ctx context.Context, c *oci.Client, ref string) error {
 }
 
 // readBlob reads a small blob into memory, verified.
-func readBlob(ctx context.Context, c *oci.Client, repo string, d descriptor) ([]byte, error) {
+func readBlob(ctx context.Context, c *oci.Client, repo string, d manifest.Descriptor) ([]byte, error) {
 	var data []byte
 	err := retryBlob(ctx, func() error {
 		rc, err := c.OpenBlob(ctx, repo, d.Digest)
@@ -138,16 +139,16 @@ func (ch *Chart) build(path string) error {
 		return err
 	}
 	ch.Chart = c
-	config := descriptor{MediaType: chart.ConfigMediaType, Digest: verify.Digest(c.Meta), Size: int64(len(c.Meta))}
-	layer := descriptor{MediaType: chart.ContentMediaType, Digest: verify.Digest(c.Archive), Size: int64(len(c.Archive)),
+	config := manifest.Descriptor{MediaType: chart.ConfigMediaType, Digest: verify.Digest(c.Meta), Size: int64(len(c.Meta))}
+	layer := manifest.Descriptor{MediaType: chart.ContentMediaType, Digest: verify.Digest(c.Archive), Size: int64(len(c.Archive)),
 		Annotations: map[string]string{"org.opencontainers.image.title": c.Name + "-" + c.Version + ".tgz"}}
-	raw, err := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": ociManifest, "config": config, "layers": []descriptor{layer},
+	raw, err := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": manifest.OCIManifest, "config": config, "layers": []manifest.Descriptor{layer},
 		"annotations": map[string]string{"org.opencontainers.image.title": c.Name, "org.opencontainers.image.version": c.Version}})
 	if err != nil {
 		return err
 	}
-	d := descriptor{MediaType: ociManifest, Digest: verify.Digest(raw), Size: int64(len(raw))}
-	ch.root = &node{desc: d, raw: raw, blobs: []descriptor{config, layer}, config: c.Meta}
+	d := manifest.Descriptor{MediaType: manifest.OCIManifest, Digest: verify.Digest(raw), Size: int64(len(raw))}
+	ch.root = &manifest.Node{Desc: d, Raw: raw, Blobs: []manifest.Descriptor{config, layer}, Config: c.Meta}
 	ch.layers[layer.Digest] = c.Archive
 	ch.Source = digests.Image{Component: c.Name, Container: ChartContainer, Path: c.Name, Tag: versionTag(c.Version), Digest: d.Digest}
 	return nil
@@ -173,5 +174,5 @@ func (ch *Chart) image() *image {
 
 // record is what the bundle manifest says of the chart.
 func (ch *Chart) record() *archive.Chart {
-	return &archive.Chart{Ref: ch.Ref, Name: ch.Chart.Name, Version: ch.Chart.Version, Digest: ch.root.desc.Digest, Values: ch.Values}
+	return &archive.Chart{Ref: ch.Ref, Name: ch.Chart.Name, Version: ch.Chart.Version, Digest: ch.root.Desc.Digest, Values: ch.Values}
 }

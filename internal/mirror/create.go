@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"sort"
 	"time"
 
@@ -41,7 +42,7 @@ type CreateOptions struct {
 	Cache    string   // a cache directory of pulled blobs kept across runs; "" for none
 	Progress Progress // may be nil
 	// Platforms, when set, keeps only these platforms of every index (see filterPlatforms).
-	Platforms []Platform
+	Platforms []manifest.Platform
 	// Base and Have make a delta bundle: layers for which Have is true are not carried, and
 	// the bundle names Base as what it needs.
 	Base *archive.Base
@@ -109,7 +110,7 @@ type Kept struct {
 type image struct {
 	group    digests.Group
 	ref      string // what was fetched: repo@digest when the list pins one, else repo:tag
-	root     *node
+	root     *manifest.Node
 	upstream string // the digest upstream serves, when root was filtered to some platforms
 }
 
@@ -235,15 +236,15 @@ func describeBundle(o CreateOptions, images []*image, blobs []*blob) (*archive.M
 		}
 	}
 	idx := struct {
-		SchemaVersion int          `json:"schemaVersion"`
-		MediaType     string       `json:"mediaType"`
-		Manifests     []descriptor `json:"manifests"`
-	}{SchemaVersion: 2, MediaType: ociIndex, Manifests: []descriptor{}}
+		SchemaVersion int                   `json:"schemaVersion"`
+		MediaType     string                `json:"mediaType"`
+		Manifests     []manifest.Descriptor `json:"manifests"`
+	}{SchemaVersion: 2, MediaType: manifest.OCIIndex, Manifests: []manifest.Descriptor{}}
 	for _, im := range images {
-		d := im.root.desc
-		plats := im.root.platforms()
-		if isManifest(d.MediaType) {
-			if p := configPlatform(configs[im.root.blobs[0].Digest]); p != "" {
+		d := im.root.Desc
+		plats := im.root.Platforms()
+		if manifest.IsManifest(d.MediaType) {
+			if p := configPlatform(configs[im.root.Blobs[0].Digest]); p != "" {
 				plats = []string{p}
 			}
 		}
@@ -280,7 +281,7 @@ func inMemory(name string, data []byte) archive.Entry {
 
 // configPlatform reads os/architecture[/variant] from an image config.
 func configPlatform(cfg []byte) string {
-	var p platform
+	var p manifest.Platform
 	if json.Unmarshal(cfg, &p) != nil || p.OS == "" {
 		return ""
 	}

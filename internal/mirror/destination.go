@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"path"
 	"strings"
 
@@ -44,7 +45,7 @@ func (d Destination) Repo(im archive.Image) string {
 type target struct {
 	repo, tag string
 	digest    string
-	root      *node
+	root      *manifest.Node
 	images    []archive.Image
 	pushed    bool // by the preflight
 }

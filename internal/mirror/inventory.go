@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"maps"
 	"os"
 	"slices"
@@ -118,18 +119,18 @@ func (w *inventoryWalk) repo(ctx context.Context, repo string) (InventoryRepo, e
 		if w.seen(dg) {
 			continue
 		}
-		fetch := func(ctx context.Context, d descriptor) ([]byte, error) {
+		fetch := func(ctx context.Context, d manifest.Descriptor) ([]byte, error) {
 			raw, _, err := w.p.GetManifest(ctx, repo, d.Digest)
 			return raw, err
 		}
-		root, err := parseNode(ctx, descriptor{MediaType: mt, Digest: dg, Size: int64(len(raw))}, raw, fetch, 0)
+		root, err := manifest.Parse(ctx, manifest.Descriptor{MediaType: mt, Digest: dg, Size: int64(len(raw))}, raw, fetch)
 		if err != nil {
 			return r, fmt.Errorf("%s:%s: %w", repo, tag, err)
 		}
 		w.mu.Lock()
-		root.walk(func(n *node) {
-			w.manifests[n.desc.Digest] = true
-			for _, b := range n.blobs {
+		root.Walk(func(n *manifest.Node) {
+			w.manifests[n.Desc.Digest] = true
+			for _, b := range n.Blobs {
 				w.blobs[b.Digest] = true
 			}
 		})

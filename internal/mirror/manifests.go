@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"sort"
 	"sync"
 
@@ -49,8 +50,8 @@ func (r *pushRun) forTargets(ts []*target, res *Pushed, fn func(*target) (string
 func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
 	var failed []error
 	r.mu.Lock()
-	t.root.walk(func(n *node) {
-		for _, d := range n.blobs {
+	t.root.Walk(func(n *manifest.Node) {
+		for _, d := range n.Blobs {
 			if err := r.blobErr[blobKey(d.Digest, t.repo)]; err != nil {
 				failed = append(failed, err)
 			}
@@ -65,11 +66,11 @@ func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
 		return "", fmt.Errorf("%d blobs failed, the first: %w", len(failed), failed[0])
 	}
 	var err error
-	t.root.walk(func(n *node) {
+	t.root.Walk(func(n *manifest.Node) {
 		if err != nil || n == t.root {
 			return
 		}
-		err = r.putManifest(ctx, t.repo, n.desc.Digest, n)
+		err = r.putManifest(ctx, t.repo, n.Desc.Digest, n)
 	})
 	if err != nil {
 		return "", err
@@ -78,7 +79,7 @@ func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
 	if ref == "" {
 		ref = t.digest
 	}
-	if err := r.p.PutManifest(ctx, t.repo, ref, t.root.raw, t.root.desc.MediaType); err != nil {
+	if err := r.p.PutManifest(ctx, t.repo, ref, t.root.Raw, t.root.Desc.MediaType); err != nil {
 		return "", err
 	}
 	r.stats.manifestsPushed.Add(1)
@@ -123,8 +124,8 @@ func ReadBack(ctx context.Context, c *oci.Client, b *archive.Bundle, d Destinati
 }
 
 // putManifest pushes a child manifest by digest unless the repository has it.
-func (r *pushRun) putManifest(ctx context.Context, repo, ref string, n *node) error {
-	ok, err := r.p.ManifestExists(ctx, repo, n.desc.Digest)
+func (r *pushRun) putManifest(ctx context.Context, repo, ref string, n *manifest.Node) error {
+	ok, err := r.p.ManifestExists(ctx, repo, n.Desc.Digest)
 	if err != nil {
 		return err
 	}
@@ -132,7 +133,7 @@ func (r *pushRun) putManifest(ctx context.Context, repo, ref string, n *node) er
 		r.stats.manifestsSkipped.Add(1)
 		return nil
 	}
-	if err := r.p.PutManifest(ctx, repo, ref, n.raw, n.desc.MediaType); err != nil {
+	if err := r.p.PutManifest(ctx, repo, ref, n.Raw, n.Desc.MediaType); err != nil {
 		return err
 	}
 	r.stats.manifestsPushed.Add(1)
@@ -151,8 +152,8 @@ func BlobUsers(ctx context.Context, b *archive.Bundle) (map[string][]string, err
 	}
 	users := map[string][]string{}
 	for _, t := range ts {
-		t.root.walk(func(n *node) {
-			for _, d := range append([]descriptor{n.desc}, n.blobs...) {
+		t.root.Walk(func(n *manifest.Node) {
+			for _, d := range append([]manifest.Descriptor{n.Desc}, n.Blobs...) {
 				for _, im := range t.images {
 					if !contains(users[d.Digest], im.Key()) {
 						users[d.Digest] = append(users[d.Digest], im.Key())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"net/http"
 	"slices"
 	"strings"
@@ -165,14 +166,14 @@ func repoProblem(host, repo string, err error) Problem {
 func (r *pushRun) pushFirstDocker(ctx context.Context, ts []*target, res *Checked) (*target, error) {
 	var first *target
 	size := func(t *target) (n int64) {
-		t.root.walk(func(nd *node) {
-			for _, d := range nd.blobs {
+		t.root.Walk(func(nd *manifest.Node) {
+			for _, d := range nd.Blobs {
 				n += d.Size
 			}
 		})
 		return n
 	}
-	docker := func(t *target) bool { return strings.HasPrefix(t.root.desc.MediaType, "application/vnd.docker.") }
+	docker := func(t *target) bool { return strings.HasPrefix(t.root.Desc.MediaType, "application/vnd.docker.") }
 	for _, t := range ts {
 		if first == nil || docker(t) && !docker(first) || docker(t) == docker(first) && size(t) < size(first) {
 			first = t
@@ -218,7 +219,7 @@ func (r *pushRun) pushFirstDocker(ctx context.Context, ts []*target, res *Checke
 				}
 			}
 			res.Problems = append(res.Problems, Problem{
-				Cause: fmt.Sprintf("%s refuses Docker media types (%s)", r.p.Host(), first.root.desc.MediaType),
+				Cause: fmt.Sprintf("%s refuses Docker media types (%s)", r.p.Host(), first.root.Desc.MediaType),
 				Fix:   "enable them (Zot: http.compat [\"docker2s2\"]), or push to a registry that takes them: converting the manifests would change the digests ESS pins",
 				Repos: repos})
 		} else if r.jobs == nil { // unbundle check: say why; a push goes on and reports it with the rest
@@ -236,11 +237,11 @@ func (r *pushRun) probe(ctx context.Context, ts []*target, first *target, res *C
 	if first == nil {
 		return nil
 	}
-	if other := otherRepo(ts, first.repo); other != "" && len(first.root.blobs) > 0 {
+	if other := otherRepo(ts, first.repo); other != "" && len(first.root.Blobs) > 0 {
 		if !first.pushed { // the mount needs the blob in first's repository
 			r.pushBlobs(ctx, blobJobs(r.b, []*target{first}))
 		}
-		mounted, _, err := r.p.Mount(ctx, other, first.root.blobs[0].Digest, first.repo)
+		mounted, _, err := r.p.Mount(ctx, other, first.root.Blobs[0].Digest, first.repo)
 		switch {
 		case err != nil:
 			return err

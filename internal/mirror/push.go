@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -118,7 +119,7 @@ func refused(err error) bool {
 
 // loadTrees reads every target's manifest tree from the bundle (verified).
 func loadTrees(ctx context.Context, b *archive.Bundle, ts []*target) error {
-	fetch := func(ctx context.Context, d descriptor) ([]byte, error) {
+	fetch := func(ctx context.Context, d manifest.Descriptor) ([]byte, error) {
 		rec, ok := b.Manifest().BlobByDigest(d.Digest)
 		if !ok {
 			return nil, fmt.Errorf("manifest %s: %w", d.Digest, archive.ErrNotFound)
@@ -128,19 +129,19 @@ func loadTrees(ctx context.Context, b *archive.Bundle, ts []*target) error {
 		}
 		return b.ReadFile(archive.BlobName(d.Digest))
 	}
-	trees := map[string]*node{}
+	trees := map[string]*manifest.Node{}
 	for _, t := range ts {
 		if n, ok := trees[t.digest]; ok {
 			t.root = n
 			continue
 		}
 		im := t.images[0]
-		d := descriptor{MediaType: im.MediaType, Digest: im.Digest, Size: im.Size}
+		d := manifest.Descriptor{MediaType: im.MediaType, Digest: im.Digest, Size: im.Size}
 		raw, err := fetch(ctx, d)
 		if err != nil {
 			return fmt.Errorf("%s: %w", t, err)
 		}
-		if t.root, err = parseNode(ctx, d, raw, fetch, 0); err != nil {
+		if t.root, err = manifest.Parse(ctx, d, raw, fetch); err != nil {
 			return fmt.Errorf("%s: %w", t, err)
 		}
 		trees[t.digest] = t.root

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"sort"
 	"strings"
 
@@ -128,8 +129,8 @@ func chartArchive(ctx context.Context, c *oci.Client, b *archive.Bundle, o Rende
 		if err := ch.pull(ctx, c, ref); err != nil {
 			return nil, fmt.Errorf("%w (push the bundle first, or render the bundle's chart)", err)
 		}
-		if ch.root.desc.Digest != m.Chart.Digest {
-			return nil, fmt.Errorf("%w: chart %s is %s in the registry, %s in the bundle", ErrReadBack, ch.Ref, ch.root.desc.Digest, m.Chart.Digest)
+		if ch.root.Desc.Digest != m.Chart.Digest {
+			return nil, fmt.Errorf("%w: chart %s is %s in the registry, %s in the bundle", ErrReadBack, ch.Ref, ch.root.Desc.Digest, m.Chart.Digest)
 		}
 		return ch.Chart.Archive, nil
 	}
@@ -137,7 +138,7 @@ func chartArchive(ctx context.Context, c *oci.Client, b *archive.Bundle, o Rende
 	if err != nil {
 		return nil, err
 	}
-	var doc manifestDoc
+	var doc manifest.Doc
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("%w: chart manifest %s: %v", ErrBadManifest, m.Chart.Digest, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"io"
 	"sort"
 	"strings"
@@ -17,7 +18,7 @@ import (
 
 // resolve fetches every distinct image's manifest tree, in parallel. It returns the images
 // that resolved, in order, and why the others did not, per container key.
-func resolve(ctx context.Context, c *oci.Client, groups []digests.Group, platforms []Platform) ([]*image, map[string]error) {
+func resolve(ctx context.Context, c *oci.Client, groups []digests.Group, platforms []manifest.Platform) ([]*image, map[string]error) {
 	images := make([]*image, len(groups))
 	errs := make([]error, len(groups))
 	sem := make(chan struct{}, c.Jobs())
@@ -50,7 +51,7 @@ func resolve(ctx context.Context, c *oci.Client, groups []digests.Group, platfor
 	return ok, failed
 }
 
-func resolveOne(ctx context.Context, c *oci.Client, g digests.Group, platforms []Platform) (*image, error) {
+func resolveOne(ctx context.Context, c *oci.Client, g digests.Group, platforms []manifest.Platform) (*image, error) {
 	src := g.Source
 	im := &image{group: g, ref: src.Ref()}
 	if src.Digest != "" {
@@ -63,8 +64,8 @@ func resolveOne(ctx context.Context, c *oci.Client, g digests.Group, platforms [
 	if err != nil {
 		return fail(err)
 	}
-	root := descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}
-	fetch := func(ctx context.Context, d descriptor) ([]byte, error) {
+	root := manifest.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}
+	fetch := func(ctx context.Context, d manifest.Descriptor) ([]byte, error) {
 		cm, err := c.GetManifest(ctx, src.Repository()+"@"+d.Digest)
 		if err != nil {
 			return nil, err
@@ -74,41 +75,41 @@ func resolveOne(ctx context.Context, c *oci.Client, g digests.Group, platforms [
 		}
 		return cm.Raw, nil
 	}
-	if im.root, err = parseNode(ctx, root, m.Raw, fetch, 0); err != nil {
+	if im.root, err = manifest.Parse(ctx, root, m.Raw, fetch); err != nil {
 		return fail(err)
 	}
 	if len(platforms) == 0 {
 		return im, nil
 	}
-	if isManifest(im.root.desc.MediaType) {
+	if manifest.IsManifest(im.root.Desc.MediaType) {
 		if err := checkPlatform(ctx, c, src.Repository(), im.root, platforms); err != nil {
 			return fail(err)
 		}
 		return im, nil
 	}
-	filtered, err := filterPlatforms(im.root, platforms)
+	filtered, err := manifest.FilterPlatforms(im.root, platforms)
 	if err != nil {
 		return fail(err)
 	}
-	if filtered.desc.Digest != im.root.desc.Digest {
-		im.upstream = im.root.desc.Digest
+	if filtered.Desc.Digest != im.root.Desc.Digest {
+		im.upstream = im.root.Desc.Digest
 	}
 	im.root = filtered
 	return im, nil
 }
 
 // checkPlatform checks that a single-platform image is of one of the platforms asked for.
-func checkPlatform(ctx context.Context, c *oci.Client, repo string, n *node, want []Platform) error {
-	cfg := n.blobs[0]
+func checkPlatform(ctx context.Context, c *oci.Client, repo string, n *manifest.Node, want []manifest.Platform) error {
+	cfg := n.Blobs[0]
 	data, err := fetchConfig(ctx, c, repo, cfg)
 	if err != nil {
 		return fmt.Errorf("config %s: %w", cfg.Digest, err)
 	}
-	n.config = data // kept: collect does not fetch it again
-	var p platform
+	n.Config = data // kept: collect does not fetch it again
+	var p manifest.Platform
 	json.Unmarshal(data, &p)
 	for _, w := range want {
-		if w.matches(&p) {
+		if w.Matches(&p) {
 			return nil
 		}
 	}
@@ -116,7 +117,7 @@ func checkPlatform(ctx context.Context, c *oci.Client, repo string, n *node, wan
 }
 
 // fetchConfig reads a config (small) into memory, verified.
-func fetchConfig(ctx context.Context, c *oci.Client, repo string, d descriptor) ([]byte, error) {
+func fetchConfig(ctx context.Context, c *oci.Client, repo string, d manifest.Descriptor) ([]byte, error) {
 	if d.Size > 16<<20 {
 		return nil, fmt.Errorf("%d bytes is too large for a config", d.Size)
 	}
@@ -133,7 +134,7 @@ func fetchConfig(ctx context.Context, c *oci.Client, repo string, d descriptor) 
 	return data, err
 }
 
-func platformList(ps []Platform) string {
+func platformList(ps []manifest.Platform) string {
 	s := make([]string, len(ps))
 	for i, p := range ps {
 		s[i] = p.String()
@@ -158,16 +159,16 @@ func collect(ctx context.Context, c *oci.Client, images []*image, have func(stri
 	var external []archive.Blob
 	for _, im := range images {
 		repo := im.group.Source.Repository()
-		im.root.walk(func(n *node) {
-			if !seen[n.desc.Digest] {
-				seen[n.desc.Digest] = true
+		im.root.Walk(func(n *manifest.Node) {
+			if !seen[n.Desc.Digest] {
+				seen[n.Desc.Digest] = true
 				kind := archive.KindManifest
-				if isIndex(n.desc.MediaType) {
+				if manifest.IsIndex(n.Desc.MediaType) {
 					kind = archive.KindIndex
 				}
-				metas = append(metas, &blob{Blob: archive.Blob{Digest: n.desc.Digest, Size: n.desc.Size, MediaType: n.desc.MediaType, Kind: kind}, repo: repo, data: n.raw})
+				metas = append(metas, &blob{Blob: archive.Blob{Digest: n.Desc.Digest, Size: n.Desc.Size, MediaType: n.Desc.MediaType, Kind: kind}, repo: repo, data: n.Raw})
 			}
-			for i, d := range n.blobs {
+			for i, d := range n.Blobs {
 				if seen[d.Digest] {
 					continue
 				}
@@ -176,7 +177,7 @@ func collect(ctx context.Context, c *oci.Client, images []*image, have func(stri
 				switch {
 				case i == 0:
 					b.Kind = archive.KindConfig
-					b.data = n.config
+					b.data = n.Config
 					configs = append(configs, b)
 				case have != nil && have(d.Digest):
 					external = append(external, b.Blob)
@@ -191,7 +192,7 @@ func collect(ctx context.Context, c *oci.Client, images []*image, have func(stri
 			continue
 		}
 		var err error
-		if b.data, err = fetchConfig(ctx, c, b.repo, descriptor{Digest: b.Digest, Size: b.Size}); err != nil {
+		if b.data, err = fetchConfig(ctx, c, b.repo, manifest.Descriptor{Digest: b.Digest, Size: b.Size}); err != nil {
 			return nil, nil, fmt.Errorf("config %s of %s: %w", b.Digest, b.repo, err)
 		}
 	}

@@ -10,17 +10,11 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/verify"
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
-// AcceptManifests lists the manifest media types asked for when reading a manifest back.
-var AcceptManifests = []string{
-	"application/vnd.oci.image.index.v1+json",
-	"application/vnd.oci.image.manifest.v1+json",
-	"application/vnd.docker.distribution.manifest.list.v2+json",
-	"application/vnd.docker.distribution.manifest.v2+json",
-}
 
 // Session is a conversation with one registry through the client's transport (its
 // authentication, retries and limits): existence checks, uploads, mounts and manifests (push
@@ -157,7 +151,7 @@ func (s *Session) do(ctx context.Context, method, u string, body io.Reader, size
 		req.Header.Set("Content-Type", contentType)
 	}
 	if method == http.MethodGet || (method == http.MethodHead && strings.Contains(u, "/manifests/")) {
-		req.Header.Set("Accept", strings.Join(AcceptManifests, ","))
+		req.Header.Set("Accept", strings.Join(manifest.MediaTypes, ","))
 	}
 	resp, err := s.c.http.Do(req)
 	if err != nil {

@@ -106,7 +106,7 @@ func (p *Session) nextLink(values []string) (string, error) {
 }
 
 // GetManifest fetches the manifest or index that repo serves for ref (a tag or a digest),
-// asking for the media types in AcceptManifests, and returns its exact bytes and the media
+// asking for the media types in manifest.MediaTypes, and returns its exact bytes and the media
 // type the registry gave (Content-Type, without parameters). When ref is a digest the bytes
 // are verified against it (an error wrapping verify.ErrMismatch otherwise). A manifest the
 // registry does not have is an error wrapping ErrNotFound. Manifests over 16 MiB are refused.
