@@ -1,12 +1,12 @@
 package e2e
 
 import (
+	"github.com/element-hq/ess-airgap/internal/delta"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/element-hq/ess-airgap/internal/mirror"
 )
 
 // TestInventoryEndToEnd pushes the shared bundle to a registry with auth and TLS, takes its
@@ -33,7 +33,7 @@ func TestInventoryEndToEnd(t *testing.T) {
 		}
 		t.Logf("%s: inventory of %d blobs and %d containers is %d bytes; %s", filepath.Base(src), len(m.Blobs), len(m.Images), len(data), strings.TrimSpace(r.stderr))
 
-		inv, err := mirror.ReadInventory(out)
+		inv, err := delta.ReadInventory(out)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +66,7 @@ func TestInventoryEmptyRegistry(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "inventory.json")
 	must(t, runCmd("unbundle", []byte(reg.Password+"\n"), "inventory", "--registry", reg.Host+"/ess", "--ca-file", reg.CAFile,
 		"--username", reg.Username, "--password-stdin", "--output", out, w.list))
-	inv, err := mirror.ReadInventory(out)
+	inv, err := delta.ReadInventory(out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/delta"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"os"
 	"strings"
@@ -127,7 +128,7 @@ func createCommand(e *env) *cli.Command {
 			var base *archive.Base
 			var have func(string) bool
 			if since := c.String("since"); since != "" {
-				if base, have, err = mirror.LoadBase(since); err != nil {
+				if base, have, err = delta.LoadBase(since); err != nil {
 					return err
 				}
 			}

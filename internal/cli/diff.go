@@ -43,7 +43,7 @@ func diffCommand(e *env) *cli.Command {
 			}
 			doc := diffDoc{Old: old.path, New: new.path, Changes: digests.Diff(old.images, new.images)}
 			if old.blobs != nil && new.blobs != nil {
-				d := delta(old.blobs, new.blobs)
+				d := deltaOf(old.blobs, new.blobs)
 				doc.Delta = &d
 			}
 			if c.Bool("json") {
@@ -78,9 +78,9 @@ type deltaSize struct {
 	TotalBytes int64 `json:"totalBytes"`
 }
 
-// delta sums the blobs of new whose digest is not among old's: the bytes a delta from old to
+// deltaOf sums the blobs of new whose digest is not among old's: the bytes a delta from old to
 // new would carry. Blobs are counted once per digest.
-func delta(old, new []archive.Blob) deltaSize {
+func deltaOf(old, new []archive.Blob) deltaSize {
 	have := make(map[string]bool, len(old))
 	for _, b := range old {
 		have[b.Digest] = true

@@ -27,7 +27,7 @@ func TestDelta(t *testing.T) {
 		{"a digest counted once", nil, []archive.Blob{d, d}, deltaSize{1, 4000, 1, 4000}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := delta(tc.old, tc.new); got != tc.want {
+			if got := deltaOf(tc.old, tc.new); got != tc.want {
 				t.Errorf("delta = %+v, want %+v", got, tc.want)
 			}
 		})

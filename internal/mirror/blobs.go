@@ -228,3 +228,10 @@ func (j *blobJob) progress(p Progress, n int64) {
 	j.mu.Unlock()
 	p.Add(n)
 }
+
+func appendNew(list []string, s string) []string {
+	if contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}

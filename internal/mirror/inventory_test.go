@@ -2,7 +2,7 @@ package mirror
 
 import (
 	"encoding/json"
-	"errors"
+	"github.com/element-hq/ess-airgap/internal/delta"
 	"os"
 	"path/filepath"
 	"slices"
@@ -88,12 +88,12 @@ func TestTakeInventory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantRepos := []InventoryRepo{
+	wantRepos := []delta.InventoryRepo{
 		{Name: "ess/absent", Tags: map[string]string{}},
 		{Name: "ess/app", Tags: map[string]string{"1": idxDigest.String(), "latest": idxDigest.String()}},
 		{Name: "ess/web", Tags: map[string]string{"2": imgDigest}},
 	}
-	if !slices.EqualFunc(inv.Repositories, wantRepos, func(a, b InventoryRepo) bool {
+	if !slices.EqualFunc(inv.Repositories, wantRepos, func(a, b delta.InventoryRepo) bool {
 		return a.Name == b.Name && len(a.Tags) == len(b.Tags) && strings.Join(sortedTags(a), ",") == strings.Join(sortedTags(b), ",")
 	}) {
 		t.Errorf("repositories %v, want %v", inv.Repositories, wantRepos)
@@ -101,7 +101,7 @@ func TestTakeInventory(t *testing.T) {
 	if !slices.Equal(inv.Manifests, manifests) || !slices.Equal(inv.Blobs, blobs) {
 		t.Errorf("manifests %v\nblobs %v\nwant %v\nand %v", inv.Manifests, inv.Blobs, manifests, blobs)
 	}
-	if inv.Registry != reg.Host+"/ess" || inv.FormatVersion != 1 || inv.MediaType != InventoryMediaType {
+	if inv.Registry != reg.Host+"/ess" || inv.FormatVersion != 1 || inv.MediaType != delta.InventoryMediaType {
 		t.Errorf("header %q %d %q", inv.Registry, inv.FormatVersion, inv.MediaType)
 	}
 
@@ -117,7 +117,7 @@ func TestTakeInventory(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	back, err := ReadInventory(path)
+	back, err := delta.ReadInventory(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,56 +131,11 @@ func TestTakeInventory(t *testing.T) {
 	}
 }
 
-func sortedTags(r InventoryRepo) []string {
+func sortedTags(r delta.InventoryRepo) []string {
 	var out []string
 	for tag, d := range r.Tags {
 		out = append(out, tag+"="+d)
 	}
 	slices.Sort(out)
 	return out
-}
-
-func TestReadInventoryRejects(t *testing.T) {
-	good := verify.Digest([]byte("x"))
-	head := `{"formatVersion":1,"mediaType":"` + InventoryMediaType + `","registry":"reg.local"`
-	for name, body := range map[string]string{
-		"not json":       `{"formatVersion":1`,
-		"version 2":      `{"formatVersion":2,"mediaType":"` + InventoryMediaType + `"}`,
-		"media type":     `{"formatVersion":1,"mediaType":"application/json"}`,
-		"bundle file":    `{"formatVersion":1,"mediaType":"application/vnd.element.ess.bundle.manifest.v1+json"}`,
-		"manifest":       head + `,"manifests":["sha256:1234"],"blobs":["` + good + `"]}`,
-		"blob uppercase": head + `,"blobs":["` + strings.ToUpper(good) + `"]}`,
-		"blob md5":       head + `,"blobs":["md5:d41d8cd98f00b204e9800998ecf8427e"]}`,
-		"tag digest":     head + `,"repositories":[{"name":"a","tags":{"1":"latest"}}]}`,
-	} {
-		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "inventory.json")
-			if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := ReadInventory(path); !errors.Is(err, ErrBadInventory) {
-				t.Fatalf("err = %v, want ErrBadInventory", err)
-			}
-		})
-	}
-	if _, err := ReadInventory(filepath.Join(t.TempDir(), "missing.json")); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("missing file: err = %v", err)
-	}
-}
-
-// TestReadInventorySorts: a hand-edited file out of order still answers Has.
-func TestReadInventorySorts(t *testing.T) {
-	a, b := verify.Digest([]byte("a")), verify.Digest([]byte("b"))
-	body := `{"formatVersion":1,"mediaType":"` + InventoryMediaType + `","blobs":["` + b + `","` + a + `","` + b + `"]}`
-	path := filepath.Join(t.TempDir(), "inventory.json")
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	inv, err := ReadInventory(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := slices.Sorted(slices.Values([]string{a, b})); !slices.Equal(inv.Blobs, want) || !inv.Has(a) || !inv.Has(b) {
-		t.Fatalf("blobs %v, want %v", inv.Blobs, want)
-	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
-
 // Session is a conversation with one registry through the client's transport (its
 // authentication, retries and limits): existence checks, uploads, mounts and manifests (push
 // sessions), tags and manifests (read sessions). It learns what the registry refuses (mounts,

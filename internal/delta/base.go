@@ -1,4 +1,4 @@
-package mirror
+package delta
 
 import (
 	"crypto/sha256"
@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
@@ -80,7 +81,7 @@ func fileDigest(path string) (string, error) {
 }
 
 func appendNew(list []string, s string) []string {
-	if contains(list, s) {
+	if slices.Contains(list, s) {
 		return list
 	}
 	return append(list, s)

@@ -1,0 +1,57 @@
+package delta
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/verify"
+)
+
+func TestReadInventoryRejects(t *testing.T) {
+	good := verify.Digest([]byte("x"))
+	head := `{"formatVersion":1,"mediaType":"` + InventoryMediaType + `","registry":"reg.local"`
+	for name, body := range map[string]string{
+		"not json":       `{"formatVersion":1`,
+		"version 2":      `{"formatVersion":2,"mediaType":"` + InventoryMediaType + `"}`,
+		"media type":     `{"formatVersion":1,"mediaType":"application/json"}`,
+		"bundle file":    `{"formatVersion":1,"mediaType":"application/vnd.element.ess.bundle.manifest.v1+json"}`,
+		"manifest":       head + `,"manifests":["sha256:1234"],"blobs":["` + good + `"]}`,
+		"blob uppercase": head + `,"blobs":["` + strings.ToUpper(good) + `"]}`,
+		"blob md5":       head + `,"blobs":["md5:d41d8cd98f00b204e9800998ecf8427e"]}`,
+		"tag digest":     head + `,"repositories":[{"name":"a","tags":{"1":"latest"}}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "inventory.json")
+			if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ReadInventory(path); !errors.Is(err, ErrBadInventory) {
+				t.Fatalf("err = %v, want ErrBadInventory", err)
+			}
+		})
+	}
+	if _, err := ReadInventory(filepath.Join(t.TempDir(), "missing.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing file: err = %v", err)
+	}
+}
+
+// TestReadInventorySorts: a hand-edited file out of order still answers Has.
+func TestReadInventorySorts(t *testing.T) {
+	a, b := verify.Digest([]byte("a")), verify.Digest([]byte("b"))
+	body := `{"formatVersion":1,"mediaType":"` + InventoryMediaType + `","blobs":["` + b + `","` + a + `","` + b + `"]}`
+	path := filepath.Join(t.TempDir(), "inventory.json")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := ReadInventory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := slices.Sorted(slices.Values([]string{a, b})); !slices.Equal(inv.Blobs, want) || !inv.Has(a) || !inv.Has(b) {
+		t.Fatalf("blobs %v, want %v", inv.Blobs, want)
+	}
+}
