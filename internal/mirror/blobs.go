@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -47,11 +48,11 @@ func blobJobs(b *archive.Bundle, ts []*target) []*blobJob {
 					byDigest[d.Digest] = j
 					jobs = append(jobs, j)
 				}
-				if !contains(j.repos, t.repo) {
+				if !slices.Contains(j.repos, t.repo) {
 					j.repos = append(j.repos, t.repo)
 				}
 				for _, im := range t.images {
-					if !contains(j.users, im.Key()) {
+					if !slices.Contains(j.users, im.Key()) {
 						j.users = append(j.users, im.Key())
 					}
 				}
@@ -60,15 +61,6 @@ func blobJobs(b *archive.Bundle, ts []*target) []*blobJob {
 	}
 	sort.SliceStable(jobs, func(i, k int) bool { return jobs[i].Size > jobs[k].Size })
 	return jobs
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // checkBase checks, for a delta bundle, that the destination has every blob the bundle does not
@@ -118,27 +110,11 @@ func totalBytes(jobs []*blobJob) (total int64) {
 
 // pushBlobs runs one pool of workers over the distinct blobs, largest first.
 func (r *pushRun) pushBlobs(ctx context.Context, jobs []*blobJob) {
-	ch := make(chan *blobJob)
-	var wg sync.WaitGroup
-	for range r.c.Jobs() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range ch {
-				r.pushBlob(ctx, j)
-			}
-		}()
-	}
-	for _, j := range jobs {
-		if ctx.Err() != nil {
-			break
-		}
+	forEach(ctx, r.c.Jobs(), jobs, func(_ int, j *blobJob) {
 		if !j.done {
-			ch <- j
+			r.pushBlob(ctx, j)
 		}
-	}
-	close(ch)
-	wg.Wait()
+	})
 }
 
 // pushBlob makes one blob present in every repository that needs it: skipped where present,
@@ -229,8 +205,9 @@ func (j *blobJob) progress(p Progress, n int64) {
 	p.Add(n)
 }
 
+// appendNew appends s to list unless it is there.
 func appendNew(list []string, s string) []string {
-	if contains(list, s) {
+	if slices.Contains(list, s) {
 		return list
 	}
 	return append(list, s)

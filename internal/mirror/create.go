@@ -15,18 +15,6 @@ import (
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
-// Progress receives byte counts. Implementations must be safe for concurrent use and cheap.
-type Progress interface {
-	SetTotal(bytes int64)
-	Add(bytes int64)
-}
-
-type noProgress struct{}
-
-func (noProgress) SetTotal(int64) {}
-
-func (noProgress) Add(int64) {}
-
 // CreateOptions says what to bundle and where.
 type CreateOptions struct {
 	List        *digests.List // the selected images; may be nil when Chart is set

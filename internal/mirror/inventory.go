@@ -35,18 +35,12 @@ func TakeInventory(ctx context.Context, c *oci.Client, d Destination, repos []st
 	}
 	w := &inventoryWalk{p: p, walked: map[string]bool{}, manifests: map[string]bool{}, blobs: map[string]bool{}}
 	errs := make([]error, len(repos))
-	sem := make(chan struct{}, c.Jobs())
-	var wg sync.WaitGroup
-	for i, repo := range repos {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			inv.Repositories[i], errs[i] = w.repo(ctx, repo)
-		}()
+	forEach(ctx, c.Jobs(), repos, func(i int, repo string) {
+		inv.Repositories[i], errs[i] = w.repo(ctx, repo)
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

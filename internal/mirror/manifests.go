@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/element-hq/ess-airgap/internal/manifest"
+	"slices"
 	"sort"
 	"sync"
 
@@ -14,35 +15,26 @@ import (
 
 // pushManifests pushes every target's manifests, children first, then reads its tag back.
 func (r *pushRun) pushManifests(ctx context.Context, ts []*target, res *Pushed) {
-	r.forTargets(ts, res, func(t *target) (string, error) { return r.pushTarget(ctx, t) })
+	r.forTargets(ctx, ts, res, func(t *target) (string, error) { return r.pushTarget(ctx, t) })
 }
 
 // forTargets runs fn for every target, the client's jobs at a time, and records the outcome of
 // each of its containers in res.
-func (r *pushRun) forTargets(ts []*target, res *Pushed, fn func(*target) (string, error)) {
+func (r *pushRun) forTargets(ctx context.Context, ts []*target, res *Pushed, fn func(*target) (string, error)) {
 	var mu sync.Mutex
-	sem := make(chan struct{}, r.c.Jobs())
-	var wg sync.WaitGroup
-	for _, t := range ts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			digest, err := fn(t)
-			mu.Lock()
-			defer mu.Unlock()
-			for _, im := range t.images {
-				if err != nil {
-					res.Failed[im.Key()] = fmt.Errorf("%s: %w", t, err)
-					continue
-				}
-				res.Images = append(res.Images, digests.Image{Component: im.Component, Container: im.Container,
-					Server: r.p.Host(), Path: t.repo, Tag: im.Tag, Digest: digest})
+	forEach(ctx, r.c.Jobs(), ts, func(_ int, t *target) {
+		digest, err := fn(t)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, im := range t.images {
+			if err != nil {
+				res.Failed[im.Key()] = fmt.Errorf("%s: %w", t, err)
+				continue
 			}
-		}()
-	}
-	wg.Wait()
+			res.Images = append(res.Images, digests.Image{Component: im.Component, Container: im.Container,
+				Server: r.p.Host(), Path: t.repo, Tag: im.Tag, Digest: digest})
+		}
+	})
 	sort.Slice(res.Images, func(i, k int) bool { return res.Images[i].Key() < res.Images[k].Key() })
 }
 
@@ -116,7 +108,7 @@ func ReadBack(ctx context.Context, c *oci.Client, b *archive.Bundle, d Destinati
 	}
 	r := &pushRun{c: c, b: b, p: p}
 	res := &Pushed{Failed: map[string]error{}}
-	r.forTargets(ts, res, func(t *target) (string, error) { return r.readBack(ctx, t) })
+	r.forTargets(ctx, ts, res, func(t *target) (string, error) { return r.readBack(ctx, t) })
 	if len(res.Failed) > 0 {
 		return res, fmt.Errorf("%w: %d of %d containers", ErrPartial, len(res.Failed), len(b.Manifest().Images))
 	}
@@ -155,7 +147,7 @@ func BlobUsers(ctx context.Context, b *archive.Bundle) (map[string][]string, err
 		t.root.Walk(func(n *manifest.Node) {
 			for _, d := range append([]manifest.Descriptor{n.Desc}, n.Blobs...) {
 				for _, im := range t.images {
-					if !contains(users[d.Digest], im.Key()) {
+					if !slices.Contains(users[d.Digest], im.Key()) {
 						users[d.Digest] = append(users[d.Digest], im.Key())
 					}
 				}

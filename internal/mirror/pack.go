@@ -21,46 +21,24 @@ import (
 func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Dir, blobs []*blob, p Progress) (Kept, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	work := make(chan *blob)
 	var (
-		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
 		kept     Kept
 	)
-	for range c.Jobs() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range work {
-				resumed, err := packBlob(ctx, c, w, cache, b, p)
-				if resumed {
-					mu.Lock()
-					kept.Blobs++
-					kept.Bytes += b.Size
-					mu.Unlock()
-				}
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = fmt.Errorf("blob %s (%s) of %s: %w", b.Digest, b.Kind, b.repo, err)
-					}
-					mu.Unlock()
-					cancel()
-				}
-			}
-		}()
-	}
-feed:
-	for _, b := range blobs {
-		select {
-		case work <- b:
-		case <-ctx.Done():
-			break feed
+	forEach(ctx, c.Jobs(), blobs, func(_ int, b *blob) {
+		resumed, err := packBlob(ctx, c, w, cache, b, p)
+		mu.Lock()
+		defer mu.Unlock()
+		if resumed {
+			kept.Blobs++
+			kept.Bytes += b.Size
 		}
-	}
-	close(work)
-	wg.Wait()
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("blob %s (%s) of %s: %w", b.Digest, b.Kind, b.repo, err)
+			cancel() // the others stop; the bundle is not complete anyway
+		}
+	})
 	if firstErr != nil {
 		return kept, firstErr
 	}
@@ -170,17 +148,4 @@ func plan(blobs []*blob, external []archive.Blob, dir string) Plan {
 		p.ExternalBytes += b.Size
 	}
 	return p
-}
-
-type countReader struct {
-	r io.Reader
-	p Progress
-	n int64
-}
-
-func (c *countReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.p.Add(int64(n))
-	c.n += int64(n)
-	return n, err
 }

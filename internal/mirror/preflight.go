@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/oci"
@@ -93,18 +92,7 @@ func (r *pushRun) checkRepos(ctx context.Context, ts []*target, res *Checked) er
 		}
 	}
 	errs := make([]error, len(repos))
-	sem := make(chan struct{}, r.c.Jobs())
-	var wg sync.WaitGroup
-	for i, repo := range repos {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			errs[i] = r.p.CanPush(ctx, repo)
-		}()
-	}
-	wg.Wait()
+	forEach(ctx, r.c.Jobs(), repos, func(i int, repo string) { errs[i] = r.p.CanPush(ctx, repo) })
 	if err := ctx.Err(); err != nil {
 		return err
 	}

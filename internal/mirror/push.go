@@ -67,7 +67,7 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 	var baseRepos []string
 	if base := m.Base; base != nil {
 		for _, path := range base.Paths {
-			if r := o.Destination.Repo(archive.Image{Path: path}); !contains(repos, r) {
+			if r := o.Destination.Repo(archive.Image{Path: path}); !slices.Contains(repos, r) {
 				baseRepos = appendNew(baseRepos, r)
 			}
 		}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
@@ -21,22 +20,18 @@ import (
 func resolve(ctx context.Context, c *oci.Client, groups []digests.Group, platforms []manifest.Platform) ([]*image, map[string]error) {
 	images := make([]*image, len(groups))
 	errs := make([]error, len(groups))
-	sem := make(chan struct{}, c.Jobs())
-	var wg sync.WaitGroup
-	for i, g := range groups {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			errs[i] = retryBlob(ctx, func() error {
-				var err error
-				images[i], err = resolveOne(ctx, c, g, platforms)
-				return err
-			})
-		}()
+	forEach(ctx, c.Jobs(), groups, func(i int, g digests.Group) {
+		errs[i] = retryBlob(ctx, func() error {
+			var err error
+			images[i], err = resolveOne(ctx, c, g, platforms)
+			return err
+		})
+	})
+	for i := range errs {
+		if errs[i] == nil && images[i] == nil { // not started: cancelled
+			errs[i] = ctx.Err()
+		}
 	}
-	wg.Wait()
 	var ok []*image
 	failed := map[string]error{}
 	for i, g := range groups {

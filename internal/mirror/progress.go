@@ -1,0 +1,29 @@
+package mirror
+
+import "io"
+
+// Progress receives byte counts, for create and push alike. Implementations must be safe for
+// concurrent use and cheap: they are called from the data path.
+type Progress interface {
+	SetTotal(bytes int64)
+	Add(bytes int64)
+}
+
+type noProgress struct{}
+
+func (noProgress) SetTotal(int64) {}
+
+func (noProgress) Add(int64) {}
+
+type countReader struct {
+	r io.Reader
+	p Progress
+	n int64
+}
+
+func (c *countReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.p.Add(int64(n))
+	c.n += int64(n)
+	return n, err
+}
