@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"strings"
 	"time"
 
@@ -38,12 +39,16 @@ func inventoryCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			side, err := loadDiffSide(c, e, path) // the images of a bundle's manifest, a list or a chart
+			values, err := readValues(c)
 			if err != nil {
 				return err
 			}
-			repos := make([]string, 0, len(side.images))
-			for _, im := range side.images {
+			side, err := mirror.LoadDiffSide(c.Context, path, values, func(host string) (*oci.Client, error) { return newClient(c, e, host) }) // the images of a bundle's manifest, a list or a chart
+			if err != nil {
+				return err
+			}
+			repos := make([]string, 0, len(side.Images))
+			for _, im := range side.Images {
 				repos = append(repos, dest.Repo(archive.Image{Path: im.Path}))
 			}
 			client, err := newClient(c, e, dest.Host)

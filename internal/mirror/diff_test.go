@@ -1,4 +1,4 @@
-package cli
+package mirror
 
 import (
 	"testing"
@@ -18,16 +18,16 @@ func TestDelta(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		old, new []archive.Blob
-		want     deltaSize
+		want     DeltaSize
 	}{
-		{"same", []archive.Blob{a, b}, []archive.Blob{b, a}, deltaSize{0, 0, 2, 120}},
-		{"new blobs", []archive.Blob{a, b}, []archive.Blob{a, c, d}, deltaSize{2, 4003, 3, 4103}},
-		{"from nothing", nil, []archive.Blob{a, b}, deltaSize{2, 120, 2, 120}},
-		{"to nothing", []archive.Blob{a}, nil, deltaSize{}},
-		{"a digest counted once", nil, []archive.Blob{d, d}, deltaSize{1, 4000, 1, 4000}},
+		{"same", []archive.Blob{a, b}, []archive.Blob{b, a}, DeltaSize{0, 0, 2, 120}},
+		{"new blobs", []archive.Blob{a, b}, []archive.Blob{a, c, d}, DeltaSize{2, 4003, 3, 4103}},
+		{"from nothing", nil, []archive.Blob{a, b}, DeltaSize{2, 120, 2, 120}},
+		{"to nothing", []archive.Blob{a}, nil, DeltaSize{}},
+		{"a digest counted once", nil, []archive.Blob{d, d}, DeltaSize{1, 4000, 1, 4000}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := deltaOf(tc.old, tc.new); got != tc.want {
+			if got := Delta(tc.old, tc.new); got != tc.want {
 				t.Errorf("delta = %+v, want %+v", got, tc.want)
 			}
 		})
