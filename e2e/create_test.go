@@ -73,7 +73,7 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		say  string
 	}{
-		{"unbundle", []string{"push", w.bundle, "--registry", "127.0.0.1:1"}, "flags go before it"},
+		{"unbundle", []string{"push", w.bundle, "--no-such-flag"}, "no-such-flag"}, // flags after the argument are read
 		{"unbundle", []string{"push", w.bundle}, "registry"},
 		{"bundle", []string{"create", "--images", w.list, "--output", "x.tar"}, ".tar.zst"},
 		{"bundle", []string{"create", "--images", w.list, "--output", filepath.Join(t.TempDir(), "x.tar.zst"), "--include", "nosuchcomponent"}, "nosuchcomponent"},

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
 )
 
 // TestInventoryEndToEnd pushes the shared bundle to a registry with auth and TLS, takes its

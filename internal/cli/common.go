@@ -63,11 +63,11 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 		}
 		return cli.ShowAppHelp(c)
 	}
-	return report(ctx, stderr, prog, app.RunContext(ctx, args))
+	return report(ctx, stderr, prog, app.RunContext(ctx, hoistFlags(app, args)))
 }
 
-// oneArg returns the single positional argument, refusing extras: urfave/cli ignores flags
-// that follow a positional argument, so they must not pass silently.
+// oneArg returns the single positional argument, refusing extras (flags that follow it were
+// moved before it by hoistFlags).
 func oneArg(c *cli.Context, what string) (string, error) {
 	switch c.NArg() {
 	case 0:
@@ -75,7 +75,7 @@ func oneArg(c *cli.Context, what string) (string, error) {
 	case 1:
 		return c.Args().First(), nil
 	}
-	return "", usagef("%s: unexpected %q after the %s argument (flags go before it)", c.Command.Name, c.Args().Get(1), what)
+	return "", usagef("%s: unexpected %q after the %s argument", c.Command.Name, c.Args().Get(1), what)
 }
 
 // required checks that flags were given: after the argument check, so that a flag placed after
@@ -91,7 +91,7 @@ func required(c *cli.Context, names ...string) error {
 
 func noArgs(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return usagef("%s: unexpected argument %q (flags go before arguments; this command takes none)", c.Command.Name, c.Args().First())
+		return usagef("%s: unexpected argument %q (this command takes none)", c.Command.Name, c.Args().First())
 	}
 	return nil
 }

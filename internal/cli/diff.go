@@ -27,7 +27,7 @@ func diffCommand(e *env) *cli.Command {
 			&cli.StringSliceFlag{Name: "values", Usage: "a values `FILE` applied to a chart side, in order like helm -f (repeatable)"}}, registryFlags(4)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
-				return usagef("diff: want two arguments, OLD and NEW, got %d (flags go before them)", c.NArg())
+				return usagef("diff: want two arguments, OLD and NEW, got %d", c.NArg())
 			}
 			values, err := readValues(c)
 			if err != nil {

@@ -27,7 +27,7 @@ func bundleArgs(c *cli.Context) ([]string, error) {
 	}
 	for _, a := range c.Args().Slice() {
 		if strings.HasPrefix(a, "-") {
-			return nil, usagef("%s: unexpected %q after the bundle argument (flags go before it)", c.Command.Name, a)
+			return nil, usagef("%s: unexpected %q after the bundle argument", c.Command.Name, a)
 		}
 	}
 	return c.Args().Slice(), nil

@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestHoistFlags(t *testing.T) {
+	app := unbundleApp(&env{})
+	bundle := bundleApp(&env{})
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{"unbundle push ess.tar.zst --registry reg:5000 --jobs 4", "unbundle push --registry reg:5000 --jobs 4 ess.tar.zst"},
+		{"unbundle push --registry=reg:5000 ess.tar.zst --password-stdin --username u", "unbundle push --registry=reg:5000 --password-stdin --username u ess.tar.zst"},
+		{"unbundle verify ess.tar.zst.001 ess.tar.zst.002 --public-key k.pub", "unbundle verify --public-key k.pub ess.tar.zst.001 ess.tar.zst.002"},
+		{"unbundle push --registry r -- -weird.tar.zst --jobs", "unbundle push --registry r -- -weird.tar.zst --jobs"},
+		{"unbundle nosuch a --b", "unbundle nosuch a --b"},
+		{"unbundle --version", "unbundle --version"},
+	} {
+		got := strings.Join(hoistFlags(app, strings.Fields(tc.in)), " ")
+		if got != tc.want {
+			t.Errorf("%q:\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+	got := hoistFlags(bundle, strings.Fields("bundle create --images l.yml -o out.tar.zst --dry-run --platform linux/amd64"))
+	if !slices.Equal(got, strings.Fields("bundle create --images l.yml -o out.tar.zst --dry-run --platform linux/amd64")) {
+		t.Errorf("bundle create: %q", got)
+	}
+}
+
+// TestFlagsAfterArgument: a command reads the flags after its argument as it reads those before.
+func TestFlagsAfterArgument(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), "unbundle", strings.Fields("unbundle list /nonexistent/ess.tar.zst --json"), nil, &out, &errb)
+	if code == ExitUsage || strings.Contains(errb.String(), "unexpected") {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "/nonexistent/ess.tar.zst") {
+		t.Fatalf("the bundle argument was not read: %s", errb.String())
+	}
+}
