@@ -1,4 +1,7 @@
-// Package mirror joins the registry client (internal/oci), the bundle file (internal/archive)
-// and the image list (internal/digests): Create pulls a list into a bundle, Push pushes a
-// bundle into a registry and returns what the registry then serves.
+// Package mirror joins the registry client (internal/oci), the bundle file (internal/archive),
+// the image list (internal/digests) and Helm charts (internal/chart): Create pulls a list and a
+// chart into a bundle; Check (the preflight) and Push push a bundle into a registry and return
+// what the registry then serves; TakeInventory records what a registry holds; CheckChart
+// renders a chart against the registry. It is the only package that imports both oci and
+// archive; cli calls it, and nothing it imports calls back.
 package mirror

@@ -1,7 +1,9 @@
-// Package oci talks to registries: it resolves and fetches manifests as their exact bytes,
-// streams verified blobs, and pushes blobs (skipping those present, mounting those another
-// repository of the same registry has) and manifests.
+// Package oci talks to registries: it answers their authentication challenges (a token per
+// repository), resolves and fetches manifests as their exact bytes, streams verified blobs, and
+// through a Session checks, mounts and uploads blobs (in one request or in chunks) and pushes
+// manifests; it tells a transient failure from a refusal (Transient, Broken, StatusError).
 //
-// One Client holds one go-containerregistry Puller, so one limiter caps the blob transfers
-// of every image. The package knows nothing of the bundle file.
+// One Client holds one go-containerregistry Puller, so one limiter caps the blob transfers of
+// every image. It is the only product package that imports go-containerregistry; it imports
+// manifest and verify, and knows nothing of the bundle file, image lists or charts.
 package oci
