@@ -43,9 +43,17 @@ bench: build tools
 bench-small: build tools
 	$(GO) run ./bench -profile small -runs 1 -out bench/results-small.md
 
-## tools: the external tools the interoperability tests drive (CI runs this through .ci/run);
-## helm (not a Debian package) is built from its module, about 2 minutes on 2 cores the first time
+## tools: the tools the tests and the demo drive, installed when missing: skopeo, zstd and
+## ssh-keygen from Debian's packages (apt-get: CI and a fresh machine run as root), regctl and
+## helm built from their Go modules (helm, not a Debian package, takes about 2 minutes on 2 cores
+## the first time)
 tools:
+	@missing=""; for t in skopeo zstd ssh-keygen; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq skopeo zstd openssh-client >/dev/null; \
+	fi
 	@command -v regctl >/dev/null || $(GO) install github.com/regclient/regclient/cmd/regctl@v0.11.7
 	@command -v helm >/dev/null || $(GO) install helm.sh/helm/v4/cmd/helm@v4.3.2
 
