@@ -31,6 +31,7 @@ func TestDiskFull(t *testing.T) {
 
 // TestUnreachableRegistry: nothing listening gives a clear error within seconds, not a hang.
 func TestUnreachableRegistry(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	start := time.Now()
 	r := runCmd("unbundle", nil, "push", "--registry", "127.0.0.1:1", w.bundle)
@@ -44,6 +45,7 @@ func TestUnreachableRegistry(t *testing.T) {
 
 // TestMalformedList: a YAML error names the file, line and column.
 func TestMalformedList(t *testing.T) {
+	t.Parallel()
 	list := filepath.Join(t.TempDir(), "bad.yml")
 	os.WriteFile(list, []byte("images_digests:\n  synapse:\n    synapse:\n      image_tag: \"v1\n"), 0o644)
 	r := runCmd("bundle", nil, "create", "--images", list, "--output", filepath.Join(t.TempDir(), "x.tar.zst"))

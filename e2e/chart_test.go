@@ -41,7 +41,7 @@ func setupChart(t *testing.T) *chartWorld {
 	sharedChartOnce.Do(func() {
 		sharedChart, sharedChartErr = newChartWorld()
 		if sharedChart != nil {
-			cleanups = append(cleanups, func() { sharedChart.upstream.Close(); os.RemoveAll(sharedChart.dir) })
+			addCleanup(func() { sharedChart.upstream.Close(); os.RemoveAll(sharedChart.dir) })
 		}
 	})
 	if sharedChartErr != nil {
@@ -79,6 +79,7 @@ func (w *chartWorld) allEnabled() string {
 // TestChartBundle: the chart is carried byte-identical with every image of its blocks, the
 // disabled component's and the pinned one's included, each by the digest upstream serves.
 func TestChartBundle(t *testing.T) {
+	t.Parallel()
 	w := setupChart(t)
 	m := mustOpenManifest(t, w.bundle)
 	if m.Chart == nil || m.Chart.Digest != w.chart.Digest || m.Chart.Name != "mini-stack" || m.Chart.Version != "0.3.0" {
@@ -137,6 +138,7 @@ func helmEnv(dir string) []string {
 // every component enabled gives only LOCAL/PREFIX/...@digest images, each served by the
 // registry. The check fails, naming the image, when one image is not from the registry.
 func TestChartEndToEnd(t *testing.T) {
+	t.Parallel()
 	w := setupChart(t)
 	helm := tool(t, "helm")
 	reg := secureRegistry(t)
@@ -243,6 +245,7 @@ func TestChartEndToEnd(t *testing.T) {
 // TestChartBundleSize: the chart and its images in one bundle are within 1 % of the size of a
 // bundle of the same images made from an image list.
 func TestChartBundleSize(t *testing.T) {
+	t.Parallel()
 	w := setupChart(t)
 	dir := t.TempDir()
 	yml, err := digests.Marshal(w.chart.Images)
@@ -289,6 +292,7 @@ func copyChart(t *testing.T, w *chartWorld, version string, values ...string) st
 // bundle); a --since delta of the next version carries the new chart and no layer the first
 // bundle has, and pushes on top of it; one bundle holds an image list and a chart together.
 func TestChartUpgrade(t *testing.T) {
+	t.Parallel()
 	w := setupChart(t)
 	next := copyChart(t, w, "0.4.0", "tag: v1.159.0", "tag: v1.160.0")
 	d := runDiff(t, "bundle", w.chart.Ref, next)

@@ -43,6 +43,7 @@ func corruptLargestLayer(t *testing.T, bundle string) (string, archive.Blob) {
 }
 
 func TestFlippedByte(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	broken, victim := corruptLargestLayer(t, w.bundle)
 

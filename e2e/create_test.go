@@ -114,6 +114,7 @@ func TestDockerConfigCredentials(t *testing.T) {
 
 // TestUnknownCA: a registry whose CA is not given says to use --ca-file.
 func TestUnknownCA(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	reg := secureRegistry(t)
 	r := runCmd("unbundle", []byte(reg.Password), "push", "--registry", reg.Host, "--username", reg.Username, "--password-stdin", w.bundle)
@@ -144,6 +145,7 @@ func TestSecretFile(t *testing.T) {
 
 // TestDryRun: --dry-run resolves everything, prints the plan and writes nothing.
 func TestDryRun(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "plan.tar.zst")

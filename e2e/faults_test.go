@@ -106,6 +106,7 @@ func readReport(t *testing.T, path string) report {
 // TestRepositoryFailingForGood: one repository that always fails does not stop the others;
 // the failures are listed, the exit code says partial, and --report has every outcome.
 func TestRepositoryFailingForGood(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	const broken = "library/redis"
 	var brokenKeys []string
@@ -171,6 +172,7 @@ func TestRepositoryFailingForGood(t *testing.T) {
 // preflight, which pushes the smallest image of that type first: the refusal names the media
 // type, exits 5 (refused: a rerun cannot help), and only that image's blobs were sent.
 func TestRejectedMediaType(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	f := testregistry.NewFaults(5)
 	f.RejectMediaType("application/vnd.docker.distribution.manifest.v2+json")
@@ -191,6 +193,7 @@ func TestRejectedMediaType(t *testing.T) {
 // TestSecretsNeverShown: the password appears in no output, error or report, whether the
 // registry accepts it or not.
 func TestSecretsNeverShown(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	reg := secureRegistry(t)
 	dir := t.TempDir()

@@ -70,6 +70,7 @@ func readIndex(t *testing.T, dir string) layoutIndex {
 }
 
 func TestChecksumAndExtract(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	run(t, filepath.Dir(w.bundle), nil, "sha256sum", "-c", filepath.Base(w.bundle)+".sha256")
 	dir := extract(t, w.bundle)
@@ -139,6 +140,7 @@ func countReferences(t *testing.T, dir string, idx layoutIndex) int {
 // TestRegctlCopiesEveryImage: regctl copies every image out of the extracted layout, by
 // digest, into a registry, and the registry serves the same digest.
 func TestRegctlCopiesEveryImage(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	regctl := tool(t, "regctl")
 	dir := extract(t, w.bundle)
@@ -159,6 +161,7 @@ func TestRegctlCopiesEveryImage(t *testing.T) {
 // TestSkopeoReadsOCIImages: skopeo reads every OCI-typed image of the extracted layout by its
 // ref.name (skopeo 1.9 does not read Docker media types from a layout).
 func TestSkopeoReadsOCIImages(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	skopeo := tool(t, "skopeo")
 	dir := extract(t, w.bundle)

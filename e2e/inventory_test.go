@@ -12,6 +12,7 @@ import (
 // inventory from the bundle and from the image list, and checks that the inventory holds every
 // digest of the bundle and every tag, and no password.
 func TestInventoryEndToEnd(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	reg := secureRegistry(t)
 	dir := t.TempDir()
@@ -60,6 +61,7 @@ func TestInventoryEndToEnd(t *testing.T) {
 
 // TestInventoryEmptyRegistry: before the first push every repository is recorded with no tags.
 func TestInventoryEmptyRegistry(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	reg := secureRegistry(t)
 	out := filepath.Join(t.TempDir(), "inventory.json")

@@ -54,7 +54,7 @@ func newLoadWorld(t *testing.T) (*loadWorld, error) {
 		return nil, err
 	}
 	w := &loadWorld{}
-	cleanups = append(cleanups, func() {
+	addCleanup(func() {
 		if w.up != nil {
 			w.up.Close()
 		}

@@ -16,6 +16,7 @@ import (
 // TestPlatformFilter: --platform keeps one platform of every index; the bundle records the
 // upstream and the new digest, list shows both, and the ConfigMap carries what was pushed.
 func TestPlatformFilter(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "amd64.tar.zst")
@@ -73,6 +74,7 @@ func TestPlatformFilter(t *testing.T) {
 // TestDeltaNeedsItsBase: a delta bundle pushed to a registry that lacks its base stops before
 // pushing anything, naming the base and the missing blobs; pushed after the base, it completes.
 func TestDeltaNeedsItsBase(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	dir := t.TempDir()
 	delta := filepath.Join(dir, "delta.tar.zst")

@@ -25,6 +25,7 @@ func pushArgs(reg *testregistry.Registry, bundle, configmap string, extra ...str
 }
 
 func TestPushEndToEnd(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	reg := secureRegistry(t)
 	dir := t.TempDir()

@@ -35,7 +35,7 @@ func manyRepos(t *testing.T) string {
 			manyErr = err
 			return
 		}
-		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
+		addCleanup(func() { os.RemoveAll(dir) })
 		up, err := testregistry.Start(context.Background(), filepath.Join(dir, "up"))
 		if err != nil {
 			manyErr = err
@@ -105,39 +105,47 @@ func checkServed(t *testing.T, reg *testregistry.Registry, prefix, bundle string
 	}
 }
 
-// TestRegistriesSitesRun pushes the ESS-like bundle and a bundle of 100 repositories into each
-// kind of registry a pusher can complete, and checks every tag's digest.
+// TestRegistriesSitesRun pushes the ESS-like bundle into each kind of registry a pusher can
+// complete, and a bundle of 100 repositories into those with token auth, and checks every
+// tag's digest.
 func TestRegistriesSitesRun(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	many := manyRepos(t)
 	for _, tc := range []struct {
 		name   string
 		opts   func() []testregistry.Option
 		prefix string
+		many   bool // the 100-repository bundle too: where scale matters (a token per repository)
 	}{
 		{"token auth behind nginx's 8 KiB limits, at most 10 scopes a token", func() []testregistry.Option {
 			return []testregistry.Option{
 				testregistry.WithTokenAuth("ess", "s3cret", testregistry.TokenOptions{MaxScopes: 10, MaxURL: 8 << 10}),
 				testregistry.WithQuirks(&testregistry.Quirks{HeaderLimit: 8 << 10})}
-		}, ""},
+		}, "", true},
 		{"Harbor: project ess, 401 on HEAD of new repositories", func() []testregistry.Option {
 			return []testregistry.Option{
 				testregistry.WithTokenAuth("ess", "s3cret", testregistry.TokenOptions{Projects: []string{"ess"}, MaxURL: 8 << 10}),
 				testregistry.WithQuirks(&testregistry.Quirks{HeadUnknownRepo: 401, HeaderLimit: 8 << 10, Projects: []string{"ess"}})}
-		}, "ess"},
+		}, "ess", true},
 		{"GitLab: 403 on HEAD of new repositories", func() []testregistry.Option {
 			return []testregistry.Option{testregistry.WithAuth("ess", "s3cret"),
 				testregistry.WithQuirks(&testregistry.Quirks{HeadUnknownRepo: 403})}
-		}, "group/project"},
+		}, "group/project", false},
 		{"nginx client_max_body_size 1m", func() []testregistry.Option {
 			return []testregistry.Option{testregistry.WithQuirks(&testregistry.Quirks{BodyLimit: 1 << 20})}
-		}, ""},
+		}, "", false},
 		{"ECR without blob mounting", func() []testregistry.Option {
 			return []testregistry.Option{testregistry.WithQuirks(&testregistry.Quirks{NoMount: true})}
-		}, ""},
+		}, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, bundle := range []string{w.bundle, many} {
+			t.Parallel()
+			bundles := []string{w.bundle}
+			if tc.many {
+				bundles = append(bundles, many)
+			}
+			for _, bundle := range bundles {
 				reg := testregistry.StartT(t, tc.opts()...)
 				dest := strings.TrimSuffix(reg.Host+"/"+tc.prefix, "/")
 				code, out := pushTo(t, reg, dest, bundle)
@@ -157,6 +165,7 @@ func TestRegistriesSitesRun(t *testing.T) {
 // per cause with its fix, and ends with exit 5: a Harbor project that does not exist, an ECR
 // repository that does not exist, a registry that refuses Docker media types (Zot).
 func TestRegistryRefusals(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	var repos []string // all but the first image's
 	for _, im := range w.images {
@@ -220,6 +229,7 @@ func TestRegistryRefusals(t *testing.T) {
 // TestCheckReportsBehaviour: unbundle check of a registry that takes everything says so, with
 // what it found of mounts, body limit and the referrers API, and exits 0.
 func TestCheckReportsBehaviour(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	reg := testregistry.StartT(t, testregistry.WithQuirks(&testregistry.Quirks{BodyLimit: 1 << 20, NoMount: true}))
 	r := runCmd("unbundle", nil, "check", "--registry", reg.Host, w.bundle)
@@ -236,6 +246,7 @@ func TestCheckReportsBehaviour(t *testing.T) {
 // TestInventoryHarborMissingProject: an inventory of a Harbor project that does not exist
 // records its repositories as absent, and exits 0.
 func TestInventoryHarborMissingProject(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	reg := testregistry.StartT(t, testregistry.WithTokenAuth("ess", "s3cret", testregistry.TokenOptions{Projects: []string{"ess"}}),
 		testregistry.WithQuirks(&testregistry.Quirks{Projects: []string{"ess"}, HeadUnknownRepo: 401}))
@@ -255,6 +266,7 @@ func TestInventoryHarborMissingProject(t *testing.T) {
 // TestCreateFromTokenRegistry: bundle create from an upstream with token auth that hands out
 // anonymous pull tokens per repository (ghcr.io, docker.io), its realm on another port.
 func TestCreateFromTokenRegistry(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	// Copy the upstream's storage into a registry with token auth.
 	dir := t.TempDir()

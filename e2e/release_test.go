@@ -15,6 +15,7 @@ import (
 // 24.08 made against the 23.10 bundle, or against an inventory of the registry that holds
 // 23.10, carries a fraction of the full bytes and pushes to the right digests.
 func TestReleaseUpgradeDelta(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	up, err := testregistry.Start(ctx, filepath.Join(dir, "up"))

@@ -37,7 +37,17 @@ type world struct {
 }
 
 // cleanups run after every test, for what tests share.
-var cleanups []func()
+var (
+	cleanups   []func()
+	cleanupsMu sync.Mutex
+)
+
+// addCleanup registers f to run after every test; safe for concurrent use.
+func addCleanup(f func()) {
+	cleanupsMu.Lock()
+	defer cleanupsMu.Unlock()
+	cleanups = append(cleanups, f)
+}
 
 var (
 	shared     *world

@@ -24,6 +24,7 @@ func sshKey(t *testing.T, dir, name string) (string, string) {
 // signed by ssh-keygen is verified by ours; an unsigned bundle, one re-signed by another key and
 // one swapped under its signed checksum file are refused with exit 3, naming the key that signed.
 func TestSignedBundle(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	keys := t.TempDir()
 	key, fp := sshKey(t, keys, "release")

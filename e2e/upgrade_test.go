@@ -39,6 +39,7 @@ func runDiff(t *testing.T, prog, old, new string) diffJSON {
 // counts exactly the blobs of the full bundle that the small one lacks, and nothing the other
 // way round.
 func TestDiffBundles(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	small := filepath.Join(t.TempDir(), "small.tar.zst")
 	must(t, runCmd("bundle", nil, "create", "--images", w.list, "--exclude", "synapse", "--output", small))
@@ -97,6 +98,7 @@ func TestDiffBundles(t *testing.T) {
 // TestDiffListAgainstBundle: the list a bundle was made from has nothing to report against it;
 // a changed tag and digest in the list are reported, with no delta (a list has no blobs).
 func TestDiffListAgainstBundle(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	d := runDiff(t, "bundle", w.list, w.bundle)
 	if len(d.Added)+len(d.Removed)+len(d.Changed) != 0 || d.Unchanged != len(w.images) || d.Delta != nil {
@@ -132,6 +134,7 @@ func TestDiffListAgainstBundle(t *testing.T) {
 // pushed ones, by digest, under --configmap-server; --helm-map changes the map; a bad map stops
 // the command before it talks to the registry.
 func TestPushHelmValues(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	reg := secureRegistry(t)
 	dir := t.TempDir()
