@@ -1,0 +1,271 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/fixture"
+	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/testregistry"
+)
+
+// small is a small ESS-like fixture in a registry of its own, and a bundle of it, made once for
+// the package's tests.
+var (
+	smallOnce   sync.Once
+	smallUp     *testregistry.Registry
+	smallImages []digests.Image
+	smallBundle string
+	smallErr    error
+	smallDir    string
+)
+
+func smallWorld(t *testing.T) (*testregistry.Registry, []digests.Image, string) {
+	t.Helper()
+	smallOnce.Do(func() {
+		ctx := context.Background()
+		if smallUp, smallErr = testregistry.Start(ctx, filepath.Join(smallDir, "up")); smallErr != nil {
+			return
+		}
+		if smallImages, smallErr = fixture.Generate(ctx, fixture.Options{Registry: smallUp.Host, Size: 4 << 20, Seed: 9}); smallErr != nil {
+			return
+		}
+		smallBundle = filepath.Join(smallDir, "small.tar.zst")
+		c := newClient(t)
+		_, smallErr = Create(ctx, c, CreateOptions{List: &digests.List{File: "list.yml", Images: smallImages},
+			Output: smallBundle, Created: time.Unix(1700000000, 0), Tool: "test"})
+	})
+	if smallErr != nil {
+		t.Fatalf("small world: %v", smallErr)
+	}
+	return smallUp, smallImages, smallBundle
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mirror-test-")
+	if err != nil {
+		panic(err)
+	}
+	smallDir = dir
+	code := m.Run()
+	if smallUp != nil {
+		smallUp.Close()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func newClient(t testing.TB, opts ...oci.Option) *oci.Client {
+	t.Helper()
+	c, err := oci.New(append([]oci.Option{oci.WithTimeout(2 * time.Second), oci.WithRetry(3, 5*time.Second)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// meter is a Progress that checks it never passes its total.
+type meter struct {
+	total, n atomic.Int64
+	over     atomic.Bool
+}
+
+func (m *meter) SetTotal(n int64) { m.total.Store(n) }
+func (m *meter) Add(n int64) {
+	if v := m.n.Add(n); m.total.Load() > 0 && v > m.total.Load() {
+		m.over.Store(true)
+	}
+}
+
+// TestCreatePullsThroughFaults: with a fifth of the upstream's requests failing (5xx, 429,
+// resets, truncated and stalled bodies), Create retries and writes a bundle that verifies,
+// byte-identical to one made without faults.
+func TestCreatePullsThroughFaults(t *testing.T) {
+	_, images, clean := smallWorld(t)
+	f := testregistry.NewFaults(11)
+	faulty := testregistry.StartT(t, testregistry.WithFaults(f))
+	// The same images in the faulty registry.
+	if _, err := fixture.Generate(t.Context(), fixture.Options{Registry: faulty.Host, Size: 4 << 20, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	var via []digests.Image
+	for _, im := range images {
+		im.Server = faulty.Host
+		via = append(via, im)
+	}
+	f.SetKinds(testregistry.FaultStatus503, testregistry.Fault429, testregistry.FaultReset, testregistry.FaultTruncate)
+	f.SetRate(0.15)
+	out := filepath.Join(t.TempDir(), "b.tar.zst")
+	m := &meter{}
+	res, err := Create(t.Context(), newClient(t), CreateOptions{List: &digests.List{File: "list.yml", Images: via},
+		Output: out, Created: time.Unix(1700000000, 0), Tool: "test", Progress: m})
+	f.SetRate(0)
+	if err != nil {
+		t.Fatalf("create through faults %v: %v", f.Injected(), err)
+	}
+	if len(f.Injected()) == 0 {
+		t.Fatal("no fault injected: the test proves nothing")
+	}
+	if got, err := archive.Verify(t.Context(), out, nil); err != nil || len(got.Bad) > 0 {
+		t.Fatalf("verify: %+v, %v", got, err)
+	}
+	if m.over.Load() {
+		t.Error("the progress passed its total")
+	}
+	if len(res.Manifest.Images) != len(images) {
+		t.Fatalf("%d images of %d", len(res.Manifest.Images), len(images))
+	}
+	// Same content as the clean bundle: the blobs agree.
+	b, err := archive.Open(clean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	want := map[string]bool{}
+	for _, bl := range b.Manifest().Blobs {
+		want[bl.Digest] = true
+	}
+	for _, bl := range res.Manifest.Blobs {
+		if !want[bl.Digest] {
+			t.Errorf("blob %s is not in the clean bundle", bl.Digest)
+		}
+	}
+}
+
+// TestCreateRecordsUnresolved: an image whose repository fails for good is left out and named,
+// the others are bundled, and the error wraps ErrPartial.
+func TestCreateRecordsUnresolved(t *testing.T) {
+	_, images, _ := smallWorld(t)
+	broken := append([]digests.Image{}, images...)
+	broken[0].Path += "-missing"
+	out := filepath.Join(t.TempDir(), "b.tar.zst")
+	res, err := Create(t.Context(), newClient(t), CreateOptions{List: &digests.List{File: "list.yml", Images: broken},
+		Output: out, Tool: "test"})
+	if !errors.Is(err, ErrPartial) || res == nil || res.Failed[broken[0].Key()] == nil {
+		t.Fatalf("err = %v, failed = %v", err, res)
+	}
+	if n := len(res.Manifest.Images); n == 0 || n >= len(images) {
+		t.Fatalf("%d images bundled of %d", n, len(images))
+	}
+}
+
+// TestPushSkipsMountsAndCounts: a push into an empty registry uploads every unique blob once
+// and mounts the rest; a second push uploads nothing; the progress never passes its total.
+func TestPushSkipsMountsAndCounts(t *testing.T) {
+	_, _, bundle := smallWorld(t)
+	b, err := archive.Open(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	dest := testregistry.StartT(t)
+	var unique int64
+	for _, bl := range b.Manifest().Blobs {
+		if bl.Kind == archive.KindLayer || bl.Kind == archive.KindConfig {
+			unique += bl.Size
+		}
+	}
+	for run := 1; run <= 2; run++ {
+		m := &meter{}
+		before := dest.BlobBytesReceived()
+		res, err := Push(t.Context(), newClient(t), b, PushOptions{Destination: Destination{Host: dest.Host}, Progress: m})
+		if err != nil {
+			t.Fatalf("push %d: %v", run, err)
+		}
+		got := dest.BlobBytesReceived() - before
+		switch {
+		case run == 1 && (got != unique || res.Stats.BlobsMounted == 0):
+			t.Fatalf("push 1: uploaded %d bytes (unique %d), %d mounts", got, unique, res.Stats.BlobsMounted)
+		case run == 2 && (got != 0 || res.Stats.BlobsUploaded != 0):
+			t.Fatalf("push 2: uploaded %d bytes, %d blobs", got, res.Stats.BlobsUploaded)
+		}
+		if m.over.Load() || m.n.Load() != m.total.Load() {
+			t.Errorf("push %d: progress %d of %d", run, m.n.Load(), m.total.Load())
+		}
+		if len(res.Images) != len(b.Manifest().Images) {
+			t.Fatalf("push %d: %d images of %d", run, len(res.Images), len(b.Manifest().Images))
+		}
+	}
+}
+
+// TestPushMountsDeclined: into a registry that declines mounts (ECR without blob mounting),
+// the blobs shared between repositories are uploaded into each, in the session the declined
+// mount opened, and the progress still never passes its total.
+func TestPushMountsDeclined(t *testing.T) {
+	_, _, bundle := smallWorld(t)
+	b, err := archive.Open(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	q := &testregistry.Quirks{NoMount: true}
+	dest := testregistry.StartT(t, testregistry.WithQuirks(q))
+	m := &meter{}
+	res, err := Push(t.Context(), newClient(t), b, PushOptions{Destination: Destination{Host: dest.Host}, Progress: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.BlobsMounted != 0 || q.Refused() != 1 {
+		t.Fatalf("%d mounts, %d declined (want 0 and 1: one ask, then none)", res.Stats.BlobsMounted, q.Refused())
+	}
+	if m.over.Load() {
+		t.Fatalf("progress %d of %d", m.n.Load(), m.total.Load())
+	}
+}
+
+// TestPushOneRepositoryFails: a repository that fails for good fails its images and not the
+// others; the error wraps ErrPartial and not ErrRefused (a 500 may pass).
+func TestPushOneRepositoryFails(t *testing.T) {
+	_, _, bundle := smallWorld(t)
+	b, err := archive.Open(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	f := testregistry.NewFaults(3)
+	bad := b.Manifest().Images[0].Path
+	f.FailRepository(bad, 500)
+	dest := testregistry.StartT(t, testregistry.WithFaults(f))
+	res, err := Push(t.Context(), newClient(t), b, PushOptions{Destination: Destination{Host: dest.Host}})
+	if !errors.Is(err, ErrPartial) || errors.Is(err, ErrRefused) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, im := range b.Manifest().Images {
+		_, failed := res.Failed[im.Key()]
+		if failed != (im.Path == bad) {
+			t.Errorf("%s (%s): failed %v", im.Key(), im.Path, failed)
+		}
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	ctx := context.Background()
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want bool
+	}{
+		{"a broken stream", ctx, errors.New("unexpected EOF"), true},
+		{"a transient answer to an upload", ctx, &oci.StatusError{Code: 503}, true},
+		{"a refusal", ctx, &oci.StatusError{Code: 401}, false},
+		{"the bundle's copy is bad", ctx, errFromBundle, false},
+		{"a corrupt bundle", ctx, archive.ErrCorrupt, false},
+		{"a missing platform", ctx, ErrPlatform, false},
+		{"cancelled", cancelled, errors.New("unexpected EOF"), false},
+	} {
+		if got := retryable(tc.ctx, tc.err); got != tc.want {
+			t.Errorf("%s: retryable = %v", tc.name, got)
+		}
+	}
+}
