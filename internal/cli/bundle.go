@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/element-hq/ess-airgap/internal/delta"
 	"github.com/element-hq/ess-airgap/internal/manifest"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"os"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ func createCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "split-size", Usage: "write the bundle in parts of `SIZE` bytes: a number with a unit (kB MB GB, KiB MiB GiB), or fat32 (4 GiB - 1), dvd (4.7 GB), bd (25 GB) (default: one file)"},
 			&cli.IntFlag{Name: "parity", Usage: "with --split-size, write `N` parity parts, which rebuild any N parts lost or damaged"},
 			&cli.StringFlag{Name: "sign-key", Usage: "sign the bundle with the ed25519 key `FILE` (see bundle sign)"},
-		}, registryFlags(4)...),
+		}, registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err

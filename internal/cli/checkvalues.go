@@ -38,7 +38,7 @@ func checkValuesCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "helm-values", Usage: "the values `FILE` unbundle push --helm-values wrote"},
 			&cli.StringFlag{Name: "configmap-server", Usage: "the registry `HOST[:PORT]` as the cluster names it, when it differs from --registry's host"},
 			&cli.BoolFlag{Name: "from-bundle", Usage: "render the chart carried in the bundle, not the one in the registry"},
-		), append(renderFlags(), registryFlags(4)...)...),
+		), append(renderFlags(), registryFlags(oci.DefaultJobs)...)...),
 		Action: func(c *cli.Context) error {
 			_, err := bundleArgs(c)
 			if err != nil {

@@ -106,9 +106,9 @@ func registryFlags(jobs int) []cli.Flag {
 		&cli.StringFlag{Name: "ca-file", Usage: "PEM file of CA certificates to trust besides the system roots"},
 		&cli.BoolFlag{Name: "plain-http", Usage: "allow plain HTTP to a registry that is not on loopback"},
 		&cli.BoolFlag{Name: "insecure-skip-tls-verify", Usage: "do not verify registry TLS certificates"},
-		&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "connect timeout, and how long a connection may stall before it is dropped and retried (after an upload is sent, the registry gets one more second per 20 MiB to answer)"},
-		&cli.IntFlag{Name: "retries", Value: 6, Usage: "attempts per request that failed for a reason that may pass (dropped connection, 408, 429, 5xx)"},
-		&cli.DurationFlag{Name: "retry-time", Value: 2 * time.Minute, Usage: "the most time spent retrying one request (Retry-After is honoured within it)"},
+		&cli.DurationFlag{Name: "timeout", Value: oci.DefaultTimeout, Usage: "connect timeout, and how long a connection may stall before it is dropped and retried (after an upload is sent, the registry gets one more second per 20 MiB to answer)"},
+		&cli.IntFlag{Name: "retries", Value: oci.DefaultAttempts, Usage: "attempts per request that failed for a reason that may pass (dropped connection, 408, 429, 5xx)"},
+		&cli.DurationFlag{Name: "retry-time", Value: oci.DefaultRetryTime, Usage: "the most time spent retrying one request (Retry-After is honoured within it)"},
 	}
 }
 
@@ -119,9 +119,6 @@ func newClient(c *cli.Context, e *env, authHost string) (*oci.Client, error) {
 		oci.WithPlainHTTP(c.Bool("plain-http")), oci.WithInsecureSkipTLSVerify(c.Bool("insecure-skip-tls-verify")),
 		oci.WithTimeout(c.Duration("timeout")), oci.WithUserAgent(c.App.Name + "/" + version.Version),
 		oci.WithRetry(c.Int("retries"), c.Duration("retry-time"))}
-	if c.Int("jobs") < 1 {
-		return nil, usagef("--jobs must be at least 1")
-	}
 	if authHost != "" {
 		opts = append(opts, oci.WithTrustedRegistry(authHost))
 	}
@@ -144,7 +141,11 @@ func newClient(c *cli.Context, e *env, authHost string) (*oci.Client, error) {
 	} else if c.Bool("password-stdin") {
 		return nil, usagef("--password-stdin needs --username")
 	}
-	return oci.New(opts...)
+	client, err := oci.New(opts...) // it checks the values, once
+	if errors.Is(err, oci.ErrOption) {
+		return nil, usagef("%v", err)
+	}
+	return client, err
 }
 
 // password reads the password from stdin (--password-stdin) or $REGISTRY_PASSWORD.

@@ -25,7 +25,7 @@ func inventoryCommand(e *env) *cli.Command {
    string: no credentials. Carry it to the connected side for bundle create --since.`,
 		Flags: append(append(destinationFlags(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "-", Usage: "`FILE` to write (inventory.json), - for standard output"}),
-			registryFlags(4)...),
+			registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			path, err := oneArg(c, "bundle or image list")
 			if err != nil {

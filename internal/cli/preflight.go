@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/mirror"
@@ -19,7 +20,7 @@ func checkCommand(e *env) *cli.Command {
    mounts blobs across repositories, the request body size it takes, and whether it has the
    OCI referrers API. Prints one line per cause with its fix. unbundle push runs the checks
    that decide whether it can succeed before it sends anything else.`,
-		Flags: append(destinationFlags(), registryFlags(4)...),
+		Flags: append(destinationFlags(), registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			args, err := bundleArgs(c)
 			if err != nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"strings"
 	"time"
 
@@ -75,7 +76,7 @@ func pushCommand(e *env) *cli.Command {
 		Flags: append(append(append(append(destinationFlags(), configMapFlags()...),
 			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
 			&cli.StringFlag{Name: "chunk-size", Usage: "upload blobs larger than `SIZE` (16MiB, 8388608) in chunks of that size from the start, for a proxy that limits request bodies (default: one request per blob, chunks only after a 413)"}),
-			publicKeyFlag), append(helmFlags(), registryFlags(8)...)...),
+			publicKeyFlag), append(helmFlags(), registryFlags(oci.DefaultPushJobs)...)...),
 		Action: func(c *cli.Context) error {
 			if _, err := bundleArgs(c); err != nil {
 				return err
@@ -229,7 +230,7 @@ func configMapCommand(e *env) *cli.Command {
 		Name:      "configmap",
 		Usage:     "write the ConfigMap for images already pushed, with the digests the registry serves",
 		ArgsUsage: "NAME.tar.zst",
-		Flags:     append(append(destinationFlags(), configMapFlags()...), registryFlags(4)...),
+		Flags:     append(append(destinationFlags(), configMapFlags()...), registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			_, err := bundleArgs(c)
 			if err != nil {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -31,7 +30,7 @@ type Client struct {
 
 // New makes a Client. Defaults: 4 jobs, Docker config credentials, system TLS roots.
 func New(opts ...Option) (*Client, error) {
-	o := options{jobs: 4, userAgent: "ess-airgap", timeout: 30 * time.Second, attempts: 6, retryTime: 2 * time.Minute}
+	o := options{jobs: DefaultJobs, userAgent: "ess-airgap", timeout: DefaultTimeout, attempts: DefaultAttempts, retryTime: DefaultRetryTime}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err

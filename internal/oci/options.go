@@ -12,6 +12,18 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
+// Defaults of a Client's options, in one place: the command-line flags take them too.
+const (
+	DefaultJobs      = 4 // concurrent blob transfers (bundle create; WithJobs)
+	DefaultPushJobs  = 8 // unbundle push's: uploads in flight while the registry commits others
+	DefaultTimeout   = 30 * time.Second
+	DefaultAttempts  = 6
+	DefaultRetryTime = 2 * time.Minute
+)
+
+// ErrOption is wrapped when an option's value is out of its range.
+var ErrOption = errors.New("bad option")
+
 // Option configures a Client.
 type Option func(*options) error
 
@@ -31,11 +43,11 @@ type options struct {
 	attempts   int
 }
 
-// WithJobs caps concurrent blob transfers across all images. Default 4.
+// WithJobs caps concurrent blob transfers across all images. Default DefaultJobs.
 func WithJobs(n int) Option {
 	return func(o *options) error {
 		if n < 1 {
-			return fmt.Errorf("jobs must be > 0, got %d", n)
+			return fmt.Errorf("%w: jobs must be at least 1, got %d", ErrOption, n)
 		}
 		o.jobs = n
 		return nil
@@ -68,7 +80,7 @@ func WithTrustedRegistry(host string) Option {
 func WithChunkSize(size int64) Option {
 	return func(o *options) error {
 		if size != 0 && size < minChunk {
-			return fmt.Errorf("chunk size must be at least %d bytes, got %d", minChunk, size)
+			return fmt.Errorf("%w: chunk size must be at least %d bytes, got %d", ErrOption, minChunk, size)
 		}
 		o.chunkSize = size
 		return nil
@@ -101,11 +113,11 @@ func WithTransport(rt http.RoundTripper) Option {
 	return func(o *options) error { o.transport = rt; return nil }
 }
 
-// WithTimeout bounds connecting and waiting for response headers. Default 30s.
+// WithTimeout bounds connecting and how long a connection may stall. Default DefaultTimeout.
 func WithTimeout(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
-			return fmt.Errorf("timeout must be > 0, got %s", d)
+			return fmt.Errorf("%w: timeout must be positive, got %s", ErrOption, d)
 		}
 		o.timeout = d
 		return nil
@@ -113,11 +125,11 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // WithRetry bounds retries of a request that failed for a reason that may pass: at most
-// attempts tries, within total time. Default 6 attempts within 2 minutes.
+// attempts tries, within total time. Default 6 attempts within 2 minutes (DefaultAttempts, DefaultRetryTime).
 func WithRetry(attempts int, total time.Duration) Option {
 	return func(o *options) error {
 		if attempts < 1 || total <= 0 {
-			return fmt.Errorf("retry: need at least one attempt and a positive time, got %d, %s", attempts, total)
+			return fmt.Errorf("%w: retries: need at least one attempt and a positive time, got %d, %s", ErrOption, attempts, total)
 		}
 		o.attempts, o.retryTime = attempts, total
 		return nil
