@@ -128,15 +128,8 @@ func TestKilledCreateResumes(t *testing.T) {
 	w := setup(t)
 	bin := binary(t, "bundle")
 	th := newThrottle(t, w.upstream.Host, 40<<20)
-	var viaProxy []digests.Image
-	for _, im := range w.images {
-		im.Server = th.host
-		viaProxy = append(viaProxy, im)
-	}
 	dir := t.TempDir()
-	list := filepath.Join(dir, "list.yml")
-	yml, _ := digests.Marshal(viaProxy)
-	os.WriteFile(list, yml, 0o644)
+	list := w.listVia(t, th.host)
 	out := filepath.Join(dir, "ess.tar.zst")
 	run := func() *exec.Cmd {
 		cmd := exec.Command(bin, "create", "--images", list, "--output", out, "--jobs", "2")
@@ -271,15 +264,8 @@ func TestInterruptedResume(t *testing.T) {
 	w := setup(t)
 	bin := binary(t, "bundle")
 	th := newThrottle(t, w.upstream.Host, 20<<20)
-	var viaProxy []digests.Image
-	for _, im := range w.images {
-		im.Server = th.host
-		viaProxy = append(viaProxy, im)
-	}
 	dir := t.TempDir()
-	list := filepath.Join(dir, "list.yml")
-	yml, _ := digests.Marshal(viaProxy)
-	os.WriteFile(list, yml, 0o644)
+	list := w.listVia(t, th.host)
 	out := filepath.Join(dir, "ess.tar.zst")
 	run := func(output string) *exec.Cmd {
 		return exec.Command(bin, "create", "--images", list, "--output", output, "--jobs", "2")

@@ -278,14 +278,7 @@ func TestCreateFromTokenRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer up.Close()
-	var via []digests.Image
-	for _, im := range w.images {
-		im.Server = up.Host
-		via = append(via, im)
-	}
-	list := filepath.Join(t.TempDir(), "list.yml")
-	yml, _ := digests.Marshal(via)
-	os.WriteFile(list, yml, 0o644)
+	list := w.listVia(t, up.Host)
 	out := filepath.Join(t.TempDir(), "b.tar.zst")
 	r := runCmd("bundle", nil, "create", "--images", list, "--output", out)
 	if r.code != 0 {

@@ -152,3 +152,23 @@ func mustOpenManifest(t *testing.T, path string) *archive.Manifest {
 }
 
 func stringReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+// listVia writes the world's image list with every image on server instead (a proxy in front
+// of the upstream) and returns its path.
+func (w *world) listVia(t *testing.T, server string) string {
+	t.Helper()
+	var via []digests.Image
+	for _, im := range w.images {
+		im.Server = server
+		via = append(via, im)
+	}
+	yml, err := digests.Marshal(via)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := filepath.Join(t.TempDir(), "list.yml")
+	if err := os.WriteFile(list, yml, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return list
+}

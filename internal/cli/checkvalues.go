@@ -40,26 +40,14 @@ func checkValuesCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "from-bundle", Usage: "render the chart carried in the bundle, not the one in the registry"},
 		), append(renderFlags(), registryFlags(oci.DefaultJobs)...)...),
 		Action: func(c *cli.Context) error {
-			_, err := bundleArgs(c)
-			if err != nil {
-				return err
-			}
 			if err := required(c, "helm-values"); err != nil {
 				return err
 			}
-			dest, err := destination(c)
-			if err != nil {
-				return err
-			}
-			b, err := openBundle(c, e, true)
+			dest, b, client, err := bundleAndRegistry(c, e)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			client, err := newClient(c, e, dest.Host)
-			if err != nil {
-				return err
-			}
 			return runCheck(c, e, client, b, dest, c.String("helm-values"))
 		},
 	}

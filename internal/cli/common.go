@@ -343,3 +343,26 @@ func sourceDateEpoch() (time.Time, error) {
 	}
 	return time.Unix(n, 0).UTC(), nil
 }
+
+// bundleAndRegistry starts every command that takes a bundle and the local registry: it reads
+// the bundle argument(s) and --registry, opens the bundle (its signature first, with
+// --public-key; parts in place) and makes the registry client. The caller closes the bundle.
+func bundleAndRegistry(c *cli.Context, e *env) (mirror.Destination, *archive.Bundle, *oci.Client, error) {
+	if _, err := bundleArgs(c); err != nil {
+		return mirror.Destination{}, nil, nil, err
+	}
+	dest, err := destination(c)
+	if err != nil {
+		return dest, nil, nil, err
+	}
+	b, err := openBundle(c, e, true)
+	if err != nil {
+		return dest, nil, nil, err
+	}
+	client, err := newClient(c, e, dest.Host)
+	if err != nil {
+		b.Close()
+		return dest, nil, nil, err
+	}
+	return dest, b, client, nil
+}

@@ -22,19 +22,7 @@ func checkCommand(e *env) *cli.Command {
    that decide whether it can succeed before it sends anything else.`,
 		Flags: append(destinationFlags(), registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
-			args, err := bundleArgs(c)
-			if err != nil {
-				return err
-			}
-			dest, err := destination(c)
-			if err != nil {
-				return err
-			}
-			client, err := newClient(c, e, dest.Host)
-			if err != nil {
-				return err
-			}
-			b, err := openBundle(c, e, true)
+			dest, b, client, err := bundleAndRegistry(c, e)
 			if err != nil {
 				return err
 			}
@@ -50,7 +38,7 @@ func checkCommand(e *env) *cli.Command {
 				printProblems(e, dest.Host, res.Problems)
 				return fmt.Errorf("%w: %d cause(s)", mirror.ErrRefused, len(res.Problems))
 			}
-			fmt.Fprintf(e.stdout, "%s takes every repository of %s\n", dest.Host, strings.Join(args, " "))
+			fmt.Fprintf(e.stdout, "%s takes every repository of %s\n", dest.Host, strings.Join(c.Args().Slice(), " "))
 			return nil
 		},
 	}

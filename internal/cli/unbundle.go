@@ -78,23 +78,12 @@ func pushCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "chunk-size", Usage: "upload blobs larger than `SIZE` (16MiB, 8388608) in chunks of that size from the start, for a proxy that limits request bodies (default: one request per blob, chunks only after a 413)"}),
 			publicKeyFlag), append(helmFlags(), registryFlags(oci.DefaultPushJobs)...)...),
 		Action: func(c *cli.Context) error {
-			if _, err := bundleArgs(c); err != nil {
-				return err
-			}
-			dest, err := destination(c)
-			if err != nil {
-				return err
-			}
-			b, err := openBundle(c, e, true)
+			dest, b, client, err := bundleAndRegistry(c, e)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
 			helm, err := planHelm(c, b.Manifest())
-			if err != nil {
-				return err
-			}
-			client, err := newClient(c, e, dest.Host)
 			if err != nil {
 				return err
 			}
@@ -232,19 +221,7 @@ func configMapCommand(e *env) *cli.Command {
 		ArgsUsage: "NAME.tar.zst",
 		Flags:     append(append(destinationFlags(), configMapFlags()...), registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
-			_, err := bundleArgs(c)
-			if err != nil {
-				return err
-			}
-			dest, err := destination(c)
-			if err != nil {
-				return err
-			}
-			client, err := newClient(c, e, dest.Host)
-			if err != nil {
-				return err
-			}
-			b, err := openBundle(c, e, true)
+			dest, b, client, err := bundleAndRegistry(c, e)
 			if err != nil {
 				return err
 			}

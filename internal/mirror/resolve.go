@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/element-hq/ess-airgap/internal/manifest"
-	"io"
 	"sort"
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/oci"
-	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
 // resolve fetches every distinct image's manifest tree, in parallel. It returns the images
@@ -116,17 +114,7 @@ func fetchConfig(ctx context.Context, c *oci.Client, repo string, d manifest.Des
 	if d.Size > 16<<20 {
 		return nil, fmt.Errorf("%d bytes is too large for a config", d.Size)
 	}
-	var data []byte
-	err := retryBlob(ctx, func() error {
-		rc, err := c.OpenBlob(ctx, repo, d.Digest)
-		if err != nil {
-			return err
-		}
-		defer rc.Close()
-		data, err = io.ReadAll(verify.NewReader(rc, d.Digest, d.Size))
-		return err
-	})
-	return data, err
+	return readBlob(ctx, c, repo, d)
 }
 
 func platformList(ps []manifest.Platform) string {
