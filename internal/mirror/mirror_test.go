@@ -26,13 +26,14 @@ var (
 	smallBundle string
 	smallErr    error
 	smallDir    string
+	smallFaults = testregistry.NewFaults(11) // off until a test turns it on
 )
 
 func smallWorld(t *testing.T) (*testregistry.Registry, []digests.Image, string) {
 	t.Helper()
 	smallOnce.Do(func() {
 		ctx := context.Background()
-		if smallUp, smallErr = testregistry.Start(ctx, filepath.Join(smallDir, "up")); smallErr != nil {
+		if smallUp, smallErr = testregistry.Start(ctx, filepath.Join(smallDir, "up"), testregistry.WithFaults(smallFaults)); smallErr != nil {
 			return
 		}
 		if smallImages, smallErr = fixture.Generate(ctx, fixture.Options{Registry: smallUp.Host, Size: 4 << 20, Seed: 9}); smallErr != nil {
@@ -90,22 +91,13 @@ func (m *meter) Add(n int64) {
 // byte-identical to one made without faults.
 func TestCreatePullsThroughFaults(t *testing.T) {
 	_, images, clean := smallWorld(t)
-	f := testregistry.NewFaults(11)
-	faulty := testregistry.StartT(t, testregistry.WithFaults(f))
-	// The same images in the faulty registry.
-	if _, err := fixture.Generate(t.Context(), fixture.Options{Registry: faulty.Host, Size: 4 << 20, Seed: 9}); err != nil {
-		t.Fatal(err)
-	}
-	var via []digests.Image
-	for _, im := range images {
-		im.Server = faulty.Host
-		via = append(via, im)
-	}
+	f := smallFaults
+	defer f.SetRate(0)
 	f.SetKinds(testregistry.FaultStatus503, testregistry.FaultReset, testregistry.FaultTruncate) // 429 and its Retry-After: e2e TestFlakyNetwork
 	f.SetRate(0.15)
 	out := filepath.Join(t.TempDir(), "b.tar.zst")
 	m := &meter{}
-	res, err := Create(t.Context(), newClient(t, oci.WithRetry(10, time.Minute)), CreateOptions{List: &digests.List{File: "list.yml", Images: via},
+	res, err := Create(t.Context(), newClient(t, oci.WithRetry(10, time.Minute)), CreateOptions{List: &digests.List{File: "list.yml", Images: images},
 		Output: out, Created: time.Unix(1700000000, 0), Tool: "test", Progress: m})
 	f.SetRate(0)
 	if err != nil {
