@@ -124,8 +124,14 @@ func (e *cmdError) Error() string {
 	return "`" + strings.Join(e.r.args, " ") + "` exited " + strconv.Itoa(e.r.code) + ":\n" + e.r.stderr
 }
 
+// mainMu serialises the commands run in-process: urfave/cli shares its --help flag between
+// apps, which is fine in a process that runs one command, not in parallel tests.
+var mainMu sync.Mutex
+
 // runCmd runs bundle or unbundle in-process with stdin.
 func runCmd(prog string, stdin []byte, args ...string) result {
+	mainMu.Lock()
+	defer mainMu.Unlock()
 	var out, errb bytes.Buffer
 	full := append([]string{prog}, args...)
 	code := cli.Main(context.Background(), prog, full, bytes.NewReader(stdin), &out, &errb)
