@@ -23,7 +23,7 @@ vet:
 
 ## test: everything CI runs: vet, gofmt, the race-enabled unit and end-to-end tests
 test: tools vet build
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m -parallel 4 ./...
 
 ## demo: the whole job end to end on in-process registries with generated images
 demo: tools
