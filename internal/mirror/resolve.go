@@ -142,33 +142,39 @@ func collect(ctx context.Context, c *oci.Client, images []*image, have func(stri
 	var external []archive.Blob
 	for _, im := range images {
 		repo := im.group.Source.Repository()
-		im.root.Walk(func(n *manifest.Node) {
-			if !seen[n.Desc.Digest] {
-				seen[n.Desc.Digest] = true
-				kind := archive.KindManifest
-				if manifest.IsIndex(n.Desc.MediaType) {
-					kind = archive.KindIndex
+		roots := []*manifest.Node{im.root}
+		for _, r := range im.referrers {
+			roots = append(roots, r.node)
+		}
+		for _, root := range roots {
+			root.Walk(func(n *manifest.Node) {
+				if !seen[n.Desc.Digest] {
+					seen[n.Desc.Digest] = true
+					kind := archive.KindManifest
+					if manifest.IsIndex(n.Desc.MediaType) {
+						kind = archive.KindIndex
+					}
+					metas = append(metas, &blob{Blob: archive.Blob{Digest: n.Desc.Digest, Size: n.Desc.Size, MediaType: n.Desc.MediaType, Kind: kind}, repo: repo, data: n.Raw})
 				}
-				metas = append(metas, &blob{Blob: archive.Blob{Digest: n.Desc.Digest, Size: n.Desc.Size, MediaType: n.Desc.MediaType, Kind: kind}, repo: repo, data: n.Raw})
-			}
-			for i, d := range n.Blobs {
-				if seen[d.Digest] {
-					continue
+				for i, d := range n.Blobs {
+					if seen[d.Digest] {
+						continue
+					}
+					seen[d.Digest] = true
+					b := &blob{Blob: archive.Blob{Digest: d.Digest, Size: d.Size, MediaType: d.MediaType, Kind: archive.KindLayer}, repo: repo}
+					switch {
+					case i == 0:
+						b.Kind = archive.KindConfig
+						b.data = n.Config
+						configs = append(configs, b)
+					case have != nil && have(d.Digest):
+						external = append(external, b.Blob)
+					default:
+						layers = append(layers, b)
+					}
 				}
-				seen[d.Digest] = true
-				b := &blob{Blob: archive.Blob{Digest: d.Digest, Size: d.Size, MediaType: d.MediaType, Kind: archive.KindLayer}, repo: repo}
-				switch {
-				case i == 0:
-					b.Kind = archive.KindConfig
-					b.data = n.Config
-					configs = append(configs, b)
-				case have != nil && have(d.Digest):
-					external = append(external, b.Blob)
-				default:
-					layers = append(layers, b)
-				}
-			}
-		})
+			})
+		}
 	}
 	for _, b := range configs {
 		if b.data != nil {
