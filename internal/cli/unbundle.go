@@ -27,6 +27,7 @@ func unbundleApp(e *env) *cli.App {
 			secretCommand(e),
 			diffCommand(e),
 			inventoryCommand(e),
+			serveCommand(e),
 		},
 	}
 }
