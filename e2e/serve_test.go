@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -22,7 +23,9 @@ import (
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/serve"
+	"github.com/element-hq/ess-airgap/internal/testregistry"
 	"github.com/element-hq/ess-airgap/internal/verify"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // served is a running `unbundle serve` process.
@@ -384,5 +387,56 @@ func TestServeCorruptBlob(t *testing.T) {
 		if resp.StatusCode != 200 || "sha256:"+hex.EncodeToString(h.Sum(nil)) != bl.Digest {
 			t.Errorf("blob %s: %d", bl.Digest, resp.StatusCode)
 		}
+	}
+}
+
+// TestServeDeltaAndChart: a delta is served with its base, its external layers read from the
+// base (alone it is refused, naming what it lacks); a chart bundle's chart is served, and
+// helm pulls it; TLS and htpasswd: crane pulls with the credentials and the CA, not without.
+func TestServeDeltaAndChart(t *testing.T) {
+	w := setup(t)
+	cw := setupChart(t)
+	dir := t.TempDir()
+	delta := filepath.Join(dir, "delta.tar.zst")
+	must(t, runCmd("bundle", nil, "create", "--since", w.bundle, "--images", w.list, "--output", delta))
+
+	r := runCmd("unbundle", nil, "serve", "--addr", "127.0.0.1:0", delta)
+	if r.code != 1 || !strings.Contains(r.stderr, "serve each delta with its base") || !strings.Contains(r.stderr, filepath.Base(w.bundle)) {
+		t.Fatalf("serving a delta alone: exit %d\n%s", r.code, r.stderr)
+	}
+
+	ca, cert, key, err := testregistry.WriteCertificates(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	htpasswd := filepath.Join(dir, "htpasswd")
+	os.WriteFile(htpasswd, []byte("ops:"+string(hash)+"\n"), 0o600)
+	s := startServe(t, "--tls-cert", cert, "--tls-key", key, "--htpasswd", htpasswd, delta, w.bundle, cw.bundle)
+
+	crane := tool(t, "crane")
+	docker := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte("ops:s3cret"))
+	os.WriteFile(filepath.Join(docker, "config.json"), []byte(`{"auths":{"`+s.host+`":{"auth":"`+auth+`"}}}`), 0o600)
+	env := []string{"DOCKER_CONFIG=" + docker, "SSL_CERT_FILE=" + ca}
+	m := mustOpenManifest(t, delta)
+	for _, im := range distinctImages(m)[:3] {
+		run(t, "", env, crane, "pull", "--format=oci", s.host+"/"+im.Path+"@"+im.Digest, filepath.Join(dir, "pulled", im.Digest[7:19]))
+	}
+	cmd := exec.Command(crane, "digest", s.host+"/"+m.Images[0].Path+":"+m.Images[0].Tag)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "SSL_CERT_FILE="+ca)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "401") {
+		t.Errorf("crane without credentials: %v\n%s", err, out)
+	}
+
+	cm := mustOpenManifest(t, cw.bundle).Chart
+	helm := tool(t, "helm")
+	helmEnv := append(env, "HOME="+t.TempDir(), "HELM_REGISTRY_CONFIG="+filepath.Join(docker, "config.json"))
+	out := run(t, dir, helmEnv, helm, "pull", "oci://"+s.host+"/charts/"+cm.Name, "--version", cm.Version, "--ca-file", ca)
+	if !strings.Contains(out, cm.Digest) {
+		t.Errorf("helm pull did not get the chart %s:\n%s", cm.Digest, out)
+	}
+	if code := s.stop(t); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, s.log())
 	}
 }

@@ -52,4 +52,3 @@ func (r *Registry) authorized(w http.ResponseWriter, req *http.Request) bool {
 	writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 	return false
 }
-

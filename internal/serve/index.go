@@ -33,9 +33,9 @@ type Registry struct {
 
 // repo is what one repository serves.
 type repo struct {
-	tags      map[string]string            // tag -> manifest digest
-	manifests map[string]*stored           // digest -> manifest, verified, in memory
-	blobs     map[string]bool              // config and layer digests of its manifests
+	tags      map[string]string                // tag -> manifest digest
+	manifests map[string]*stored               // digest -> manifest, verified, in memory
+	blobs     map[string]bool                  // config and layer digests of its manifests
 	referrers map[string][]manifest.Descriptor // subject digest -> its OCI 1.1 referrers
 }
 
@@ -207,4 +207,3 @@ func (r *Registry) Summary() string {
 
 // Served returns how many requests were answered and how many body bytes were sent.
 func (r *Registry) Served() (requests, bytes int64) { return r.requests.Load(), r.bytesSent.Load() }
-
