@@ -58,17 +58,7 @@ func resolveOne(ctx context.Context, c *oci.Client, g digests.Group, platforms [
 		return fail(err)
 	}
 	root := manifest.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}
-	fetch := func(ctx context.Context, d manifest.Descriptor) ([]byte, error) {
-		cm, err := c.GetManifest(ctx, src.Repository()+"@"+d.Digest)
-		if err != nil {
-			return nil, err
-		}
-		if int64(len(cm.Raw)) != d.Size || cm.MediaType != d.MediaType {
-			return nil, fmt.Errorf("manifest %s: served %d bytes as %s, the index says %d bytes of %s", d.Digest, len(cm.Raw), cm.MediaType, d.Size, d.MediaType)
-		}
-		return cm.Raw, nil
-	}
-	if im.root, err = manifest.Parse(ctx, root, m.Raw, fetch); err != nil {
+	if im.root, err = manifest.Parse(ctx, root, m.Raw, fetchFrom(c, src.Repository())); err != nil {
 		return fail(err)
 	}
 	if len(platforms) == 0 {
