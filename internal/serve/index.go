@@ -112,7 +112,7 @@ func (r *Registry) add(ctx context.Context, b *archive.Bundle) error {
 		r.images++
 		if im.Tag != "" {
 			if old, ok := rp.tags[im.Tag]; ok && old != im.Digest {
-				r.o.log.Printf("%s:%s is %s in %s, was %s in a bundle given before it", name, im.Tag, im.Digest, b.Set().Name, old)
+				r.o.log.Printf("%s:%s is %s in %s, was %s in a bundle given before it", name, im.Tag, im.Digest, bundleName(b), old)
 			}
 			rp.tags[im.Tag] = im.Digest
 		}
@@ -207,3 +207,11 @@ func (r *Registry) Summary() string {
 
 // Served returns how many requests were answered and how many body bytes were sent.
 func (r *Registry) Served() (requests, bytes int64) { return r.requests.Load(), r.bytesSent.Load() }
+
+// bundleName names a bundle in the log.
+func bundleName(b *archive.Bundle) string {
+	if s := b.Set(); s != nil {
+		return s.Name
+	}
+	return "a bundle created " + b.Manifest().Created.Format("2006-01-02T15:04:05Z")
+}
