@@ -35,18 +35,21 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/archive
 
 ## bench: ours vs crane, regctl, skopeo, a direct copy and the upload floor on the 2 GiB fixture,
-## 3 runs, medians (several minutes); the table goes to stdout and bench/results.md
+## 3 runs, medians (several minutes); the table goes to stdout and bench/results.md; then
+## unbundle serve against Distribution, pulled by crane and regctl (bench/serve-results.md)
 bench: build tools
 	$(GO) run ./bench -profile large -runs 3 -out bench/results.md
+	$(GO) run ./bench/serve -profile large -runs 3 -out bench/serve-results.md
 
 ## bench-small: the same on the 60 MiB fixture, 1 run (under a minute), to bench/results-small.md
 bench-small: build tools
 	$(GO) run ./bench -profile small -runs 1 -out bench/results-small.md
+	$(GO) run ./bench/serve -profile small -runs 1 -out bench/serve-results-small.md
 
 ## tools: the tools the tests and the demo drive, installed when missing: skopeo, zstd and
-## ssh-keygen from Debian's packages (apt-get: CI and a fresh machine run as root), regctl and
-## helm built from their Go modules (helm, not a Debian package, takes about 2 minutes on 2 cores
-## the first time)
+## ssh-keygen from Debian's packages (apt-get: CI and a fresh machine run as root), regctl, crane,
+## helm and cosign built from their Go modules (helm and cosign, not Debian packages, take about
+## 2 and several minutes on 2 cores the first time)
 tools:
 	@missing=""; for t in skopeo zstd ssh-keygen; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
@@ -55,7 +58,9 @@ tools:
 	  apt-get update -qq && apt-get install -y -qq skopeo zstd openssh-client >/dev/null; \
 	fi
 	@command -v regctl >/dev/null || $(GO) install github.com/regclient/regclient/cmd/regctl@v0.11.7
+	@command -v crane >/dev/null || $(GO) install github.com/google/go-containerregistry/cmd/crane@v0.22.1
 	@command -v helm >/dev/null || $(GO) install helm.sh/helm/v4/cmd/helm@v4.3.2
+	@command -v cosign >/dev/null || $(GO) install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5
 
 clean:
 	rm -rf bin

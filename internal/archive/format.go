@@ -59,6 +59,26 @@ type Manifest struct {
 	// Chart, for a bundle made with --chart, is the Helm chart as given; the chart itself is
 	// one of Images (of kind KindChart), its image blocks others (with a ValuesPath).
 	Chart *Chart `json:"chart,omitempty"`
+	// Referrers, for a bundle made with --referrers, are what refers to the images' manifests
+	// and indexes (signatures, attestations, SBOMs), and to those referrers in turn, in the
+	// order found: a subject before what refers to it. Their manifests and blobs are among Blobs.
+	Referrers []Referrer `json:"referrers,omitempty"`
+}
+
+// Referrer is a manifest (or index) that refers to another the bundle carries.
+type Referrer struct {
+	// Subject is the digest of what it refers to: a manifest or index of an image, or
+	// another referrer.
+	Subject   string `json:"subject"`
+	Digest    string `json:"digest"`
+	MediaType string `json:"mediaType"`
+	Size      int64  `json:"size"`
+	// ArtifactType is what it is (manifest.ArtifactType): a signature
+	// (application/vnd.dev.cosign.simplesigning.v1+json), an attestation, an SBOM.
+	ArtifactType string `json:"artifactType,omitempty"`
+	// Tag is cosign's tag it was found under, "sha256-<hex of Subject>.sig" (.att, .sbom);
+	// empty for an OCI 1.1 referrer, whose subject field names Subject.
+	Tag string `json:"tag,omitempty"`
 }
 
 // KindChart is the Kind of the image entry that is a Helm chart, not a container image.
@@ -220,6 +240,9 @@ func (m *Manifest) Check() error {
 	if (m.Chart != nil) != (charts == 1) {
 		return fmt.Errorf("%w: %d chart entries among the images, the chart record says %v", ErrCorrupt, charts, m.Chart != nil)
 	}
+	if err := m.checkReferrers(seen); err != nil {
+		return err
+	}
 	for _, d := range []string{m.Layout.OCILayout, m.Layout.Index} {
 		if err := verify.Check(d); err != nil {
 			return fmt.Errorf("%w: layout: %v", ErrCorrupt, err)
@@ -229,6 +252,48 @@ func (m *Manifest) Check() error {
 		return fmt.Errorf("%w: totals do not add up", ErrCorrupt)
 	}
 	return nil
+}
+
+// checkReferrers checks that every referrer is a blob the bundle carries, that its subject is a
+// manifest of the bundle listed before it (an image's or an earlier referrer's), that a tag is
+// cosign's tag for its subject, and that no referrer is listed twice.
+func (m *Manifest) checkReferrers(carried map[string]bool) error {
+	subjects := map[string]bool{}
+	for _, b := range m.Blobs {
+		if b.Kind == KindIndex || b.Kind == KindManifest {
+			subjects[b.Digest] = true
+		}
+	}
+	listed := map[string]bool{}
+	for _, r := range m.Referrers {
+		what := fmt.Sprintf("referrer %s of %s", r.Digest, r.Subject)
+		if !carried[r.Digest] || !subjects[r.Digest] {
+			return fmt.Errorf("%w: %s is not among the bundle's manifests", ErrCorrupt, what)
+		}
+		if !subjects[r.Subject] || (!listed[r.Subject] && !m.imageManifest(r.Subject)) {
+			return fmt.Errorf("%w: %s: its subject is neither an image's manifest nor a referrer listed before it", ErrCorrupt, what)
+		}
+		if r.Tag != "" && !strings.HasPrefix(r.Tag, strings.Replace(r.Subject, ":", "-", 1)+".") {
+			return fmt.Errorf("%w: %s: tag %q is not its subject's", ErrCorrupt, what, r.Tag)
+		}
+		key := r.Digest + " " + r.Tag
+		if listed[key] {
+			return fmt.Errorf("%w: %s listed twice", ErrCorrupt, what)
+		}
+		listed[key], listed[r.Digest] = true, true
+	}
+	return nil
+}
+
+// imageManifest reports whether digest is a manifest or index of an image rather than of a
+// referrer: not a referrer's own digest.
+func (m *Manifest) imageManifest(digest string) bool {
+	for _, r := range m.Referrers {
+		if r.Digest == digest {
+			return false
+		}
+	}
+	return true
 }
 
 // BlobByDigest returns the record of a blob the bundle carries.

@@ -6,6 +6,11 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// optionalValue are the flags that take a value but may be given without one, and the value
+// they then have: `bundle create --referrers` carries every referrer, `--referrers TYPE` those
+// of TYPE. Without a value the flag must be last or followed by another flag.
+var optionalValue = map[string]string{"referrers": "all"}
+
 // hoistFlags moves the flags that follow a command's arguments before them, so that
 // `unbundle push ess.tar.zst --registry X` means what kubectl, docker and helm users expect:
 // urfave/cli stops reading flags at the first argument. args is os.Args (program, command,
@@ -38,8 +43,12 @@ func hoistFlags(app *cli.App, args []string) []string {
 			positional = append(positional, rest[i:]...)
 			i = len(rest)
 		case strings.HasPrefix(a, "-") && len(a) > 1:
-			flags = append(flags, a)
 			name := strings.TrimLeft(a, "-")
+			if v, ok := optionalValue[name]; ok && (i+1 == len(rest) || strings.HasPrefix(rest[i+1], "-")) {
+				flags = append(flags, a+"="+v)
+				continue
+			}
+			flags = append(flags, a)
 			if takesValue[name] && !strings.Contains(name, "=") && i+1 < len(rest) {
 				i++
 				flags = append(flags, rest[i])

@@ -30,6 +30,16 @@ func TestHoistFlags(t *testing.T) {
 	if !slices.Equal(got, strings.Fields("bundle create --images l.yml -o out.tar.zst --dry-run --platform linux/amd64")) {
 		t.Errorf("bundle create: %q", got)
 	}
+	// --referrers takes a type, or none when last or before another flag.
+	for in, want := range map[string]string{
+		"bundle create --referrers --images l.yml":           "bundle create --referrers=all --images l.yml",
+		"bundle create --images l.yml --referrers":           "bundle create --images l.yml --referrers=all",
+		"bundle create --referrers text/spdx --images l.yml": "bundle create --referrers text/spdx --images l.yml",
+	} {
+		if got := strings.Join(hoistFlags(bundle, strings.Fields(in)), " "); got != want {
+			t.Errorf("%q:\n got %q\nwant %q", in, got, want)
+		}
+	}
 }
 
 // TestFlagsAfterArgument: a command reads the flags after its argument as it reads those before.

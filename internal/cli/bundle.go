@@ -67,6 +67,7 @@ func createCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "split-size", Usage: "write the bundle in parts of `SIZE` bytes: a number with a unit (kB MB GB, KiB MiB GiB), or fat32 (4 GiB - 1), dvd (4.7 GB), bd (25 GB) (default: one file)"},
 			&cli.IntFlag{Name: "parity", Usage: "with --split-size, write `N` parity parts, which rebuild any N parts lost or damaged"},
 			&cli.StringFlag{Name: "sign-key", Usage: "sign the bundle with the ed25519 key `FILE` (see bundle sign)"},
+			&cli.StringSliceFlag{Name: "referrers", Usage: "carry what refers to every image: cosign signatures, attestations and SBOMs (sha256-<hex>.sig, .att, .sbom tags) and OCI 1.1 referrers, and their own referrers; given a `TYPE` (repeatable), only referrers of that artifact type (application/vnd.dev.cosign.simplesigning.v1+json: cosign signatures)"},
 		}, registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
@@ -133,6 +134,12 @@ func createCommand(e *env) *cli.Command {
 					return err
 				}
 			}
+			var refTypes []string
+			for _, t := range c.StringSlice("referrers") {
+				if t != "all" {
+					refTypes = append(refTypes, t)
+				}
+			}
 			client, err := newClient(c, e, authHost(c, list))
 			if err != nil {
 				return err
@@ -154,11 +161,15 @@ func createCommand(e *env) *cli.Command {
 				res, err = mirror.Create(c.Context, client, mirror.CreateOptions{
 					List: list, ListContent: content, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
 					Output: out, Cache: c.String("cache"), Created: created, Tool: "bundle " + version.Version, Progress: m,
-					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Chart: ch, PartSize: partSize, Parity: parity})
+					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Chart: ch, PartSize: partSize, Parity: parity,
+					Referrers: c.IsSet("referrers"), ReferrerTypes: refTypes})
 				return err
 			})
 			if res != nil {
 				printFailures(e, res.Failed)
+				for _, sk := range res.Skipped {
+					fmt.Fprintf(e.stderr, "referrer %s of %s not carried: %s\n", sk.Referrer, sk.Image, sk.Reason)
+				}
 				if rp := c.String("report"); rp != "" {
 					var done []outcome
 					if res.Manifest != nil {
@@ -189,6 +200,9 @@ func createCommand(e *env) *cli.Command {
 			t := res.Manifest.Totals
 			fmt.Fprintf(e.stdout, "wrote %s: %d containers, %d blobs (%s), file %s in %s, sha256 %s, in %s\n", out, t.Images, t.Blobs,
 				progress.Bytes(t.BlobBytes), progress.Bytes(set.Sums.Size), partsSummary(set.Sums), res.SHA256, time.Since(start).Round(time.Millisecond))
+			if n := len(res.Manifest.Referrers); n > 0 || c.IsSet("referrers") {
+				fmt.Fprintf(e.stdout, "carried %d referrers (signatures, attestations, SBOMs): see bundle list\n", n)
+			}
 			if k := res.Kept; k.Blobs > 0 {
 				fmt.Fprintf(e.stdout, "resumed the unfinished run: kept %d layers (%s), verified; pulled the rest\n", k.Blobs, progress.Bytes(k.Bytes))
 			}

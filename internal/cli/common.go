@@ -288,6 +288,10 @@ func listCommand(e *env) *cli.Command {
 			if c.Bool("json") {
 				return writeJSON(e.stdout, m)
 			}
+			refs, err := mirror.ReferrersOf(c.Context, b)
+			if err != nil {
+				return err
+			}
 			w := newTable(e.stdout)
 			w.row("CONTAINER", "SOURCE", "DIGEST", "UPSTREAM DIGEST", "PLATFORMS")
 			for _, im := range m.Images {
@@ -296,8 +300,18 @@ func listCommand(e *env) *cli.Command {
 					up = "(same)"
 				}
 				w.row(im.Key(), im.Ref(), im.Digest, up, strings.Join(im.Platforms, ","))
+				for _, r := range refs[im.Digest] {
+					how := "referrer"
+					if r.Tag != "" {
+						how = "tag " + r.Tag
+					}
+					w.row(strings.Repeat("  ", r.Depth)+"└ "+r.ArtifactType, "of "+r.Of+" ("+how+")", r.Digest, "", "")
+				}
 			}
 			w.flush()
+			if n := len(m.Referrers); n > 0 {
+				fmt.Fprintf(e.stdout, "%d referrers (signatures, attestations, SBOMs), each under the image it refers to\n", n)
+			}
 			if ch := m.Chart; ch != nil {
 				fmt.Fprintf(e.stdout, "chart %s %s from %s (digest %s), values applied: %s; its image blocks are the %s.<values path> entries\n",
 					ch.Name, ch.Version, ch.Ref, ch.Digest, valuesNames(ch.Values), ch.Name)

@@ -18,7 +18,7 @@ func TestHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"bundle", "--help"}, {"bundle", "create", "--help"}, {"bundle", "verify", "--help"},
 		{"bundle", "sign", "--help"}, {"unbundle", "--help"}, {"unbundle", "push", "--help"},
-		{"unbundle", "secret", "--help"}, {"unbundle", "repair", "--help"},
+		{"unbundle", "secret", "--help"}, {"unbundle", "repair", "--help"}, {"unbundle", "serve", "--help"},
 	} {
 		name := strings.Join(args[:len(args)-1], "-")
 		t.Run(name, func(t *testing.T) {

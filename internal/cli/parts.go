@@ -83,6 +83,11 @@ func openBundle(c *cli.Context, e *env, allMustBeThere bool) (*archive.Bundle, e
 	if err != nil {
 		return nil, err
 	}
+	return openBundleOf(c, e, allMustBeThere, args...)
+}
+
+// openBundleOf is openBundle of the bundle args name.
+func openBundleOf(c *cli.Context, e *env, allMustBeThere bool, args ...string) (*archive.Bundle, error) {
 	keys, err := allowedKeys(c)
 	if err != nil {
 		return nil, err

@@ -27,6 +27,7 @@ func unbundleApp(e *env) *cli.App {
 			secretCommand(e),
 			diffCommand(e),
 			inventoryCommand(e),
+			serveCommand(e),
 		},
 	}
 }
@@ -104,16 +105,31 @@ func pushCommand(e *env) *cli.Command {
 				fmt.Fprintf(e.stderr, "pushed %d containers to %s in %s: blobs %d uploaded (%s), %d mounted, %d already there; manifests %d pushed, %d already there\n",
 					len(res.Images), dest.Host, time.Since(start).Round(time.Millisecond), s.BlobsUploaded, progress.Bytes(s.BytesUploaded),
 					s.BlobsMounted, s.BlobsSkipped, s.ManifestsPushed, s.ManifestsSkipped)
+				if n := len(b.Manifest().Referrers); n > 0 {
+					fmt.Fprintf(e.stderr, "referrers (signatures, attestations, SBOMs): %d pushed, %d already there, %d failed\n",
+						s.ReferrersPushed, s.ReferrersSkipped, s.ReferrersFailed)
+				}
 				printFailures(e, res.Failed)
+				for _, k := range sortedKeys(res.ReferrersFailed) {
+					fmt.Fprintf(e.stderr, "FAILED referrer %s: %v\n", k, res.ReferrersFailed[k])
+				}
 				if rp := c.String("report"); rp != "" {
 					var done []outcome
 					for _, im := range res.Images {
 						done = append(done, outcome{Container: im.Key(), Image: im.Ref(), Digest: im.Digest})
 					}
+					for _, k := range sortedKeys(res.ReferrersFailed) {
+						done = append(done, outcome{Referrer: k, Error: res.ReferrersFailed[k].Error()})
+					}
 					if rerr := writeReport(rp, res.Stats, done, res.Failed); rerr != nil {
 						return rerr
 					}
 				}
+			}
+			var refErr error // only referrers failed: the images and the ConfigMap are good
+			if errors.Is(err, mirror.ErrReferrers) && len(res.Failed) == 0 {
+				refErr, err = err, nil
+				fmt.Fprintln(e.stderr, "every image was pushed, some of their referrers were not (above): rerun the same command to push them")
 			}
 			if err != nil {
 				switch {
@@ -140,14 +156,19 @@ func pushCommand(e *env) *cli.Command {
 			}
 			switch {
 			case helm == nil:
-				return nil
 			case helm.chart:
 				if err := writeChartValues(c, e, helm, b.Manifest(), res.Images); err != nil {
 					return err
 				}
-				return checkAfterPush(c, e, client, b, dest, helm)
+				if err := checkAfterPush(c, e, client, b, dest, helm); err != nil {
+					return err
+				}
+			default:
+				if err := writeHelmValues(c, e, helm.m, listed); err != nil {
+					return err
+				}
 			}
-			return writeHelmValues(c, e, helm.m, listed)
+			return refErr
 		},
 	}
 }
@@ -185,7 +206,8 @@ Next steps:
 
 // outcome is one container's line in a --report file.
 type outcome struct {
-	Container string `json:"container"`
+	Container string `json:"container,omitempty"`
+	Referrer  string `json:"referrer,omitempty"` // "repository: referrer", for a referrer that failed
 	Image     string `json:"image,omitempty"`
 	Digest    string `json:"digest,omitempty"`
 	Error     string `json:"error,omitempty"`

@@ -32,32 +32,38 @@ func blobJobs(b *archive.Bundle, ts []*target) []*blobJob {
 	byDigest := map[string]*blobJob{}
 	var jobs []*blobJob
 	for _, t := range ts {
-		t.root.Walk(func(n *manifest.Node) {
-			for _, d := range n.Blobs {
-				j, ok := byDigest[d.Digest]
-				if !ok {
-					rec, ok := b.Manifest().BlobByDigest(d.Digest)
-					j = &blobJob{Blob: rec}
+		roots := []*manifest.Node{t.root}
+		for _, r := range t.refs {
+			roots = append(roots, r.node)
+		}
+		for _, root := range roots {
+			root.Walk(func(n *manifest.Node) {
+				for _, d := range n.Blobs {
+					j, ok := byDigest[d.Digest]
 					if !ok {
-						rec, j.external = b.Manifest().ExternalBlob(d.Digest)
-						j.Blob = rec
+						rec, ok := b.Manifest().BlobByDigest(d.Digest)
+						j = &blobJob{Blob: rec}
+						if !ok {
+							rec, j.external = b.Manifest().ExternalBlob(d.Digest)
+							j.Blob = rec
+						}
+						if rec.Digest == "" { // neither carried nor external: the upload will say so
+							j.Blob = archive.Blob{Digest: d.Digest, Size: d.Size, Kind: archive.KindLayer}
+						}
+						byDigest[d.Digest] = j
+						jobs = append(jobs, j)
 					}
-					if rec.Digest == "" { // neither carried nor external: the upload will say so
-						j.Blob = archive.Blob{Digest: d.Digest, Size: d.Size, Kind: archive.KindLayer}
+					if !slices.Contains(j.repos, t.repo) {
+						j.repos = append(j.repos, t.repo)
 					}
-					byDigest[d.Digest] = j
-					jobs = append(jobs, j)
-				}
-				if !slices.Contains(j.repos, t.repo) {
-					j.repos = append(j.repos, t.repo)
-				}
-				for _, im := range t.images {
-					if !slices.Contains(j.users, im.Key()) {
-						j.users = append(j.users, im.Key())
+					for _, im := range t.images {
+						if !slices.Contains(j.users, im.Key()) {
+							j.users = append(j.users, im.Key())
+						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 	sort.SliceStable(jobs, func(i, k int) bool { return jobs[i].Size > jobs[k].Size })
 	return jobs

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/element-hq/ess-airgap/internal/manifest"
+	"maps"
 	"sort"
 	"time"
+
+	"github.com/element-hq/ess-airgap/internal/manifest"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/cache"
@@ -44,6 +46,11 @@ type CreateOptions struct {
 	// parts (archive.WithParts).
 	PartSize int64
 	Parity   int
+	// Referrers carries what refers to every image's manifests and indexes (signatures,
+	// attestations, SBOMs: see findReferrers); ReferrerTypes, when set, only those of these
+	// artifact types.
+	Referrers     bool
+	ReferrerTypes []string
 }
 
 // sources is every image to resolve: the list's, then the chart's blocks'. A key in both is
@@ -86,6 +93,8 @@ type Created struct {
 	Failed map[string]error
 	// Kept is what was recovered, verified, from the unfinished bundle a stopped run left.
 	Kept Kept
+	// Skipped lists the referrers found and not carried (--referrers), and why.
+	Skipped []Skipped
 }
 
 // Kept counts the layers a run recovered from an unfinished earlier one instead of pulling them.
@@ -96,10 +105,11 @@ type Kept struct {
 
 // image is one distinct source image and what was pulled for it.
 type image struct {
-	group    digests.Group
-	ref      string // what was fetched: repo@digest when the list pins one, else repo:tag
-	root     *manifest.Node
-	upstream string // the digest upstream serves, when root was filtered to some platforms
+	group     digests.Group
+	ref       string // what was fetched: repo@digest when the list pins one, else repo:tag
+	root      *manifest.Node
+	upstream  string      // the digest upstream serves, when root was filtered to some platforms
+	referrers []*referrer // what refers to root's manifests, and to those (--referrers)
 }
 
 // blob is one distinct blob of the bundle and where to pull it from.
@@ -123,6 +133,15 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	images, failed := resolve(ctx, c, (&digests.List{Images: sources}).Groups(), o.Platforms)
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	var skipped []Skipped
+	if o.Referrers {
+		var refFailed map[string]error
+		images, refFailed, skipped = findReferrers(ctx, c, images, o.ReferrerTypes)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		maps.Copy(failed, refFailed)
 	}
 	if o.Chart != nil {
 		images = append([]*image{o.Chart.image()}, images...)
@@ -154,7 +173,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	}
 	o.Progress.SetTotal(m.Totals.BlobBytes)
 	if o.DryRun {
-		res := &Created{Manifest: m, Failed: failed, Plan: plan(blobs, external, o.Cache)}
+		res := &Created{Manifest: m, Failed: failed, Plan: plan(blobs, external, o.Cache), Skipped: skipped}
 		if len(failed) > 0 {
 			return res, fmt.Errorf("%w: %d of %d containers could not be resolved", ErrPartial, len(failed), len(sources))
 		}
@@ -196,7 +215,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if err != nil {
 		return nil, err
 	}
-	res := &Created{Manifest: m, SHA256: sum, Failed: failed, Kept: kept}
+	res := &Created{Manifest: m, SHA256: sum, Failed: failed, Kept: kept, Skipped: skipped}
 	if len(failed) > 0 {
 		return res, fmt.Errorf("%w: %d of %d containers left out of the bundle", ErrPartial, len(failed), len(sources))
 	}
@@ -251,6 +270,8 @@ func describeBundle(o CreateOptions, images []*image, blobs []*blob) (*archive.M
 		}
 		idx.Manifests = append(idx.Manifests, d)
 	}
+	m.Referrers = bundleReferrers(images)
+	idx.Manifests = append(idx.Manifests, referrerEntries(images)...)
 	sort.SliceStable(m.Images, func(i, j int) bool { return m.Images[i].Key() < m.Images[j].Key() })
 	for _, b := range blobs {
 		m.Blobs = append(m.Blobs, b.Blob)

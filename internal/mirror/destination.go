@@ -47,7 +47,8 @@ type target struct {
 	digest    string
 	root      *manifest.Node
 	images    []archive.Image
-	pushed    bool // by the preflight
+	pushed    bool              // by the preflight
+	refs      []*targetReferrer // its image's referrers (loadReferrers)
 }
 
 func (t *target) String() string {

@@ -31,6 +31,8 @@ type Pushed struct {
 	// Problems are what the preflight found that stopped the push before any blob was sent.
 	Problems []Problem
 	Stats    Stats
+	// ReferrersFailed lists, per "repository: referrer", why a referrer was not pushed.
+	ReferrersFailed map[string]error
 }
 
 // Stats counts what a push did with blobs and manifests.
@@ -38,6 +40,8 @@ type Stats struct {
 	BlobsUploaded, BlobsMounted, BlobsSkipped int64
 	BytesUploaded                             int64
 	ManifestsPushed, ManifestsSkipped         int64
+	// Referrers (signatures, attestations, SBOMs) pushed, already there, failed.
+	ReferrersPushed, ReferrersSkipped, ReferrersFailed int64
 }
 
 // Push pushes every image of the bundle into the destination registry, then reads every tag
@@ -59,6 +63,10 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 	if err := loadTrees(ctx, b, ts); err != nil {
 		return nil, err
 	}
+	if err := loadReferrers(ctx, b, ts); err != nil {
+		return nil, err
+	}
+	all := slices.Clone(ts)
 	var repos []string
 	for _, t := range ts {
 		repos = appendNew(repos, t.repo)
@@ -82,7 +90,7 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 	if err := run.checkBase(ctx, jobs, candidates); err != nil {
 		return nil, err
 	}
-	res := &Pushed{Failed: map[string]error{}}
+	res := &Pushed{Failed: map[string]error{}, ReferrersFailed: map[string]error{}}
 	o.Progress.SetTotal(totalBytes(jobs))
 	run.jobs, run.first = jobs, res
 	checked, err := run.check(ctx, ts, CheckOptions{Destination: o.Destination})
@@ -94,6 +102,7 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 	}
 	run.pushBlobs(ctx, jobs)
 	run.pushManifests(ctx, slices.DeleteFunc(ts, func(t *target) bool { return t.pushed }), res)
+	run.pushReferrers(ctx, all, res)
 	res.Stats = run.stats.snapshot()
 	if err := ctx.Err(); err != nil {
 		return res, err
@@ -107,6 +116,9 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 		}
 		return res, err
 	}
+	if len(res.ReferrersFailed) > 0 {
+		return res, referrersError(res.ReferrersFailed)
+	}
 	return res, nil
 }
 
@@ -119,16 +131,7 @@ func refused(err error) bool {
 
 // loadTrees reads every target's manifest tree from the bundle (verified).
 func loadTrees(ctx context.Context, b *archive.Bundle, ts []*target) error {
-	fetch := func(ctx context.Context, d manifest.Descriptor) ([]byte, error) {
-		rec, ok := b.Manifest().BlobByDigest(d.Digest)
-		if !ok {
-			return nil, fmt.Errorf("manifest %s: %w", d.Digest, archive.ErrNotFound)
-		}
-		if rec.Size != d.Size || rec.MediaType != d.MediaType {
-			return nil, fmt.Errorf("manifest %s: bundle has %d bytes of %s, the index says %d bytes of %s", d.Digest, rec.Size, rec.MediaType, d.Size, d.MediaType)
-		}
-		return b.ReadFile(archive.BlobName(d.Digest))
-	}
+	fetch := bundleManifest(b)
 	trees := map[string]*manifest.Node{}
 	for _, t := range ts {
 		if n, ok := trees[t.digest]; ok {
@@ -161,15 +164,20 @@ type pushRun struct {
 
 	mu      sync.Mutex
 	blobErr map[string]error // blobKey(digest, repo) -> why it failed
+
+	refAPIMu sync.Mutex
+	refAPI   *bool // whether the registry serves the referrers API; nil until asked
 }
 
 type counters struct {
 	blobsUploaded, blobsMounted, blobsSkipped, bytesUploaded atomic.Int64
 	manifestsPushed, manifestsSkipped                        atomic.Int64
+	referrersPushed, referrersSkipped, referrersFailed       atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{BlobsUploaded: c.blobsUploaded.Load(), BlobsMounted: c.blobsMounted.Load(),
 		BlobsSkipped: c.blobsSkipped.Load(), BytesUploaded: c.bytesUploaded.Load(),
-		ManifestsPushed: c.manifestsPushed.Load(), ManifestsSkipped: c.manifestsSkipped.Load()}
+		ManifestsPushed: c.manifestsPushed.Load(), ManifestsSkipped: c.manifestsSkipped.Load(),
+		ReferrersPushed: c.referrersPushed.Load(), ReferrersSkipped: c.referrersSkipped.Load(), ReferrersFailed: c.referrersFailed.Load()}
 }

@@ -58,17 +58,7 @@ func resolveOne(ctx context.Context, c *oci.Client, g digests.Group, platforms [
 		return fail(err)
 	}
 	root := manifest.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}
-	fetch := func(ctx context.Context, d manifest.Descriptor) ([]byte, error) {
-		cm, err := c.GetManifest(ctx, src.Repository()+"@"+d.Digest)
-		if err != nil {
-			return nil, err
-		}
-		if int64(len(cm.Raw)) != d.Size || cm.MediaType != d.MediaType {
-			return nil, fmt.Errorf("manifest %s: served %d bytes as %s, the index says %d bytes of %s", d.Digest, len(cm.Raw), cm.MediaType, d.Size, d.MediaType)
-		}
-		return cm.Raw, nil
-	}
-	if im.root, err = manifest.Parse(ctx, root, m.Raw, fetch); err != nil {
+	if im.root, err = manifest.Parse(ctx, root, m.Raw, fetchFrom(c, src.Repository())); err != nil {
 		return fail(err)
 	}
 	if len(platforms) == 0 {
@@ -142,33 +132,39 @@ func collect(ctx context.Context, c *oci.Client, images []*image, have func(stri
 	var external []archive.Blob
 	for _, im := range images {
 		repo := im.group.Source.Repository()
-		im.root.Walk(func(n *manifest.Node) {
-			if !seen[n.Desc.Digest] {
-				seen[n.Desc.Digest] = true
-				kind := archive.KindManifest
-				if manifest.IsIndex(n.Desc.MediaType) {
-					kind = archive.KindIndex
+		roots := []*manifest.Node{im.root}
+		for _, r := range im.referrers {
+			roots = append(roots, r.node)
+		}
+		for _, root := range roots {
+			root.Walk(func(n *manifest.Node) {
+				if !seen[n.Desc.Digest] {
+					seen[n.Desc.Digest] = true
+					kind := archive.KindManifest
+					if manifest.IsIndex(n.Desc.MediaType) {
+						kind = archive.KindIndex
+					}
+					metas = append(metas, &blob{Blob: archive.Blob{Digest: n.Desc.Digest, Size: n.Desc.Size, MediaType: n.Desc.MediaType, Kind: kind}, repo: repo, data: n.Raw})
 				}
-				metas = append(metas, &blob{Blob: archive.Blob{Digest: n.Desc.Digest, Size: n.Desc.Size, MediaType: n.Desc.MediaType, Kind: kind}, repo: repo, data: n.Raw})
-			}
-			for i, d := range n.Blobs {
-				if seen[d.Digest] {
-					continue
+				for i, d := range n.Blobs {
+					if seen[d.Digest] {
+						continue
+					}
+					seen[d.Digest] = true
+					b := &blob{Blob: archive.Blob{Digest: d.Digest, Size: d.Size, MediaType: d.MediaType, Kind: archive.KindLayer}, repo: repo}
+					switch {
+					case i == 0:
+						b.Kind = archive.KindConfig
+						b.data = n.Config
+						configs = append(configs, b)
+					case have != nil && have(d.Digest):
+						external = append(external, b.Blob)
+					default:
+						layers = append(layers, b)
+					}
 				}
-				seen[d.Digest] = true
-				b := &blob{Blob: archive.Blob{Digest: d.Digest, Size: d.Size, MediaType: d.MediaType, Kind: archive.KindLayer}, repo: repo}
-				switch {
-				case i == 0:
-					b.Kind = archive.KindConfig
-					b.data = n.Config
-					configs = append(configs, b)
-				case have != nil && have(d.Digest):
-					external = append(external, b.Blob)
-				default:
-					layers = append(layers, b)
-				}
-			}
-		})
+			})
+		}
 	}
 	for _, b := range configs {
 		if b.data != nil {

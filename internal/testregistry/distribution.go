@@ -47,6 +47,9 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.referrers {
+		return nil, fmt.Errorf("testregistry: Distribution has no referrers API (use StartGGCR)")
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("testregistry: %w", err)
 	}

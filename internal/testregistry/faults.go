@@ -67,6 +67,7 @@ type faultSettings struct {
 	kinds    []FaultKind
 	repos    map[string]int  // repository -> status
 	rejected map[string]bool // manifest media types
+	noRefs   bool            // reject referrers (RejectReferrers)
 }
 
 var allFaultKinds = []FaultKind{FaultStatus500, FaultStatus502, FaultStatus503, Fault429, FaultReset, FaultStall, FaultTruncate}
@@ -143,6 +144,14 @@ func (f *Faults) RejectMediaType(mt string) {
 	})
 }
 
+// RejectReferrers makes the registry refuse referrers as registries that do not take OCI 1.1
+// artifacts or cosign's tags do: a manifest PUT whose body has a subject field, or whose
+// reference is a tag of the referrers tag scheme (sha256-<hex>, cosign's sha256-<hex>.sig),
+// fails with 400 MANIFEST_INVALID. Other manifests pass. false undoes it.
+func (f *Faults) RejectReferrers(reject bool) {
+	f.update(func(s *faultSettings) { s.noRefs = reject })
+}
+
 // Injected returns how many faults of each kind were injected so far (a copy). It counts random
 // draws only, as injected (a kind that fell back to 503 counts as FaultStatus503); answers
 // caused by FailRepository and RejectMediaType are not counted.
@@ -159,7 +168,7 @@ func (f *Faults) update(change func(*faultSettings)) {
 	s := f.settings
 	change(&s)
 	f.settings = s
-	if s.rate == 0 && len(s.repos) == 0 && len(s.rejected) == 0 {
+	if s.rate == 0 && len(s.repos) == 0 && len(s.rejected) == 0 && !s.noRefs {
 		f.active.Store(nil)
 	} else {
 		f.active.Store(&s)

@@ -20,7 +20,7 @@ func StartGGCR(opts ...Option) (*Registry, error) {
 	if c.username != "" {
 		return nil, ErrAuthUnsupported
 	}
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(c.referrers))
 	if !c.tls {
 		return serve(h, c, nil, nil)
 	}

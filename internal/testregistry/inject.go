@@ -1,6 +1,7 @@
 package testregistry
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -36,6 +37,10 @@ func (r *Registry) inject(f *Faults, h http.Handler) http.Handler {
 		}
 		if req.Method == http.MethodPut && res == resManifest && s.rejected[mediaType(req.Header.Get("Content-Type"))] {
 			writeError(w, http.StatusBadRequest, "MANIFEST_INVALID", "testregistry: manifest media type rejected by request")
+			return
+		}
+		if req.Method == http.MethodPut && res == resManifest && s.noRefs && isReferrer(req) {
+			writeError(w, http.StatusBadRequest, "MANIFEST_INVALID", "testregistry: referrers rejected by request")
 			return
 		}
 		blobGET := req.Method == http.MethodGet && res == resBlob
@@ -246,4 +251,19 @@ func errorCode(status int) string {
 func mediaType(contentType string) string {
 	mt, _, _ := strings.Cut(contentType, ";")
 	return strings.TrimSpace(mt)
+}
+
+// isReferrer reports whether a manifest PUT is a referrer: to a tag of the referrers tag scheme,
+// or with a subject field in its body (read, and put back for the registry).
+func isReferrer(req *http.Request) bool {
+	ref := req.URL.Path[strings.LastIndex(req.URL.Path, "/")+1:]
+	if strings.HasPrefix(ref, "sha256-") {
+		return true
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, 4<<20))
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	var doc struct {
+		Subject json.RawMessage `json:"subject"`
+	}
+	return err == nil && json.Unmarshal(body, &doc) == nil && len(doc.Subject) > 0 && string(doc.Subject) != "null"
 }

@@ -14,6 +14,7 @@ type config struct {
 	faults             *Faults
 	token              *TokenOptions
 	quirks             *Quirks
+	referrers          bool
 }
 
 // WithAuth requires HTTP basic auth with this username and password (default: no auth).
@@ -33,6 +34,13 @@ func WithTLS() Option {
 // several registries, which then draw from one sequence.
 func WithFaults(f *Faults) Option {
 	return func(c *config) { c.faults = f }
+}
+
+// WithReferrersAPI serves the OCI 1.1 referrers API (GET /v2/<name>/referrers/<digest>).
+// Only StartGGCR has it (go-containerregistry's WithReferrersSupport); Distribution v3 has no
+// referrers API, and Start refuses the option. Default: off, as in both.
+func WithReferrersAPI() Option {
+	return func(c *config) { c.referrers = true }
 }
 
 func newConfig(opts []Option) (config, error) {

@@ -8,9 +8,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -71,4 +74,23 @@ func serial() *big.Int {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
 	return n
+}
+
+// WriteCertificates writes to dir a new CA (ca.pem) and a server certificate for 127.0.0.1,
+// ::1 and localhost signed by it (server.pem) with its key (server-key.pem, mode 0600), for a
+// server other than these registries (unbundle serve --tls-cert --tls-key).
+func WriteCertificates(dir string) (caFile, certFile, keyFile string, err error) {
+	caPEM, crt, err := newCertificates()
+	if err != nil {
+		return "", "", "", err
+	}
+	key, err := x509.MarshalPKCS8PrivateKey(crt.PrivateKey)
+	if err != nil {
+		return "", "", "", err
+	}
+	caFile, certFile, keyFile = filepath.Join(dir, CAFileName), filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem")
+	err = errors.Join(os.WriteFile(caFile, caPEM, 0o644),
+		os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: crt.Certificate[0]}), 0o644),
+		os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600))
+	return caFile, certFile, keyFile, err
 }

@@ -1,0 +1,336 @@
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/fixture"
+	"github.com/element-hq/ess-airgap/internal/manifest"
+	"github.com/element-hq/ess-airgap/internal/testregistry"
+)
+
+// signedUpstream is a registry holding a small fixture with referrers attached to some images.
+type signedUpstream struct {
+	reg    *testregistry.Registry
+	list   string
+	images []digests.Image
+	refs   *fixture.Referrers
+}
+
+// newSignedUpstream starts go-containerregistry's registry with the referrers API (api), or
+// Distribution, which has none, and pushes 10 containers of the ESS tree and their referrers.
+func newSignedUpstream(t *testing.T, api bool) *signedUpstream {
+	t.Helper()
+	var reg *testregistry.Registry
+	if api {
+		var err error
+		if reg, err = testregistry.StartGGCR(testregistry.WithReferrersAPI()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { reg.Close() })
+	} else {
+		reg = testregistry.StartT(t)
+	}
+	tree, err := fixture.DefaultTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := fixture.Options{Registry: reg.Host, Size: 512 << 10, Seed: 14, Tree: tree[:10], RemoteOptions: reg.RemoteOptions()}
+	u := &signedUpstream{reg: reg}
+	if u.images, err = fixture.Generate(t.Context(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if u.refs, err = fixture.AddReferrers(t.Context(), opts, u.images); err != nil {
+		t.Fatal(err)
+	}
+	yml, _ := digests.Marshal(u.images)
+	u.list = filepath.Join(t.TempDir(), "images.yml")
+	if err := os.WriteFile(u.list, yml, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestReferrersCarried: bundle create --referrers carries every referrer of every image, found
+// through the referrers API or the tag scheme's index, and cosign's tags, recursively, byte for
+// byte; --referrers TYPE only those of that type; bundle list shows them under their image.
+func TestReferrersCarried(t *testing.T) {
+	for _, api := range []bool{true, false} {
+		t.Run(map[bool]string{true: "referrers-api", false: "tag-scheme"}[api], func(t *testing.T) {
+			up := newSignedUpstream(t, api)
+			bundle := filepath.Join(t.TempDir(), "signed.tar.zst")
+			out := must(t, runCmd("bundle", nil, "create", "--images", up.list, "--output", bundle, "--referrers")).stdout
+			b, err := archive.Open(bundle)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			m := b.Manifest()
+			if len(m.Referrers) != len(up.refs.Attached) || !strings.Contains(out, "carried "+itoa(len(up.refs.Attached))+" referrers") {
+				t.Fatalf("carried %d referrers, the fixture attached %d:\n%s", len(m.Referrers), len(up.refs.Attached), out)
+			}
+			list := must(t, runCmd("bundle", nil, "list", bundle)).stdout
+			for _, a := range up.refs.Attached {
+				i := slices.IndexFunc(m.Referrers, func(r archive.Referrer) bool { return r.Digest == a.Digest && r.Tag == a.Tag })
+				if i < 0 || m.Referrers[i].Subject != a.Subject {
+					t.Fatalf("%s %s (%s of %s) not carried as such: %+v", a.What, a.Digest, a.Tag, a.Subject, m.Referrers)
+				}
+				raw, err := b.ReadFile(archive.BlobName(a.Digest))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ref, _ := name.ParseReference(up.reg.Host + "/" + a.Repo + "@" + a.Digest)
+				desc, err := remote.Get(ref, up.reg.RemoteOptions()...)
+				if err != nil || string(desc.Manifest) != string(raw) {
+					t.Fatalf("%s %s: the bundle's bytes differ from upstream's (%v)", a.What, a.Digest, err)
+				}
+				if !strings.Contains(list, a.Digest) {
+					t.Errorf("bundle list does not show %s %s:\n%s", a.What, a.Digest, list)
+				}
+			}
+			if !strings.Contains(list, "└ "+fixture.SimpleSigningType) || !strings.Contains(list, "└ "+fixture.SPDXType) {
+				t.Errorf("bundle list shows no signature or SBOM under the images:\n%s", list)
+			}
+
+			sigs := filepath.Join(t.TempDir(), "sigs.tar.zst")
+			must(t, runCmd("bundle", nil, "create", "--images", up.list, "--output", sigs, "--referrers", fixture.SimpleSigningType))
+			got := mustOpenManifest(t, sigs).Referrers
+			var want []string
+			for _, a := range up.refs.Attached {
+				if a.What == "signature" { // the attestation's signature goes with the attestation
+					want = append(want, a.Digest)
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("--referrers %s carried %d, want the %d image signatures: %+v", fixture.SimpleSigningType, len(got), len(want), got)
+			}
+			for _, r := range got {
+				if !slices.Contains(want, r.Digest) || r.ArtifactType != fixture.SimpleSigningType {
+					t.Errorf("--referrers %s carried %+v", fixture.SimpleSigningType, r)
+				}
+			}
+		})
+	}
+}
+
+// TestReferrersPushed: unbundle push puts the referrers after their images, through the
+// referrers API where the registry has it, else into the tag scheme's index, merged with
+// what the index lists already; cosign's tags as tags. A signature carried verifies against
+// the local registry. A second push finds them all there.
+func TestReferrersPushed(t *testing.T) {
+	up := newSignedUpstream(t, true)
+	bundle := filepath.Join(t.TempDir(), "signed.tar.zst")
+	must(t, runCmd("bundle", nil, "create", "--images", up.list, "--output", bundle, "--referrers"))
+	n := len(up.refs.Attached)
+	for _, api := range []bool{true, false} {
+		t.Run(map[bool]string{true: "referrers-api", false: "tag-scheme"}[api], func(t *testing.T) {
+			var dest *testregistry.Registry
+			if api {
+				var err error
+				if dest, err = testregistry.StartGGCR(testregistry.WithReferrersAPI()); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { dest.Close() })
+			}
+			if !api {
+				dest = testregistry.StartT(t)
+			}
+			var foreign string // a referrer the destination's index lists before the push
+			var sbom fixture.Attached
+			for _, a := range up.refs.Attached {
+				if a.What == "sbom" {
+					sbom = a
+				}
+			}
+			if !api {
+				foreign = attachForeign(t, dest, sbom.Repo, sbom.Subject)
+			}
+			cm := filepath.Join(t.TempDir(), "cm.yaml")
+			report := filepath.Join(t.TempDir(), "report.json")
+			r := must(t, runCmd("unbundle", nil, "push", "--registry", dest.Host, "--configmap", cm, "--report", report, bundle))
+			if !strings.Contains(r.stderr, "referrers (signatures, attestations, SBOMs): "+itoa(n)+" pushed, 0 already there, 0 failed") {
+				t.Fatalf("push did not count %d referrers pushed:\n%s", n, r.stderr)
+			}
+			var rep struct{ Stats struct{ ReferrersPushed int } }
+			data, _ := os.ReadFile(report)
+			if json.Unmarshal(data, &rep); rep.Stats.ReferrersPushed != n {
+				t.Errorf("report counts %d referrers pushed, want %d: %s", rep.Stats.ReferrersPushed, n, data)
+			}
+			for _, a := range up.refs.Attached {
+				repo, _ := name.NewRepository(dest.Host + "/" + a.Repo)
+				if a.Tag != "" {
+					if got := headDigest(t, dest, repo.Tag(a.Tag).String()); got != a.Digest {
+						t.Errorf("%s: tag %s serves %s, want %s", a.What, a.Tag, got, a.Digest)
+					}
+					continue
+				}
+				idx, err := remote.Referrers(repo.Digest(a.Subject), dest.RemoteOptions()...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				im, _ := idx.IndexManifest()
+				var listed []string
+				for _, d := range im.Manifests {
+					listed = append(listed, d.Digest.String())
+					// (go-containerregistry's registry lists the config's media type instead)
+					if !api && d.Digest.String() == a.Digest && d.ArtifactType != fixture.SPDXType {
+						t.Errorf("referrer %s listed with artifactType %q", a.Digest, d.ArtifactType)
+					}
+				}
+				if !slices.Contains(listed, a.Digest) || (foreign != "" && a.Subject == sbom.Subject && !slices.Contains(listed, foreign)) {
+					t.Errorf("referrers of %s list %v: want %s (and %q, there before the push)", a.Subject, listed, a.Digest, foreign)
+				}
+			}
+			verifySignatures(t, dest, up)
+			r = must(t, runCmd("unbundle", nil, "push", "--registry", dest.Host, "--configmap", cm, bundle))
+			if !strings.Contains(r.stderr, "0 pushed, "+itoa(n)+" already there, 0 failed") {
+				t.Errorf("the second push did not find the referrers there:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+// TestReferrersRefused: a registry that refuses referrers fails them, not the images: every
+// image is pushed and the ConfigMap written, the refused referrers are listed, the exit is 4.
+func TestReferrersRefused(t *testing.T) {
+	up := newSignedUpstream(t, false)
+	bundle := filepath.Join(t.TempDir(), "signed.tar.zst")
+	must(t, runCmd("bundle", nil, "create", "--images", up.list, "--output", bundle, "--referrers"))
+	faults := testregistry.NewFaults(1)
+	faults.RejectReferrers(true)
+	dest := testregistry.StartT(t, testregistry.WithFaults(faults))
+	cm := filepath.Join(t.TempDir(), "cm.yaml")
+	r := runCmd("unbundle", nil, "push", "--registry", dest.Host, "--configmap", cm, bundle)
+	if r.code != 4 || !strings.Contains(r.stderr, "FAILED referrer") || strings.Contains(r.stderr, "FAILED "+up.images[0].Key()) {
+		t.Fatalf("exit %d, want 4 with the referrers failed and no image:\n%s", r.code, r.stderr)
+	}
+	data, err := os.ReadFile(cm)
+	if err != nil {
+		t.Fatalf("no ConfigMap written: %v\n%s", err, r.stderr)
+	}
+	got, _ := digests.ParseConfigMap(data)
+	if len(got) != len(up.images) {
+		t.Fatalf("ConfigMap has %d containers, want %d", len(got), len(up.images))
+	}
+	if want := "0 pushed, 0 already there, " + itoa(len(up.refs.Attached)) + " failed"; !strings.Contains(r.stderr, want) {
+		t.Errorf("want %q in:\n%s", want, r.stderr)
+	}
+	faults.RejectReferrers(false)
+	r = must(t, runCmd("unbundle", nil, "push", "--registry", dest.Host, "--configmap", cm, bundle))
+	if !strings.Contains(r.stderr, itoa(len(up.refs.Attached))+" pushed") {
+		t.Errorf("the rerun did not push the referrers:\n%s", r.stderr)
+	}
+}
+
+// attachForeign pushes to reg an SBOM of subject that the bundle does not carry (and so the
+// referrers tag scheme's index for subject) and returns its digest.
+func attachForeign(t *testing.T, reg *testregistry.Registry, repoPath, subject string) string {
+	t.Helper()
+	repo, _ := name.NewRepository(reg.Host + "/" + repoPath)
+	layer := static.NewLayer([]byte(`{"spdxVersion":"SPDX-2.3","name":"foreign"}`), fixture.SPDXType)
+	empty := static.NewLayer([]byte("{}"), manifest.OCIEmpty)
+	for _, l := range []v1.Layer{layer, empty} {
+		if err := remote.WriteLayer(repo, l, reg.RemoteOptions()...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	desc := func(l v1.Layer, mt types.MediaType) v1.Descriptor {
+		d, _ := l.Digest()
+		n, _ := l.Size()
+		return v1.Descriptor{MediaType: mt, Digest: d, Size: n}
+	}
+	h, _ := v1.NewHash(subject)
+	raw, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": types.OCIManifestSchema1, "artifactType": fixture.SPDXType,
+		"config": desc(empty, manifest.OCIEmpty), "layers": []v1.Descriptor{desc(layer, fixture.SPDXType)},
+		"subject": v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h, Size: 1}})
+	d, _, _ := v1.SHA256(strings.NewReader(string(raw)))
+	if err := remote.Put(repo.Digest(d.String()), rawManifest{raw}, reg.RemoteOptions()...); err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
+}
+
+type rawManifest struct{ raw []byte }
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+
+// verifySignatures checks every image signature the fixture made, as reg serves it: the
+// simple signing payload names the image's digest and its ECDSA signature verifies with the
+// fixture's public key (what cosign verify --key checks without a transparency log); then
+// cosign itself verifies one.
+func verifySignatures(t *testing.T, reg *testregistry.Registry, up *signedUpstream) {
+	t.Helper()
+	blk, _ := pem.Decode(up.refs.PublicKey)
+	key, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signed string
+	for _, a := range up.refs.Attached {
+		if a.What != "signature" && a.What != "attestation signature" {
+			continue
+		}
+		repo, _ := name.NewRepository(reg.Host + "/" + a.Repo)
+		img, err := remote.Image(repo.Tag(a.Tag), reg.RemoteOptions()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := img.Manifest()
+		layers, _ := img.Layers()
+		rc, err := layers[0].Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload := new(strings.Builder)
+		_, err = io.Copy(payload, rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claim struct {
+			Critical struct {
+				Image struct {
+					Digest string `json:"docker-manifest-digest"`
+				} `json:"image"`
+			} `json:"critical"`
+		}
+		json.Unmarshal([]byte(payload.String()), &claim)
+		sig, _ := base64.StdEncoding.DecodeString(m.Layers[0].Annotations["dev.cosignproject.cosign/signature"])
+		h := sha256.Sum256([]byte(payload.String()))
+		if claim.Critical.Image.Digest != a.Subject || !ecdsa.VerifyASN1(key.(*ecdsa.PublicKey), h[:], sig) {
+			t.Errorf("%s %s: payload names %s (want %s), or the signature does not verify", a.What, a.Tag, claim.Critical.Image.Digest, a.Subject)
+		}
+		if a.What == "signature" && signed == "" {
+			signed = reg.Host + "/" + a.Repo + "@" + a.Subject
+		}
+	}
+	pub := filepath.Join(t.TempDir(), "cosign.pub")
+	os.WriteFile(pub, up.refs.PublicKey, 0o644)
+	out := run(t, "", []string{"HOME=" + t.TempDir()}, tool(t, "cosign"), "verify", "--key", pub, "--insecure-ignore-tlog=true",
+		"--allow-http-registry", "--allow-insecure-registry", signed)
+	if !strings.Contains(out, "The signatures were verified against the specified public key") {
+		t.Errorf("cosign verify %s:\n%s", signed, out)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/serve"
+	"github.com/urfave/cli/v2"
+)
+
+func serveCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "serve",
+		Usage:     "serve bundles as a read-only registry, straight from the compressed files (for a site with no registry yet)",
+		ArgsUsage: "BUNDLE [BUNDLE...]",
+		Description: `Every image of the bundles is served at its path (after --path-prefix) and tag, as unbundle
+   push would place it, with its referrers (signatures, SBOMs) and, for a chart bundle, the
+   chart: pull them with docker, crane, skopeo or helm, or install the site's registry from
+   them, then push to it. Each BUNDLE is a bundle file, its first part or its directory; give a
+   full bundle and its deltas together (a delta's layers are read from the bundle carrying
+   them; a tag a later bundle changes is the later bundle's). Every byte served is verified;
+   a blob that does not verify is refused (HTTP 500) and named in the log on standard error.
+   Writes are refused. Without --tls-cert, plain HTTP: containerd and docker then need the
+   registry listed as insecure. Stop it with Ctrl-C or SIGTERM: requests in flight finish.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "addr", Value: ":5000", Usage: "listen on `HOST:PORT` (port 0: any free port, printed)"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate `FILE` (PEM, the chain after the certificate)"},
+			&cli.StringFlag{Name: "tls-key", Usage: "the private key `FILE` (PEM) of --tls-cert"},
+			&cli.StringFlag{Name: "htpasswd", Usage: "require a user of this htpasswd `FILE` (bcrypt entries: htpasswd -B)"},
+			&cli.StringFlag{Name: "path-prefix", Usage: "serve every repository under this path, as unbundle push --path-prefix places them"},
+			publicKeyFlag,
+		},
+		Action: func(c *cli.Context) error {
+			args, err := bundleArgs(c)
+			if err != nil {
+				return err
+			}
+			if c.IsSet("tls-cert") != c.IsSet("tls-key") {
+				return usagef("serve: give --tls-cert and --tls-key together")
+			}
+			logger := log.New(e.stderr, "unbundle serve: ", log.LstdFlags)
+			opts := []serve.Option{serve.WithLog(logger), serve.WithPathPrefix(c.String("path-prefix"))}
+			if p := c.String("htpasswd"); p != "" {
+				data, err := os.ReadFile(p)
+				if err != nil {
+					return usagef("--htpasswd: %v", err)
+				}
+				opts = append(opts, serve.WithHtpasswd(p, data))
+			}
+			var cert *tls.Certificate
+			if c.IsSet("tls-cert") {
+				crt, err := tls.LoadX509KeyPair(c.String("tls-cert"), c.String("tls-key"))
+				if err != nil {
+					return usagef("--tls-cert %s, --tls-key %s: %v", c.String("tls-cert"), c.String("tls-key"), err)
+				}
+				cert = &crt
+			}
+			var bundles []*archive.Bundle
+			defer func() {
+				for _, b := range bundles {
+					b.Close()
+				}
+			}()
+			var names []string
+			for _, a := range args {
+				b, err := openBundleOf(c, e, true, a)
+				if err != nil {
+					return err
+				}
+				bundles = append(bundles, b)
+				names = append(names, b.Set().Name)
+			}
+			reg, err := serve.New(c.Context, bundles, opts...)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", c.String("addr"))
+			if err != nil {
+				return fmt.Errorf("--addr %s: %w", c.String("addr"), err)
+			}
+			scheme := "http"
+			if cert != nil {
+				scheme = "https"
+			}
+			fmt.Fprintf(e.stdout, "serving %s of %s on %s://%s (read-only); Ctrl-C or SIGTERM stops\n",
+				reg.Summary(), strings.Join(names, ", "), scheme, ln.Addr())
+			err = serve.Serve(c.Context, ln, reg, cert, log.New(e.stderr, "unbundle serve: ", log.LstdFlags))
+			n, sent := reg.Served()
+			logger.Printf("stopped: %d requests answered, %d bytes sent", n, sent)
+			return err
+		},
+	}
+}

@@ -1,0 +1,200 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/manifest"
+)
+
+// ErrReferrers is wrapped (with ErrPartial) when every image was pushed but some of their
+// referrers were not: the images are usable, their signatures or SBOMs are missing.
+var ErrReferrers = errors.New("some referrers (signatures, attestations, SBOMs) failed")
+
+// targetReferrer is a referrer to push into a target's repository, with its manifest tree.
+type targetReferrer struct {
+	ImageReferrer
+	node *manifest.Node
+}
+
+func (r *targetReferrer) String() string {
+	if r.Tag != "" {
+		return fmt.Sprintf("%s %s (tag %s)", r.ArtifactType, r.Digest, r.Tag)
+	}
+	return fmt.Sprintf("%s %s (of %s)", r.ArtifactType, r.Digest, r.Subject)
+}
+
+// loadReferrers reads, for every target, the referrers of its image from the bundle, with
+// their manifest trees (verified).
+func loadReferrers(ctx context.Context, b *archive.Bundle, ts []*target) error {
+	all := b.Manifest().Referrers
+	if len(all) == 0 {
+		return nil
+	}
+	nodes := map[string]*manifest.Node{}
+	for _, t := range ts {
+		for _, ir := range referrersOf(t.root, all) {
+			n, ok := nodes[ir.Digest]
+			if !ok {
+				d := manifest.Descriptor{MediaType: ir.MediaType, Digest: ir.Digest, Size: ir.Size}
+				raw, err := bundleManifest(b)(ctx, d)
+				if err != nil {
+					return fmt.Errorf("%s: referrer %s: %w", t, ir.Digest, err)
+				}
+				if n, err = manifest.Parse(ctx, d, raw, bundleManifest(b)); err != nil {
+					return fmt.Errorf("%s: referrer %s: %w", t, ir.Digest, err)
+				}
+				nodes[ir.Digest] = n
+			}
+			t.refs = append(t.refs, &targetReferrer{ImageReferrer: ir, node: n})
+		}
+	}
+	return nil
+}
+
+// pushReferrers pushes the referrers of every target whose images were all pushed, into its
+// repository, after the images: a repository at a time (its referrers in the bundle's
+// order, a subject before what refers to it), the client's jobs repositories at once. A
+// cosign tag is put as a tag; an OCI 1.1 referrer by digest, and, where the registry has no
+// referrers API, added to its subject's index under the referrers tag scheme. A referrer that
+// fails is recorded in res.ReferrersFailed; the images stay pushed.
+func (r *pushRun) pushReferrers(ctx context.Context, ts []*target, res *Pushed) {
+	byRepo := map[string][]*targetReferrer{}
+	var repos []string
+	for _, t := range ts {
+		if len(t.refs) == 0 || slices.ContainsFunc(t.images, func(im archive.Image) bool { return res.Failed[im.Key()] != nil }) {
+			continue
+		}
+		if _, ok := byRepo[t.repo]; !ok {
+			repos = append(repos, t.repo)
+		}
+		for _, tr := range t.refs {
+			if !slices.ContainsFunc(byRepo[t.repo], func(o *targetReferrer) bool { return o.Digest == tr.Digest && o.Tag == tr.Tag }) {
+				byRepo[t.repo] = append(byRepo[t.repo], tr)
+			}
+		}
+	}
+	var mu sync.Mutex
+	forEach(ctx, r.c.Jobs(), repos, func(_ int, repo string) {
+		for _, tr := range byRepo[repo] {
+			if ctx.Err() != nil {
+				return
+			}
+			if err := r.pushReferrer(ctx, repo, tr); err != nil {
+				r.stats.referrersFailed.Add(1)
+				mu.Lock()
+				res.ReferrersFailed[repo+": "+tr.String()] = err
+				mu.Unlock()
+			}
+		}
+	})
+}
+
+// pushReferrer pushes one referrer into repo, unless the repository has it already (under its
+// tag, and in its subject's index where that is kept by the tag scheme).
+func (r *pushRun) pushReferrer(ctx context.Context, repo string, tr *targetReferrer) error {
+	var failed []error
+	r.mu.Lock()
+	tr.node.Walk(func(n *manifest.Node) {
+		for _, d := range n.Blobs {
+			if err := r.blobErr[blobKey(d.Digest, repo)]; err != nil {
+				failed = append(failed, err)
+			}
+		}
+	})
+	r.mu.Unlock()
+	if len(failed) > 0 {
+		return failed[0]
+	}
+	var err error
+	tr.node.Walk(func(n *manifest.Node) { // an index's children first
+		if err == nil && n != tr.node {
+			err = r.putManifest(ctx, repo, n.Desc.Digest, n)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	there, err := r.p.ManifestExists(ctx, repo, tr.Digest)
+	if err != nil {
+		return err
+	}
+	if there && tr.Tag != "" {
+		got, err := r.p.ResolveTag(ctx, repo, tr.Tag)
+		there = err == nil && got == tr.Digest
+	}
+	pushed := false
+	if !there {
+		ref := tr.Tag
+		if ref == "" {
+			ref = tr.Digest
+		}
+		if err := r.p.PutManifest(ctx, repo, ref, tr.node.Raw, tr.MediaType); err != nil {
+			return err
+		}
+		pushed = true
+	}
+	if subject := manifest.SubjectOf(tr.node.Raw); subject != "" {
+		api, err := r.referrersAPI(ctx, repo, subject)
+		if err != nil {
+			return err
+		}
+		if !api {
+			added, err := r.p.AddReferrers(ctx, repo, subject, []manifest.Descriptor{manifest.ReferrerDescriptor(tr.node.Raw, tr.MediaType)})
+			if err != nil {
+				return err
+			}
+			pushed = pushed || added
+		}
+	}
+	if pushed {
+		r.stats.referrersPushed.Add(1)
+	} else {
+		r.stats.referrersSkipped.Add(1)
+	}
+	return nil
+}
+
+// referrersAPI asks once a run whether the registry serves the referrers API, of a repository
+// and subject just pushed (some registries answer 404 for a repository they do not have).
+func (r *pushRun) referrersAPI(ctx context.Context, repo, subject string) (bool, error) {
+	r.refAPIMu.Lock()
+	defer r.refAPIMu.Unlock()
+	if r.refAPI == nil {
+		has, err := r.p.HasReferrersAPI(ctx, repo, subject)
+		if err != nil {
+			return false, err
+		}
+		r.refAPI = &has
+	}
+	return *r.refAPI, nil
+}
+
+// referrersError is the error of a push whose images all went and some referrers did not.
+func referrersError(failed map[string]error) error {
+	keys := make([]string, 0, len(failed))
+	for k := range failed {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return fmt.Errorf("%w: %w: %d of them, the first %s: %w", ErrPartial, ErrReferrers, len(failed), keys[0], failed[keys[0]])
+}
+
+// bundleManifest fetches manifests from the bundle, verified, checking size and media type.
+func bundleManifest(b *archive.Bundle) manifest.FetchFunc {
+	return func(ctx context.Context, d manifest.Descriptor) ([]byte, error) {
+		rec, ok := b.Manifest().BlobByDigest(d.Digest)
+		if !ok {
+			return nil, fmt.Errorf("manifest %s: %w", d.Digest, archive.ErrNotFound)
+		}
+		if rec.Size != d.Size || rec.MediaType != d.MediaType {
+			return nil, fmt.Errorf("manifest %s: bundle has %d bytes of %s, the index says %d bytes of %s", d.Digest, rec.Size, rec.MediaType, d.Size, d.MediaType)
+		}
+		return b.ReadFile(archive.BlobName(d.Digest))
+	}
+}

@@ -1,0 +1,227 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/verify"
+)
+
+const (
+	// smallBlob: blobs up to this size (configs, signatures) are read whole and verified
+	// before a byte is sent.
+	smallBlob = 1 << 20
+	// heldTail is how many of a streamed blob's last bytes wait until its digest matched.
+	heldTail = 64 << 10
+)
+
+// serveBlob answers GET and HEAD of a blob of rp: a manifest's bytes from memory, a small blob
+// read whole and verified, a large one verified whole the first time it is asked for (once,
+// however many ask at once) and streamed verified again, or a range of it (http.ServeContent:
+// Range, If-Range, If-None-Match).
+func (r *Registry) serveBlob(w http.ResponseWriter, req *http.Request, name string, rp *repo, digest string) {
+	h := w.Header()
+	h.Set("Docker-Content-Digest", digest)
+	h.Set("Etag", `"`+digest+`"`)
+	h.Set("Content-Type", "application/octet-stream")
+	if m, ok := rp.manifests[digest]; ok {
+		http.ServeContent(w, req, "", time.Time{}, bytes.NewReader(m.raw))
+		return
+	}
+	b := r.carrier[digest]
+	if !rp.blobs[digest] || b == nil {
+		writeError(w, http.StatusNotFound, "BLOB_UNKNOWN", "blob unknown to repository "+name)
+		return
+	}
+	rec, _ := b.Manifest().BlobByDigest(digest)
+	if req.Method == http.MethodHead {
+		h.Set("Content-Length", fmt.Sprint(rec.Size))
+		h.Set("Accept-Ranges", "bytes")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if rec.Size <= smallBlob {
+		data, err := readBlob(b, digest)
+		if err != nil {
+			r.fail(w, req, name, digest, err)
+			return
+		}
+		http.ServeContent(w, req, "", time.Time{}, bytes.NewReader(data))
+		return
+	}
+	if err := r.verifyWhole(req.Context(), b, digest); err != nil {
+		r.fail(w, req, name, digest, err)
+		return
+	}
+	s := &blobSeeker{b: b, digest: digest, size: rec.Size}
+	defer s.Close()
+	http.ServeContent(w, req, "", time.Time{}, s)
+	if s.err != nil {
+		r.o.log.Printf("%s %s: blob %s of %s: %v (the response was cut short)", req.Method, req.URL.Path, digest, name, s.err)
+	}
+}
+
+// fail answers 500 for a blob that could not be read or did not verify, and logs why.
+func (r *Registry) fail(w http.ResponseWriter, req *http.Request, name, digest string, err error) {
+	r.o.log.Printf("%s %s: blob %s of %s: %v", req.Method, req.URL.Path, digest, name, err)
+	writeError(w, http.StatusInternalServerError, "UNKNOWN", "blob "+digest+" cannot be served: it failed verification or could not be read (see the server's log)")
+}
+
+func readBlob(b *archive.Bundle, digest string) ([]byte, error) {
+	rc, err := b.OpenBlob(digest)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
+// check is one blob's whole verification: done is closed when err is set.
+type check struct {
+	done chan struct{}
+	err  error
+}
+
+// verifyWhole reads the blob through once, verified, the first time it is asked for; callers
+// asking meanwhile wait for that read. A blob found corrupt stays so (every request for it is
+// a 500); another failure (an I/O error) is tried again by the next request.
+func (r *Registry) verifyWhole(ctx context.Context, b *archive.Bundle, digest string) error {
+	r.mu.Lock()
+	c, ok := r.checks[digest]
+	if !ok {
+		c = &check{done: make(chan struct{})}
+		r.checks[digest] = c
+	}
+	r.mu.Unlock()
+	if ok {
+		select {
+		case <-c.done:
+			return c.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	rc, err := b.OpenBlob(digest)
+	if err == nil {
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+	}
+	c.err = err
+	if err != nil && !errors.Is(err, archive.ErrCorrupt) && !errors.Is(err, verify.ErrMismatch) {
+		r.mu.Lock()
+		delete(r.checks, digest)
+		r.mu.Unlock()
+	}
+	close(c.done)
+	return err
+}
+
+// blobSeeker is a blob as an io.ReadSeeker for http.ServeContent. Read from the start, it is
+// the verified reader of the blob with its last heldTail bytes held back until the digest
+// matched: a blob that changed since it was verified ends short, never with wrong bytes
+// complete. Read from elsewhere (a Range), it is the raw frame read from there.
+type blobSeeker struct {
+	b      *archive.Bundle
+	digest string
+	size   int64
+	pos    int64
+	rc     io.ReadCloser
+	src    io.Reader
+	err    error // the first read error, for the log
+}
+
+func (s *blobSeeker) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		off += s.pos
+	case io.SeekEnd:
+		off += s.size
+	}
+	if off < 0 {
+		return 0, errors.New("seek before the start")
+	}
+	if off != s.pos {
+		s.Close()
+		s.pos = off
+	}
+	return off, nil
+}
+
+func (s *blobSeeker) Read(p []byte) (int, error) {
+	if s.src == nil {
+		if s.pos >= s.size {
+			return 0, io.EOF
+		}
+		var err error
+		if s.pos == 0 {
+			if s.rc, err = s.b.OpenBlob(s.digest); err == nil {
+				s.src = &heldBack{src: s.rc, left: s.size}
+			}
+		} else if s.rc, err = s.b.OpenBlobRange(s.digest, s.pos, s.size-s.pos); err == nil {
+			s.src = s.rc
+		}
+		if err != nil {
+			s.err = err
+			return 0, err
+		}
+	}
+	n, err := s.src.Read(p)
+	s.pos += int64(n)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+func (s *blobSeeker) Close() error {
+	if s.rc != nil {
+		s.rc.Close()
+	}
+	s.rc, s.src = nil, nil
+	return nil
+}
+
+// heldBack hands on a verified reader's bytes but its last heldTail, which it reads, with the
+// end that verifies them, before it hands them on.
+type heldBack struct {
+	src  io.Reader // fails at its end unless the content matched
+	left int64     // bytes not read from src yet
+	tail []byte    // the last bytes, verified, not handed on yet
+}
+
+func (h *heldBack) Read(p []byte) (int, error) {
+	if h.left > heldTail {
+		n, err := h.src.Read(p[:min(int64(len(p)), h.left-heldTail)])
+		h.left -= int64(n)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return n, err
+	}
+	if h.left > 0 {
+		h.tail = make([]byte, h.left)
+		if _, err := io.ReadFull(h.src, h.tail); err != nil {
+			return 0, err
+		}
+		h.left = 0
+		if n, err := h.src.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+			if err == nil || err == io.EOF {
+				err = errors.New("more bytes than declared")
+			}
+			h.tail = nil
+			return 0, err
+		}
+	}
+	if len(h.tail) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, h.tail)
+	h.tail = h.tail[n:]
+	return n, nil
+}

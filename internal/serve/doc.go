@@ -1,0 +1,15 @@
+// Package serve is a read-only OCI distribution API served straight from bundles: the
+// images, their referrers and a chart bundle's chart, read at random from the compressed
+// files through their offset tables, never extracted (unbundle serve). It serves the API root,
+// manifests by tag and by digest, blobs (with Range), tags lists, the catalog and the
+// referrers API, with optional htpasswd authentication; every write is refused.
+//
+// Every byte is verified: manifests when the bundles are opened (they are then served from
+// memory), a blob whole before any of it is first served, and again while it streams, its
+// last bytes held back until its digest matched. A blob that does not verify is a 500 naming
+// it in the log, never wrong bytes. Several bundles are served as one registry (a full bundle
+// and its deltas: a delta's external layers are read from the bundle that carries them).
+//
+// The package reads bundles through internal/archive and manifests through internal/manifest;
+// it knows nothing of registry clients.
+package serve
