@@ -66,7 +66,7 @@ func (b *bench) doPrepare(ctx context.Context) error {
 	bundle := filepath.Join(dir, "ess.tar.zst")
 	b.logf("preparing (untimed): bundle create as a warm-up, then zstd -dc | tar -x of it for the upload floor")
 	t0 := time.Now()
-	if _, err := b.exec(ctx, proc{argv: []string{b.bundle, "create", "--images", b.list, "--output", bundle}, dir: dir, env: vars}); err != nil {
+	if _, err := b.exec(ctx, proc{argv: []string{b.bundle, "create", "--images", b.directList, "--output", bundle}, dir: dir, env: vars}); err != nil {
 		return err
 	}
 	b.logf("  warm-up bundle create: %.1fs", time.Since(t0).Seconds())
@@ -90,6 +90,12 @@ func (b *bench) doPrepare(ctx context.Context) error {
 	}
 	b.refZst = fileSize(ref)
 	os.Remove(ref)
+	if b.cfg.layers == "real" {
+		b.logf("  compressing every layer once more, to see which would be worth it")
+		if b.compress, err = studyCompression(plan); err != nil {
+			return err
+		}
+	}
 	b.logf("  %d unique blobs, %s MiB; %d (repository, blob) pairs, %s MiB; %d mounts; zstd -3 of their tar: %s MiB",
 		len(plan.blobs), mib(plan.uniqueBytes), plan.pairs, mib(plan.pairBytes), len(plan.mounts), mib(b.refZst))
 	return nil
@@ -215,6 +221,10 @@ func (b *bench) floorRun(ctx context.Context, e *env) map[string]result {
 			err = errNoPlan
 		}
 		res["uploads+mounts"] = failed(fmt.Errorf("%w: %v", errNoPlan, err))
+		return res
+	}
+	res["read"] = b.readFloor(ctx, e)
+	if b.cfg.skips("uploads+mounts") {
 		return res
 	}
 	base := &url.URL{Scheme: "http", Host: e.dest.Host}

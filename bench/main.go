@@ -70,6 +70,10 @@ var allPaths = []string{"ours", "crane", "regctl", "skopeo", "direct", "floor"}
 type config struct {
 	profile   string
 	size      int64
+	sizes     []int64 // growth: the fixture sizes, in order
+	layers    string  // fixture content: random or real
+	rtt       time.Duration
+	bandwidth float64 // bits per second; with rtt, the link in front of the upstream (link)
 	runs      int
 	out       string
 	bin       string
@@ -84,21 +88,40 @@ type config struct {
 	install   bool
 }
 
+// link reports whether the upstream sits behind the shaped link.
+func (c config) link() bool { return c.profile == "link" }
+
+// skips reports whether the profile leaves phase out: growth measures the create and the push
+// against their floors only; link measures the connected side (the pulls over the link) only.
+func (c config) skips(phase string) bool {
+	switch c.profile {
+	case "growth":
+		return phase == "resume" || strings.HasPrefix(phase, "split") || strings.HasPrefix(phase, "parity")
+	case "link":
+		return phase != "bundle" && phase != "since" && phase != "pack" && phase != "read"
+	}
+	return false
+}
+
 func parseFlags(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.StringVar(&c.profile, "profile", "large", "fixture profile: small (60 MiB, 1 run) or large (2 GiB, 3 runs)")
-	fs.IntVar(&c.runs, "runs", 0, "runs of every path (default: 1 for small, 3 for large); the table shows medians")
-	fs.StringVar(&c.out, "out", filepath.Join("bench", "results.md"), "write the Markdown report to FILE")
+	fs.StringVar(&c.profile, "profile", "large", "small (60 MiB, 1 run), large (2 GiB, 3 runs), link (the upstream behind a shaped link with token auth, 1 GiB, 3 runs, the connected side only) or growth (ours and the floors at each of -sizes, 1 run)")
+	fs.IntVar(&c.runs, "runs", 0, "runs of every path (default: the profile's); the table shows medians")
+	fs.StringVar(&c.out, "out", "", "write the Markdown report to FILE (default bench/results[-PROFILE].md)")
 	fs.StringVar(&c.bin, "bin", "bin", "directory holding the bundle and unbundle binaries (make build)")
 	fs.IntVar(&c.jobs, "jobs", 0, "--jobs for bundle create and unbundle push (0: their default)")
 	fs.IntVar(&c.peerJobs, "peer-jobs", 1, "per-image peer commands (push, copy) run at once; 1 is a plain shell loop")
-	fs.IntVar(&c.floorJobs, "floor-jobs", 4, "concurrent uploads and mounts of the upload floor")
+	fs.IntVar(&c.floorJobs, "floor-jobs", 4, "concurrent downloads (read floor), uploads and mounts (upload floor)")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "timeout of every subprocess")
 	fs.Int64Var(&c.seed, "seed", 2310, "fixture seed")
 	fs.Int64Var(&c.size, "size", 0, "fixture bytes of unique layers (default: the profile's)")
+	sizes := fs.String("sizes", "1,2,4,8", "growth: fixture sizes in GiB, comma-separated")
+	fs.StringVar(&c.layers, "layers", "random", "fixture layers: random (gzip'd tars of random bytes, stored) or real (gzip'd tars of text, binaries and compressed files)")
+	fs.DurationVar(&c.rtt, "rtt", 40*time.Millisecond, "link: round trip of the link in front of the upstream")
+	mbits := fs.Float64("bandwidth", 400, "link: bandwidth of the link in front of the upstream, Mbit/s each way")
 	fs.StringVar(&c.workdir, "workdir", "", "where temporary directories go (default: $TMPDIR or /tmp)")
-	paths := fs.String("paths", strings.Join(allPaths, ","), "paths to measure, comma-separated")
+	paths := fs.String("paths", "", "paths to measure, comma-separated (default: every path the profile has)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directories, and every subprocess's output in ROOT/logs (for debugging)")
 	fs.BoolVar(&c.install, "install", true, "install a missing crane/regctl (go install) or skopeo (apt-get, as root)")
 	if err := fs.Parse(args); err != nil {
@@ -107,26 +130,45 @@ func parseFlags(args []string) (config, error) {
 	if fs.NArg() != 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	switch c.profile {
-	case "small":
-		if c.size == 0 {
-			c.size = 60 << 20
-		}
-		if c.runs == 0 {
-			c.runs = 1
-		}
-	case "large":
-		if c.size == 0 {
-			c.size = 2 << 30
-		}
-		if c.runs == 0 {
-			c.runs = 3
-		}
-	default:
-		return c, fmt.Errorf("-profile %q: want small or large", c.profile)
+	c.bandwidth = *mbits * 1e6
+	size, runs, def := map[string]int64{"small": 60 << 20, "large": 2 << 30, "link": 1 << 30, "growth": 0},
+		map[string]int{"small": 1, "large": 3, "link": 3, "growth": 1},
+		map[string]string{"link": "ours,crane,regctl,skopeo,floor", "growth": "ours,floor"}
+	if _, ok := size[c.profile]; !ok {
+		return c, fmt.Errorf("-profile %q: want small, large, link or growth", c.profile)
 	}
-	if c.runs < 1 || c.peerJobs < 1 || c.floorJobs < 1 || c.timeout <= 0 {
-		return c, errors.New("-runs, -peer-jobs, -floor-jobs and -timeout must be positive")
+	if c.size == 0 {
+		c.size = size[c.profile]
+	}
+	if c.runs == 0 {
+		c.runs = runs[c.profile]
+	}
+	if c.out == "" {
+		c.out = filepath.Join("bench", "results.md")
+		if c.profile != "large" {
+			c.out = filepath.Join("bench", "results-"+c.profile+".md")
+		}
+	}
+	if c.profile == "growth" {
+		for _, f := range strings.Split(*sizes, ",") {
+			var gib float64
+			if _, err := fmt.Sscan(strings.TrimSpace(f), &gib); err != nil || gib <= 0 {
+				return c, fmt.Errorf("-sizes: %q is not a positive number of GiB", f)
+			}
+			c.sizes = append(c.sizes, int64(gib*(1<<30)))
+		}
+	}
+	if c.layers != "random" && c.layers != "real" {
+		return c, fmt.Errorf("-layers %q: want random or real", c.layers)
+	}
+	if c.runs < 1 || c.peerJobs < 1 || c.floorJobs < 1 || c.timeout <= 0 || c.rtt < 0 || c.bandwidth <= 0 {
+		return c, errors.New("-runs, -peer-jobs, -floor-jobs, -timeout and -bandwidth must be positive, -rtt not negative")
+	}
+	if *paths == "" {
+		*paths = def[c.profile]
+		if *paths == "" {
+			*paths = strings.Join(allPaths, ",")
+		}
 	}
 	c.paths = map[string]bool{}
 	for _, p := range strings.Split(*paths, ",") {
@@ -164,28 +206,34 @@ func (r ref) dest(host string) string {
 }
 
 type bench struct {
-	cfg         config
-	root        string // every temporary file lives below
-	logf        func(format string, a ...any)
-	upstream    *testregistry.Registry
-	list        string // images_digests.yml
-	images      []digests.Image
-	refs        []ref
-	bySrc       map[string]*ref
-	tools       map[string]tool
-	bundle      string // bin/bundle, absolute
-	unbundle    string
-	client      *http.Client
-	timeBin     string // GNU time, which measures every subprocess's peak RSS; "" if missing
-	timeVersion string
-	seq         atomic.Int64
-	floor       *floorPlan // nil when the preparation failed
-	prepErr     error
-	refZst      int64 // bytes of zstd -3 over a tar of the unique blobs; -1 unknown
-	results     map[key][]result
-	started     time.Time
-	loadAvg     string // /proc/loadavg when the bench started: other work on the machine skews it
-	fixTime     time.Duration
+	cfg          config
+	size         int64  // of this fixture
+	root         string // every temporary file lives below
+	logf         func(format string, a ...any)
+	upstream     *testregistry.Registry
+	link         *link  // in front of upstream, or nil
+	upstreamHost string // what every client pulls from: the link's address, or the upstream's
+	list         string // images_digests.yml, naming upstreamHost
+	directList   string // the same naming the upstream itself (the untimed warm-up)
+	images       []digests.Image
+	refs         []ref
+	bySrc        map[string]*ref // by Src, and by the direct reference too
+	tools        map[string]tool
+	bundle       string // bin/bundle, absolute
+	unbundle     string
+	client       *http.Client
+	timeBin      string // GNU time, which measures every subprocess's peak RSS; "" if missing
+	timeVersion  string
+	seq          *atomic.Int64
+	floor        *floorPlan // nil when the preparation failed
+	prepErr      error
+	refZst       int64 // bytes of zstd -3 over a tar of the unique blobs; -1 unknown
+	compress     *compressStudy
+	results      map[key][]result
+	started      time.Time
+	loadAvg      string // /proc/loadavg when the bench started: other work on the machine skews it
+	loadEnd      string // and when this fixture's runs ended
+	fixTime      time.Duration
 }
 
 func run(ctx context.Context, args []string) error {
@@ -195,9 +243,11 @@ func run(ctx context.Context, args []string) error {
 	}
 	b := &bench{
 		cfg:     cfg,
+		size:    cfg.size,
 		logf:    func(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...) },
 		results: map[key][]result{},
 		refZst:  -1,
+		seq:     new(atomic.Int64),
 		started: time.Now(),
 		loadAvg: readTrim("/proc/loadavg"),
 		client: &http.Client{Transport: &http.Transport{
@@ -236,23 +286,100 @@ func run(ctx context.Context, args []string) error {
 	b.findTime(ctx)
 	b.findTools(ctx)
 
-	// 1. Upstream and fixture.
-	if b.upstream, err = testregistry.Start(ctx, filepath.Join(b.root, "upstream")); err != nil {
+	var md string
+	if cfg.profile == "growth" {
+		var points []*bench
+		for _, size := range cfg.sizes {
+			sub := b.fork(size)
+			err := sub.measure(ctx)
+			sub.close()
+			if err != nil {
+				return err
+			}
+			points = append(points, sub)
+		}
+		if md, err = b.growthReport(points); err != nil {
+			return err
+		}
+	} else {
+		err := b.measure(ctx)
+		b.close()
+		if err != nil {
+			return err
+		}
+		md = b.report()
+	}
+	fmt.Print(md)
+	if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err != nil {
 		return err
 	}
-	defer b.upstream.Close()
-	b.logf("upstream registry %s; generating the %s fixture (%d MiB, seed %d)", b.upstream.Host, cfg.profile, cfg.size>>20, cfg.seed)
+	if err := os.WriteFile(cfg.out, []byte(md), 0o644); err != nil {
+		return err
+	}
+	b.logf("wrote %s", cfg.out)
+	return ctx.Err()
+}
+
+// fork is a bench for another fixture size, in a directory of its own, sharing the tools.
+func (b *bench) fork(size int64) *bench {
+	f := *b
+	f.size = size
+	f.root = filepath.Join(b.root, fmt.Sprintf("size-%d", size>>20))
+	f.results = map[key][]result{}
+	f.floor, f.prepErr, f.refZst, f.compress = nil, nil, -1, nil
+	f.started, f.loadAvg = time.Now(), readTrim("/proc/loadavg")
+	return &f
+}
+
+// close stops the upstream and its link and, in growth, removes the fixture's directory.
+func (b *bench) close() {
+	if b.link != nil {
+		b.link.Close()
+	}
+	if b.upstream != nil {
+		b.upstream.Close()
+	}
+	if b.cfg.profile == "growth" && !b.cfg.keep {
+		os.RemoveAll(b.root)
+	}
+}
+
+// measure starts the upstream (behind the link, for that profile), generates the fixture of
+// b.size into it, prepares, and runs every path cfg.runs times.
+func (b *bench) measure(ctx context.Context) error {
+	cfg := b.cfg
+	var err error
+	var opts []testregistry.Option
+	if cfg.link() {
+		// As ghcr.io and docker.io: anonymous pulls with a token per repository; the token
+		// service on the registry's own host, so that crane accepts its realm.
+		opts = append(opts, testregistry.WithTokenAuth("ess", "s3cret", testregistry.TokenOptions{AnonymousPull: true, OnRegistryHost: true}))
+	}
+	if b.upstream, err = testregistry.Start(ctx, filepath.Join(b.root, "upstream"), opts...); err != nil {
+		return err
+	}
+	b.upstreamHost = b.upstream.Host
+	b.logf("upstream registry %s; generating the %s fixture (%d MiB, seed %d, %s layers)", b.upstream.Host, cfg.profile, b.size>>20, cfg.seed, cfg.layers)
 	t0 := time.Now()
-	if b.images, err = fixture.Generate(ctx, fixture.Options{Registry: b.upstream.Host, Size: cfg.size, Seed: cfg.seed}); err != nil {
+	if b.images, err = fixture.Generate(ctx, fixture.Options{Registry: b.upstream.Host, Size: b.size, Seed: cfg.seed,
+		Real: cfg.layers == "real", RemoteOptions: b.upstream.RemoteOptions()}); err != nil {
 		return fmt.Errorf("fixture: %w", err)
 	}
 	b.fixTime = time.Since(t0)
-	yml, err := digests.Marshal(b.images)
-	if err != nil {
+	if b.directList, err = b.writeList("images_digests.direct.yml", b.images); err != nil {
 		return err
 	}
-	b.list = filepath.Join(b.root, "images_digests.yml")
-	if err := os.WriteFile(b.list, yml, 0o644); err != nil {
+	if cfg.link() {
+		if b.link, err = startLink(b.upstream.Host, cfg.rtt, cfg.bandwidth); err != nil {
+			return err
+		}
+		b.upstreamHost = b.link.Addr()
+		b.logf("link %s -> %s: round trip %s, %.0f Mbit/s", b.upstreamHost, b.upstream.Host, cfg.rtt, cfg.bandwidth/1e6)
+		for i := range b.images {
+			b.images[i].Server = b.upstreamHost
+		}
+	}
+	if b.list, err = b.writeList("images_digests.yml", b.images); err != nil {
 		return err
 	}
 	if err := b.deriveRefs(ctx); err != nil {
@@ -260,12 +387,12 @@ func run(ctx context.Context, args []string) error {
 	}
 	b.logf("fixture: %d containers, %d distinct images, generated in %.1fs", len(b.images), len(b.refs), b.fixTime.Seconds())
 
-	// Our bundle once, untimed: it warms the upstream registry's files into the page cache
-	// (every path then reads them from memory) and gives the unique blobs: their bytes (behind
-	// every MiB/s), the floor's plan and the zstd -3 reference size.
+	// Our bundle once, untimed, straight from the upstream: it warms the upstream registry's
+	// files into the page cache (every path then reads them from memory) and gives the unique
+	// blobs: their bytes (behind every MiB/s), the floors' plan and the zstd -3 reference size.
 	b.prepare(ctx)
 
-	// 2. The runs: every path once per run, interleaved, so drift hits every path alike.
+	// The runs: every path once per run, interleaved, so drift hits every path alike.
 	for i := 1; i <= cfg.runs; i++ {
 		for _, p := range allPaths {
 			if !cfg.paths[p] {
@@ -277,20 +404,21 @@ func run(ctx context.Context, args []string) error {
 			b.runPath(ctx, p, i)
 		}
 	}
+	b.loadEnd = readTrim("/proc/loadavg")
+	return nil
+}
 
-	// 3. Report.
-	md := b.report()
-	fmt.Print(md)
-	if cfg.out != "" {
-		if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(cfg.out, []byte(md), 0o644); err != nil {
-			return err
-		}
-		b.logf("wrote %s", cfg.out)
+// writeList writes images as an image list in the bench's directory and returns its path.
+func (b *bench) writeList(name string, images []digests.Image) (string, error) {
+	yml, err := digests.Marshal(images)
+	if err != nil {
+		return "", err
 	}
-	return ctx.Err()
+	p := filepath.Join(b.root, name)
+	if err := os.MkdirAll(b.root, 0o755); err != nil {
+		return "", err
+	}
+	return p, os.WriteFile(p, yml, 0o644)
 }
 
 // deriveRefs groups the list into distinct source images and checks that upstream serves
@@ -313,6 +441,9 @@ func (b *bench) deriveRefs(ctx context.Context) error {
 	for i := range b.refs {
 		b.refs[i].Name = fmt.Sprintf("i%02d", i+1)
 		b.bySrc[b.refs[i].Src] = &b.refs[i]
+		if b.upstreamHost != b.upstream.Host { // the warm-up bundle names the upstream itself
+			b.bySrc[b.upstream.Host+strings.TrimPrefix(b.refs[i].Src, b.upstreamHost)] = &b.refs[i]
+		}
 	}
 	for _, r := range b.refs {
 		got, err := b.head(ctx, r.Src)

@@ -21,12 +21,12 @@ type key struct{ path, phase string }
 
 // phasesOf lists each path's phases, in order.
 var phasesOf = map[string][]string{
-	"ours":   {"bundle", "resume", "unbundle", "split bundle", "split unbundle", "parity bundle"},
+	"ours":   {"bundle", "since", "resume", "unbundle", "split bundle", "split unbundle", "parity bundle"},
 	"crane":  {"pack", "unpack+push"},
 	"regctl": {"pack", "unpack+push"},
 	"skopeo": {"pack", "unpack+push"},
 	"direct": {"copy"},
-	"floor":  {"uploads+mounts", "manifests"},
+	"floor":  {"read", "uploads+mounts", "manifests"},
 }
 
 // result is one phase of one run.
@@ -127,6 +127,9 @@ func (b *bench) runPath(ctx context.Context, p string, run int) {
 		e.close()
 	}
 	for _, ph := range phasesOf[p] {
+		if b.cfg.skips(ph) {
+			continue
+		}
 		r, ok := res[ph]
 		if !ok {
 			r = newResult()
@@ -199,14 +202,24 @@ func (b *bench) ours(ctx context.Context, e *env) map[string]result {
 		return proc{argv: argv, dir: e.pack, env: e.vars(e.packTmp)}
 	}
 	ph := b.phase()
+	before := b.upstream.BlobBytesSent()
 	err := ph.run(ctx, create(bundle))
 	r := ph.done(err)
 	r.archive = fileSize(bundle)
+	r.pulled = b.upstream.BlobBytesSent() - before
 	res["bundle"] = r
 	if err != nil {
 		return res
 	}
-	res["resume"] = b.resume(ctx, create(filepath.Join(e.transfer, "resumed.tar.zst")))
+	if !b.cfg.skips("since") {
+		res["since"] = b.since(ctx, create(filepath.Join(e.transfer, "since.tar.zst")), bundle)
+	}
+	if !b.cfg.skips("resume") {
+		res["resume"] = b.resume(ctx, create(filepath.Join(e.transfer, "resumed.tar.zst")))
+	}
+	if b.cfg.skips("unbundle") {
+		return res
+	}
 	argv := []string{b.unbundle, "push", "--registry", e.dest.Host, "--configmap", filepath.Join(e.out, "configmap.yaml")}
 	if b.cfg.jobs > 0 {
 		argv = append(argv, "--jobs", fmt.Sprint(b.cfg.jobs))
@@ -215,10 +228,25 @@ func (b *bench) ours(ctx context.Context, e *env) map[string]result {
 	res["unbundle"] = b.pushPhase(ctx, e, func(ph *phase) error {
 		return ph.run(ctx, proc{argv: argv, dir: e.work, env: e.vars(e.tmp)})
 	})
-	if res["unbundle"].err == nil {
+	if res["unbundle"].err == nil && !b.cfg.skips("split bundle") {
 		b.oursSplit(ctx, e, res, create)
 	}
 	return res
+}
+
+// since measures the next bundle of an unchanged list made with --since the first: every layer
+// is left out, so it costs the manifests, the configs and the round trips. It is removed after.
+func (b *bench) since(ctx context.Context, create proc, first string) result {
+	out := create.argv[slices.Index(create.argv, "--output")+1]
+	defer os.Remove(out)
+	defer os.Remove(out + ".sha256")
+	create.argv = append(create.argv, "--since", first)
+	before := b.upstream.BlobBytesSent()
+	ph := b.phase()
+	r := ph.done(ph.run(ctx, create))
+	r.pulled = b.upstream.BlobBytesSent() - before
+	r.archive = fileSize(out)
+	return r
 }
 
 // splitSize is the --split-size of the split phases: a fifth of the unique blob bytes, so that
@@ -423,7 +451,7 @@ func (b *bench) crane(ctx context.Context, e *env) map[string]result {
 		argv = append(argv, layout)
 		return ph.run(ctx, proc{argv: argv, dir: e.pack, env: e.vars(e.packTmp)})
 	})
-	if res["pack"].err != nil {
+	if res["pack"].err != nil || b.cfg.skips("unpack+push") {
 		return res
 	}
 	res["unpack+push"] = b.pushPhase(ctx, e, func(ph *phase) error {
@@ -469,7 +497,7 @@ func (b *bench) regctl(ctx context.Context, e *env) map[string]result {
 		return res
 	}
 	regctl := tl[0]
-	for _, host := range []string{b.upstream.Host, e.dest.Host} {
+	for _, host := range []string{b.upstreamHost, e.dest.Host} {
 		if _, err := b.exec(ctx, proc{argv: []string{regctl, "registry", "set", "--tls", "disabled", host}, dir: e.home, env: e.vars(e.tmp)}); err != nil {
 			res["pack"] = failed(err)
 			return res
@@ -484,7 +512,7 @@ func (b *bench) regctl(ctx context.Context, e *env) map[string]result {
 		}
 		return ph.runAll(ctx, ps, 1)
 	})
-	if res["pack"].err != nil {
+	if res["pack"].err != nil || b.cfg.skips("unpack+push") {
 		return res
 	}
 	res["unpack+push"] = b.pushPhase(ctx, e, func(ph *phase) error {
@@ -541,7 +569,7 @@ func (b *bench) skopeo(ctx context.Context, e *env) map[string]result {
 		}
 		return ph.runAll(ctx, ps, 1)
 	})
-	if res["pack"].err != nil {
+	if res["pack"].err != nil || b.cfg.skips("unpack+push") {
 		return res
 	}
 	res["unpack+push"] = b.pushPhase(ctx, e, func(ph *phase) error {
