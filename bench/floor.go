@@ -204,8 +204,12 @@ func planFloor(dir string, bySrc map[string]*ref) (*floorPlan, error) {
 			return nil, err
 		}
 	}
-	if len(entries) != len(bySrc) {
-		return nil, fmt.Errorf("our bundle holds %d images, the fixture %d", len(entries), len(bySrc))
+	distinct := map[*ref]bool{}
+	for _, r := range bySrc {
+		distinct[r] = true
+	}
+	if len(entries) != len(distinct) {
+		return nil, fmt.Errorf("our bundle holds %d images, the fixture %d", len(entries), len(distinct))
 	}
 	p.repos = len(repos)
 	sort.SliceStable(p.blobs, func(i, j int) bool { return p.blobs[i].size > p.blobs[j].size })

@@ -37,6 +37,8 @@ type result struct {
 	extraDisk int64 // peak bytes written on the bastion side besides the bundle; -1 n/a
 	archive   int64 // bundle bytes; -1 n/a
 	pulled    int64 // blob bytes the upstream served; -1 n/a
+	requests  int64 // requests the upstream served (token requests included); -1 n/a
+	tokens    int64 // of which token requests
 	kept      int   // tags resolving to the upstream digest
 	total     int   // 0: not checked in this phase
 	bad       []string
@@ -44,7 +46,19 @@ type result struct {
 	skipped   bool // an earlier phase failed
 }
 
-func newResult() result { return result{rss: -1, uploaded: -1, extraDisk: -1, archive: -1, pulled: -1} }
+func newResult() result {
+	return result{rss: -1, uploaded: -1, extraDisk: -1, archive: -1, pulled: -1, requests: -1}
+}
+
+// upstreamCounts returns a function that sets r's pulled bytes and requests since the call.
+func (b *bench) upstreamCounts() func(r *result) {
+	bytes, reqs := b.upstream.BlobBytesSent(), b.upstream.Requests()
+	toks, _ := b.upstream.TokenRequests()
+	return func(r *result) {
+		t, _ := b.upstream.TokenRequests()
+		r.pulled, r.requests, r.tokens = b.upstream.BlobBytesSent()-bytes, b.upstream.Requests()-reqs, t-toks
+	}
+}
 
 func failed(err error) result {
 	r := newResult()
@@ -155,6 +169,9 @@ func (b *bench) runPath(ctx context.Context, p string, run int) {
 			if r.pulled >= 0 {
 				line += fmt.Sprintf("  pulled %s MiB", mib(r.pulled))
 			}
+			if r.requests >= 0 {
+				line += fmt.Sprintf("  upstream requests %d (tokens %d)", r.requests, r.tokens)
+			}
 			if r.extraDisk >= 0 {
 				line += fmt.Sprintf("  extra disk %s MiB", mib(r.extraDisk))
 			}
@@ -202,11 +219,11 @@ func (b *bench) ours(ctx context.Context, e *env) map[string]result {
 		return proc{argv: argv, dir: e.pack, env: e.vars(e.packTmp)}
 	}
 	ph := b.phase()
-	before := b.upstream.BlobBytesSent()
+	counts := b.upstreamCounts()
 	err := ph.run(ctx, create(bundle))
 	r := ph.done(err)
 	r.archive = fileSize(bundle)
-	r.pulled = b.upstream.BlobBytesSent() - before
+	counts(&r)
 	res["bundle"] = r
 	if err != nil {
 		return res
@@ -241,10 +258,10 @@ func (b *bench) since(ctx context.Context, create proc, first string) result {
 	defer os.Remove(out)
 	defer os.Remove(out + ".sha256")
 	create.argv = append(create.argv, "--since", first)
-	before := b.upstream.BlobBytesSent()
+	counts := b.upstreamCounts()
 	ph := b.phase()
 	r := ph.done(ph.run(ctx, create))
-	r.pulled = b.upstream.BlobBytesSent() - before
+	counts(&r)
 	r.archive = fileSize(out)
 	return r
 }
@@ -340,6 +357,7 @@ func (b *bench) resume(ctx context.Context, create proc) result {
 // its rename. The pulled layout is removed afterwards, outside the timing.
 func (b *bench) peerPack(ctx context.Context, e *env, bundle, layout string, fill func(ph *phase) error) result {
 	ph := b.phase()
+	counts := b.upstreamCounts()
 	err := fill(ph)
 	if err == nil {
 		err = ph.run(ctx, proc{argv: pipeline(`tar -C "$1" -cf - . | zstd -T0 -3 -q -o "$2"`, layout, bundle), dir: e.pack, env: e.vars(e.packTmp)})
@@ -348,6 +366,7 @@ func (b *bench) peerPack(ctx context.Context, e *env, bundle, layout string, fil
 		err = ph.run(ctx, proc{argv: []string{b.tools["sync"].path, bundle}, dir: e.pack})
 	}
 	r := ph.done(err)
+	counts(&r)
 	r.archive = fileSize(bundle)
 	os.RemoveAll(layout)
 	return r

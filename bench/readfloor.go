@@ -29,7 +29,7 @@ func (b *bench) readFloor(ctx context.Context, e *env) result {
 	}
 	defer os.RemoveAll(dir)
 	tk := &tokens{b: b, byRepo: map[string]string{}}
-	before := b.upstream.BlobBytesSent()
+	counts := b.upstreamCounts()
 	start := time.Now()
 	err := parallel(ctx, b.cfg.floorJobs, len(b.floor.blobs), func(ctx context.Context, i int) error {
 		bl := b.floor.blobs[i]
@@ -39,7 +39,7 @@ func (b *bench) readFloor(ctx context.Context, e *env) result {
 	r := newResult()
 	r.wall = time.Since(start)
 	r.err = err
-	r.pulled = b.upstream.BlobBytesSent() - before
+	counts(&r)
 	return r
 }
 
