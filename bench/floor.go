@@ -233,11 +233,13 @@ func (b *bench) floorRun(ctx context.Context, e *env) map[string]result {
 	}
 	base := &url.URL{Scheme: "http", Host: e.dest.Host}
 	before := e.dest.BlobBytesReceived()
+	_, stop := b.tracePhase("upload floor")
 	start := time.Now()
 	err := parallel(ctx, b.cfg.floorJobs, len(b.floor.blobs), func(ctx context.Context, i int) error {
 		return b.floorUpload(ctx, base, b.floor.blobs[i])
 	})
 	uploads := time.Since(start)
+	stop()
 	if err == nil {
 		err = parallel(ctx, b.cfg.floorJobs, len(b.floor.mounts), func(ctx context.Context, i int) error {
 			m := b.floor.mounts[i]

@@ -39,7 +39,9 @@ func (b *bench) point() point {
 	runs := func(path, ph string) string {
 		var xs []string
 		for _, r := range b.results[key{path, ph}] {
-			if r.err != nil {
+			if r.skipped {
+				xs = append(xs, "skipped")
+			} else if r.err != nil {
 				xs = append(xs, "failed")
 			} else {
 				xs = append(xs, fmt.Sprintf("%.2f", r.wall.Seconds()))

@@ -86,6 +86,7 @@ type config struct {
 	paths     map[string]bool
 	keep      bool
 	install   bool
+	pprof     string // where CPU profiles and /proc/vmstat samples of the push phases go; "" none
 }
 
 // link reports whether the upstream sits behind the shaped link.
@@ -122,6 +123,7 @@ func parseFlags(args []string) (config, error) {
 	mbits := fs.Float64("bandwidth", 400, "link: bandwidth of the link in front of the upstream, Mbit/s each way")
 	fs.StringVar(&c.workdir, "workdir", "", "where temporary directories go (default: $TMPDIR or /tmp)")
 	paths := fs.String("paths", "", "paths to measure, comma-separated (default: every path the profile has)")
+	fs.StringVar(&c.pprof, "pprof", "", "write CPU profiles of our commands (ESS_AIRGAP_CPUPROFILE) and of the bench process (the registries) during each push phase, and /proc/vmstat samples, into DIR")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directories, and every subprocess's output in ROOT/logs (for debugging)")
 	fs.BoolVar(&c.install, "install", true, "install a missing crane/regctl (go install) or skopeo (apt-get, as root)")
 	if err := fs.Parse(args); err != nil {
@@ -224,6 +226,7 @@ type bench struct {
 	client       *http.Client
 	timeBin      string // GNU time, which measures every subprocess's peak RSS; "" if missing
 	timeVersion  string
+	rssDir       string // where GNU time writes
 	seq          *atomic.Int64
 	floor        *floorPlan // nil when the preparation failed
 	prepErr      error

@@ -220,7 +220,11 @@ func (b *bench) ours(ctx context.Context, e *env) map[string]result {
 	}
 	ph := b.phase()
 	counts := b.upstreamCounts()
-	err := ph.run(ctx, create(bundle))
+	penv, stop := b.tracePhase("bundle")
+	c := create(bundle)
+	c.env = append(c.env, penv...)
+	err := ph.run(ctx, c)
+	stop()
 	r := ph.done(err)
 	r.archive = fileSize(bundle)
 	counts(&r)
@@ -242,9 +246,11 @@ func (b *bench) ours(ctx context.Context, e *env) map[string]result {
 		argv = append(argv, "--jobs", fmt.Sprint(b.cfg.jobs))
 	}
 	argv = append(argv, bundle)
+	penv, stop = b.tracePhase("unbundle")
 	res["unbundle"] = b.pushPhase(ctx, e, func(ph *phase) error {
-		return ph.run(ctx, proc{argv: argv, dir: e.work, env: e.vars(e.tmp)})
+		return ph.run(ctx, proc{argv: argv, dir: e.work, env: append(e.vars(e.tmp), penv...)})
 	})
+	stop()
 	if res["unbundle"].err == nil && !b.cfg.skips("split bundle") {
 		b.oursSplit(ctx, e, res, create)
 	}
