@@ -233,6 +233,11 @@ func (b *bench) floorRun(ctx context.Context, e *env) map[string]result {
 	}
 	base := &url.URL{Scheme: "http", Host: e.dest.Host}
 	before := e.dest.BlobBytesReceived()
+	var files []string
+	for _, bl := range b.floor.blobs {
+		files = append(files, bl.file)
+	}
+	b.dropCache(files...)
 	_, stop := b.tracePhase("upload floor")
 	start := time.Now()
 	err := parallel(ctx, b.cfg.floorJobs, len(b.floor.blobs), func(ctx context.Context, i int) error {

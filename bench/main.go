@@ -87,6 +87,8 @@ type config struct {
 	keep      bool
 	install   bool
 	pprof     string // where CPU profiles and /proc/vmstat samples of the push phases go; "" none
+	cold      bool   // drop the bundle's (and the upload floor's files') pages before each push
+	alt       string // another unbundle binary, pushed the same bundle beside ours (A/B)
 }
 
 // link reports whether the upstream sits behind the shaped link.
@@ -124,6 +126,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.workdir, "workdir", "", "where temporary directories go (default: $TMPDIR or /tmp)")
 	paths := fs.String("paths", "", "paths to measure, comma-separated (default: every path the profile has)")
 	fs.StringVar(&c.pprof, "pprof", "", "write CPU profiles of our commands (ESS_AIRGAP_CPUPROFILE) and of the bench process (the registries) during each push phase, and /proc/vmstat samples, into DIR")
+	cold := fs.String("cold", "", "true: each push reads the bundle (and the upload floor its files) from the disk, their pages dropped first, as on a bastion that did not just write it; default true in growth, false elsewhere")
+	fs.StringVar(&c.alt, "alt", "", "another unbundle binary: each run pushes the same bundle with it too, into a fresh registry, right after ours (phase \"unbundle alt\"), to compare two builds in the same conditions")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directories, and every subprocess's output in ROOT/logs (for debugging)")
 	fs.BoolVar(&c.install, "install", true, "install a missing crane/regctl (go install) or skopeo (apt-get, as root)")
 	if err := fs.Parse(args); err != nil {
@@ -133,6 +137,14 @@ func parseFlags(args []string) (config, error) {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	c.bandwidth = *mbits * 1e6
+	switch *cold {
+	case "":
+		c.cold = c.profile == "growth"
+	case "true", "false":
+		c.cold = *cold == "true"
+	default:
+		return c, fmt.Errorf("-cold %q: want true or false", *cold)
+	}
 	size, runs, def := map[string]int64{"small": 60 << 20, "large": 2 << 30, "link": 1 << 30, "growth": 0},
 		map[string]int{"small": 1, "large": 3, "link": 3, "growth": 1},
 		map[string]string{"link": "ours,crane,regctl,skopeo,floor", "growth": "ours,floor"}

@@ -21,7 +21,7 @@ type key struct{ path, phase string }
 
 // phasesOf lists each path's phases, in order.
 var phasesOf = map[string][]string{
-	"ours":   {"bundle", "since", "resume", "unbundle", "split bundle", "split unbundle", "parity bundle"},
+	"ours":   {"bundle", "since", "resume", "unbundle", "unbundle alt", "split bundle", "split unbundle", "parity bundle"},
 	"crane":  {"pack", "unpack+push"},
 	"regctl": {"pack", "unpack+push"},
 	"skopeo": {"pack", "unpack+push"},
@@ -246,6 +246,10 @@ func (b *bench) ours(ctx context.Context, e *env) map[string]result {
 		argv = append(argv, "--jobs", fmt.Sprint(b.cfg.jobs))
 	}
 	argv = append(argv, bundle)
+	if b.cfg.alt != "" {
+		res["unbundle alt"] = b.altPush(ctx, e, argv, bundle)
+	}
+	b.dropCache(bundle)
 	penv, stop = b.tracePhase("unbundle")
 	res["unbundle"] = b.pushPhase(ctx, e, func(ph *phase) error {
 		return ph.run(ctx, proc{argv: argv, dir: e.work, env: append(e.vars(e.tmp), penv...)})
@@ -255,6 +259,24 @@ func (b *bench) ours(ctx context.Context, e *env) map[string]result {
 		b.oursSplit(ctx, e, res, create)
 	}
 	return res
+}
+
+// altPush pushes the bundle with the -alt binary into a fresh registry, as ours.
+func (b *bench) altPush(ctx context.Context, e *env, argv []string, bundle string) result {
+	dest, err := testregistry.Start(ctx, filepath.Join(e.dir, "dest-alt"))
+	if err != nil {
+		return failed(err)
+	}
+	defer dest.Close()
+	defer os.RemoveAll(filepath.Join(e.dir, "dest-alt"))
+	ea := *e
+	ea.dest = dest
+	alt := append([]string{b.cfg.alt}, argv[1:]...)
+	alt[slices.Index(alt, "--registry")+1] = dest.Host
+	b.dropCache(bundle)
+	return b.pushPhase(ctx, &ea, func(ph *phase) error {
+		return ph.run(ctx, proc{argv: alt, dir: e.work, env: e.vars(e.tmp)})
+	})
 }
 
 // since measures the next bundle of an unchanged list made with --since the first: every layer

@@ -7,7 +7,24 @@ import (
 	"runtime/pprof"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
+
+// dropCache, with -cold, syncs each file and drops its pages from the page cache, so that the
+// next phase reads it from the disk.
+func (b *bench) dropCache(paths ...string) {
+	if !b.cfg.cold {
+		return
+	}
+	for _, p := range paths {
+		if f, err := os.Open(p); err == nil {
+			f.Sync()
+			unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+			f.Close()
+		}
+	}
+}
 
 // tracePhase, with -pprof DIR, profiles the bench process (which holds the registries) while a
 // phase runs, and samples /proc/vmstat (dirty and writeback pages, pages in and out) every
