@@ -113,6 +113,21 @@ func (b *Bundle) OpenBlob(digest string) (io.ReadCloser, error) {
 	return b.OpenEntry(BlobName(digest))
 }
 
+// ByDigest returns a verified reader of a blob the bundle carries, and the media type its
+// manifest records for it ("" for none); false when it does not carry it or cannot read it.
+// The caller closes it. It lets a registry client read what an earlier bundle has (oci.Local).
+func (b *Bundle) ByDigest(digest string) (io.ReadCloser, string, bool) {
+	rec, ok := b.manifest.BlobByDigest(digest)
+	if !ok {
+		return nil, "", false
+	}
+	rc, err := b.OpenBlob(digest)
+	if err != nil {
+		return nil, "", false
+	}
+	return rc, rec.MediaType, true
+}
+
 // OpenEntry returns a verified reader of the named entry. The caller closes it.
 func (b *Bundle) OpenEntry(name string) (io.ReadCloser, error) {
 	e, ok := b.byName[name]

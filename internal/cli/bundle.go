@@ -9,6 +9,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/progress"
 	"github.com/element-hq/ess-airgap/internal/version"
 	"github.com/urfave/cli/v2"
@@ -125,12 +126,18 @@ func createCommand(e *env) *cli.Command {
 			}
 			var base *archive.Base
 			var have func(string) bool
+			var local []oci.Option
 			if since := c.String("since"); since != "" {
 				if base, have, err = mirror.LoadBase(since); err != nil {
 					return err
 				}
+				// The earlier bundle's manifests and configs need not be fetched again.
+				if b, err := archive.Open(since); err == nil {
+					defer b.Close()
+					local = append(local, oci.WithLocal(b))
+				}
 			}
-			client, err := newClient(c, e, authHost(c, list))
+			client, err := newClient(c, e, authHost(c, list), local...)
 			if err != nil {
 				return err
 			}
