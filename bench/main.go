@@ -1,16 +1,18 @@
 // Command bench measures bundle create and unbundle push against the tools a user could use
-// instead, in one run, on the same fixture, the same machine and the same kind of registry
-// (issue 3).
+// instead and against what the registries can do at best, in one run, on the same fixture, the
+// same machine and the same kind of registry (issues 3 and 15).
 //
-//	go run ./bench [-profile small|large] [-runs N] [-out FILE] [-paths ours,crane,...]
+//	go run ./bench [-profile small|large|link|growth] [-runs N] [-paths ours,crane,...] [-out FILE]
 //
 // It starts an upstream Distribution registry in-process (filesystem storage in a temporary
-// directory), generates the ESS-like fixture into it (internal/fixture; large: 2 GiB of unique
-// layers, small: 60 MiB), writes images_digests.yml and derives the distinct source references
-// and their digests. Then, for every run and every path, it starts a fresh, empty destination
-// Distribution registry and runs the path's phases as subprocesses:
+// directory), generates the ESS-like fixture into it (internal/fixture; -layers real for
+// layers of text, binaries and compressed files), writes images_digests.yml and derives the
+// distinct source references and their digests. Then, for every run and every path, it starts a
+// fresh, empty destination Distribution registry and runs the path's phases as subprocesses:
 //
-//	ours    bin/bundle create (pack); bin/unbundle push (unpack+push, straight from the bundle)
+//	ours    bin/bundle create (bundle); the same again with --since the first (since); a
+//	        create killed half way and resumed (resume); bin/unbundle push (unbundle); the
+//	        same in parts, with parity
 //	crane   crane pull --format=oci of every ref, tar | zstd -T0 -3, sync (pack);
 //	        zstd -dc | tar -x, then crane push of a one-image layout per image (unpack+push)
 //	regctl  regctl image copy REF ocidir://DIR:iN per image, tar | zstd, sync (pack);
@@ -18,15 +20,22 @@
 //	skopeo  skopeo copy --all docker://REF oci:DIR:iN per image, tar | zstd, sync (pack);
 //	        zstd -dc | tar -x, skopeo copy --all oci:DIR:iN docker://DEST per image
 //	direct  crane copy SRC DEST per ref, registry to registry, no archive
-//	floor   in-process net/http: monolithic POST+PUT of every unique blob from files, 4 at
-//	        a time, largest first, then one cross-repository mount per other (repository,
-//	        blob) pair; then the manifests, so that the digests can be checked
+//	floor   in-process net/http: GET of every unique blob into files, 4 at a time, no
+//	        hashing (read); monolithic POST+PUT of every unique blob from files, 4 at a time,
+//	        largest first, then one cross-repository mount per other (repository, blob) pair
+//	        (uploads+mounts); then the manifests, so that the digests can be checked
+//
+// Profiles: small (60 MiB, 1 run) and large (2 GiB, 3 runs) on loopback; link (1 GiB, 3 runs):
+// the upstream behind a shaped link (link.go: -rtt, -bandwidth) with a token per repository,
+// the connected side only (our create and since, the peers' pack, the read floor); growth
+// (ours and the floors at each of -sizes GiB, 1 run, each push from a bundle out of the page
+// cache), which draws docs/performance-growth.svg.
 //
 // For every phase it records the wall time, the peak RSS of the biggest process, the blob bytes
-// the destination received, the extra disk used on the bastion side, the archive size and,
-// after the push, how many tags resolve to the upstream digest. It prints a Markdown table with
-// medians, the ratios the issue sets targets for, and the machine it ran on, and writes the
-// same to -out.
+// the destination received, the extra disk used on the bastion side, the archive size, the
+// upstream's requests and, after the push, how many tags resolve to the upstream digest. It
+// prints a Markdown table with medians, the ratios the issues set targets for, and the machine
+// it ran on, and writes the same to -out.
 //
 // All traffic stays on 127.0.0.1; every subprocess runs in its own process group under a
 // timeout; every temporary directory is removed at the end (unless -keep).
@@ -97,6 +106,9 @@ func (c config) link() bool { return c.profile == "link" }
 // skips reports whether the profile leaves phase out: growth measures the create and the push
 // against their floors only; link measures the connected side (the pulls over the link) only.
 func (c config) skips(phase string) bool {
+	if phase == "unbundle alt" && c.alt == "" {
+		return true
+	}
 	switch c.profile {
 	case "growth":
 		return phase == "resume" || strings.HasPrefix(phase, "split") || strings.HasPrefix(phase, "parity")
