@@ -44,9 +44,9 @@ func (c config) skips(phase string) bool {
 	}
 	switch c.profile {
 	case "growth":
-		return phase == "resume" || strings.HasPrefix(phase, "split") || strings.HasPrefix(phase, "parity")
+		return phase == "resume" || phase == "plan" || strings.HasPrefix(phase, "split") || strings.HasPrefix(phase, "parity")
 	case "link":
-		return phase != "bundle" && phase != "since" && phase != "pack" && phase != "read"
+		return phase != "bundle" && phase != "plan" && phase != "since" && phase != "pack" && phase != "read"
 	}
 	return false
 }

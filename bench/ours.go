@@ -41,6 +41,9 @@ func (b *bench) ours(ctx context.Context, e *env) map[string]result {
 	if !b.cfg.skips("since") {
 		res["since"] = b.since(ctx, create(filepath.Join(e.transfer, "since.tar.zst")), bundle)
 	}
+	if !b.cfg.skips("plan") {
+		res["plan"] = b.plan(ctx, create(filepath.Join(e.transfer, "plan.tar.zst")))
+	}
 	if !b.cfg.skips("resume") {
 		res["resume"] = b.resume(ctx, create(filepath.Join(e.transfer, "resumed.tar.zst")))
 	}
@@ -83,6 +86,17 @@ func (b *bench) altPush(ctx context.Context, e *env, argv []string, bundle strin
 	return b.pushPhase(ctx, &ea, func(ph *phase) error {
 		return ph.run(ctx, proc{argv: alt, dir: e.work, env: e.vars(e.tmp)})
 	})
+}
+
+// plan measures bundle create --dry-run: the resolution of every image (manifests, configs,
+// tokens) without a layer, the part of a create that the round trips decide.
+func (b *bench) plan(ctx context.Context, create proc) result {
+	create.argv = append(create.argv, "--dry-run")
+	counts := b.upstreamCounts()
+	ph := b.phase()
+	r := ph.done(ph.run(ctx, create))
+	counts(&r)
+	return r
 }
 
 // since measures the next bundle of an unchanged list made with --since the first: every layer

@@ -20,7 +20,7 @@ type key struct{ path, phase string }
 
 // phasesOf lists each path's phases, in order.
 var phasesOf = map[string][]string{
-	"ours":   {"bundle", "since", "resume", "unbundle", "unbundle alt", "split bundle", "split unbundle", "parity bundle"},
+	"ours":   {"bundle", "plan", "since", "resume", "unbundle", "unbundle alt", "split bundle", "split unbundle", "parity bundle"},
 	"crane":  {"pack", "unpack+push"},
 	"regctl": {"pack", "unpack+push"},
 	"skopeo": {"pack", "unpack+push"},

@@ -227,6 +227,9 @@ func (b *bench) report() string {
 		lt := float64(unique) * 8 / b.cfg.bandwidth
 		ratio(fmt.Sprintf("ours bundle / link time (unique blob bytes / %.0f Mbit/s = %.2f s)", b.cfg.bandwidth/1e6, lt), ob, lt, okB, "<= 1.15", le(1.15))
 		ratio(fmt.Sprintf("read floor / link time (%.2f s)", lt), rf, lt, okR, "", nil)
+		if pl, ok := wall("ours", "plan"); ok && okB {
+			ratio("ours bundle less its plan (--dry-run: manifests, configs, tokens) / link time: the pulls alone", ob-pl, lt, true, "", nil)
+		}
 	}
 	for _, peer := range []struct {
 		path, target string
