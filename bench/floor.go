@@ -95,6 +95,7 @@ func (b *bench) doPrepare(ctx context.Context) error {
 		if b.compress, err = studyCompression(plan); err != nil {
 			return err
 		}
+		b.logf("  %s", firstLine(b.compress.markdown()))
 	}
 	b.logf("  %d unique blobs, %s MiB; %d (repository, blob) pairs, %s MiB; %d mounts; zstd -3 of their tar: %s MiB",
 		len(plan.blobs), mib(plan.uniqueBytes), plan.pairs, mib(plan.pairBytes), len(plan.mounts), mib(b.refZst))

@@ -126,6 +126,10 @@ func (b *bench) report() string {
 		p("- unique blobs unknown: %v\n", b.prepErr)
 	}
 
+	if b.compress != nil {
+		p("\n## Compressing the layers (-layers real)\n\n%s", b.compress.markdown())
+	}
+
 	p("\n## Results\n\n")
 	p("Median wall time of %d run(s); MiB/s = unique blob bytes / wall; peak RSS = the largest ru_maxrss of any one process of the phase, largest over the runs; uploaded = blob bytes the destination registry read from upload requests; extra disk = peak bytes allocated on the bastion side besides the bundle; archive = the bundle file.\n\n", b.cfg.runs)
 	p("| path | phase | wall s | MiB/s | peak RSS MiB | uploaded MiB | extra disk MiB | archive MiB | digests kept | note |\n")
@@ -135,6 +139,9 @@ func (b *bench) report() string {
 			continue
 		}
 		for _, ph := range phasesOf[path] {
+			if b.cfg.skips(ph) {
+				continue
+			}
 			a := b.agg(key{path, ph})
 			cells := []string{path, ph, "-", "-", "-", "-", "-", "-", "-", ""}
 			if wall, ok := a.wall(); ok {
@@ -187,6 +194,9 @@ func (b *bench) report() string {
 		return b.agg(key{path, ph}).wall()
 	}
 	ratio := func(label string, num, den float64, ok bool, target string, pass func(float64) bool) {
+		if (!ok || den <= 0) && b.cfg.profile == "link" {
+			return // the phases the link profile leaves out
+		}
 		if !ok || den <= 0 {
 			p("| %s | n/a | %s | |\n", label, target)
 			return
@@ -303,6 +313,9 @@ func (b *bench) report() string {
 			continue
 		}
 		for _, ph := range phasesOf[path] {
+			if b.cfg.skips(ph) {
+				continue
+			}
 			var xs []string
 			for _, r := range b.results[key{path, ph}] {
 				switch {
