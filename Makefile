@@ -6,7 +6,7 @@ GOBIN    := $(shell $(GO) env GOPATH)/bin
 export PATH := $(GOBIN):$(PATH)
 FUZZTIME ?= 20s
 
-.PHONY: all build test vet demo fuzz bench bench-small clean tools
+.PHONY: all build test vet demo fuzz bench bench-small bench-link bench-growth bench-real clean tools
 
 all: build
 
@@ -45,6 +45,24 @@ bench: build tools
 bench-small: build tools
 	$(GO) run ./bench -profile small -runs 1 -out bench/results-small.md
 	$(GO) run ./bench/serve -profile small -runs 1 -out bench/serve-results-small.md
+
+## bench-link: the connected side behind a shaped link (40 ms round trip, 400 Mbit/s, a token per
+## repository): ours, crane, regctl, skopeo and the read floor on 1 GiB, 3 runs (about 10 minutes),
+## to bench/results-link.md; RTT=80ms BANDWIDTH=100 to change the link
+RTT       ?= 40ms
+BANDWIDTH ?= 400
+bench-link: build tools
+	$(GO) run ./bench -profile link -rtt $(RTT) -bandwidth $(BANDWIDTH) -out bench/results-link.md
+
+## bench-growth: ours against the read and upload floors at 1, 2, 4 and 8 GiB (about 15 minutes,
+## 60 GiB of free disk at the 8 GiB step), to bench/results-growth.md and docs/performance-growth.svg
+bench-growth: build tools
+	$(GO) run ./bench -profile growth -sizes 1,2,4,8 -out bench/results-growth.md
+
+## bench-real: the large profile on layers of text, binaries and compressed files, gzip'd as
+## images are (ours and the floors, 1 run), with the compression study, to bench/results-real.md
+bench-real: build tools
+	$(GO) run ./bench -profile large -layers real -runs 1 -paths ours,floor -out bench/results-real.md
 
 ## tools: the tools the tests and the demo drive, installed when missing: skopeo, zstd and
 ## ssh-keygen from Debian's packages (apt-get: CI and a fresh machine run as root), regctl, crane,

@@ -146,7 +146,8 @@ func (b *bench) findTime(ctx context.Context) {
 		b.logf("GNU time not found (Debian package time): peak RSS falls back to wait4's ru_maxrss, which includes the bench process's own peak")
 		return
 	}
-	if err := os.MkdirAll(filepath.Join(b.root, "rss"), 0o755); err != nil {
+	b.rssDir = filepath.Join(b.root, "rss")
+	if err := os.MkdirAll(b.rssDir, 0o755); err != nil {
 		return
 	}
 	b.timeBin = p
@@ -173,7 +174,7 @@ func (b *bench) exec(ctx context.Context, p proc) (rssKiB int64, err error) {
 	argv := p.argv
 	rssFile := ""
 	if b.timeBin != "" {
-		rssFile = filepath.Join(b.root, "rss", fmt.Sprint(b.seq.Add(1)))
+		rssFile = filepath.Join(b.rssDir, fmt.Sprint(b.seq.Add(1)))
 		argv = append([]string{b.timeBin, "-f", "%M", "-o", rssFile, "--"}, p.argv...)
 	}
 	cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)

@@ -66,7 +66,7 @@ func (b *bench) doPrepare(ctx context.Context) error {
 	bundle := filepath.Join(dir, "ess.tar.zst")
 	b.logf("preparing (untimed): bundle create as a warm-up, then zstd -dc | tar -x of it for the upload floor")
 	t0 := time.Now()
-	if _, err := b.exec(ctx, proc{argv: []string{b.bundle, "create", "--images", b.list, "--output", bundle}, dir: dir, env: vars}); err != nil {
+	if _, err := b.exec(ctx, proc{argv: []string{b.bundle, "create", "--images", b.directList, "--output", bundle}, dir: dir, env: vars}); err != nil {
 		return err
 	}
 	b.logf("  warm-up bundle create: %.1fs", time.Since(t0).Seconds())
@@ -90,6 +90,13 @@ func (b *bench) doPrepare(ctx context.Context) error {
 	}
 	b.refZst = fileSize(ref)
 	os.Remove(ref)
+	if b.cfg.layers == "real" {
+		b.logf("  compressing every layer once more, to see which would be worth it")
+		if b.compress, err = studyCompression(plan); err != nil {
+			return err
+		}
+		b.logf("  %s", firstLine(b.compress.markdown()))
+	}
 	b.logf("  %d unique blobs, %s MiB; %d (repository, blob) pairs, %s MiB; %d mounts; zstd -3 of their tar: %s MiB",
 		len(plan.blobs), mib(plan.uniqueBytes), plan.pairs, mib(plan.pairBytes), len(plan.mounts), mib(b.refZst))
 	return nil
@@ -198,8 +205,12 @@ func planFloor(dir string, bySrc map[string]*ref) (*floorPlan, error) {
 			return nil, err
 		}
 	}
-	if len(entries) != len(bySrc) {
-		return nil, fmt.Errorf("our bundle holds %d images, the fixture %d", len(entries), len(bySrc))
+	distinct := map[*ref]bool{}
+	for _, r := range bySrc {
+		distinct[r] = true
+	}
+	if len(entries) != len(distinct) {
+		return nil, fmt.Errorf("our bundle holds %d images, the fixture %d", len(entries), len(distinct))
 	}
 	p.repos = len(repos)
 	sort.SliceStable(p.blobs, func(i, j int) bool { return p.blobs[i].size > p.blobs[j].size })
@@ -217,13 +228,24 @@ func (b *bench) floorRun(ctx context.Context, e *env) map[string]result {
 		res["uploads+mounts"] = failed(fmt.Errorf("%w: %v", errNoPlan, err))
 		return res
 	}
+	res["read"] = b.readFloor(ctx, e)
+	if b.cfg.skips("uploads+mounts") {
+		return res
+	}
 	base := &url.URL{Scheme: "http", Host: e.dest.Host}
 	before := e.dest.BlobBytesReceived()
+	var files []string
+	for _, bl := range b.floor.blobs {
+		files = append(files, bl.file)
+	}
+	b.dropCache(files...)
+	_, stop := b.tracePhase("upload floor")
 	start := time.Now()
 	err := parallel(ctx, b.cfg.floorJobs, len(b.floor.blobs), func(ctx context.Context, i int) error {
 		return b.floorUpload(ctx, base, b.floor.blobs[i])
 	})
 	uploads := time.Since(start)
+	stop()
 	if err == nil {
 		err = parallel(ctx, b.cfg.floorJobs, len(b.floor.mounts), func(ctx context.Context, i int) error {
 			m := b.floor.mounts[i]

@@ -1,16 +1,18 @@
 // Command bench measures bundle create and unbundle push against the tools a user could use
-// instead, in one run, on the same fixture, the same machine and the same kind of registry
-// (issue 3).
+// instead and against what the registries can do at best, in one run, on the same fixture, the
+// same machine and the same kind of registry (issues 3 and 15).
 //
-//	go run ./bench [-profile small|large] [-runs N] [-out FILE] [-paths ours,crane,...]
+//	go run ./bench [-profile small|large|link|growth] [-runs N] [-paths ours,crane,...] [-out FILE]
 //
 // It starts an upstream Distribution registry in-process (filesystem storage in a temporary
-// directory), generates the ESS-like fixture into it (internal/fixture; large: 2 GiB of unique
-// layers, small: 60 MiB), writes images_digests.yml and derives the distinct source references
-// and their digests. Then, for every run and every path, it starts a fresh, empty destination
-// Distribution registry and runs the path's phases as subprocesses:
+// directory), generates the ESS-like fixture into it (internal/fixture; -layers real for
+// layers of text, binaries and compressed files), writes images_digests.yml and derives the
+// distinct source references and their digests. Then, for every run and every path, it starts a
+// fresh, empty destination Distribution registry and runs the path's phases as subprocesses:
 //
-//	ours    bin/bundle create (pack); bin/unbundle push (unpack+push, straight from the bundle)
+//	ours    bin/bundle create (bundle); the same again with --since the first (since); a
+//	        create killed half way and resumed (resume); bin/unbundle push (unbundle); the
+//	        same in parts, with parity
 //	crane   crane pull --format=oci of every ref, tar | zstd -T0 -3, sync (pack);
 //	        zstd -dc | tar -x, then crane push of a one-image layout per image (unpack+push)
 //	regctl  regctl image copy REF ocidir://DIR:iN per image, tar | zstd, sync (pack);
@@ -18,15 +20,22 @@
 //	skopeo  skopeo copy --all docker://REF oci:DIR:iN per image, tar | zstd, sync (pack);
 //	        zstd -dc | tar -x, skopeo copy --all oci:DIR:iN docker://DEST per image
 //	direct  crane copy SRC DEST per ref, registry to registry, no archive
-//	floor   in-process net/http: monolithic POST+PUT of every unique blob from files, 4 at
-//	        a time, largest first, then one cross-repository mount per other (repository,
-//	        blob) pair; then the manifests, so that the digests can be checked
+//	floor   in-process net/http: GET of every unique blob into files, 4 at a time, no
+//	        hashing (read); monolithic POST+PUT of every unique blob from files, 4 at a time,
+//	        largest first, then one cross-repository mount per other (repository, blob) pair
+//	        (uploads+mounts); then the manifests, so that the digests can be checked
+//
+// Profiles: small (60 MiB, 1 run) and large (2 GiB, 3 runs) on loopback; link (1 GiB, 3 runs):
+// the upstream behind a shaped link (link.go: -rtt, -bandwidth) with a token per repository,
+// the connected side only (our create and since, the peers' pack, the read floor); growth
+// (ours and the floors at each of -sizes GiB, 1 run, each push from a bundle out of the page
+// cache), which draws docs/performance-growth.svg.
 //
 // For every phase it records the wall time, the peak RSS of the biggest process, the blob bytes
-// the destination received, the extra disk used on the bastion side, the archive size and,
-// after the push, how many tags resolve to the upstream digest. It prints a Markdown table with
-// medians, the ratios the issue sets targets for, and the machine it ran on, and writes the
-// same to -out.
+// the destination received, the extra disk used on the bastion side, the archive size, the
+// upstream's requests and, after the push, how many tags resolve to the upstream digest. It
+// prints a Markdown table with medians, the ratios the issues set targets for, and the machine
+// it ran on, and writes the same to -out.
 //
 // All traffic stays on 127.0.0.1; every subprocess runs in its own process group under a
 // timeout; every temporary directory is removed at the end (unless -keep).
@@ -34,8 +43,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -67,85 +74,6 @@ func main() {
 // allPaths in the order they run and are reported.
 var allPaths = []string{"ours", "crane", "regctl", "skopeo", "direct", "floor"}
 
-type config struct {
-	profile   string
-	size      int64
-	runs      int
-	out       string
-	bin       string
-	jobs      int
-	peerJobs  int
-	floorJobs int
-	timeout   time.Duration
-	seed      int64
-	workdir   string
-	paths     map[string]bool
-	keep      bool
-	install   bool
-}
-
-func parseFlags(args []string) (config, error) {
-	var c config
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.StringVar(&c.profile, "profile", "large", "fixture profile: small (60 MiB, 1 run) or large (2 GiB, 3 runs)")
-	fs.IntVar(&c.runs, "runs", 0, "runs of every path (default: 1 for small, 3 for large); the table shows medians")
-	fs.StringVar(&c.out, "out", filepath.Join("bench", "results.md"), "write the Markdown report to FILE")
-	fs.StringVar(&c.bin, "bin", "bin", "directory holding the bundle and unbundle binaries (make build)")
-	fs.IntVar(&c.jobs, "jobs", 0, "--jobs for bundle create and unbundle push (0: their default)")
-	fs.IntVar(&c.peerJobs, "peer-jobs", 1, "per-image peer commands (push, copy) run at once; 1 is a plain shell loop")
-	fs.IntVar(&c.floorJobs, "floor-jobs", 4, "concurrent uploads and mounts of the upload floor")
-	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "timeout of every subprocess")
-	fs.Int64Var(&c.seed, "seed", 2310, "fixture seed")
-	fs.Int64Var(&c.size, "size", 0, "fixture bytes of unique layers (default: the profile's)")
-	fs.StringVar(&c.workdir, "workdir", "", "where temporary directories go (default: $TMPDIR or /tmp)")
-	paths := fs.String("paths", strings.Join(allPaths, ","), "paths to measure, comma-separated")
-	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directories, and every subprocess's output in ROOT/logs (for debugging)")
-	fs.BoolVar(&c.install, "install", true, "install a missing crane/regctl (go install) or skopeo (apt-get, as root)")
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	if fs.NArg() != 0 {
-		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	switch c.profile {
-	case "small":
-		if c.size == 0 {
-			c.size = 60 << 20
-		}
-		if c.runs == 0 {
-			c.runs = 1
-		}
-	case "large":
-		if c.size == 0 {
-			c.size = 2 << 30
-		}
-		if c.runs == 0 {
-			c.runs = 3
-		}
-	default:
-		return c, fmt.Errorf("-profile %q: want small or large", c.profile)
-	}
-	if c.runs < 1 || c.peerJobs < 1 || c.floorJobs < 1 || c.timeout <= 0 {
-		return c, errors.New("-runs, -peer-jobs, -floor-jobs and -timeout must be positive")
-	}
-	c.paths = map[string]bool{}
-	for _, p := range strings.Split(*paths, ",") {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			continue
-		}
-		known := false
-		for _, q := range allPaths {
-			known = known || p == q
-		}
-		if !known {
-			return c, fmt.Errorf("-paths: unknown path %q (known: %s)", p, strings.Join(allPaths, ","))
-		}
-		c.paths[p] = true
-	}
-	return c, nil
-}
-
 // ref is one distinct source image: pulled once, pushed to one destination tag.
 type ref struct {
 	Path   string // repository path, the same upstream and on the destination
@@ -164,28 +92,35 @@ func (r ref) dest(host string) string {
 }
 
 type bench struct {
-	cfg         config
-	root        string // every temporary file lives below
-	logf        func(format string, a ...any)
-	upstream    *testregistry.Registry
-	list        string // images_digests.yml
-	images      []digests.Image
-	refs        []ref
-	bySrc       map[string]*ref
-	tools       map[string]tool
-	bundle      string // bin/bundle, absolute
-	unbundle    string
-	client      *http.Client
-	timeBin     string // GNU time, which measures every subprocess's peak RSS; "" if missing
-	timeVersion string
-	seq         atomic.Int64
-	floor       *floorPlan // nil when the preparation failed
-	prepErr     error
-	refZst      int64 // bytes of zstd -3 over a tar of the unique blobs; -1 unknown
-	results     map[key][]result
-	started     time.Time
-	loadAvg     string // /proc/loadavg when the bench started: other work on the machine skews it
-	fixTime     time.Duration
+	cfg          config
+	size         int64  // of this fixture
+	root         string // every temporary file lives below
+	logf         func(format string, a ...any)
+	upstream     *testregistry.Registry
+	link         *link  // in front of upstream, or nil
+	upstreamHost string // what every client pulls from: the link's address, or the upstream's
+	list         string // images_digests.yml, naming upstreamHost
+	directList   string // the same naming the upstream itself (the untimed warm-up)
+	images       []digests.Image
+	refs         []ref
+	bySrc        map[string]*ref // by Src, and by the direct reference too
+	tools        map[string]tool
+	bundle       string // bin/bundle, absolute
+	unbundle     string
+	client       *http.Client
+	timeBin      string // GNU time, which measures every subprocess's peak RSS; "" if missing
+	timeVersion  string
+	rssDir       string // where GNU time writes
+	seq          *atomic.Int64
+	floor        *floorPlan // nil when the preparation failed
+	prepErr      error
+	refZst       int64 // bytes of zstd -3 over a tar of the unique blobs; -1 unknown
+	compress     *compressStudy
+	results      map[key][]result
+	started      time.Time
+	loadAvg      string // /proc/loadavg when the bench started: other work on the machine skews it
+	loadEnd      string // and when this fixture's runs ended
+	fixTime      time.Duration
 }
 
 func run(ctx context.Context, args []string) error {
@@ -195,9 +130,11 @@ func run(ctx context.Context, args []string) error {
 	}
 	b := &bench{
 		cfg:     cfg,
+		size:    cfg.size,
 		logf:    func(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...) },
 		results: map[key][]result{},
 		refZst:  -1,
+		seq:     new(atomic.Int64),
 		started: time.Now(),
 		loadAvg: readTrim("/proc/loadavg"),
 		client: &http.Client{Transport: &http.Transport{
@@ -236,23 +173,100 @@ func run(ctx context.Context, args []string) error {
 	b.findTime(ctx)
 	b.findTools(ctx)
 
-	// 1. Upstream and fixture.
-	if b.upstream, err = testregistry.Start(ctx, filepath.Join(b.root, "upstream")); err != nil {
+	var md string
+	if cfg.profile == "growth" {
+		var points []*bench
+		for _, size := range cfg.sizes {
+			sub := b.fork(size)
+			err := sub.measure(ctx)
+			sub.close()
+			if err != nil {
+				return err
+			}
+			points = append(points, sub)
+		}
+		if md, err = b.growthReport(points); err != nil {
+			return err
+		}
+	} else {
+		err := b.measure(ctx)
+		b.close()
+		if err != nil {
+			return err
+		}
+		md = b.report()
+	}
+	fmt.Print(md)
+	if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err != nil {
 		return err
 	}
-	defer b.upstream.Close()
-	b.logf("upstream registry %s; generating the %s fixture (%d MiB, seed %d)", b.upstream.Host, cfg.profile, cfg.size>>20, cfg.seed)
+	if err := os.WriteFile(cfg.out, []byte(md), 0o644); err != nil {
+		return err
+	}
+	b.logf("wrote %s", cfg.out)
+	return ctx.Err()
+}
+
+// fork is a bench for another fixture size, in a directory of its own, sharing the tools.
+func (b *bench) fork(size int64) *bench {
+	f := *b
+	f.size = size
+	f.root = filepath.Join(b.root, fmt.Sprintf("size-%d", size>>20))
+	f.results = map[key][]result{}
+	f.floor, f.prepErr, f.refZst, f.compress = nil, nil, -1, nil
+	f.started, f.loadAvg = time.Now(), readTrim("/proc/loadavg")
+	return &f
+}
+
+// close stops the upstream and its link and, in growth, removes the fixture's directory.
+func (b *bench) close() {
+	if b.link != nil {
+		b.link.Close()
+	}
+	if b.upstream != nil {
+		b.upstream.Close()
+	}
+	if b.cfg.profile == "growth" && !b.cfg.keep {
+		os.RemoveAll(b.root)
+	}
+}
+
+// measure starts the upstream (behind the link, for that profile), generates the fixture of
+// b.size into it, prepares, and runs every path cfg.runs times.
+func (b *bench) measure(ctx context.Context) error {
+	cfg := b.cfg
+	var err error
+	var opts []testregistry.Option
+	if cfg.link() {
+		// As ghcr.io and docker.io: anonymous pulls with a token per repository; the token
+		// service on the registry's own host, so that crane accepts its realm.
+		opts = append(opts, testregistry.WithTokenAuth("ess", "s3cret", testregistry.TokenOptions{AnonymousPull: true, OnRegistryHost: true}))
+	}
+	if b.upstream, err = testregistry.Start(ctx, filepath.Join(b.root, "upstream"), opts...); err != nil {
+		return err
+	}
+	b.upstreamHost = b.upstream.Host
+	b.logf("upstream registry %s; generating the %s fixture (%d MiB, seed %d, %s layers)", b.upstream.Host, cfg.profile, b.size>>20, cfg.seed, cfg.layers)
 	t0 := time.Now()
-	if b.images, err = fixture.Generate(ctx, fixture.Options{Registry: b.upstream.Host, Size: cfg.size, Seed: cfg.seed}); err != nil {
+	if b.images, err = fixture.Generate(ctx, fixture.Options{Registry: b.upstream.Host, Size: b.size, Seed: cfg.seed,
+		Real: cfg.layers == "real", RemoteOptions: b.upstream.RemoteOptions()}); err != nil {
 		return fmt.Errorf("fixture: %w", err)
 	}
 	b.fixTime = time.Since(t0)
-	yml, err := digests.Marshal(b.images)
-	if err != nil {
+	if b.directList, err = b.writeList("images_digests.direct.yml", b.images); err != nil {
 		return err
 	}
-	b.list = filepath.Join(b.root, "images_digests.yml")
-	if err := os.WriteFile(b.list, yml, 0o644); err != nil {
+	if cfg.link() {
+		if b.link, err = startLink(b.upstream.Host, cfg.rtt, cfg.bandwidth); err != nil {
+			return err
+		}
+		b.upstreamHost = b.link.Addr()
+		b.logf("link %s -> %s: round trip %s, %.0f Mbit/s", b.upstreamHost, b.upstream.Host, cfg.rtt, cfg.bandwidth/1e6)
+		for i := range b.images {
+			b.images[i].Server = b.upstreamHost
+		}
+	}
+	if b.list, err = b.writeList("images_digests.yml", b.images); err != nil {
 		return err
 	}
 	if err := b.deriveRefs(ctx); err != nil {
@@ -260,12 +274,12 @@ func run(ctx context.Context, args []string) error {
 	}
 	b.logf("fixture: %d containers, %d distinct images, generated in %.1fs", len(b.images), len(b.refs), b.fixTime.Seconds())
 
-	// Our bundle once, untimed: it warms the upstream registry's files into the page cache
-	// (every path then reads them from memory) and gives the unique blobs: their bytes (behind
-	// every MiB/s), the floor's plan and the zstd -3 reference size.
+	// Our bundle once, untimed, straight from the upstream: it warms the upstream registry's
+	// files into the page cache (every path then reads them from memory) and gives the unique
+	// blobs: their bytes (behind every MiB/s), the floors' plan and the zstd -3 reference size.
 	b.prepare(ctx)
 
-	// 2. The runs: every path once per run, interleaved, so drift hits every path alike.
+	// The runs: every path once per run, interleaved, so drift hits every path alike.
 	for i := 1; i <= cfg.runs; i++ {
 		for _, p := range allPaths {
 			if !cfg.paths[p] {
@@ -277,20 +291,21 @@ func run(ctx context.Context, args []string) error {
 			b.runPath(ctx, p, i)
 		}
 	}
+	b.loadEnd = readTrim("/proc/loadavg")
+	return nil
+}
 
-	// 3. Report.
-	md := b.report()
-	fmt.Print(md)
-	if cfg.out != "" {
-		if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(cfg.out, []byte(md), 0o644); err != nil {
-			return err
-		}
-		b.logf("wrote %s", cfg.out)
+// writeList writes images as an image list in the bench's directory and returns its path.
+func (b *bench) writeList(name string, images []digests.Image) (string, error) {
+	yml, err := digests.Marshal(images)
+	if err != nil {
+		return "", err
 	}
-	return ctx.Err()
+	p := filepath.Join(b.root, name)
+	if err := os.MkdirAll(b.root, 0o755); err != nil {
+		return "", err
+	}
+	return p, os.WriteFile(p, yml, 0o644)
 }
 
 // deriveRefs groups the list into distinct source images and checks that upstream serves
@@ -313,6 +328,9 @@ func (b *bench) deriveRefs(ctx context.Context) error {
 	for i := range b.refs {
 		b.refs[i].Name = fmt.Sprintf("i%02d", i+1)
 		b.bySrc[b.refs[i].Src] = &b.refs[i]
+		if b.upstreamHost != b.upstream.Host { // the warm-up bundle names the upstream itself
+			b.bySrc[b.upstream.Host+strings.TrimPrefix(b.refs[i].Src, b.upstreamHost)] = &b.refs[i]
+		}
 	}
 	for _, r := range b.refs {
 		got, err := b.head(ctx, r.Src)

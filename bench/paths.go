@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -21,12 +20,12 @@ type key struct{ path, phase string }
 
 // phasesOf lists each path's phases, in order.
 var phasesOf = map[string][]string{
-	"ours":   {"bundle", "resume", "unbundle", "split bundle", "split unbundle", "parity bundle"},
+	"ours":   {"bundle", "plan", "since", "resume", "unbundle", "unbundle alt", "split bundle", "split unbundle", "parity bundle"},
 	"crane":  {"pack", "unpack+push"},
 	"regctl": {"pack", "unpack+push"},
 	"skopeo": {"pack", "unpack+push"},
 	"direct": {"copy"},
-	"floor":  {"uploads+mounts", "manifests"},
+	"floor":  {"read", "uploads+mounts", "manifests"},
 }
 
 // result is one phase of one run.
@@ -37,6 +36,8 @@ type result struct {
 	extraDisk int64 // peak bytes written on the bastion side besides the bundle; -1 n/a
 	archive   int64 // bundle bytes; -1 n/a
 	pulled    int64 // blob bytes the upstream served; -1 n/a
+	requests  int64 // requests the upstream served (token requests included); -1 n/a
+	tokens    int64 // of which token requests
 	kept      int   // tags resolving to the upstream digest
 	total     int   // 0: not checked in this phase
 	bad       []string
@@ -44,7 +45,19 @@ type result struct {
 	skipped   bool // an earlier phase failed
 }
 
-func newResult() result { return result{rss: -1, uploaded: -1, extraDisk: -1, archive: -1, pulled: -1} }
+func newResult() result {
+	return result{rss: -1, uploaded: -1, extraDisk: -1, archive: -1, pulled: -1, requests: -1}
+}
+
+// upstreamCounts returns a function that sets r's pulled bytes and requests since the call.
+func (b *bench) upstreamCounts() func(r *result) {
+	bytes, reqs := b.upstream.BlobBytesSent(), b.upstream.Requests()
+	toks, _ := b.upstream.TokenRequests()
+	return func(r *result) {
+		t, _ := b.upstream.TokenRequests()
+		r.pulled, r.requests, r.tokens = b.upstream.BlobBytesSent()-bytes, b.upstream.Requests()-reqs, t-toks
+	}
+}
 
 func failed(err error) result {
 	r := newResult()
@@ -127,6 +140,9 @@ func (b *bench) runPath(ctx context.Context, p string, run int) {
 		e.close()
 	}
 	for _, ph := range phasesOf[p] {
+		if b.cfg.skips(ph) {
+			continue
+		}
 		r, ok := res[ph]
 		if !ok {
 			r = newResult()
@@ -151,6 +167,9 @@ func (b *bench) runPath(ctx context.Context, p string, run int) {
 			}
 			if r.pulled >= 0 {
 				line += fmt.Sprintf("  pulled %s MiB", mib(r.pulled))
+			}
+			if r.requests >= 0 {
+				line += fmt.Sprintf("  upstream requests %d (tokens %d)", r.requests, r.tokens)
 			}
 			if r.extraDisk >= 0 {
 				line += fmt.Sprintf("  extra disk %s MiB", mib(r.extraDisk))
@@ -186,132 +205,12 @@ func (b *bench) pushPhase(ctx context.Context, e *env, body func(ph *phase) erro
 	return r
 }
 
-// ours: bundle create, then a create killed half way and resumed, then unbundle push straight
-// from the bundle.
-func (b *bench) ours(ctx context.Context, e *env) map[string]result {
-	res := map[string]result{}
-	bundle := filepath.Join(e.transfer, "ess.tar.zst")
-	create := func(out string) proc {
-		argv := []string{b.bundle, "create", "--images", b.list, "--output", out}
-		if b.cfg.jobs > 0 {
-			argv = append(argv, "--jobs", fmt.Sprint(b.cfg.jobs))
-		}
-		return proc{argv: argv, dir: e.pack, env: e.vars(e.packTmp)}
-	}
-	ph := b.phase()
-	err := ph.run(ctx, create(bundle))
-	r := ph.done(err)
-	r.archive = fileSize(bundle)
-	res["bundle"] = r
-	if err != nil {
-		return res
-	}
-	res["resume"] = b.resume(ctx, create(filepath.Join(e.transfer, "resumed.tar.zst")))
-	argv := []string{b.unbundle, "push", "--registry", e.dest.Host, "--configmap", filepath.Join(e.out, "configmap.yaml")}
-	if b.cfg.jobs > 0 {
-		argv = append(argv, "--jobs", fmt.Sprint(b.cfg.jobs))
-	}
-	argv = append(argv, bundle)
-	res["unbundle"] = b.pushPhase(ctx, e, func(ph *phase) error {
-		return ph.run(ctx, proc{argv: argv, dir: e.work, env: e.vars(e.tmp)})
-	})
-	if res["unbundle"].err == nil {
-		b.oursSplit(ctx, e, res, create)
-	}
-	return res
-}
-
-// splitSize is the --split-size of the split phases: a fifth of the unique blob bytes, so that
-// the bundle is in about five parts and the largest layers span two.
-func (b *bench) splitSize() int64 { return max(1<<20, b.uniqueBytes()/5) }
-
-// oursSplit: the same bundle in parts (split bundle), pushed from its parts in place into a
-// fresh registry (split unbundle), then in parts with two parity parts (parity bundle), whose
-// archive is every part, parity included. Each is removed once measured.
-func (b *bench) oursSplit(ctx context.Context, e *env, res map[string]result, create func(string) proc) {
-	split := func(dir string, parity int) (proc, func()) {
-		os.MkdirAll(dir, 0o755)
-		p := create(filepath.Join(dir, "ess.tar.zst"))
-		p.argv = append(p.argv, "--split-size", fmt.Sprint(b.splitSize()), "--parity", fmt.Sprint(parity))
-		return p, func() { os.RemoveAll(dir) }
-	}
-	dir := filepath.Join(e.transfer, "split")
-	p, cleanup := split(dir, 0)
-	defer cleanup()
-	ph := b.phase()
-	r := ph.done(ph.run(ctx, p))
-	r.archive = dirSize(dir)
-	res["split bundle"] = r
-	if r.err != nil {
-		return
-	}
-	dest, err := testregistry.Start(ctx, filepath.Join(e.dir, "dest-split"))
-	if err != nil {
-		res["split unbundle"] = failed(fmt.Errorf("destination registry: %w", err))
-		return
-	}
-	es := *e
-	es.dest = dest
-	argv := []string{b.unbundle, "push", "--registry", dest.Host, "--configmap", filepath.Join(e.out, "configmap-split.yaml")}
-	if b.cfg.jobs > 0 {
-		argv = append(argv, "--jobs", fmt.Sprint(b.cfg.jobs))
-	}
-	res["split unbundle"] = b.pushPhase(ctx, &es, func(ph *phase) error {
-		return ph.run(ctx, proc{argv: append(argv, dir), dir: e.work, env: e.vars(e.tmp)})
-	})
-	dest.Close()
-	cleanup()
-	dir = filepath.Join(e.transfer, "parity")
-	p, cleanup = split(dir, 2)
-	defer cleanup()
-	ph = b.phase()
-	r = ph.done(ph.run(ctx, p))
-	r.archive = dirSize(dir)
-	res["parity bundle"] = r
-}
-
-// dirSize is the bytes of the bundle files in dir (its parts, parity parts and checksum file).
-func dirSize(dir string) int64 {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return -1
-	}
-	var n int64
-	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), ".sha256") {
-			n += fileSize(filepath.Join(dir, e.Name()))
-		}
-	}
-	return n
-}
-
-// resume measures the rerun of a bundle create killed with SIGKILL once the upstream served
-// half the unique blob bytes (the kill is not timed). The resumed bundle is removed after.
-func (b *bench) resume(ctx context.Context, create proc) result {
-	out := create.argv[slices.Index(create.argv, "--output")+1]
-	defer os.Remove(out)
-	half, base := b.uniqueBytes()/2, b.upstream.BlobBytesSent()
-	if half <= 0 {
-		return failed(errors.New("the unique blob bytes are unknown"))
-	}
-	killed := create
-	killed.killWhen = func() bool { return b.upstream.BlobBytesSent()-base >= half }
-	if _, err := b.exec(ctx, killed); err != nil {
-		return failed(fmt.Errorf("the create to kill: %w", err))
-	}
-	base = b.upstream.BlobBytesSent()
-	ph := b.phase()
-	r := ph.done(ph.run(ctx, create))
-	r.pulled = b.upstream.BlobBytesSent() - base
-	r.archive = fileSize(out)
-	return r
-}
-
 // peerPack runs fill (which pulls every image into the layout directory), then packs the layout
 // as a user would: tar | zstd -T0 -3, then sync the file, because our bundle is fsynced before
 // its rename. The pulled layout is removed afterwards, outside the timing.
 func (b *bench) peerPack(ctx context.Context, e *env, bundle, layout string, fill func(ph *phase) error) result {
 	ph := b.phase()
+	counts := b.upstreamCounts()
 	err := fill(ph)
 	if err == nil {
 		err = ph.run(ctx, proc{argv: pipeline(`tar -C "$1" -cf - . | zstd -T0 -3 -q -o "$2"`, layout, bundle), dir: e.pack, env: e.vars(e.packTmp)})
@@ -320,6 +219,7 @@ func (b *bench) peerPack(ctx context.Context, e *env, bundle, layout string, fil
 		err = ph.run(ctx, proc{argv: []string{b.tools["sync"].path, bundle}, dir: e.pack})
 	}
 	r := ph.done(err)
+	counts(&r)
 	r.archive = fileSize(bundle)
 	os.RemoveAll(layout)
 	return r
@@ -423,7 +323,7 @@ func (b *bench) crane(ctx context.Context, e *env) map[string]result {
 		argv = append(argv, layout)
 		return ph.run(ctx, proc{argv: argv, dir: e.pack, env: e.vars(e.packTmp)})
 	})
-	if res["pack"].err != nil {
+	if res["pack"].err != nil || b.cfg.skips("unpack+push") {
 		return res
 	}
 	res["unpack+push"] = b.pushPhase(ctx, e, func(ph *phase) error {
@@ -469,7 +369,7 @@ func (b *bench) regctl(ctx context.Context, e *env) map[string]result {
 		return res
 	}
 	regctl := tl[0]
-	for _, host := range []string{b.upstream.Host, e.dest.Host} {
+	for _, host := range []string{b.upstreamHost, e.dest.Host} {
 		if _, err := b.exec(ctx, proc{argv: []string{regctl, "registry", "set", "--tls", "disabled", host}, dir: e.home, env: e.vars(e.tmp)}); err != nil {
 			res["pack"] = failed(err)
 			return res
@@ -484,7 +384,7 @@ func (b *bench) regctl(ctx context.Context, e *env) map[string]result {
 		}
 		return ph.runAll(ctx, ps, 1)
 	})
-	if res["pack"].err != nil {
+	if res["pack"].err != nil || b.cfg.skips("unpack+push") {
 		return res
 	}
 	res["unpack+push"] = b.pushPhase(ctx, e, func(ph *phase) error {
@@ -541,7 +441,7 @@ func (b *bench) skopeo(ctx context.Context, e *env) map[string]result {
 		}
 		return ph.runAll(ctx, ps, 1)
 	})
-	if res["pack"].err != nil {
+	if res["pack"].err != nil || b.cfg.skips("unpack+push") {
 		return res
 	}
 	res["unpack+push"] = b.pushPhase(ctx, e, func(ph *phase) error {

@@ -1,11 +1,12 @@
 package e2e
 
 import (
-	"github.com/element-hq/ess-airgap/internal/delta"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/delta"
 )
 
 // TestInventoryEndToEnd pushes the shared bundle to a registry with auth and TLS, takes its

@@ -85,3 +85,50 @@ func fileSize(t *testing.T, path string) int64 {
 	}
 	return st.Size()
 }
+
+// TestSinceUnchangedList: the same list made again with --since the first bundle reads every
+// manifest and config from that bundle, so the upstream is asked for nothing (its digests are
+// pinned), and the delta still pushes, on top of the first, to the upstream's digests.
+func TestSinceUnchangedList(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	up, err := testregistry.Start(ctx, filepath.Join(dir, "up"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	imgs, err := fixture.Generate(ctx, fixture.Options{Registry: up.Host, Size: 8 << 20, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml, _ := digests.Marshal(imgs)
+	file := func(n string) string { return filepath.Join(dir, n) }
+	os.WriteFile(file("list.yml"), yml, 0o644)
+	must(t, runCmd("bundle", nil, "create", "--images", file("list.yml"), "--output", file("first.tar.zst")))
+	before := up.Requests()
+	must(t, runCmd("bundle", nil, "create", "--since", file("first.tar.zst"), "--images", file("list.yml"), "--output", file("again.tar.zst")))
+	if n := up.Requests() - before; n != 0 {
+		t.Errorf("the rerun with --since asked the upstream %d times, want 0", n)
+	}
+	reg := testregistry.StartT(t)
+	for _, b := range []string{"first.tar.zst", "again.tar.zst"} {
+		must(t, runCmd("unbundle", nil, "push", "--registry", reg.Host, "--configmap", file("cm.yaml"), file(b)))
+	}
+	data, _ := os.ReadFile(file("cm.yaml"))
+	got, err := digests.ParseConfigMap(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, im := range imgs {
+		want[im.Key()] = im.Digest
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ConfigMap has %d of %d containers", len(got), len(want))
+	}
+	for _, im := range got {
+		if im.Digest != want[im.Key()] {
+			t.Errorf("%s: %s, upstream %s", im.Key(), im.Digest, want[im.Key()])
+		}
+	}
+}

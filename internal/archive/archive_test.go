@@ -9,8 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
+
+	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
 type testEntry struct {
@@ -159,5 +162,61 @@ func TestFlippedByte(t *testing.T) {
 	}
 	if err == nil {
 		t.Fatal("reading a flipped blob succeeded")
+	}
+}
+
+// TestBlobReadersOwnDescriptors: a large blob is read through descriptors opened for its
+// reader alone (the kernel's readahead then follows each reader), several at once read the
+// right bytes, and Close gives every descriptor back; a small one opens none.
+func TestBlobReadersOwnDescriptors(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("counts descriptors in /proc/self/fd")
+	}
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	big1, big2, small := randomBytes(t, 3<<20), randomBytes(t, 2<<20), []byte("small blob")
+	path, _ := writeTestBundle(t, t.TempDir(), big1, big2, small)
+	b, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	before := fds()
+	var rs []io.ReadCloser
+	for _, blob := range [][]byte{big1, big2, big1, small} {
+		r, err := b.OpenBlob(verify.Digest(blob))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	if got := fds() - before; got != 3 {
+		t.Errorf("4 readers (3 large) opened %d descriptors, want 3", got)
+	}
+	// Read them interleaved, 64 KiB at a time, as the push's workers do.
+	bufs := make([]bytes.Buffer, len(rs))
+	for open := len(rs); open > 0; {
+		open = 0
+		for i, r := range rs {
+			if n, err := io.CopyN(&bufs[i], r, 64<<10); err == nil || (err == io.EOF && n > 0) {
+				open++
+			} else if err != io.EOF {
+				t.Fatalf("reader %d: %v", i, err)
+			}
+		}
+	}
+	for i, want := range [][]byte{big1, big2, big1, small} {
+		if !bytes.Equal(bufs[i].Bytes(), want) {
+			t.Errorf("reader %d read %d bytes, not its blob's %d", i, bufs[i].Len(), len(want))
+		}
+		rs[i].Close()
+	}
+	if got := fds(); got != before {
+		t.Errorf("%d descriptors open after Close, %d before the readers", got, before)
 	}
 }

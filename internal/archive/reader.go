@@ -113,6 +113,21 @@ func (b *Bundle) OpenBlob(digest string) (io.ReadCloser, error) {
 	return b.OpenEntry(BlobName(digest))
 }
 
+// ByDigest returns a verified reader of a blob the bundle carries, and the media type its
+// manifest records for it ("" for none); false when it does not carry it or cannot read it.
+// The caller closes it. It lets a registry client read what an earlier bundle has (oci.Local).
+func (b *Bundle) ByDigest(digest string) (io.ReadCloser, string, bool) {
+	rec, ok := b.manifest.BlobByDigest(digest)
+	if !ok {
+		return nil, "", false
+	}
+	rc, err := b.OpenBlob(digest)
+	if err != nil {
+		return nil, "", false
+	}
+	return rc, rec.MediaType, true
+}
+
 // OpenEntry returns a verified reader of the named entry. The caller closes it.
 func (b *Bundle) OpenEntry(name string) (io.ReadCloser, error) {
 	e, ok := b.byName[name]
@@ -126,10 +141,24 @@ func (b *Bundle) OpenEntry(name string) (io.ReadCloser, error) {
 	return r, nil
 }
 
+// streamMin is the smallest entry read through descriptors of its own (files.stream): below
+// it, an open costs more than the readahead gains.
+const streamMin = 1 << 20
+
 // openEntry opens e for a verified read: a raw data frame straight from the file, any other
-// through a decoder.
+// through a decoder. A large entry of a bundle on disk is read through descriptors of its own.
 func (b *Bundle) openEntry(e entry) (io.ReadCloser, error) {
-	return b.openStream(e, io.NewSectionReader(b.f, e.Offset, e.Length))
+	ra, done := b.f, func() {}
+	if fs, ok := b.f.(*files); ok && e.Length >= streamMin {
+		ra, done = fs.stream(e.Offset, e.Length)
+	}
+	r, err := b.openStream(e, io.NewSectionReader(ra, e.Offset, e.Length))
+	if err != nil {
+		done()
+		return nil, err
+	}
+	r.done = done
+	return r, nil
 }
 
 // ReadFile reads a whole entry, verified. Meant for small entries (manifests, configs).
@@ -185,6 +214,7 @@ type entryReader struct {
 	dec  *zstd.Decoder // of a compressed frame, or
 	raw  *rawReader    // of a raw frame
 	name string
+	done func() // closes the descriptors opened for it, if any
 }
 
 func (r *entryReader) Read(p []byte) (int, error) {
@@ -202,6 +232,10 @@ func (r *entryReader) Read(p []byte) (int, error) {
 }
 
 func (r *entryReader) Close() error {
+	if r.done != nil {
+		r.done()
+		r.done = nil
+	}
 	if r.raw != nil {
 		r.raw.release()
 	}

@@ -2,16 +2,16 @@ package cli
 
 import (
 	"fmt"
-	"github.com/element-hq/ess-airgap/internal/delta"
-	"github.com/element-hq/ess-airgap/internal/manifest"
-	"github.com/element-hq/ess-airgap/internal/oci"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/delta"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/progress"
 	"github.com/element-hq/ess-airgap/internal/version"
 	"github.com/urfave/cli/v2"
@@ -129,9 +129,15 @@ func createCommand(e *env) *cli.Command {
 			}
 			var base *archive.Base
 			var have func(string) bool
+			var local []oci.Option
 			if since := c.String("since"); since != "" {
 				if base, have, err = delta.LoadBase(since); err != nil {
 					return err
+				}
+				// The earlier bundle's manifests and configs need not be fetched again.
+				if b, err := archive.Open(since); err == nil {
+					defer b.Close()
+					local = append(local, oci.WithLocal(b))
 				}
 			}
 			var refTypes []string
@@ -140,7 +146,7 @@ func createCommand(e *env) *cli.Command {
 					refTypes = append(refTypes, t)
 				}
 			}
-			client, err := newClient(c, e, authHost(c, list))
+			client, err := newClient(c, e, authHost(c, list), local...)
 			if err != nil {
 				return err
 			}

@@ -114,11 +114,11 @@ func registryFlags(jobs int) []cli.Flag {
 
 // newClient builds a registry client from the flags; credentials given on the command line
 // apply to authHost.
-func newClient(c *cli.Context, e *env, authHost string) (*oci.Client, error) {
-	opts := []oci.Option{oci.WithJobs(c.Int("jobs")), oci.WithCAFile(c.String("ca-file")),
+func newClient(c *cli.Context, e *env, authHost string, extra ...oci.Option) (*oci.Client, error) {
+	opts := append([]oci.Option{oci.WithJobs(c.Int("jobs")), oci.WithCAFile(c.String("ca-file")),
 		oci.WithPlainHTTP(c.Bool("plain-http")), oci.WithInsecureSkipTLSVerify(c.Bool("insecure-skip-tls-verify")),
 		oci.WithTimeout(c.Duration("timeout")), oci.WithUserAgent(c.App.Name + "/" + version.Version),
-		oci.WithRetry(c.Int("retries"), c.Duration("retry-time"))}
+		oci.WithRetry(c.Int("retries"), c.Duration("retry-time"))}, extra...)
 	if authHost != "" {
 		opts = append(opts, oci.WithTrustedRegistry(authHost))
 	}

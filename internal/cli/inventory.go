@@ -2,12 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"github.com/element-hq/ess-airgap/internal/oci"
 	"strings"
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/progress"
 	"github.com/urfave/cli/v2"
 )

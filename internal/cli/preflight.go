@@ -2,10 +2,10 @@ package cli
 
 import (
 	"fmt"
-	"github.com/element-hq/ess-airgap/internal/oci"
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/urfave/cli/v2"
 )
 

@@ -8,11 +8,10 @@ import (
 	"sort"
 	"time"
 
-	"github.com/element-hq/ess-airgap/internal/manifest"
-
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/cache"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )

@@ -2,11 +2,11 @@ package mirror
 
 import (
 	"fmt"
-	"github.com/element-hq/ess-airgap/internal/manifest"
 	"path"
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 )
 
 // Destination maps source images to the local registry: HOST[:PORT][/PREFIX] from --registry,

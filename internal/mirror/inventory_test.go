@@ -2,13 +2,13 @@ package mirror
 
 import (
 	"encoding/json"
-	"github.com/element-hq/ess-airgap/internal/delta"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/element-hq/ess-airgap/internal/delta"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 	"github.com/element-hq/ess-airgap/internal/verify"

@@ -3,13 +3,13 @@ package mirror
 import (
 	"context"
 	"fmt"
-	"github.com/element-hq/ess-airgap/internal/manifest"
 	"slices"
 	"sort"
 	"sync"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/oci"
 )
 

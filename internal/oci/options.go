@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"time"
@@ -41,6 +42,25 @@ type options struct {
 	timeout    time.Duration
 	retryTime  time.Duration
 	attempts   int
+	local      Local
+}
+
+// Local is content a client may read instead of asking a registry, by digest: an earlier
+// bundle (archive.Bundle), for bundle create --since. Safe for concurrent use.
+type Local interface {
+	// ByDigest returns a reader of the content with this digest, verified as it streams, and
+	// its media type as recorded; false when it does not have it. The caller closes it.
+	ByDigest(digest string) (rc io.ReadCloser, mediaType string, ok bool)
+}
+
+// WithLocal reads manifests and blobs named by digest from l before any registry: content is
+// the same wherever it is found, so a rerun against an earlier bundle asks the registries only
+// for tags and for what the bundle does not have. Default: none.
+func WithLocal(l Local) Option {
+	return func(o *options) error {
+		o.local = l
+		return nil
+	}
 }
 
 // WithJobs caps concurrent blob transfers across all images. Default DefaultJobs.

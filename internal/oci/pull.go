@@ -18,12 +18,17 @@ type Manifest struct {
 }
 
 // GetManifest fetches the manifest or index that ref ("host/path:tag" or "host/path@digest")
-// names, as its raw bytes. A reference by digest is verified against the bytes; a reference by
-// tag returns the digest of the bytes served.
+// names, as its raw bytes. A reference by digest is verified against the bytes, and read from
+// WithLocal's content when it has it; a reference by tag returns the digest of the bytes served.
 func (c *Client) GetManifest(ctx context.Context, ref string) (*Manifest, error) {
 	r, err := c.ParseReference(ref)
 	if err != nil {
 		return nil, err
+	}
+	if dr, ok := r.(name.Digest); ok {
+		if m := c.localManifest(dr.DigestStr()); m != nil {
+			return m, nil
+		}
 	}
 	d, err := c.puller.Get(ctx, r)
 	if err != nil {
@@ -36,13 +41,18 @@ func (c *Client) GetManifest(ctx context.Context, ref string) (*Manifest, error)
 	return m, nil
 }
 
-// OpenBlob streams the blob digest of repository repo ("host/path"). The reader is verified
-// (size and digest) and holds one of the client's job tokens until closed: read and close it
-// in the goroutine that opened it.
+// OpenBlob streams the blob digest of repository repo ("host/path"), from WithLocal's content
+// when it has it. The reader is verified (size and digest) and, from a registry, holds one of
+// the client's job tokens until closed: read and close it in the goroutine that opened it.
 func (c *Client) OpenBlob(ctx context.Context, repo, digest string) (io.ReadCloser, error) {
 	r, err := c.repository(repo)
 	if err != nil {
 		return nil, err
+	}
+	if c.o.local != nil {
+		if rc, _, ok := c.o.local.ByDigest(digest); ok {
+			return rc, nil
+		}
 	}
 	l, err := c.puller.Layer(ctx, r.Digest(digest))
 	if err != nil {
@@ -53,4 +63,25 @@ func (c *Client) OpenBlob(ctx context.Context, repo, digest string) (io.ReadClos
 		return nil, describe(err)
 	}
 	return rc, nil
+}
+
+// maxLocalManifest bounds a manifest read from the local content (registries cap them at 4 MiB).
+const maxLocalManifest = 4 << 20
+
+// localManifest is the manifest with this digest from WithLocal's content, or nil when it does
+// not have it, or has something else under that name.
+func (c *Client) localManifest(digest string) *Manifest {
+	if c.o.local == nil {
+		return nil
+	}
+	rc, mt, ok := c.o.local.ByDigest(digest)
+	if !ok {
+		return nil
+	}
+	defer rc.Close()
+	raw, err := io.ReadAll(io.LimitReader(rc, maxLocalManifest+1))
+	if err != nil || len(raw) > maxLocalManifest || mt == "" || verify.Digest(raw) != digest {
+		return nil
+	}
+	return &Manifest{Raw: raw, MediaType: mt, Digest: digest}
 }

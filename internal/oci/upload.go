@@ -27,7 +27,8 @@ type Blob struct {
 	Digest string
 	Size   int64
 	// Open returns the blob's content from its start, verified as it streams (failing at its
-	// end, instead of io.EOF, on a mismatch). Upload calls it again when it has to go back.
+	// end, instead of io.EOF, on a mismatch). Upload calls it again when it has to go back, and
+	// closes every reader it opened before it returns.
 	Open func() (io.ReadCloser, error)
 	// Sent, if not nil, is told how many more of the blob's bytes went out; the sum never goes
 	// past Size, however many times the upload goes back.
@@ -142,6 +143,7 @@ func (u *upload) monolithic(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w: %w", u.what, ErrSource, err)
 	}
+	defer rc.Close()
 	resp, err := u.send(ctx, http.MethodPut, u.finish(u.session), rc, 0, u.b.Size, "")
 	if err != nil {
 		return err

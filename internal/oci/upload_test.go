@@ -140,3 +140,39 @@ func TestUploadBadSource(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadClosesReaders: every reader Upload opens is closed by the time it returns, in one
+// request, in chunks, and after a 413 that makes it go back (a bundle's blob reader holds file
+// descriptors of its own).
+func TestUploadClosesReaders(t *testing.T) {
+	reg := testregistry.StartT(t, testregistry.WithQuirks(&testregistry.Quirks{BodyLimit: 1 << 20}))
+	for _, opts := range [][]Option{nil, {WithChunkSize(256 << 10)}} {
+		s := pushSession(t, reg, opts...)
+		for _, n := range []int{100 << 10, 3 << 20} {
+			b := testBlob(randomBlob(t, n))
+			var opened, closed atomic.Int64
+			open := b.Open
+			b.Open = func() (io.ReadCloser, error) {
+				rc, err := open()
+				opened.Add(1)
+				return closeCounter{rc, &closed}, err
+			}
+			if err := s.Upload(t.Context(), "a/b", b, ""); err != nil {
+				t.Fatal(err)
+			}
+			if opened.Load() == 0 || opened.Load() != closed.Load() {
+				t.Errorf("%d bytes: opened %d readers, closed %d", n, opened.Load(), closed.Load())
+			}
+		}
+	}
+}
+
+type closeCounter struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c closeCounter) Close() error {
+	c.n.Add(1)
+	return c.ReadCloser.Close()
+}

@@ -71,7 +71,11 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Registry, error) {
 		if tokens, jwks, err = startTokenService(dir, c.username, c.password, *c.token); err != nil {
 			return nil, fmt.Errorf("testregistry: token service: %w", err)
 		}
-		cfg.Auth = configuration.Auth{"token": configuration.Parameters{"realm": "http://" + tokens.host + "/token",
+		realm := "http://" + tokens.host + tokenPath
+		if c.token.OnRegistryHost {
+			realm = placeholderRealm
+		}
+		cfg.Auth = configuration.Auth{"token": configuration.Parameters{"realm": realm,
 			"service": tokenAudience, "issuer": tokenIssuer, "jwks": jwks}}
 	} else if c.username != "" {
 		path := filepath.Join(dir, HtpasswdFile)
@@ -105,6 +109,13 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Registry, error) {
 	if c.quirks != nil {
 		h = c.quirks.wrap(app)
 	}
+	if tokens != nil && c.token.OnRegistryHost {
+		scheme := "http"
+		if c.tls {
+			scheme = "https"
+		}
+		h = tokens.onHost(h, scheme)
+	}
 	r, err := serve(h, c, cert, pool)
 	if err != nil {
 		_ = app.Shutdown()
@@ -115,7 +126,10 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Registry, error) {
 	r.tokens = tokens
 	r.shutdown = app.Shutdown
 	if tokens != nil {
-		r.shutdown = func() error { return errors.Join(app.Shutdown(), tokens.srv.Close()) }
+		if tokens.host == "" {
+			tokens.host = r.Host
+		}
+		r.shutdown = func() error { return errors.Join(app.Shutdown(), tokens.close()) }
 	}
 	return r, nil
 }

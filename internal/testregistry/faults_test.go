@@ -17,13 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/element-hq/ess-airgap/internal/testregistry"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-
-	"github.com/element-hq/ess-airgap/internal/testregistry"
 )
 
 // blobSize is the size of the blobs the fault tests fetch and upload.

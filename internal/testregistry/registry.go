@@ -62,7 +62,8 @@ func (r *Registry) TokenRequests() (requests int64, maxScopes int) {
 	return r.tokens.requests.Load(), r.tokens.maxScope
 }
 
-// TokenHost is the host:port of the token service of WithTokenAuth, "" without it.
+// TokenHost is the host:port of the token service of WithTokenAuth (the registry's own with
+// TokenOptions.OnRegistryHost), "" without it.
 func (r *Registry) TokenHost() string {
 	if r.tokens == nil {
 		return ""

@@ -4,17 +4,19 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 
+	"github.com/element-hq/ess-airgap/internal/testregistry"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-
-	"github.com/element-hq/ess-airgap/internal/testregistry"
 )
 
 func TestDistributionAuthTLS(t *testing.T) {
@@ -148,4 +150,81 @@ func TestCloseTwice(t *testing.T) {
 	if _, err := http.Get("http://" + r.Host + "/v2/"); err == nil {
 		t.Fatal("server still answers after Close")
 	}
+}
+
+// go-containerregistry takes a token realm on a private address only on the registry's own
+// host:port: with OnRegistryHost it pulls anonymously (a token per repository, AnonymousPull),
+// through a proxy that changes the port too; with the service on a port of its own it cannot.
+func TestTokenOnRegistryHost(t *testing.T) {
+	for _, onHost := range []bool{true, false} {
+		r := testregistry.StartT(t, testregistry.WithTokenAuth("alice", "s3cret",
+			testregistry.TokenOptions{AnonymousPull: true, OnRegistryHost: onHost}))
+		if (r.TokenHost() == r.Host) != onHost {
+			t.Fatalf("OnRegistryHost %v: TokenHost %s, registry %s", onHost, r.TokenHost(), r.Host)
+		}
+		img, err := random.Image(1024, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, _ := name.ParseReference(r.Host + "/test/app:v1")
+		creds := remote.WithAuth(&authn.Basic{Username: "alice", Password: "s3cret"})
+		err = remote.Write(ref, img, creds)
+		if onHost != (err == nil) {
+			t.Fatalf("OnRegistryHost %v: push: %v", onHost, err)
+		}
+		if !onHost {
+			continue
+		}
+		// Through a plain TCP proxy on another port: the realm names the proxy.
+		proxy := tcpProxy(t, r.Host)
+		pref, _ := name.ParseReference(proxy + "/test/app:v1")
+		got, err := remote.Image(pref)
+		if err != nil {
+			t.Fatalf("anonymous pull through %s: %v", proxy, err)
+		}
+		if d, _ := got.Digest(); d != must(img.Digest()) {
+			t.Fatalf("pulled %v", d)
+		}
+		resp, err := http.Get("http://" + proxy + "/v2/test/app/manifests/v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := `realm="http://` + proxy + `/token"`; resp.StatusCode != http.StatusUnauthorized ||
+			!strings.Contains(resp.Header.Get("WWW-Authenticate"), want) {
+			t.Fatalf("challenge %d %q, want 401 with %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), want)
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// tcpProxy forwards every connection on a new port of 127.0.0.1 to target.
+func tcpProxy(t *testing.T, target string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	return ln.Addr().String()
 }

@@ -39,13 +39,20 @@ type TokenOptions struct {
 	// AnonymousPull grants pull to token requests without credentials, as ghcr.io and
 	// docker.io do for public images (a token per repository). Default: no access.
 	AnonymousPull bool
+	// OnRegistryHost serves the token service at /token on the registry's own host:port, and
+	// names in each challenge the host:port the request came to (so a proxy in front of the
+	// registry, which changes the port, is named). go-containerregistry refuses a realm on a
+	// private address that is not the registry's own host:port, so crane needs this; our client
+	// accepts either. Default: the service listens on a port of its own.
+	OnRegistryHost bool
 }
 
 // WithTokenAuth makes the registry use token authentication (Distribution's `auth: token`), with
 // a token service of its own that takes username and password (basic auth) and issues signed
 // JWTs. The service listens on another port of 127.0.0.1, so the realm is on a private address
-// and not the registry's host:port, as on sites (REGISTRIES.md). Anonymous token requests get
-// tokens with no access. Default: no token auth.
+// and not the registry's host:port, as on sites (REGISTRIES.md), unless o.OnRegistryHost.
+// Anonymous token requests get tokens with no access unless o.AnonymousPull. Default: no token
+// auth.
 func WithTokenAuth(username, password string, o TokenOptions) Option {
 	return func(c *config) {
 		c.username, c.password = username, password
@@ -67,7 +74,7 @@ type tokenService struct {
 }
 
 // startTokenService starts the service and writes its JWKS (the public key Distribution trusts)
-// into dir.
+// into dir. With o.OnRegistryHost it does not listen: onHost serves it.
 func startTokenService(dir, user, pw string, o TokenOptions) (*tokenService, string, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -82,6 +89,9 @@ func startTokenService(dir, user, pw string, o TokenOptions) (*tokenService, str
 	if err := os.WriteFile(path, jwks, 0o644); err != nil {
 		return nil, "", err
 	}
+	if o.OnRegistryHost {
+		return t, path, nil
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", err
@@ -91,6 +101,65 @@ func startTokenService(dir, user, pw string, o TokenOptions) (*tokenService, str
 	go func() { _ = t.srv.Serve(ln) }()
 	return t, path, nil
 }
+
+// close stops the service's own listener, if it has one.
+func (t *tokenService) close() error {
+	if t.srv == nil {
+		return nil
+	}
+	return t.srv.Close()
+}
+
+// tokenPath is where the service answers on the registry's host (OnRegistryHost), and
+// placeholderRealm the realm Distribution is configured with then, replaced in every challenge
+// by the host the request came to.
+const (
+	tokenPath        = "/token"
+	placeholderRealm = "http://127.0.0.1:1" + tokenPath // loopback, closed: never reached
+)
+
+// onHost serves the token service at tokenPath in front of h, and names the request's own
+// host (scheme://Host/token) as the realm of h's challenges.
+func (t *tokenService) onHost(h http.Handler, scheme string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == tokenPath {
+			t.serve(w, r)
+			return
+		}
+		h.ServeHTTP(&realmWriter{ResponseWriter: w, realm: scheme + "://" + r.Host + tokenPath}, r)
+	})
+}
+
+// realmWriter puts realm in place of placeholderRealm in the WWW-Authenticate header.
+type realmWriter struct {
+	http.ResponseWriter
+	realm string
+	wrote bool
+}
+
+func (w *realmWriter) WriteHeader(status int) {
+	if !w.wrote {
+		w.wrote = true
+		h := w.Header()
+		if vs := h.Values("WWW-Authenticate"); len(vs) > 0 {
+			h.Del("WWW-Authenticate")
+			for _, v := range vs {
+				h.Add("WWW-Authenticate", strings.Replace(v, placeholderRealm, w.realm, 1))
+			}
+		}
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *realmWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *realmWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 const (
 	tokenIssuer   = "testregistry-token-service"
