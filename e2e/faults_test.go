@@ -47,9 +47,9 @@ func TestFlakyNetwork(t *testing.T) {
 	_, list := faultyUpstream(t, w, up)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "flaky.tar.zst")
-	must(t, runCmd("bundle", nil, append(append([]string{"create"}, quickRetries...), "--images", list, "--output", out)...))
+	must(t, runInProcess("bundle", nil, append(append([]string{"create"}, quickRetries...), "--images", list, "--output", out)...))
 	t.Logf("upstream faults injected: %v", up.Injected())
-	if r := runCmd("bundle", nil, "verify", out); r.code != 0 {
+	if r := runInProcess("bundle", nil, "verify", out); r.code != 0 {
 		t.Fatalf("verify: %s", r.stderr)
 	}
 	want := map[string]string{}
@@ -66,7 +66,7 @@ func TestFlakyNetwork(t *testing.T) {
 	down.SetRate(0.2)
 	dest := testregistry.StartT(t, testregistry.WithFaults(down))
 	cm := filepath.Join(dir, "cm.yaml")
-	must(t, runCmd("unbundle", nil, append(append([]string{"push"}, quickRetries...), "--registry", dest.Host, "--configmap", cm, out)...))
+	must(t, runInProcess("unbundle", nil, append(append([]string{"push"}, quickRetries...), "--registry", dest.Host, "--configmap", cm, out)...))
 	t.Logf("destination faults injected: %v", down.Injected())
 	down.SetRate(0)
 	data, _ := os.ReadFile(cm)

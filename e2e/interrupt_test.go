@@ -31,9 +31,18 @@ var (
 // binary builds bundle or unbundle once for the tests that run them as processes.
 func binary(t *testing.T, prog string) string {
 	t.Helper()
+	p, err := binaryPath(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// binaryPath builds bundle, unbundle and essfixture once, and returns the path of prog.
+func binaryPath(prog string) (string, error) {
 	binOnce.Do(func() {
 		binDir, binErr = os.MkdirTemp("", "e2e-bin-")
-		for _, p := range []string{"bundle", "unbundle"} {
+		for _, p := range []string{"bundle", "unbundle", "essfixture"} {
 			if binErr == nil {
 				out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, p), "../cmd/"+p).CombinedOutput()
 				if err != nil {
@@ -42,10 +51,7 @@ func binary(t *testing.T, prog string) string {
 			}
 		}
 	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return filepath.Join(binDir, prog)
+	return filepath.Join(binDir, prog), binErr
 }
 
 type buildError struct{ out string }

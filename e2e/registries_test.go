@@ -12,7 +12,6 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/cli"
 	"github.com/element-hq/ess-airgap/internal/digests"
-	"github.com/element-hq/ess-airgap/internal/fixture"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 )
@@ -47,7 +46,12 @@ func manyRepos(t *testing.T) string {
 			tree = append(tree, digests.Image{Component: "many", Container: fmt.Sprintf("app%03d", i),
 				Server: "example.org", Path: fmt.Sprintf("many/app%03d", i), Tag: "1.0"})
 		}
-		ims, err := fixture.Generate(context.Background(), fixture.Options{Registry: up.Host, Size: 6 << 20, Seed: 100, Tree: tree})
+		treeYAML, _ := digests.Marshal(tree)
+		treeFile := filepath.Join(dir, "tree.yml")
+		if manyErr = os.WriteFile(treeFile, treeYAML, 0o644); manyErr != nil {
+			return
+		}
+		ims, err := generate(up.Host, 6<<20, 100, treeFile)
 		if err != nil {
 			manyErr = err
 			return

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/digests"
-	"github.com/element-hq/ess-airgap/internal/fixture"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 )
 
@@ -25,11 +24,7 @@ func TestReleaseUpgradeDelta(t *testing.T) {
 	defer up.Close()
 	lists := map[string][]digests.Image{}
 	for _, rel := range []string{"ess-2310", "ess-2408"} {
-		tree, err := fixture.ReleaseTree(rel)
-		if err != nil {
-			t.Fatal(err)
-		}
-		imgs, err := fixture.Generate(ctx, fixture.Options{Registry: up.Host, Size: 30 << 20, Seed: 7, Tree: tree})
+		imgs, err := generate(up.Host, 30<<20, 7, rel)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +92,7 @@ func TestSinceUnchangedList(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer up.Close()
-	imgs, err := fixture.Generate(ctx, fixture.Options{Registry: up.Host, Size: 8 << 20, Seed: 11})
+	imgs, err := generate(up.Host, 8<<20, 11, "")
 	if err != nil {
 		t.Fatal(err)
 	}

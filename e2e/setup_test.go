@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,7 +19,6 @@ import (
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/cli"
 	"github.com/element-hq/ess-airgap/internal/digests"
-	"github.com/element-hq/ess-airgap/internal/fixture"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 )
 
@@ -91,7 +92,7 @@ func newWorld() (*world, error) {
 	if w.upstream, err = testregistry.Start(ctx, filepath.Join(dir, "upstream")); err != nil {
 		return nil, err
 	}
-	w.images, err = fixture.Generate(ctx, fixture.Options{Registry: w.upstream.Host, Size: *fixtureSize, Seed: 2310})
+	w.images, err = generate(w.upstream.Host, *fixtureSize, 2310, "")
 	if err != nil {
 		return nil, err
 	}
@@ -128,13 +129,37 @@ func (e *cmdError) Error() string {
 // apps, which is fine in a process that runs one command, not in parallel tests.
 var mainMu sync.Mutex
 
-// runCmd runs bundle or unbundle in-process with stdin.
-func runCmd(prog string, stdin []byte, args ...string) result {
+// runInProcess runs bundle or unbundle in this process with stdin, so that the race detector
+// watches the whole command: the tests of the main paths use it. One at a time.
+func runInProcess(prog string, stdin []byte, args ...string) result {
 	mainMu.Lock()
 	defer mainMu.Unlock()
 	var out, errb bytes.Buffer
 	full := append([]string{prog}, args...)
 	code := cli.Main(context.Background(), prog, full, bytes.NewReader(stdin), &out, &errb)
+	return result{args: full, code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+// runCmd runs bundle or unbundle as the built program (not under the race detector: the
+// gigabytes move at their real speed, and commands run side by side) with stdin and this
+// process's environment.
+func runCmd(prog string, stdin []byte, args ...string) result {
+	full := append([]string{prog}, args...)
+	path, err := binaryPath(prog)
+	if err != nil {
+		return result{args: full, code: -1, stderr: err.Error()}
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	code := 0
+	if cmd.ProcessState != nil {
+		code = cmd.ProcessState.ExitCode()
+	} else if err != nil {
+		code, errb = -1, *bytes.NewBufferString(err.Error())
+	}
 	return result{args: full, code: code, stdout: out.String(), stderr: errb.String()}
 }
 
@@ -177,4 +202,32 @@ func (w *world) listVia(t *testing.T, server string) string {
 		t.Fatal(err)
 	}
 	return list
+}
+
+// generate pushes the fixture (internal/fixture, through cmd/essfixture: not under the race
+// detector, which would make compressing and hashing its layers ten times slower) to registry
+// and returns its image list. tree is "" (ess-2310), "ess-2408", or an images_digests.yml file.
+func generate(registry string, size, seed int64, tree string) ([]digests.Image, error) {
+	bin, err := binaryPath("essfixture")
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp("", "e2e-fixture-*.yml")
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	defer os.Remove(f.Name())
+	args := []string{"--registry", registry, "--size", strconv.FormatInt(size, 10), "--seed", strconv.FormatInt(seed, 10), "--output", f.Name()}
+	if tree != "" {
+		args = append(args, "--tree", tree)
+	}
+	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("essfixture: %v\n%s", err, out)
+	}
+	l, err := digests.ParseFile(f.Name())
+	if err != nil {
+		return nil, err
+	}
+	return l.Images, nil
 }
