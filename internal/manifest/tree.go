@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
@@ -52,15 +53,10 @@ func parse(ctx context.Context, d Descriptor, raw []byte, fetch FetchFunc, depth
 			if !IsIndex(c.MediaType) && !IsManifest(c.MediaType) {
 				return nil, fmt.Errorf("%w: index %s: child %s has media type %q, not a manifest", ErrBad, d.Digest, c.Digest, c.MediaType)
 			}
-			craw, err := fetch(ctx, c)
-			if err != nil {
-				return nil, err
-			}
-			child, err := parse(ctx, c, craw, fetch, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			n.Children = append(n.Children, child)
+		}
+		var err error
+		if n.Children, err = parseChildren(ctx, doc.Manifests, fetch, depth+1); err != nil {
+			return nil, err
 		}
 	case IsManifest(d.MediaType):
 		if doc.Config == nil {
@@ -76,6 +72,41 @@ func parse(ctx context.Context, d Descriptor, raw []byte, fetch FetchFunc, depth
 		return nil, fmt.Errorf("%w: %s: media type %q is not an OCI or Docker v2 manifest or index", ErrBad, d.Digest, d.MediaType)
 	}
 	return n, nil
+}
+
+// fetchers bounds the children of one index fetched at once: each is a round trip, which over
+// a site's uplink costs more than the bytes.
+const fetchers = 4
+
+// parseChildren fetches and parses an index's children side by side, keeping their order. The
+// error is the first child's, in order.
+func parseChildren(ctx context.Context, ds []Descriptor, fetch FetchFunc, depth int) ([]*Node, error) {
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	nodes := make([]*Node, len(ds))
+	errs := make([]error, len(ds))
+	sem := make(chan struct{}, fetchers)
+	var wg sync.WaitGroup
+	for i, c := range ds {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			raw, err := fetch(ctx, c)
+			if err == nil {
+				nodes[i], err = parse(ctx, c, raw, fetch, depth)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return nodes, nil
 }
 
 func checkDescriptor(d Descriptor) error {

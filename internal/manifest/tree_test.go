@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
@@ -97,5 +98,45 @@ func TestParseRefuses(t *testing.T) {
 	d.MediaType = DockerManifest
 	if _, err := Parse(context.Background(), d, s[ok.Digest], s.fetch); !errors.Is(err, ErrBad) {
 		t.Errorf("served as another type: %v", err)
+	}
+}
+
+// TestParseChildrenSideBySide: an index's children are fetched at once (each is a round trip
+// over the site's uplink), and come back in the index's order. Sequential fetches would never
+// see fetchers of them waiting together, and fail after the timeout.
+func TestParseChildrenSideBySide(t *testing.T) {
+	s := store{}
+	var kids []Descriptor
+	for i := range fetchers {
+		d := image(s, i+1)
+		d.Platform = &Platform{OS: "linux", Architecture: fmt.Sprint("arch", i)}
+		kids = append(kids, d)
+	}
+	top := s.put(Doc{SchemaVersion: 2, MediaType: OCIIndex, Manifests: kids})
+	arrived := make(chan struct{}, fetchers)
+	all := make(chan struct{})
+	go func() {
+		for range fetchers {
+			<-arrived
+		}
+		close(all)
+	}()
+	fetch := func(ctx context.Context, d Descriptor) ([]byte, error) {
+		arrived <- struct{}{}
+		select {
+		case <-all:
+		case <-time.After(5 * time.Second):
+			return nil, errors.New("the children were fetched one after another")
+		}
+		return s.fetch(ctx, d)
+	}
+	n, err := Parse(context.Background(), top, s[top.Digest], fetch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range n.Children {
+		if c.Desc.Digest != kids[i].Digest {
+			t.Fatalf("child %d is %s, the index lists %s", i, c.Desc.Digest, kids[i].Digest)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 )
@@ -280,4 +282,69 @@ func mustTargets(t *testing.T, b *archive.Bundle) []*target {
 		t.Fatal(err)
 	}
 	return ts
+}
+
+// TestCreateConfigLost: an image whose config the upstream lost is left out and named with the
+// config (configs are read in the image's own resolution, beside the other images'), the
+// others are bundled, and the error wraps ErrPartial.
+func TestCreateConfigLost(t *testing.T) {
+	dir := t.TempDir()
+	up, err := testregistry.Start(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	images, err := fixture.Generate(t.Context(), fixture.Options{Registry: up.Host, Size: 1 << 20, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t)
+	g := (&digests.List{Images: images}).Groups()[0]
+	m, err := c.GetManifest(t.Context(), g.Source.Repository()+"@"+g.Source.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := manifest.Parse(t.Context(), manifest.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}, m.Raw, fetchFrom(c, g.Source.Repository()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg string
+	root.Walk(func(n *manifest.Node) {
+		if len(n.Blobs) > 0 && cfg == "" {
+			cfg = n.Blobs[0].Digest
+		}
+	})
+	// Gone from the store and from every repository's links: the registry answers 404.
+	hex := strings.TrimPrefix(cfg, "sha256:")
+	links, _ := filepath.Glob(filepath.Join(dir, testregistry.StorageDir, "docker/registry/v2/repositories/*/*/*/_layers/sha256", hex))
+	links2, _ := filepath.Glob(filepath.Join(dir, testregistry.StorageDir, "docker/registry/v2/repositories/*/*/_layers/sha256", hex))
+	links = append(links, links2...)
+	if len(links) == 0 {
+		t.Fatalf("no repository links config %s", cfg)
+	}
+	for _, p := range append(links, filepath.Join(dir, testregistry.StorageDir, "docker/registry/v2/blobs/sha256", hex[:2], hex)) {
+		if err := os.RemoveAll(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up.Close() // and started again on the same store: its cache of blob descriptors forgets
+	if up, err = testregistry.Start(t.Context(), dir); err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	for i := range images {
+		images[i].Server = up.Host
+	}
+	res, err := Create(t.Context(), c, CreateOptions{List: &digests.List{File: "list.yml", Images: images},
+		Output: filepath.Join(t.TempDir(), "b.tar.zst"), Tool: "test"})
+	if !errors.Is(err, ErrPartial) || res == nil {
+		t.Fatalf("err = %v", err)
+	}
+	lost := res.Failed[g.Members[0].Key()]
+	if lost == nil || !strings.Contains(lost.Error(), cfg) {
+		t.Fatalf("the image with the lost config: %v (want its config %s named)", lost, cfg)
+	}
+	if n := len(res.Manifest.Images); n == 0 || n >= len(images) {
+		t.Fatalf("%d images bundled of %d", n, len(images))
+	}
 }

@@ -38,7 +38,7 @@ func findReferrers(ctx context.Context, c *oci.Client, images []*image, types []
 	errs := make([]error, len(images))
 	skipped := make([][]Skipped, len(images))
 	tags := &tagLists{lists: map[string]map[string]bool{}}
-	forEach(ctx, c.Jobs(), images, func(i int, im *image) {
+	forEach(ctx, c.MetadataJobs(), images, func(i int, im *image) {
 		errs[i] = retryBlob(ctx, func() error {
 			im.referrers, skipped[i] = nil, nil
 			var err error

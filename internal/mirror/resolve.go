@@ -18,7 +18,7 @@ import (
 func resolve(ctx context.Context, c *oci.Client, groups []digests.Group, platforms []manifest.Platform) ([]*image, map[string]error) {
 	images := make([]*image, len(groups))
 	errs := make([]error, len(groups))
-	forEach(ctx, c.Jobs(), groups, func(i int, g digests.Group) {
+	forEach(ctx, c.MetadataJobs(), groups, func(i int, g digests.Group) {
 		errs[i] = retryBlob(ctx, func() error {
 			var err error
 			images[i], err = resolveOne(ctx, c, g, platforms)
@@ -61,24 +61,42 @@ func resolveOne(ctx context.Context, c *oci.Client, g digests.Group, platforms [
 	if im.root, err = manifest.Parse(ctx, root, m.Raw, fetchFrom(c, src.Repository())); err != nil {
 		return fail(err)
 	}
-	if len(platforms) == 0 {
-		return im, nil
-	}
-	if manifest.IsManifest(im.root.Desc.MediaType) {
+	switch {
+	case len(platforms) == 0:
+	case manifest.IsManifest(im.root.Desc.MediaType):
 		if err := checkPlatform(ctx, c, src.Repository(), im.root, platforms); err != nil {
 			return fail(err)
 		}
-		return im, nil
+	default:
+		filtered, err := manifest.FilterPlatforms(im.root, platforms)
+		if err != nil {
+			return fail(err)
+		}
+		if filtered.Desc.Digest != im.root.Desc.Digest {
+			im.upstream = im.root.Desc.Digest
+		}
+		im.root = filtered
 	}
-	filtered, err := manifest.FilterPlatforms(im.root, platforms)
-	if err != nil {
+	if err := fetchConfigs(ctx, c, src.Repository(), im.root); err != nil {
 		return fail(err)
 	}
-	if filtered.Desc.Digest != im.root.Desc.Digest {
-		im.upstream = im.root.Desc.Digest
-	}
-	im.root = filtered
 	return im, nil
+}
+
+// fetchConfigs reads the config of every manifest of the tree that has none yet, here in the
+// image's worker: over a site's uplink each is a round trip, overlapped with the other images'.
+func fetchConfigs(ctx context.Context, c *oci.Client, repo string, root *manifest.Node) error {
+	var err error
+	root.Walk(func(n *manifest.Node) {
+		if err != nil || len(n.Blobs) == 0 || n.Config != nil {
+			return
+		}
+		cfg := n.Blobs[0]
+		if n.Config, err = fetchConfig(ctx, c, repo, cfg); err != nil {
+			err = fmt.Errorf("config %s: %w", cfg.Digest, err)
+		}
+	})
+	return err
 }
 
 // checkPlatform checks that a single-platform image is of one of the platforms asked for.
@@ -166,13 +184,28 @@ func collect(ctx context.Context, c *oci.Client, images []*image, have func(stri
 			})
 		}
 	}
+	// The configs are small: a round trip each, so they are fetched side by side (over a
+	// site's uplink, one after the other they cost seconds before the first layer).
+	var missing []*blob
 	for _, b := range configs {
-		if b.data != nil {
-			continue
+		if b.data == nil {
+			missing = append(missing, b)
 		}
-		var err error
-		if b.data, err = fetchConfig(ctx, c, b.repo, manifest.Descriptor{Digest: b.Digest, Size: b.Size}); err != nil {
-			return nil, nil, fmt.Errorf("config %s of %s: %w", b.Digest, b.repo, err)
+	}
+	errs := make([]error, len(missing))
+	forEach(ctx, c.MetadataJobs(), missing, func(i int, b *blob) {
+		errs[i] = retryBlob(ctx, func() error {
+			var err error
+			b.data, err = fetchConfig(ctx, c, b.repo, manifest.Descriptor{Digest: b.Digest, Size: b.Size})
+			return err
+		})
+	})
+	for i, b := range missing {
+		if errs[i] == nil && b.data == nil { // not started: cancelled
+			errs[i] = ctx.Err()
+		}
+		if errs[i] != nil {
+			return nil, nil, fmt.Errorf("config %s of %s: %w", b.Digest, b.repo, errs[i])
 		}
 	}
 	// Largest layers first: the parallel pulls finish sooner, and the push reads in that order.

@@ -58,6 +58,13 @@ func New(opts ...Option) (*Client, error) {
 // Jobs is the concurrency limit the client was made with.
 func (c *Client) Jobs() int { return c.o.jobs }
 
+// MetadataJobs is the concurrency limit of small reads (manifests, configs, referrers): each is
+// a round trip or two and hardly any bytes, so over a site's uplink the limit of the blob
+// transfers would leave the link idle while they wait.
+func (c *Client) MetadataJobs() int { return metadataJobs(c.o.jobs) }
+
+func metadataJobs(jobs int) int { return 4 * jobs }
+
 // TokenRequests is the number of tokens asked of registries' token services so far.
 func (c *Client) TokenRequests() int64 { return c.auth.tokenRequests.Load() }
 

@@ -163,7 +163,7 @@ func (o *options) baseTransport() (http.RoundTripper, error) {
 	}
 	t := remote.DefaultTransport.(*http.Transport).Clone()
 	t.TLSHandshakeTimeout = o.timeout
-	t.MaxIdleConnsPerHost = 2 * o.jobs
+	t.MaxIdleConnsPerHost = metadataJobs(o.jobs)                                       // as many as may be open at once: none is dialled twice
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.skipVerify} //nolint:gosec // only when asked
 	if o.caFile != "" {
 		pem, err := os.ReadFile(o.caFile)
