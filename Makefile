@@ -21,9 +21,12 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-## test: everything CI runs: vet, gofmt, the race-enabled unit and end-to-end tests
+## test: everything CI runs: vet, gofmt, the race-enabled unit tests, then the end-to-end tests
+## (without -race themselves, so that their in-process registries move gigabytes at a realistic
+## speed; the commands of the main paths run built with -race)
 test: tools vet build
-	$(GO) test -race -count=1 -timeout 20m -parallel 4 ./...
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/e2e$$')
+	$(GO) test -count=1 -timeout 20m -parallel 4 ./e2e
 
 ## demo: the whole job end to end on in-process registries with generated images
 demo: tools

@@ -12,6 +12,7 @@ import (
 // every write with ENOSPC) fails with the system's error, and leaves no partial file, no bundle
 // and no checksum.
 func TestDiskFull(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "full.tar.zst")

@@ -144,7 +144,7 @@ func TestChartEndToEnd(t *testing.T) {
 	reg := secureRegistry(t)
 	dir := t.TempDir()
 	values := filepath.Join(dir, "local-values.yaml")
-	r := must(t, runInProcess("unbundle", []byte(reg.Password+"\n"), "push", "--registry", reg.Host+"/ess", "--ca-file", reg.CAFile,
+	r := must(t, runRaced("unbundle", []byte(reg.Password+"\n"), "push", "--registry", reg.Host+"/ess", "--ca-file", reg.CAFile,
 		"--username", reg.Username, "--password-stdin", "--helm-values", values, "--pull-secret", "local-registry",
 		"--values", w.allEnabled(), "--helm", helm, w.bundle))
 	for _, s := range []string{"the 6 image blocks of chart mini-stack 0.3.0", "chart pushed: oci://" + reg.Host + "/ess/charts/mini-stack --version 0.3.0 (digest " + w.chart.Digest,

@@ -96,6 +96,7 @@ func TestUsageErrors(t *testing.T) {
 
 // TestDockerConfigCredentials: without --username, the Docker config's credentials are used.
 func TestDockerConfigCredentials(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	reg := secureRegistry(t)
 	cfg := t.TempDir()
@@ -103,13 +104,12 @@ func TestDockerConfigCredentials(t *testing.T) {
 	data, _ := json.Marshal(map[string]any{"auths": map[string]any{reg.Host: map[string]string{"auth": auth}}})
 	os.WriteFile(filepath.Join(cfg, "config.json"), data, 0o600)
 
-	t.Setenv("DOCKER_CONFIG", t.TempDir()) // empty: no credentials
-	r := runCmd("unbundle", nil, "push", "--registry", reg.Host, "--ca-file", reg.CAFile, "--configmap", filepath.Join(cfg, "cm.yaml"), w.bundle)
+	// An empty DOCKER_CONFIG: no credentials.
+	r := runCmdEnv("unbundle", []string{"DOCKER_CONFIG=" + t.TempDir()}, nil, "push", "--registry", reg.Host, "--ca-file", reg.CAFile, "--configmap", filepath.Join(cfg, "cm.yaml"), w.bundle)
 	if r.code != cli.ExitRefused || !strings.Contains(r.stderr, "credentials") {
 		t.Fatalf("without credentials: exit %d, want %d naming the credentials\n%s", r.code, cli.ExitRefused, r.stderr)
 	}
-	t.Setenv("DOCKER_CONFIG", cfg)
-	must(t, runCmd("unbundle", nil, "push", "--registry", reg.Host, "--ca-file", reg.CAFile, "--configmap", filepath.Join(cfg, "cm.yaml"), w.bundle))
+	must(t, runCmdEnv("unbundle", []string{"DOCKER_CONFIG=" + cfg}, nil, "push", "--registry", reg.Host, "--ca-file", reg.CAFile, "--configmap", filepath.Join(cfg, "cm.yaml"), w.bundle))
 }
 
 // TestUnknownCA: a registry whose CA is not given says to use --ca-file.

@@ -41,15 +41,16 @@ var quickRetries = []string{"--timeout", "1s", "--retries", "8", "--retry-time",
 // and truncations mid-blob, stalls), bundle create and unbundle push complete and every digest
 // is right.
 func TestFlakyNetwork(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	up := testregistry.NewFaults(1)
 	up.SetRate(0.2)
 	_, list := faultyUpstream(t, w, up)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "flaky.tar.zst")
-	must(t, runInProcess("bundle", nil, append(append([]string{"create"}, quickRetries...), "--images", list, "--output", out)...))
+	must(t, runRaced("bundle", nil, append(append([]string{"create"}, quickRetries...), "--images", list, "--output", out)...))
 	t.Logf("upstream faults injected: %v", up.Injected())
-	if r := runInProcess("bundle", nil, "verify", out); r.code != 0 {
+	if r := runRaced("bundle", nil, "verify", out); r.code != 0 {
 		t.Fatalf("verify: %s", r.stderr)
 	}
 	want := map[string]string{}
@@ -66,7 +67,7 @@ func TestFlakyNetwork(t *testing.T) {
 	down.SetRate(0.2)
 	dest := testregistry.StartT(t, testregistry.WithFaults(down))
 	cm := filepath.Join(dir, "cm.yaml")
-	must(t, runInProcess("unbundle", nil, append(append([]string{"push"}, quickRetries...), "--registry", dest.Host, "--configmap", cm, out)...))
+	must(t, runRaced("unbundle", nil, append(append([]string{"push"}, quickRetries...), "--registry", dest.Host, "--configmap", cm, out)...))
 	t.Logf("destination faults injected: %v", down.Injected())
 	down.SetRate(0)
 	data, _ := os.ReadFile(cm)

@@ -38,13 +38,18 @@ func binary(t *testing.T, prog string) string {
 	return p
 }
 
-// binaryPath builds bundle, unbundle and essfixture once, and returns the path of prog.
+// binaryPath builds bundle, unbundle and essfixture once, and bundle.race and unbundle.race
+// (with -race), and returns the path of prog.
 func binaryPath(prog string) (string, error) {
 	binOnce.Do(func() {
 		binDir, binErr = os.MkdirTemp("", "e2e-bin-")
-		for _, p := range []string{"bundle", "unbundle", "essfixture"} {
+		for _, p := range []string{"bundle", "unbundle", "essfixture", "bundle.race", "unbundle.race"} {
 			if binErr == nil {
-				out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, p), "../cmd/"+p).CombinedOutput()
+				args := []string{"build", "-o", filepath.Join(binDir, p)}
+				if strings.HasSuffix(p, ".race") {
+					args = append(args, "-race")
+				}
+				out, err := exec.Command("go", append(args, "../cmd/"+strings.TrimSuffix(p, ".race"))...).CombinedOutput()
 				if err != nil {
 					binErr = &buildError{string(out)}
 				}

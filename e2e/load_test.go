@@ -64,7 +64,11 @@ func newLoadWorld(t *testing.T) (*loadWorld, error) {
 		return nil, err
 	}
 	w.list = filepath.Join(dir, "list.yml")
-	gen := exec.Command("go", "run", "../cmd/essfixture", "--registry", w.up.Host, "--size", strconv.FormatInt(*loadSize, 10), "--seed", "16", "--output", w.list)
+	essfixture, err := binaryPath("essfixture")
+	if err != nil {
+		return nil, err
+	}
+	gen := exec.Command(essfixture, "--registry", w.up.Host, "--size", strconv.FormatInt(*loadSize, 10), "--seed", "16", "--output", w.list)
 	if out, err := gen.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("essfixture: %v\n%s", err, out)
 	}
@@ -93,6 +97,7 @@ func newLoadWorld(t *testing.T) (*loadWorld, error) {
 // time, and the second and third runs upload nothing. The commands run as built binaries (not
 // under the race detector) so that the gigabytes move at a realistic speed.
 func TestLoadJobs16(t *testing.T) {
+	t.Parallel()
 	lw := loadSetup(t)
 	dir, bundle := t.TempDir(), lw.bundle
 	reg := secureRegistry(t)

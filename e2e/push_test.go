@@ -30,7 +30,7 @@ func TestPushEndToEnd(t *testing.T) {
 	reg := secureRegistry(t)
 	dir := t.TempDir()
 	cm := filepath.Join(dir, "configmap.yaml")
-	must(t, runInProcess("unbundle", []byte(reg.Password+"\n"), pushArgs(reg, w.bundle, cm, "--configmap-server", "localregistry.local")...))
+	must(t, runRaced("unbundle", []byte(reg.Password+"\n"), pushArgs(reg, w.bundle, cm, "--configmap-server", "localregistry.local")...))
 
 	data, err := os.ReadFile(cm)
 	if err != nil {
@@ -64,7 +64,7 @@ func TestPushEndToEnd(t *testing.T) {
 
 	// A second push of the same bundle uploads nothing.
 	before := reg.BlobBytesReceived()
-	r := must(t, runInProcess("unbundle", []byte(reg.Password+"\n"), pushArgs(reg, w.bundle, filepath.Join(dir, "again.yaml"))...))
+	r := must(t, runRaced("unbundle", []byte(reg.Password+"\n"), pushArgs(reg, w.bundle, filepath.Join(dir, "again.yaml"))...))
 	if n := reg.BlobBytesReceived() - before; n != 0 {
 		t.Fatalf("second push uploaded %d blob bytes, want 0\n%s", n, r.stderr)
 	}

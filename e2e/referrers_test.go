@@ -73,6 +73,7 @@ func newSignedUpstream(t *testing.T, api bool) *signedUpstream {
 // through the referrers API or the tag scheme's index, and cosign's tags, recursively, byte for
 // byte; --referrers TYPE only those of that type; bundle list shows them under their image.
 func TestReferrersCarried(t *testing.T) {
+	t.Parallel()
 	for _, api := range []bool{true, false} {
 		t.Run(map[bool]string{true: "referrers-api", false: "tag-scheme"}[api], func(t *testing.T) {
 			up := newSignedUpstream(t, api)
@@ -136,6 +137,7 @@ func TestReferrersCarried(t *testing.T) {
 // what the index lists already; cosign's tags as tags. A signature carried verifies against
 // the local registry. A second push finds them all there.
 func TestReferrersPushed(t *testing.T) {
+	t.Parallel()
 	up := newSignedUpstream(t, true)
 	bundle := filepath.Join(t.TempDir(), "signed.tar.zst")
 	must(t, runCmd("bundle", nil, "create", "--images", up.list, "--output", bundle, "--referrers"))
@@ -211,6 +213,7 @@ func TestReferrersPushed(t *testing.T) {
 // TestReferrersRefused: a registry that refuses referrers fails them, not the images: every
 // image is pushed and the ConfigMap written, the refused referrers are listed, the exit is 4.
 func TestReferrersRefused(t *testing.T) {
+	t.Parallel()
 	up := newSignedUpstream(t, false)
 	bundle := filepath.Join(t.TempDir(), "signed.tar.zst")
 	must(t, runCmd("bundle", nil, "create", "--images", up.list, "--output", bundle, "--referrers"))

@@ -85,6 +85,7 @@ func fileSize(t *testing.T, path string) int64 {
 // manifest and config from that bundle, so the upstream is asked for nothing (its digests are
 // pinned), and the delta still pushes, on top of the first, to the upstream's digests.
 func TestSinceUnchangedList(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	up, err := testregistry.Start(ctx, filepath.Join(dir, "up"))

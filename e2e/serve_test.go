@@ -121,6 +121,7 @@ func distinctImages(m *archive.Manifest) []archive.Image {
 // TestServePulledByTools: crane, regctl and skopeo pull every image of the bundle by digest
 // from unbundle serve, each verifying what it pulls; SIGTERM stops it, exit 0.
 func TestServePulledByTools(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	m := mustOpenManifest(t, w.bundle)
 	s := startServe(t, w.bundle)
@@ -146,6 +147,7 @@ func TestServePulledByTools(t *testing.T) {
 // manifests by tag and digest with their media type and digest, blobs whole and in ranges,
 // the referrers API, and refusals.
 func TestServeAPI(t *testing.T) {
+	t.Parallel()
 	up := newSignedUpstream(t, false)
 	bundle := filepath.Join(t.TempDir(), "signed.tar.zst")
 	must(t, runCmd("bundle", nil, "create", "--images", up.list, "--output", bundle, "--referrers"))
@@ -313,6 +315,7 @@ func verifySignaturesServed(t *testing.T, host string, up *signedUpstream) {
 // TestServeCorruptBlob: a blob whose bytes changed in the bundle is a 500 naming it in the
 // log, never its bytes; whole or in a range, large or small; the other blobs are served.
 func TestServeCorruptBlob(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	bundle := filepath.Join(t.TempDir(), "ess.tar.zst")
 	data, err := os.ReadFile(w.bundle)
@@ -394,6 +397,7 @@ func TestServeCorruptBlob(t *testing.T) {
 // base (alone it is refused, naming what it lacks); a chart bundle's chart is served, and
 // helm pulls it; TLS and htpasswd: crane pulls with the credentials and the CA, not without.
 func TestServeDeltaAndChart(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	cw := setupChart(t)
 	dir := t.TempDir()

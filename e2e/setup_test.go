@@ -1,6 +1,7 @@
-// Package e2e runs bundle and unbundle end to end, in-process, against real Distribution
-// registries, and checks what other tools (sha256sum, zstd, tar, regctl, skopeo) make of the
-// bundle.
+// Package e2e runs bundle and unbundle end to end, as the built programs (the main paths built
+// with -race), against real Distribution registries in this process, and checks what other
+// tools (sha256sum, zstd, tar, regctl, skopeo, helm, cosign) make of the bundle. It runs
+// without -race itself: `make test` runs it apart from the race-enabled unit tests.
 package e2e
 
 import (
@@ -17,7 +18,6 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
-	"github.com/element-hq/ess-airgap/internal/cli"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 )
@@ -112,7 +112,7 @@ func newWorld() (*world, error) {
 	return w, nil
 }
 
-// result is what a command run in-process printed and returned.
+// result is what a command printed and returned.
 type result struct {
 	args           []string
 	code           int
@@ -125,31 +125,36 @@ func (e *cmdError) Error() string {
 	return "`" + strings.Join(e.r.args, " ") + "` exited " + strconv.Itoa(e.r.code) + ":\n" + e.r.stderr
 }
 
-// mainMu serialises the commands run in-process: urfave/cli shares its --help flag between
-// apps, which is fine in a process that runs one command, not in parallel tests.
-var mainMu sync.Mutex
-
-// runInProcess runs bundle or unbundle in this process with stdin, so that the race detector
-// watches the whole command: the tests of the main paths use it. One at a time.
-func runInProcess(prog string, stdin []byte, args ...string) result {
-	mainMu.Lock()
-	defer mainMu.Unlock()
-	var out, errb bytes.Buffer
-	full := append([]string{prog}, args...)
-	code := cli.Main(context.Background(), prog, full, bytes.NewReader(stdin), &out, &errb)
-	return result{args: full, code: code, stdout: out.String(), stderr: errb.String()}
+// runRaced runs bundle or unbundle built with -race, with stdin: the race detector watches the
+// whole command of the tests of the main paths (the e2e tests themselves run without it, so
+// that the in-process registries move their gigabytes at a realistic speed). A race found is
+// a non-zero exit ("WARNING: DATA RACE" on stderr), which fails must.
+func runRaced(prog string, stdin []byte, args ...string) result {
+	return runPath(prog+".race", stdin, nil, args...)
 }
 
 // runCmd runs bundle or unbundle as the built program (not under the race detector: the
 // gigabytes move at their real speed, and commands run side by side) with stdin and this
 // process's environment.
 func runCmd(prog string, stdin []byte, args ...string) result {
+	return runCmdEnv(prog, nil, stdin, args...)
+}
+
+// runCmdEnv is runCmd with env added to this process's environment.
+func runCmdEnv(prog string, env []string, stdin []byte, args ...string) result {
+	return runPath(prog, stdin, env, args...)
+}
+
+// runPath runs the built program named bin (binaryPath), reporting it by its command's name.
+func runPath(bin string, stdin []byte, env []string, args ...string) result {
+	prog := strings.TrimSuffix(bin, ".race")
 	full := append([]string{prog}, args...)
-	path, err := binaryPath(prog)
+	path, err := binaryPath(bin)
 	if err != nil {
 		return result{args: full, code: -1, stderr: err.Error()}
 	}
 	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
