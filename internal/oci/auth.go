@@ -86,7 +86,7 @@ func (a *authTransport) host(h string) *hostAuth {
 func (a *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ha := a.host(req.URL.Host)
 	scopes := requestScopes(req)
-	sent, err := a.authorize(req, ha, scopes, false)
+	sent, err := a.authorize(req, ha, scopes, false, "")
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,9 @@ func (a *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	retry, err := a.authorize(req, ha, scopes, true)
+	// What was refused: a token another request fetched meanwhile is used, not fetched again.
+	refused := strings.TrimPrefix(sent.Header.Get("Authorization"), "Bearer ")
+	retry, err := a.authorize(req, ha, scopes, true, refused)
 	if err != nil {
 		return nil, err
 	}
@@ -152,8 +154,8 @@ func (a *authTransport) learn(req *http.Request, ha *hostAuth, ch challenge, sen
 }
 
 // authorize returns req with the credentials or the token it needs, fetching a token if there
-// is none for its scopes (or, with refresh, whatever there is).
-func (a *authTransport) authorize(req *http.Request, ha *hostAuth, scopes []string, refresh bool) (*http.Request, error) {
+// is none for its scopes (or, with refresh, unless the one there is not the refused one).
+func (a *authTransport) authorize(req *http.Request, ha *hostAuth, scopes []string, refresh bool, refused string) (*http.Request, error) {
 	ha.mu.Lock()
 	scheme := ha.scheme
 	ha.mu.Unlock()
@@ -168,7 +170,7 @@ func (a *authTransport) authorize(req *http.Request, ha *hostAuth, scopes []stri
 			out.SetBasicAuth(cfg.Username, cfg.Password)
 		}
 	case "bearer":
-		tok, err := a.token(req.Context(), req.URL, ha, scopes, refresh)
+		tok, err := a.token(req.Context(), req.URL, ha, scopes, refresh, refused)
 		if err != nil {
 			return nil, err
 		}
@@ -190,8 +192,10 @@ func (a *authTransport) credentials(ctx context.Context, host string) (*authn.Au
 	return authn.Authorization(ctx, auth)
 }
 
-// token returns a token for scopes, from the cache or the realm.
-func (a *authTransport) token(ctx context.Context, reg *url.URL, ha *hostAuth, scopes []string, refresh bool) (string, error) {
+// token returns a token for scopes, from the cache or the realm. With refresh it fetches a new
+// one unless the cache holds one other than refused (fetched by a request that was challenged
+// at the same time: one token a repository, however many requests start together).
+func (a *authTransport) token(ctx context.Context, reg *url.URL, ha *hostAuth, scopes []string, refresh bool, refused string) (string, error) {
 	ha.mu.Lock()
 	if ha.oneScope && len(scopes) > 1 {
 		scopes = scopes[:1]
@@ -207,7 +211,7 @@ func (a *authTransport) token(ctx context.Context, reg *url.URL, ha *hostAuth, s
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.value != "" && !refresh && time.Now().Before(t.expires) {
+	if t.value != "" && (!refresh || t.value != refused) && time.Now().Before(t.expires) {
 		return t.value, nil
 	}
 	value, ttl, err := a.fetchToken(ctx, reg.Host, realm, service, scopes)

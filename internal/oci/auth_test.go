@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 	"github.com/element-hq/ess-airgap/internal/verify"
@@ -240,4 +242,58 @@ func TestRequestScopes(t *testing.T) {
 			t.Errorf("%s %s: %q, want %q", tc.method, tc.url, got, tc.want)
 		}
 	}
+}
+
+// TestTokenOncePerScope: reads of 16 repositories that start together before the registry
+// challenged any (a create's resolution workers over a site's uplink: each answer here comes
+// 50 ms late, so that all of them are challenged) ask the token service once per scope between
+// them, the first fetched token serving the others' retries: one for the registry's ping (the
+// same for all), one per repository. Before, each challenged ping fetched its own: 16 in the
+// link profile.
+func TestTokenOncePerScope(t *testing.T) {
+	reg := testregistry.StartT(t, testregistry.WithTokenAuth("admin", "s3cret", testregistry.TokenOptions{}))
+	pusher, err := New(WithCredentials(reg.Host, "admin", "s3cret"), WithTrustedRegistry(reg.Host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := pusher.PushSession(t.Context(), reg.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const repos = 16
+	for i := range repos {
+		pushImage(t, s, fmt.Sprintf("ess/app%02d", i), "v1", []byte("a layer"), "")
+	}
+	c, err := New(WithCredentials(reg.Host, "admin", "s3cret"), WithTrustedRegistry(reg.Host), WithJobs(repos),
+		WithTransport(slowTransport{http.DefaultTransport, 50 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := reg.TokenRequests()
+	var wg sync.WaitGroup
+	for i := range repos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.GetManifest(t.Context(), fmt.Sprintf("%s/ess/app%02d:v1", reg.Host, i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n, _ := reg.TokenRequests(); n-before != repos+1 {
+		t.Fatalf("%d token requests for %d repositories read at once, want %d (the ping's, and one a repository)", n-before, repos, repos+1)
+	}
+}
+
+// slowTransport answers every request delay late, as a distant registry does.
+type slowTransport struct {
+	base  http.RoundTripper
+	delay time.Duration
+}
+
+func (s slowTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := s.base.RoundTrip(req)
+	time.Sleep(s.delay)
+	return resp, err
 }
