@@ -137,8 +137,8 @@ func TestLoadJobs16(t *testing.T) {
 
 // TestLoadKilledCreate: bundle create of the benchmark-sized fixture (2 GiB), killed with
 // SIGKILL half way, is rerun: the rerun is stopped by SIGINT within a second whatever it is
-// doing, and the next run completes, pulling about half of the bytes, in less time than the
-// fresh create, and writes the same bytes as the fresh create.
+// doing, and the next run completes, pulling about half of the bytes, in at most 1.5x the
+// fresh create's time (a crawl took 35x), and writes the same bytes as the fresh create.
 func TestLoadKilledCreate(t *testing.T) {
 	lw := loadSetup(t)
 	out := filepath.Join(t.TempDir(), "load.tar.zst")
@@ -175,10 +175,12 @@ func TestLoadKilledCreate(t *testing.T) {
 	if pulled > lw.total*6/10 {
 		t.Errorf("rerun pulled %d of %d bytes: it kept less than it should", pulled, lw.total)
 	}
-	// The target is 0.6x (make bench measures it); this bound only catches a resume that is
-	// not faster than starting over.
-	if took > lw.createTime*9/10 {
-		t.Errorf("rerun took %s, the fresh create %s", took, lw.createTime)
+	// The target is 0.6x (make bench measures it). This bound catches a resume that crawls
+	// (before issue 9: 8 minutes against 14 s) without flaking on this kind of machine, where
+	// writing fresh page cache costs 0.5-6.6 s of system time a 2 GiB (docs/performance.md):
+	// a rerun measured 0.57x-1.0x of the fresh create here.
+	if took > lw.createTime*3/2 {
+		t.Errorf("rerun took %s, the fresh create %s: more than 1.5x", took, lw.createTime)
 	}
 	if fileSHA(t, out) != fileSHA(t, lw.bundle) {
 		t.Fatal("the resumed bundle differs from the fresh one")
