@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,13 +14,8 @@ import (
 // 23.10, carries a fraction of the full bytes and pushes to the right digests.
 func TestReleaseUpgradeDelta(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	dir := t.TempDir()
-	up, err := testregistry.Start(ctx, filepath.Join(dir, "up"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
+	up := testregistry.StartT(t)
 	lists := map[string][]digests.Image{}
 	for _, rel := range []string{"ess-2310", "ess-2408"} {
 		imgs, err := generate(up.Host, 30<<20, 7, rel)
@@ -52,22 +46,29 @@ func TestReleaseUpgradeDelta(t *testing.T) {
 	}
 	for _, b := range []string{"2408-delta.tar.zst", "2408-inv.tar.zst"} {
 		must(t, runCmd("unbundle", nil, "push", "--registry", reg.Host, "--configmap", file("cm-2408.yaml"), file(b)))
-		data, _ := os.ReadFile(file("cm-2408.yaml"))
-		got, err := digests.ParseConfigMap(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]string{}
-		for _, im := range lists["ess-2408"] {
-			want[im.Key()] = im.Digest
-		}
-		if len(got) != len(want) {
-			t.Fatalf("%s: ConfigMap has %d of %d containers", b, len(got), len(want))
-		}
-		for _, im := range got {
-			if im.Digest != want[im.Key()] {
-				t.Errorf("%s: %s: %s, upstream %s", b, im.Key(), im.Digest, want[im.Key()])
-			}
+		checkConfigMap(t, b, file("cm-2408.yaml"), lists["ess-2408"])
+	}
+}
+
+// checkConfigMap fails the test unless the ConfigMap file (written by pushing bundle) has
+// every container of images, each at its upstream digest.
+func checkConfigMap(t *testing.T, bundle, file string, images []digests.Image) {
+	t.Helper()
+	data, _ := os.ReadFile(file)
+	got, err := digests.ParseConfigMap(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, im := range images {
+		want[im.Key()] = im.Digest
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s: ConfigMap has %d of %d containers", bundle, len(got), len(want))
+	}
+	for _, im := range got {
+		if im.Digest != want[im.Key()] {
+			t.Errorf("%s: %s: %s, upstream %s", bundle, im.Key(), im.Digest, want[im.Key()])
 		}
 	}
 }
@@ -86,13 +87,8 @@ func fileSize(t *testing.T, path string) int64 {
 // pinned), and the delta still pushes, on top of the first, to the upstream's digests.
 func TestSinceUnchangedList(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	dir := t.TempDir()
-	up, err := testregistry.Start(ctx, filepath.Join(dir, "up"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
+	up := testregistry.StartT(t)
 	imgs, err := generate(up.Host, 8<<20, 11, "")
 	if err != nil {
 		t.Fatal(err)
@@ -110,21 +106,5 @@ func TestSinceUnchangedList(t *testing.T) {
 	for _, b := range []string{"first.tar.zst", "again.tar.zst"} {
 		must(t, runCmd("unbundle", nil, "push", "--registry", reg.Host, "--configmap", file("cm.yaml"), file(b)))
 	}
-	data, _ := os.ReadFile(file("cm.yaml"))
-	got, err := digests.ParseConfigMap(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{}
-	for _, im := range imgs {
-		want[im.Key()] = im.Digest
-	}
-	if len(got) != len(want) {
-		t.Fatalf("ConfigMap has %d of %d containers", len(got), len(want))
-	}
-	for _, im := range got {
-		if im.Digest != want[im.Key()] {
-			t.Errorf("%s: %s, upstream %s", im.Key(), im.Digest, want[im.Key()])
-		}
-	}
+	checkConfigMap(t, "again.tar.zst", file("cm.yaml"), imgs)
 }

@@ -131,13 +131,13 @@ func createCommand(e *env) *cli.Command {
 			var have func(string) bool
 			var local []oci.Option
 			if since := c.String("since"); since != "" {
-				if base, have, err = delta.LoadBase(since); err != nil {
+				var earlier *archive.Bundle
+				if base, have, earlier, err = delta.LoadBase(since); err != nil {
 					return err
 				}
-				// The earlier bundle's manifests and configs need not be fetched again.
-				if b, err := archive.Open(since); err == nil {
-					defer b.Close()
-					local = append(local, oci.WithLocal(b))
+				if earlier != nil { // its manifests and configs need not be fetched again
+					defer earlier.Close()
+					local = append(local, oci.WithLocal(earlier))
 				}
 			}
 			var refTypes []string

@@ -15,14 +15,17 @@ import (
 
 // LoadBase reads what a delta bundle is made against (bundle create --since): an earlier
 // bundle (NAME.tar.zst: every blob it carries or relies on) or an inventory of the destination
-// (see Inventory). It returns the base's record for the new bundle and the test of what it has.
-func LoadBase(path string) (*archive.Base, func(digest string) bool, error) {
+// (see Inventory). It returns the base's record for the new bundle, the test of what it has and,
+// for a bundle, the bundle itself, open (its manifests and configs serve the new one's
+// resolution: oci.WithLocal); the caller closes it.
+func LoadBase(path string) (*archive.Base, func(digest string) bool, *archive.Bundle, error) {
 	have := map[string]bool{}
 	base := &archive.Base{Name: filepath.Base(path)}
+	var b *archive.Bundle
 	if strings.HasSuffix(path, ".tar.zst") {
-		b, err := archive.Open(path)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--since: %w", err)
+		var err error
+		if b, err = archive.Open(path); err != nil {
+			return nil, nil, nil, fmt.Errorf("--since: %w", err)
 		}
 		m := b.Manifest()
 		for _, bl := range append(append([]archive.Blob{}, m.Blobs...), m.External...) {
@@ -36,12 +39,11 @@ func LoadBase(path string) (*archive.Base, func(digest string) bool, error) {
 				base.Paths = appendNew(base.Paths, p)
 			}
 		}
-		b.Close()
 		base.Kind = "bundle"
 	} else {
 		inv, err := ReadInventory(path)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--since: %w", err)
+			return nil, nil, nil, fmt.Errorf("--since: %w", err)
 		}
 		for _, d := range append(append([]string{}, inv.Blobs...), inv.Manifests...) {
 			have[d] = true
@@ -56,10 +58,13 @@ func LoadBase(path string) (*archive.Base, func(digest string) bool, error) {
 	}
 	sum, err := fileDigest(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--since: %w", err)
+		if b != nil {
+			b.Close()
+		}
+		return nil, nil, nil, fmt.Errorf("--since: %w", err)
 	}
 	base.Digest = sum
-	return base, func(d string) bool { return have[d] }, nil
+	return base, func(d string) bool { return have[d] }, b, nil
 }
 
 // fileDigest is the sha256 of a file: from NAME.sha256 beside it when there is one (a bundle

@@ -119,6 +119,9 @@ func (im *image) findReferrers(ctx context.Context, c *oci.Client, tags *tagList
 				}
 				d := manifest.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}
 				node, err := manifest.Parse(ctx, d, m.Raw, fetchFrom(c, repo))
+				if err == nil {
+					err = fetchConfigs(ctx, c, repo, node)
+				}
 				if err != nil {
 					return nil, fmt.Errorf("referrer %s of %s: %w", m.Digest, subject, err)
 				}

@@ -142,7 +142,7 @@ func memberKeys(g digests.Group) string {
 }
 
 // collect lists the distinct blobs in bundle order: indexes and manifests, configs, then
-// layers, each in order of first appearance. Configs are fetched into memory. Layers for which
+// layers, each in order of first appearance, configs with their bytes. Layers for which
 // have is true are returned apart, as external: a delta bundle does not carry them.
 func collect(ctx context.Context, c *oci.Client, images []*image, have func(string) bool) ([]*blob, []archive.Blob, error) {
 	seen := map[string]bool{}
@@ -184,28 +184,15 @@ func collect(ctx context.Context, c *oci.Client, images []*image, have func(stri
 			})
 		}
 	}
-	// The configs are small: a round trip each, so they are fetched side by side (over a
-	// site's uplink, one after the other they cost seconds before the first layer).
-	var missing []*blob
+	// The resolution workers read the configs already (fetchConfigs, side by side over an
+	// uplink), and a chart carries its own: this reads only what came some other way.
 	for _, b := range configs {
-		if b.data == nil {
-			missing = append(missing, b)
+		if b.data != nil {
+			continue
 		}
-	}
-	errs := make([]error, len(missing))
-	forEach(ctx, c.MetadataJobs(), missing, func(i int, b *blob) {
-		errs[i] = retryBlob(ctx, func() error {
-			var err error
-			b.data, err = fetchConfig(ctx, c, b.repo, manifest.Descriptor{Digest: b.Digest, Size: b.Size})
-			return err
-		})
-	})
-	for i, b := range missing {
-		if errs[i] == nil && b.data == nil { // not started: cancelled
-			errs[i] = ctx.Err()
-		}
-		if errs[i] != nil {
-			return nil, nil, fmt.Errorf("config %s of %s: %w", b.Digest, b.repo, errs[i])
+		var err error
+		if b.data, err = fetchConfig(ctx, c, b.repo, manifest.Descriptor{Digest: b.Digest, Size: b.Size}); err != nil {
+			return nil, nil, fmt.Errorf("config %s of %s: %w", b.Digest, b.repo, err)
 		}
 	}
 	// Largest layers first: the parallel pulls finish sooner, and the push reads in that order.
