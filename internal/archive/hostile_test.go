@@ -44,6 +44,7 @@ func craft(t *testing.T, entries []craftEntry) string {
 			tab.Entries = append(tab.Entries, te)
 			continue
 		}
+		// Two frames, as the writer makes them: the tar header, then the data and its padding.
 		enc.Reset(&buf)
 		tw := tar.NewWriter(enc)
 		hdr := e.hdr
@@ -53,10 +54,13 @@ func craft(t *testing.T, entries []craftEntry) string {
 		if err := tw.WriteHeader(hdr); err != nil {
 			t.Fatal(err)
 		}
-		if hdr.Typeflag == tar.TypeReg {
-			tw.Write(e.data)
-		}
 		tw.Flush()
+		enc.Close()
+		enc.Reset(&buf)
+		if hdr.Typeflag == tar.TypeReg {
+			enc.Write(e.data)
+			enc.Write(make([]byte, padding(int64(len(e.data)))))
+		}
 		enc.Close()
 		te := e.table
 		te.Offset, te.Length = start, int64(buf.Len())-start

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/element-hq/ess-airgap/internal/verify"
+	"github.com/klauspost/compress/zstd"
 )
 
 // maxHeaderFrame bounds the frame holding an entry's tar header (512 bytes, or a few more
@@ -26,6 +27,9 @@ func maxFrameLen(size int64) int64 {
 // openStream opens e from src, its frames (e.Length bytes, read in order): a raw data frame is
 // read without a zstd decoder (rawReader), any other frame through one. It serves the random
 // reads (src a section of the file) and the one pass of Verify (src the file read in order).
+// Either way the entry must be exactly its two frames (frames.go): the reader fails, instead of
+// ending, unless the header frame holds exactly the entry's tar header, the data frame exactly
+// its data and zero padding, and nothing follows them within the entry's range.
 func (b *Bundle) openStream(e entry, src io.Reader) (*entryReader, error) {
 	content := e.Size + padding(e.Size)
 	hdrLen := e.Length - rawFrameLen(content)
@@ -39,11 +43,21 @@ func (b *Bundle) openStream(e entry, src io.Reader) (*entryReader, error) {
 				return nil, err
 			}
 			rr := newRawReader(src, e.Size)
-			return &entryReader{Reader: verify.NewReader(rr, e.Digest, e.Size), b: b, raw: rr, name: e.Name}, nil
+			r := &entryReader{Reader: verify.NewReader(rr, e.Digest, e.Size), b: b, raw: rr, name: e.Name}
+			r.finish = func() error { return endOfEntry(src) }
+			return r, nil
 		}
 		src = io.MultiReader(bytes.NewReader(head), src)
 	}
 	return b.openFrame(e, src)
+}
+
+// endOfEntry checks that an entry's range holds nothing after its data frame.
+func endOfEntry(src io.Reader) error {
+	if !atEOF(src) {
+		return fmt.Errorf("%w: more bytes after the entry's data frame, within its range", ErrCorrupt)
+	}
+	return nil
 }
 
 // isRawHeader reports whether h starts the raw frame (rawframe.go) of content bytes.
@@ -82,25 +96,61 @@ func blockHeader(size int64, last bool) [3]byte {
 	return [3]byte{byte(h), byte(h >> 8), byte(h >> 16)}
 }
 
-// checkHeaderFrame decodes a frame that must hold exactly the tar header of e.
+// checkHeaderFrame decodes a frame that must hold exactly the tar header of e, and must be
+// all of src.
 func (b *Bundle) checkHeaderFrame(e entry, src io.Reader) error {
 	dec, err := b.decoder()
 	if err != nil {
 		return err
 	}
 	defer b.release(dec)
-	if err := dec.Reset(src); err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	fr := newFrameReader(src, "header frame")
+	if err := b.readHeaderFrame(dec, fr, e); err != nil {
+		return err
 	}
-	hdr, err := io.ReadAll(io.LimitReader(dec, 64<<10))
+	if !atEOF(src) {
+		return fmt.Errorf("%w: header frame: more bytes after it, before the data frame", ErrCorrupt)
+	}
+	return nil
+}
+
+// maxHeaderBytes bounds an entry's decoded tar header: one 512-byte block, or a few more with
+// a PAX record (a size over 8 GiB, a long name).
+const maxHeaderBytes = 8 << 10
+
+// readHeaderFrame decodes the frame fr is on with dec, and checks that it holds exactly one
+// tar header, that of e: no second header, no data, nothing after it.
+func (b *Bundle) readHeaderFrame(dec *zstd.Decoder, fr *frameReader, e entry) error {
+	if err := dec.Reset(fr); err != nil {
+		return fmt.Errorf("%w: header frame: %v", ErrCorrupt, err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(decoded{dec, fr}, maxHeaderBytes+1))
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: header frame: %v", ErrCorrupt, err)
+	case len(raw) > maxHeaderBytes:
+		return fmt.Errorf("%w: header frame of %q decodes to more than %d bytes", ErrCorrupt, e.Name, maxHeaderBytes)
+	case !fr.Done():
+		return fmt.Errorf("%w: header frame of %q: not read to its end", ErrCorrupt, e.Name)
+	}
+	return checkHeaderBytes(raw, e)
+}
+
+// checkHeaderBytes checks that raw is exactly one tar header (with the PAX records Go's tar
+// writer emits for a long name or a large size, and no others), that of e.
+func checkHeaderBytes(raw []byte, e entry) error {
+	br := bytes.NewReader(raw)
+	h, err := tar.NewReader(br).Next()
 	if err != nil {
-		return fmt.Errorf("%w: tar header: %v", ErrCorrupt, err)
+		return fmt.Errorf("%w: tar header of %q: %v", ErrCorrupt, e.Name, err)
 	}
-	h, err := tar.NewReader(bytes.NewReader(hdr)).Next()
-	if err != nil {
-		return fmt.Errorf("%w: tar header: %v", ErrCorrupt, err)
+	if err := checkHeader(h, e.Name, e.Size); err != nil {
+		return err
 	}
-	return checkHeader(h, e.Name, e.Size)
+	if br.Len() != 0 {
+		return fmt.Errorf("%w: header frame of %q holds %d bytes more than its tar header (another header, or data)", ErrCorrupt, e.Name, br.Len())
+	}
+	return nil
 }
 
 // rawReader reads the data of a raw frame from src, positioned just after the frame header.

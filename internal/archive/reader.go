@@ -2,6 +2,7 @@ package archive
 
 import (
 	"archive/tar"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -171,30 +172,47 @@ func (b *Bundle) ReadFile(name string) ([]byte, error) {
 	return io.ReadAll(r) // errors name the entry already
 }
 
-// openFrame decodes the frame of e from src and positions a verified reader on its data.
+// openFrame reads the frames of e from src through a decoder, one frame at a time: the header
+// frame must hold exactly e's tar header, the data frame exactly its data and zero padding, and
+// nothing may follow them in src. It positions a verified reader on the data.
 func (b *Bundle) openFrame(e entry, src io.Reader) (*entryReader, error) {
 	dec, err := b.decoder()
 	if err != nil {
 		return nil, err
 	}
-	if err := dec.Reset(src); err != nil {
-		b.release(dec)
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	tr := tar.NewReader(dec)
-	hdr, err := tr.Next()
-	if err != nil {
-		b.release(dec)
-		return nil, fmt.Errorf("%w: tar header: %v", ErrCorrupt, err)
-	}
-	if err := checkHeader(hdr, e.Name, e.Size); err != nil {
+	fr := newFrameReader(src, "header frame")
+	if err := b.readHeaderFrame(dec, fr, e); err != nil {
 		b.release(dec)
 		return nil, err
 	}
-	return &entryReader{Reader: verify.NewReader(tr, e.Digest, e.Size), b: b, dec: dec, name: e.Name}, nil
+	fr.Next("data frame")
+	if err := dec.Reset(fr); err != nil {
+		b.release(dec)
+		return nil, fmt.Errorf("%w: data frame: %v", ErrCorrupt, err)
+	}
+	data := decoded{dec, fr}
+	r := &entryReader{Reader: verify.NewReader(io.LimitReader(data, e.Size), e.Digest, e.Size), b: b, dec: dec, name: e.Name}
+	r.finish = func() error {
+		pad := padding(e.Size)
+		rest, err := io.ReadAll(io.LimitReader(data, pad+1))
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w: data frame: %v", ErrCorrupt, err)
+		case int64(len(rest)) > pad:
+			return fmt.Errorf("%w: data frame decodes to more than the entry's %d bytes and its padding", ErrCorrupt, e.Size)
+		case int64(len(rest)) < pad || !bytes.Equal(rest, make([]byte, pad)):
+			return fmt.Errorf("%w: bad tar padding", ErrCorrupt)
+		case !fr.Done():
+			return fmt.Errorf("%w: data frame: not read to its end", ErrCorrupt)
+		}
+		return endOfEntry(src)
+	}
+	return r, nil
 }
 
-// checkHeader rejects a tar header that is not the regular file of the expected name and size.
+// checkHeader rejects a tar header that is not the regular file of the expected name and size,
+// as our writer makes it: permission bits only, no owner names, no link, no device, no PAX
+// record but those Go's tar writer emits for a name or a size (no extended attributes).
 func checkHeader(hdr *tar.Header, name string, size int64) error {
 	if hdr.Name != name {
 		return fmt.Errorf("%w: found entry %q where the offset table places %q", ErrCorrupt, hdr.Name, name)
@@ -204,6 +222,14 @@ func checkHeader(hdr *tar.Header, name string, size int64) error {
 	}
 	if hdr.Size != size {
 		return fmt.Errorf("%w: entry %q is %d bytes, declared %d", ErrCorrupt, hdr.Name, hdr.Size, size)
+	}
+	if hdr.Mode&^0o777 != 0 || hdr.Linkname != "" || hdr.Devmajor != 0 || hdr.Devminor != 0 {
+		return fmt.Errorf("%w: entry %q has mode %o, a link or a device: not a plain file", ErrCorrupt, hdr.Name, hdr.Mode)
+	}
+	for k := range hdr.PAXRecords {
+		if k != "path" && k != "size" && k != "mtime" {
+			return fmt.Errorf("%w: entry %q carries the PAX record %q, which no bundle writer emits", ErrCorrupt, hdr.Name, k)
+		}
 	}
 	return nil
 }
@@ -215,10 +241,18 @@ type entryReader struct {
 	raw  *rawReader    // of a raw frame
 	name string
 	done func() // closes the descriptors opened for it, if any
+	// finish checks, once the data verified, that the entry's frames hold nothing more.
+	finish func() error
 }
 
 func (r *entryReader) Read(p []byte) (int, error) {
 	n, err := r.Reader.Read(p)
+	if err == io.EOF && r.finish != nil {
+		if ferr := r.finish(); ferr != nil {
+			err = ferr
+		}
+		r.finish = func() error { return err }
+	}
 	if err != nil && err != io.EOF {
 		switch {
 		case errors.Is(err, io.ErrUnexpectedEOF):

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -67,10 +68,15 @@ func (s *Sums) Marshal() []byte {
 	return b.Bytes()
 }
 
+// maxSumsSize bounds a checksum file: a line per part (at most maxDataParts of them, or
+// maxShards with parity) of about 100 bytes, and four comment lines. A larger file is refused
+// before it is parsed.
+const maxSumsSize = 128 << 10
+
 // ReadSums reads and checks a checksum file written by Sums.Marshal, or the one line an
-// older tool wrote.
+// older tool wrote. A file over maxSumsSize is refused unread.
 func ReadSums(path string) (*Sums, error) {
-	data, err := os.ReadFile(path)
+	data, err := readSmall(path, maxSumsSize)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +87,30 @@ func ReadSums(path string) (*Sums, error) {
 	return s, nil
 }
 
+// readSmall reads a file that must be at most limit bytes, without reading more than that.
+func readSmall(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: %w: larger than %d bytes, far more than any checksum file or signature holds", path, ErrCorrupt, limit)
+	}
+	return data, nil
+}
+
+// parseSums parses a checksum file. Nothing is allocated from a count the file declares: the
+// part and parity counts are checked against the limits and against the lines actually there
+// before the lists are made.
 func parseSums(data []byte) (*Sums, error) {
+	if len(data) > maxSumsSize {
+		return nil, fmt.Errorf("%w: checksum file larger than %d bytes", ErrCorrupt, maxSumsSize)
+	}
 	s := &Sums{}
 	files := map[string]string{} // name -> hex
 	var order []string
@@ -132,13 +161,24 @@ func parseSums(data []byte) (*Sums, error) {
 	if s.Name == "" { // one line, from an older tool
 		s.Name, s.SHA256 = order[0], files[order[0]]
 	}
+	if strings.ContainsAny(s.Name, "/\\") || !isHex(s.SHA256) || s.Size < 0 || s.Size > maxEntrySize {
+		return nil, fmt.Errorf("%w: checksum file: the bundle line does not name a file, a size and a sha256", ErrCorrupt)
+	}
+	s.SHA256 = strings.ToLower(s.SHA256)
 	if s.PartSize == 0 {
 		if files[s.Name] != s.SHA256 || len(order) != 1 {
 			return nil, fmt.Errorf("%w: checksum file: lists %s, not %s alone", ErrCorrupt, strings.Join(order, ", "), s.Name)
 		}
 		return s, nil
 	}
-	if data_ < 1 || data_ > maxDataParts || parity < 0 || int64(data_-1)*s.PartSize >= s.Size || int64(data_)*s.PartSize < s.Size {
+	switch {
+	case data_ < 1 || data_ > maxDataParts || parity < 0 || (parity > 0 && data_+parity > maxShards):
+		return nil, fmt.Errorf("%w: checksum file: %d data and %d parity parts: at most %d data parts, and at most %d data and parity parts together",
+			ErrCorrupt, data_, parity, maxDataParts, maxShards)
+	case data_+parity != len(order):
+		return nil, fmt.Errorf("%w: checksum file: says %d data and %d parity parts, lists %d files", ErrCorrupt, data_, parity, len(order))
+	case s.PartSize > maxEntrySize || s.Size < 0 || s.Size > maxEntrySize ||
+		int64(data_-1)*s.PartSize >= s.Size || int64(data_)*s.PartSize < s.Size:
 		return nil, fmt.Errorf("%w: checksum file: %d parts of %d bytes cannot hold %d bytes", ErrCorrupt, data_, s.PartSize, s.Size)
 	}
 	for i := range data_ {
@@ -147,7 +187,7 @@ func parseSums(data []byte) (*Sums, error) {
 	for i := range parity {
 		s.Parity = append(s.Parity, files[parityName(s.Name, i)])
 	}
-	if len(order) != data_+parity || contains(s.Parts, "") || contains(s.Parity, "") {
+	if contains(s.Parts, "") || contains(s.Parity, "") {
 		return nil, fmt.Errorf("%w: checksum file: the lines do not name the %d data and %d parity parts of %s", ErrCorrupt, data_, parity, s.Name)
 	}
 	return s, nil

@@ -202,19 +202,24 @@ func (b *Bundle) verifyFrame(e entry, src io.Reader) error {
 	return err
 }
 
-// checkEnd checks the end-of-archive frame: it must decode to the tar trailer alone.
+// checkEnd checks the end-of-archive frame: one frame, decoding to the tar trailer alone, and
+// nothing after it before the table.
 func checkEnd(src io.Reader) error {
 	d, err := newDecoder()
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := d.Reset(src); err != nil {
+	fr := newFrameReader(src, "end-of-archive frame")
+	if err := d.Reset(fr); err != nil {
 		return fmt.Errorf("%w: end-of-archive frame: %v", ErrCorrupt, err)
 	}
-	got, err := io.ReadAll(io.LimitReader(d, 64<<10))
-	if err != nil || len(got) < 1024 || len(got) > 10240 || !bytes.Equal(got, make([]byte, len(got))) {
-		return fmt.Errorf("%w: end-of-archive frame is not a tar trailer", ErrCorrupt)
+	got, err := io.ReadAll(io.LimitReader(decoded{d, fr}, 64<<10))
+	if err != nil {
+		return err
+	}
+	if len(got) < 1024 || len(got) > 10240 || !bytes.Equal(got, make([]byte, len(got))) || !fr.Done() || !atEOF(src) {
+		return fmt.Errorf("%w: end-of-archive frame is not a tar trailer alone", ErrCorrupt)
 	}
 	return nil
 }
