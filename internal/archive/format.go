@@ -63,6 +63,10 @@ type Manifest struct {
 	// and indexes (signatures, attestations, SBOMs), and to those referrers in turn, in the
 	// order found: a subject before what refers to it. Their manifests and blobs are among Blobs.
 	Referrers []Referrer `json:"referrers,omitempty"`
+
+	// byDigest indexes Blobs and External once a reader checked the manifest (decodeManifest);
+	// nil for a manifest being built, which lookups then scan.
+	byDigest map[string]Blob
 }
 
 // Referrer is a manifest (or index) that refers to another the bundle carries.
@@ -256,7 +260,7 @@ func (m *Manifest) Check() error {
 
 // checkReferrers checks that every referrer is a blob the bundle carries, that its subject is a
 // manifest of the bundle listed before it (an image's or an earlier referrer's), that a tag is
-// cosign's tag for its subject, and that no referrer is listed twice.
+// cosign's tag for its subject, and that no referrer is listed twice. Linear in the referrers.
 func (m *Manifest) checkReferrers(carried map[string]bool) error {
 	subjects := map[string]bool{}
 	for _, b := range m.Blobs {
@@ -264,13 +268,17 @@ func (m *Manifest) checkReferrers(carried map[string]bool) error {
 			subjects[b.Digest] = true
 		}
 	}
+	referrer := make(map[string]bool, len(m.Referrers)) // digests that are a referrer's own
+	for _, r := range m.Referrers {
+		referrer[r.Digest] = true
+	}
 	listed := map[string]bool{}
 	for _, r := range m.Referrers {
 		what := fmt.Sprintf("referrer %s of %s", r.Digest, r.Subject)
 		if !carried[r.Digest] || !subjects[r.Digest] {
 			return fmt.Errorf("%w: %s is not among the bundle's manifests", ErrCorrupt, what)
 		}
-		if !subjects[r.Subject] || (!listed[r.Subject] && !m.imageManifest(r.Subject)) {
+		if !subjects[r.Subject] || (!listed[r.Subject] && referrer[r.Subject]) {
 			return fmt.Errorf("%w: %s: its subject is neither an image's manifest nor a referrer listed before it", ErrCorrupt, what)
 		}
 		if r.Tag != "" && !strings.HasPrefix(r.Tag, strings.Replace(r.Subject, ":", "-", 1)+".") {
@@ -285,19 +293,12 @@ func (m *Manifest) checkReferrers(carried map[string]bool) error {
 	return nil
 }
 
-// imageManifest reports whether digest is a manifest or index of an image rather than of a
-// referrer: not a referrer's own digest.
-func (m *Manifest) imageManifest(digest string) bool {
-	for _, r := range m.Referrers {
-		if r.Digest == digest {
-			return false
-		}
-	}
-	return true
-}
-
 // BlobByDigest returns the record of a blob the bundle carries.
 func (m *Manifest) BlobByDigest(digest string) (Blob, bool) {
+	if m.byDigest != nil {
+		b, ok := m.byDigest[digest]
+		return b, ok
+	}
 	for _, b := range m.Blobs {
 		if b.Digest == digest {
 			return b, true
@@ -308,12 +309,29 @@ func (m *Manifest) BlobByDigest(digest string) (Blob, bool) {
 
 // ExternalBlob returns the record of a blob a delta bundle relies on its base for.
 func (m *Manifest) ExternalBlob(digest string) (Blob, bool) {
+	if m.byDigest != nil {
+		b, ok := m.byDigest[digest+" external"]
+		return b, ok
+	}
 	for _, b := range m.External {
 		if b.Digest == digest {
 			return b, true
 		}
 	}
 	return Blob{}, false
+}
+
+// index makes the lookups of a checked manifest constant-time: blobs under their digest,
+// external blobs under "DIGEST external".
+func (m *Manifest) index() {
+	idx := make(map[string]Blob, len(m.Blobs)+len(m.External))
+	for _, b := range m.Blobs {
+		idx[b.Digest] = b
+	}
+	for _, b := range m.External {
+		idx[b.Digest+" external"] = b
+	}
+	m.byDigest = idx
 }
 
 // expected maps every entry name the manifest allows to its digest and size (size -1: unknown).
@@ -336,6 +354,7 @@ func decodeManifest(b []byte) (*Manifest, error) {
 	if err := m.Check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", ManifestName, err)
 	}
+	m.index()
 	return &m, nil
 }
 

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -17,7 +18,13 @@ type Set struct {
 	Parity   [][]string // per parity part, likewise
 	SumsPath string     // NAME.tar.zst.sha256 beside the files; "" when there is none
 	Sums     *Sums      // nil when there is no checksum file
-	dirs     []string
+	// Signature is who signed the checksum file, checked against an allowed key by Find.
+	Signature *Signature
+	// Unchecked is the key of a signature lying beside the bundle when Find was given no
+	// allowed key: the signature verifies the checksum file, but nobody said the key is trusted.
+	Unchecked *Signature
+	dirs      []string
+	found     bool // made by Find
 }
 
 // Split reports whether the bundle is in parts.
@@ -31,12 +38,12 @@ func (s *Set) Dir() string {
 	return s.dirs[0]
 }
 
-// Locate finds the files of one bundle from what a user names: the bundle file, any of its parts
+// locate finds the files of one bundle from what a user names: the bundle file, any of its parts
 // (the others are found beside it), NAME.tar.zst of a bundle in parts, a directory holding one
 // bundle, or a glob (expanded here when the shell did not); several of these for parts spread
 // over several directories. Naming the bundle file itself means that file, even when its parts
 // are beside it (to check the parts joined); anything else means the parts.
-func Locate(args ...string) (*Set, error) {
+func locate(args ...string) (*Set, error) {
 	type found struct{ path, base string }
 	var given []found
 	whole := ""
@@ -259,9 +266,13 @@ func (s *Set) openFiles() (*files, error) {
 	return st, nil
 }
 
-// OpenSet opens the bundle of a Set, as Open does. Parts found twice must have been resolved
-// (CheckParts does it) or be the same bytes.
+// OpenSet opens the bundle of a Set that Find gave, as Open does; a signed one's footer is
+// compared with the signed checksum file before anything else is read. Parts found twice must
+// have been resolved (CheckParts does it) or be the same bytes. Set.Open checks the parts first.
 func OpenSet(s *Set) (*Bundle, error) {
+	if !s.found {
+		return nil, errors.New("archive: a Set must come from Find")
+	}
 	for i, l := range s.Data {
 		if len(l) > 1 {
 			return nil, fmt.Errorf("%w: %s was found twice, as %s: keep the right one (unbundle verify says which)",
@@ -272,7 +283,7 @@ func OpenSet(s *Set) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := NewReader(st, st.size)
+	b, err := newReader(st, st.size, s.checkSigned)
 	if err != nil {
 		st.Close()
 		where := s.Whole

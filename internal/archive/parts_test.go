@@ -167,7 +167,7 @@ func TestPartsDamage(t *testing.T) {
 			if !strings.Contains(err.Error(), "the 2 parity parts can rebuild them: run unbundle repair") {
 				t.Fatalf("error %q does not say parity can rebuild", err)
 			}
-			s, err := Locate(f.dir)
+			s, err := Find(context.Background(), Trust{}, f.dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -199,7 +199,7 @@ func TestParityLimits(t *testing.T) {
 			want[2*i] = mustRead(t, p)
 			os.Remove(p)
 		}
-		s, err := Locate(f.part(1))
+		s, err := Find(context.Background(), Trust{}, f.part(1))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,7 +227,7 @@ func TestParityLimits(t *testing.T) {
 		if _, err := Verify(context.Background(), f.dir+"/*", nil); err == nil {
 			t.Fatal("the parts in place verify without the rebuilt ones")
 		}
-		s, err = Locate(f.dir, out)
+		s, err = Find(context.Background(), Trust{}, f.dir, out)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +243,7 @@ func TestPartsRerun(t *testing.T) {
 	f := newPartsFixture(t, 128<<10, 2)
 	for _, opts := range [][]Option{{WithParts(400<<10, 1)}, {WithParts(100<<10, 0)}, nil, {WithParts(128<<10, 2)}} {
 		writeParts(t, f.path, f.blobs, opts...)
-		s, err := Locate(f.dir)
+		s, err := Find(context.Background(), Trust{}, f.dir)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package archive
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -28,12 +29,12 @@ type Bundle struct {
 	closed bool
 }
 
-// Open opens the bundle at path (the bundle file, or any part of a bundle in parts: see Locate):
-// it reads the footer and the offset table at the end, then the manifest at the start, and
-// checks that they agree (every listed blob has an entry of the same size, every entry is
-// listed). It does not read the blobs: see Verify.
+// Open opens the bundle at path (the bundle file, or any part of a bundle in parts: see Find),
+// with no signature required: it reads the footer and the offset table at the end, then the
+// manifest at the start, and checks that they agree (every listed blob has an entry of the
+// same size, every entry is listed). It does not read the blobs: see Verify.
 func Open(path string) (*Bundle, error) {
-	s, err := Locate(path)
+	s, err := Find(context.Background(), Trust{}, path)
 	if err != nil {
 		return nil, err
 	}
@@ -42,8 +43,21 @@ func Open(path string) (*Bundle, error) {
 
 // NewReader reads a bundle of the given size from r, as Open does from a file. Close does not
 // close r.
-func NewReader(r io.ReaderAt, size int64) (*Bundle, error) {
-	tab, _, err := readTail(r, size)
+func NewReader(r io.ReaderAt, size int64) (*Bundle, error) { return newReader(r, size, nil) }
+
+// newReader reads a bundle from r; before the offset table is read, check (if not nil) is
+// given the footer: a signed bundle's footer must be the signed one.
+func newReader(r io.ReaderAt, size int64, check func(footer, int64) error) (*Bundle, error) {
+	f, err := readFooter(r, size)
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(f, size); err != nil {
+			return nil, err
+		}
+	}
+	tab, err := readTable(r, f)
 	if err != nil {
 		return nil, err
 	}

@@ -19,10 +19,13 @@ import (
 // parts a stripe at a time and writes each rebuilt part into dir, through a temporary file that
 // is renamed into place only once its sha256 is the listed one. A damaged part in dir is
 // replaced; elsewhere (a read-only medium) it is left as it is, and the rebuilt part in dir is
-// the one to use. It returns the paths of the parts it wrote (none when every part was fine);
-// when more parts are bad than there are parity parts it writes nothing and returns the
-// *PartsError. progress, if not nil, counts the bytes read.
-func Repair(ctx context.Context, s *Set, dir string, progress Counter) ([]string, error) {
+// the one to use. A file a rebuilt part replaces is never lost: it is kept beside it as
+// NAME.damaged (and a file that matches its listed sha256 when the rebuilt part is ready is not
+// replaced at all). The checksum file is what Find established: with a signature beside it,
+// one that verifies it. It returns the parts it wrote (none when every part was fine); when more
+// parts are bad than there are parity parts it writes nothing and returns the *PartsError.
+// progress, if not nil, counts the bytes read.
+func Repair(ctx context.Context, s *Set, dir string, progress Counter) ([]Rebuilt, error) {
 	if !s.Split() {
 		return nil, fmt.Errorf("%s: %w: one file, not parts: there is nothing to rebuild it from", s.Whole, ErrCorrupt)
 	}
@@ -119,7 +122,7 @@ func Repair(ctx context.Context, s *Set, dir string, progress Counter) ([]string
 			sums[i].Write(shards[i][:have])
 		}
 	}
-	var wrote []string
+	var wrote []Rebuilt
 	for i, f := range out {
 		if f == nil {
 			continue
@@ -136,11 +139,18 @@ func Repair(ctx context.Context, s *Set, dir string, progress Counter) ([]string
 		}
 		f.Close()
 		dst := filepath.Join(dir, s.shardName(i))
+		kept, same, err := keepAside(dst, s.shardSum(i))
+		if err != nil {
+			return wrote, err
+		}
+		if same { // it matches now: it was not the damaged copy
+			continue
+		}
 		if err := os.Rename(f.Name(), dst); err != nil {
 			return wrote, err
 		}
 		out[i] = nil
-		wrote = append(wrote, dst)
+		wrote = append(wrote, Rebuilt{Path: dst, Kept: kept})
 		if i < k {
 			s.Data[i] = []string{dst}
 		} else {
@@ -148,6 +158,35 @@ func Repair(ctx context.Context, s *Set, dir string, progress Counter) ([]string
 		}
 	}
 	return wrote, nil
+}
+
+// Rebuilt is a part Repair wrote.
+type Rebuilt struct {
+	Path string // the rebuilt part
+	Kept string // the damaged file it replaced, kept under another name; "" when there was none
+}
+
+// keepAside makes room for a rebuilt part at dst: a file there that matches its listed sha256
+// is left alone (same), any other is renamed to dst.damaged (or .damaged.N), never removed.
+func keepAside(dst, sum string) (kept string, same bool, err error) {
+	f, err := os.Open(dst)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	h := sha256.New()
+	_, err = io.Copy(h, f)
+	f.Close()
+	if err == nil && hex.EncodeToString(h.Sum(nil)) == sum {
+		return "", true, nil
+	}
+	kept = dst + ".damaged"
+	for n := 1; fileExists(kept); n++ {
+		kept = fmt.Sprintf("%s.damaged.%d", dst, n)
+	}
+	return kept, false, os.Rename(dst, kept)
 }
 
 // shardName is the file name of shard i: data parts first, then parity parts.

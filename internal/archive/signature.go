@@ -64,19 +64,19 @@ func Sign(s *Set, signer ssh.Signer, now time.Time) error {
 	return atomicfile.WriteFile(s.SumsPath+".sig", sig, 0o644)
 }
 
-// CheckSignature checks that the checksum file of the bundle is signed by one of allowed, before
+// checkSignature checks that the checksum file of the bundle is signed by one of allowed, before
 // anything of the bundle is read, and returns who signed. The checksum file checked replaces
-// s.Sums, so that what is compared with the bundle afterwards (VerifySet, CheckTable) is what
-// was signed. Errors wrap ErrSignature and, once the signature itself verified, name its key.
-func CheckSignature(s *Set, allowed []sshsig.Allowed, now time.Time) (*Signature, error) {
+// s.Sums, so that what is compared with the bundle afterwards (Set.checkSigned, VerifySet) is
+// what was signed. Errors wrap ErrSignature and, once the signature itself verified, name its key.
+func checkSignature(s *Set, allowed []sshsig.Allowed, now time.Time) (*Signature, error) {
 	if s.SumsPath == "" {
 		return nil, fmt.Errorf("%w: %s is not signed: there is no checksum file %s.sha256 beside it", ErrSignature, s.Name, s.Name)
 	}
-	data, err := os.ReadFile(s.SumsPath)
+	data, err := readSmall(s.SumsPath, maxSumsSize)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := os.ReadFile(s.SumsPath + ".sig")
+	sig, err := readSmall(s.SumsPath+".sig", maxSigSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s is not signed: there is no %s beside it", ErrSignature, s.Name, filepath.Base(s.SumsPath)+".sig")
 	}
@@ -100,20 +100,4 @@ func CheckSignature(s *Set, allowed []sshsig.Allowed, now time.Time) (*Signature
 	}
 	s.Sums = sums
 	return &Signature{Key: sshsig.ID(key), Principals: a.Principals, Source: a.Source, Signed: sums.Signed}, nil
-}
-
-// CheckTable checks that the bundle's offset table is the one its checksum file records: once
-// the checksum file's signature is checked, every entry read through the table is then what
-// was signed, without reading the whole file first.
-func (b *Bundle) CheckTable(sums *Sums) error {
-	switch {
-	case sums == nil || sums.Table == "":
-		return fmt.Errorf("%w: the checksum file records no offset table digest (an older tool made it): sign it again with bundle sign", ErrSignature)
-	case b.tab.digest != sums.Table:
-		return fmt.Errorf("%w: the bundle's offset table is %s, the signed checksum file records %s: the bundle is not the one signed",
-			ErrSignature, b.tab.digest, sums.Table)
-	case b.size != sums.Size:
-		return fmt.Errorf("%w: the bundle is %d bytes, the signed checksum file records %d", ErrSignature, b.size, sums.Size)
-	}
-	return nil
 }

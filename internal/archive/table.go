@@ -69,48 +69,71 @@ func encodeTail(t *table, offset int64) ([]byte, error) {
 	return append(tf, skippable(footerMagic, foot)...), nil
 }
 
-// readTail reads and checks the footer and the table of a file of the given size.
-// It returns the table and the offset where the table frame starts.
-func readTail(r io.ReaderAt, size int64) (*table, int64, error) {
+// footer is what the last 72 bytes of a bundle say: where the offset table is, and its digest.
+type footer struct {
+	off, length int64
+	digest      string // "sha256:<hex>" of the table JSON
+	sum         []byte
+}
+
+// readFooter reads and checks the footer of a file of the given size.
+func readFooter(r io.ReaderAt, size int64) (footer, error) {
 	if size < footerSize {
-		return nil, 0, fmt.Errorf("%w: %d bytes is too short for a bundle (truncated?)", ErrCorrupt, size)
+		return footer{}, fmt.Errorf("%w: %d bytes is too short for a bundle (truncated?)", ErrCorrupt, size)
 	}
 	foot := make([]byte, footerSize)
 	if _, err := r.ReadAt(foot, size-footerSize); err != nil {
-		return nil, 0, fmt.Errorf("read footer: %w", err)
+		return footer{}, fmt.Errorf("read footer: %w", err)
 	}
 	if binary.LittleEndian.Uint32(foot) != footerMagic || binary.LittleEndian.Uint32(foot[4:]) != footerPayload ||
 		string(foot[8:16]) != footerSig {
-		return nil, 0, fmt.Errorf("%w: no bundle footer at the end of the file (truncated, or not a bundle)", ErrCorrupt)
+		return footer{}, fmt.Errorf("%w: no bundle footer at the end of the file (truncated, or not a bundle)", ErrCorrupt)
 	}
 	p := foot[8:]
 	if v := binary.LittleEndian.Uint32(p[8:]); v != FormatVersion {
-		return nil, 0, fmt.Errorf("%w: format version %d, this tool reads %d", ErrUnsupported, v, FormatVersion)
+		return footer{}, fmt.Errorf("%w: format version %d, this tool reads %d", ErrUnsupported, v, FormatVersion)
 	}
-	off := int64(binary.LittleEndian.Uint64(p[16:]))
-	length := int64(binary.LittleEndian.Uint64(p[24:]))
-	if off < 0 || length < 8 || length > maxTableSize || off+length != size-footerSize {
-		return nil, 0, fmt.Errorf("%w: footer: table at %d+%d does not end at the footer", ErrCorrupt, off, length)
+	f := footer{off: int64(binary.LittleEndian.Uint64(p[16:])), length: int64(binary.LittleEndian.Uint64(p[24:])),
+		digest: "sha256:" + hex.EncodeToString(p[32:64]), sum: p[32:64]}
+	if f.off < 0 || f.length < 8 || f.length > maxTableSize || f.off+f.length != size-footerSize {
+		return footer{}, fmt.Errorf("%w: footer: table at %d+%d does not end at the footer", ErrCorrupt, f.off, f.length)
 	}
-	tf := make([]byte, length)
-	if _, err := r.ReadAt(tf, off); err != nil {
-		return nil, 0, fmt.Errorf("read offset table: %w", err)
+	return f, nil
+}
+
+// readTable reads the offset table the footer points at, checks it against the footer's
+// digest, and only then parses and checks it.
+func readTable(r io.ReaderAt, f footer) (*table, error) {
+	tf := make([]byte, f.length)
+	if _, err := r.ReadAt(tf, f.off); err != nil {
+		return nil, fmt.Errorf("read offset table: %w", err)
 	}
-	if binary.LittleEndian.Uint32(tf) != tableMagic || int64(binary.LittleEndian.Uint32(tf[4:])) != length-8 {
-		return nil, 0, fmt.Errorf("%w: offset table frame header", ErrCorrupt)
+	if binary.LittleEndian.Uint32(tf) != tableMagic || int64(binary.LittleEndian.Uint32(tf[4:])) != f.length-8 {
+		return nil, fmt.Errorf("%w: offset table frame header", ErrCorrupt)
 	}
 	js := tf[8:]
-	if sum := sha256.Sum256(js); !bytes.Equal(sum[:], p[32:64]) {
-		return nil, 0, fmt.Errorf("%w: offset table does not match its checksum in the footer", ErrCorrupt)
+	if sum := sha256.Sum256(js); !bytes.Equal(sum[:], f.sum) {
+		return nil, fmt.Errorf("%w: offset table does not match its checksum in the footer", ErrCorrupt)
 	}
-	t := table{digest: "sha256:" + hex.EncodeToString(p[32:64])}
+	t := table{digest: f.digest}
 	if err := json.Unmarshal(js, &t); err != nil {
-		return nil, 0, fmt.Errorf("%w: offset table: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: offset table: %v", ErrCorrupt, err)
 	}
-	if err := t.check(off); err != nil {
+	if err := t.check(f.off); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// readTail reads and checks the footer and the table of a file of the given size.
+// It returns the table and the offset where the table frame starts.
+func readTail(r io.ReaderAt, size int64) (*table, int64, error) {
+	f, err := readFooter(r, size)
+	if err != nil {
 		return nil, 0, err
 	}
-	return &t, off, nil
+	t, err := readTable(r, f)
+	return t, f.off, err
 }
 
 // check validates the table's structure: the manifest first, frames contiguous from offset 0 to

@@ -37,7 +37,7 @@ type Result struct {
 
 // Verify verifies the bundle at path (see Locate for what path may be), as VerifySet does.
 func Verify(ctx context.Context, path string, progress Counter) (*Result, error) {
-	s, err := Locate(path)
+	s, err := Find(ctx, Trust{}, path)
 	if err != nil {
 		return nil, err
 	}

@@ -68,6 +68,7 @@ func createCommand(e *env) *cli.Command {
 			&cli.IntFlag{Name: "parity", Usage: "with --split-size, write `N` parity parts, which rebuild any N parts lost or damaged"},
 			&cli.StringFlag{Name: "sign-key", Usage: "sign the bundle with the ed25519 key `FILE` (see bundle sign)"},
 			&cli.StringSliceFlag{Name: "referrers", Usage: "carry what refers to every image: cosign signatures, attestations and SBOMs (sha256-<hex>.sig, .att, .sbom tags) and OCI 1.1 referrers, and their own referrers; given a `TYPE` (repeatable), only referrers of that artifact type (application/vnd.dev.cosign.simplesigning.v1+json: cosign signatures)"},
+			publicKeyFlag,
 		}, registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
@@ -132,7 +133,7 @@ func createCommand(e *env) *cli.Command {
 			var local []oci.Option
 			if since := c.String("since"); since != "" {
 				var earlier *archive.Bundle
-				if base, have, earlier, err = delta.LoadBase(since); err != nil {
+				if base, have, earlier, err = delta.LoadBase(since, bundleOpener(c, e)); err != nil {
 					return err
 				}
 				if earlier != nil { // its manifests and configs need not be fetched again
@@ -199,7 +200,7 @@ func createCommand(e *env) *cli.Command {
 					progress.Bytes(p.CachedBytes), p.External, progress.Bytes(p.ExternalBytes))
 				return err
 			}
-			set, serr := archive.Locate(out)
+			set, serr := archive.Find(c.Context, archive.Trust{}, out)
 			if serr != nil {
 				return serr
 			}

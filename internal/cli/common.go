@@ -191,15 +191,8 @@ func verifyCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			keys, err := allowedKeys(c)
+			s, err := findBundle(c, e, args...)
 			if err != nil {
-				return err
-			}
-			s, err := archive.Locate(args...)
-			if err != nil {
-				return err
-			}
-			if err := checkSignature(e.stdout, s, keys); err != nil {
 				return err
 			}
 			start := time.Now()
@@ -227,16 +220,16 @@ func verifyCommand(e *env) *cli.Command {
 				return fmt.Errorf("%s: %w: %d entries failed verification", s.Name, archive.ErrCorrupt, len(res.Bad))
 			}
 			took := time.Since(start).Round(time.Millisecond)
-			if !s.Split() {
+			switch {
+			case !s.Split():
 				fmt.Fprintf(e.stdout, "%s: OK (sha256 %s, checksum file %s) in %s\n", s.Whole, res.SHA256, res.Checksum, took)
-				return nil
-			}
-			if s.Sums == nil {
+			case s.Sums == nil:
 				fmt.Fprintf(e.stdout, "%s: OK, %d parts (no checksum file: the parts themselves are not checked) in %s\n", s.Name, len(res.Parts), took)
-				return nil
+			default:
+				fmt.Fprintf(e.stdout, "%s: OK, %s, every part matching %s.sha256 (sha256 of the joined bundle %s) in %s\n",
+					s.Name, partsSummary(s.Sums), s.Name, res.SHA256, took)
 			}
-			fmt.Fprintf(e.stdout, "%s: OK, %s, every part matching %s.sha256 (sha256 of the joined bundle %s) in %s\n",
-				s.Name, partsSummary(s.Sums), s.Name, res.SHA256, took)
+			fmt.Fprintf(e.stdout, "%s: %s\n", s.Name, signatureSummary(s))
 			return nil
 		},
 	}
@@ -251,6 +244,17 @@ func setBytes(s *archive.Set) int64 {
 		return st.Size()
 	}
 	return 0
+}
+
+// signatureSummary is verify's last word on who made the bundle.
+func signatureSummary(s *archive.Set) string {
+	switch {
+	case s.Signature != nil:
+		return trustLine(s) + "; signature checked"
+	case s.Unchecked != nil:
+		return "SIGNATURE NOT CHECKED: " + trustLine(s)
+	}
+	return fmt.Sprintf("not signed (no %s.sha256.sig beside it): nothing says who made it", s.Name)
 }
 
 // blobUsers maps blob digests to the containers using them; best effort (for messages).
@@ -277,7 +281,7 @@ func listCommand(e *env) *cli.Command {
 		Name:      "list",
 		Usage:     "list the images of a bundle, read from the head of the file",
 		ArgsUsage: bundleArgsUsage,
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the bundle manifest as JSON"}},
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the bundle manifest as JSON"}, publicKeyFlag},
 		Action: func(c *cli.Context) error {
 			b, err := openBundle(c, e, false)
 			if err != nil {

@@ -43,7 +43,7 @@ func inventoryCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			side, err := mirror.LoadDiffSide(c.Context, path, values, func(host string) (*oci.Client, error) { return newClient(c, e, host) }) // the images of a bundle's manifest, a list or a chart
+			side, err := mirror.LoadDiffSide(c.Context, path, values, func(host string) (*oci.Client, error) { return newClient(c, e, host) }, bundleOpener(c, e)) // the images of a bundle's manifest, a list or a chart
 			if err != nil {
 				return err
 			}

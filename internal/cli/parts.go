@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -33,8 +32,13 @@ func bundleArgs(c *cli.Context) ([]string, error) {
 	return c.Args().Slice(), nil
 }
 
-// publicKeyFlag is --public-key of verify and push.
-var publicKeyFlag = &cli.StringSliceFlag{Name: "public-key", Usage: "refuse the bundle unless NAME.tar.zst.sha256.sig is a signature by a key of `FILE` (a .pub file, or an allowed_signers file; repeatable), checked before anything else is read"}
+// publicKeyEnv names the allowed signers of every command that reads a bundle, so that a site
+// sets it once (a .pub file or an allowed_signers file; several separated by commas).
+const publicKeyEnv = "ESS_AIRGAP_PUBLIC_KEY"
+
+// publicKeyFlag is --public-key of every command that reads a bundle.
+var publicKeyFlag = &cli.StringSliceFlag{Name: "public-key", EnvVars: []string{publicKeyEnv},
+	Usage: "refuse the bundle unless NAME.tar.zst.sha256.sig is a signature by a key of `FILE` (a .pub file, or an allowed_signers file; repeatable), checked before anything else is read"}
 
 // allowedKeys reads the keys of every --public-key; none when the flag is not given.
 func allowedKeys(c *cli.Context) ([]sshsig.Allowed, error) {
@@ -42,42 +46,62 @@ func allowedKeys(c *cli.Context) ([]sshsig.Allowed, error) {
 	for _, p := range c.StringSlice("public-key") {
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return nil, usagef("--public-key: %v", err)
+			return nil, usagef("--public-key (or $%s): %v", publicKeyEnv, err)
 		}
 		keys, err := sshsig.ParseAllowed(p, data)
 		if err != nil {
-			return nil, usagef("--public-key: %v", err)
+			return nil, usagef("--public-key (or $%s): %v", publicKeyEnv, err)
 		}
 		all = append(all, keys...)
 	}
 	return all, nil
 }
 
-// checkSignature checks the bundle's signature when keys were given, and says on w who signed.
-func checkSignature(w io.Writer, s *archive.Set, keys []sshsig.Allowed) error {
-	if keys == nil {
-		return nil
-	}
-	sig, err := archive.CheckSignature(s, keys, time.Now())
-	if err != nil {
-		return err
-	}
-	who := strings.Join(sig.Principals, ", ")
-	if who != "" {
-		who += ", "
-	}
-	when := "signing time not recorded"
-	if !sig.Signed.IsZero() {
-		when = "signed " + sig.Signed.Format(time.RFC3339)
-	}
-	fmt.Fprintf(w, "%s: signed by %s (%sallowed by %s), %s\n", s.Name, sig.Key, who, sig.Source, when)
-	return nil
+// trustOf is what the command requires of a bundle's signature: --public-key's keys, if any.
+func trustOf(c *cli.Context) (archive.Trust, error) {
+	keys, err := allowedKeys(c)
+	return archive.Trust{Keys: keys}, err
 }
 
-// openBundle locates the bundle the arguments name, checks its signature first when --public-key
-// was given, and opens it. A bundle in parts must have every data part there, of its size,
-// unless some may be missing (list: only the first and last are read); the error names every
-// bad part and says whether parity can rebuild it.
+// findBundle is how every command finds the bundle it reads: archive.Find with the keys of
+// --public-key, and what it found of the signature said on stderr.
+func findBundle(c *cli.Context, e *env, args ...string) (*archive.Set, error) {
+	t, err := trustOf(c)
+	if err != nil {
+		return nil, err
+	}
+	s, err := archive.Find(c.Context, t, args...)
+	if err != nil {
+		return nil, err
+	}
+	if line := trustLine(s); line != "" {
+		fmt.Fprintf(e.stderr, "%s: %s\n", s.Name, line)
+	}
+	return s, nil
+}
+
+// trustLine says who signed the bundle, and whether that was checked against an allowed key;
+// "" when it is not signed.
+func trustLine(s *archive.Set) string {
+	if sig := s.Signature; sig != nil {
+		who := strings.Join(sig.Principals, ", ")
+		if who != "" {
+			who += ", "
+		}
+		when := "signing time not recorded"
+		if !sig.Signed.IsZero() {
+			when = "signed " + sig.Signed.Format(time.RFC3339)
+		}
+		return fmt.Sprintf("signed by %s (%sallowed by %s), %s", sig.Key, who, sig.Source, when)
+	}
+	if sig := s.Unchecked; sig != nil {
+		return fmt.Sprintf("signed by %s, signature not checked: give --public-key FILE (or set $%s) to refuse any bundle a key you trust did not sign",
+			sig.Key, publicKeyEnv)
+	}
+	return ""
+}
+
+// openBundle finds and opens the bundle the arguments name (see openBundleOf).
 func openBundle(c *cli.Context, e *env, allMustBeThere bool) (*archive.Bundle, error) {
 	args, err := bundleArgs(c)
 	if err != nil {
@@ -86,48 +110,24 @@ func openBundle(c *cli.Context, e *env, allMustBeThere bool) (*archive.Bundle, e
 	return openBundleOf(c, e, allMustBeThere, args...)
 }
 
-// openBundleOf is openBundle of the bundle args name.
+// openBundleOf finds the bundle the args name (findBundle: its signature first, with
+// --public-key) and opens it. A bundle in parts must have every data part there, of its size,
+// unless some may be missing (list: only the first and last are read); every bad part is named,
+// and whether parity can rebuild it.
 func openBundleOf(c *cli.Context, e *env, allMustBeThere bool, args ...string) (*archive.Bundle, error) {
-	keys, err := allowedKeys(c)
+	s, err := findBundle(c, e, args...)
 	if err != nil {
 		return nil, err
 	}
-	s, err := archive.Locate(args...)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkSignature(e.stderr, s, keys); err != nil {
-		return nil, err
-	}
-	var partsErr error
-	if s.Split() {
-		_, err := archive.CheckParts(c.Context, s, false, nil)
-		var pe *archive.PartsError
-		if err != nil && !errors.As(err, &pe) {
-			return nil, err
-		}
-		if pe != nil {
-			printBadParts(e, pe.Bad)
-			if allMustBeThere {
-				return nil, err
-			}
-			partsErr = err
-		}
-	}
-	b, err := archive.OpenSet(s)
-	if err != nil {
-		if partsErr != nil {
-			return nil, partsErr
-		}
-		return nil, err
-	}
-	if keys != nil {
-		if err := b.CheckTable(s.Sums); err != nil {
-			b.Close()
-			return nil, err
-		}
-	}
-	return b, nil
+	b, bad, err := s.Open(c.Context, allMustBeThere)
+	printBadParts(e, bad)
+	return b, err
+}
+
+// bundleOpener opens a bundle named by a flag or an argument of a command that reads other
+// things too (diff, inventory, create --since), as openBundleOf does.
+func bundleOpener(c *cli.Context, e *env) func(path string) (*archive.Bundle, error) {
+	return func(path string) (*archive.Bundle, error) { return openBundleOf(c, e, true, path) }
 }
 
 func printBadParts(e *env, bad []archive.PartStatus) {
@@ -198,7 +198,7 @@ func signCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			s, err := archive.Locate(args...)
+			s, err := archive.Find(c.Context, archive.Trust{Replacing: true}, args...)
 			if err != nil {
 				return err
 			}
@@ -223,14 +223,16 @@ func repairCommand(e *env) *cli.Command {
    missing or damaged are rebuilt, each checked against its sha256 before it is written. The
    parts are read in place (several directories may be given, one per medium); the rebuilt
    parts are written into --output-dir (default: the directory of NAME.tar.zst.sha256), where
-   a damaged part is replaced.`,
-		Flags: []cli.Flag{&cli.StringFlag{Name: "output-dir", Usage: "write the rebuilt parts into `DIR` (default: beside NAME.tar.zst.sha256)"}},
+   a damaged part is replaced and kept as NAME.tar.zst.00N.damaged. With a signature beside
+   the checksum file, the checksum file must be the one signed (with --public-key, by a key
+   you trust) before any part is written.`,
+		Flags: []cli.Flag{&cli.StringFlag{Name: "output-dir", Usage: "write the rebuilt parts into `DIR` (default: beside NAME.tar.zst.sha256)"}, publicKeyFlag},
 		Action: func(c *cli.Context) error {
 			args, err := bundleArgs(c)
 			if err != nil {
 				return err
 			}
-			s, err := archive.Locate(args...)
+			s, err := findBundle(c, e, args...)
 			if err != nil {
 				return err
 			}
@@ -238,7 +240,7 @@ func repairCommand(e *env) *cli.Command {
 			if dir == "" {
 				dir = s.Dir()
 			}
-			var wrote []string
+			var wrote []archive.Rebuilt
 			err = withProgress(e, "repair", func(m *progress.Meter) error {
 				if s.Sums != nil {
 					m.SetTotal(s.Sums.Size + int64(len(s.Sums.Parity))*s.Sums.PartSize)
@@ -259,7 +261,10 @@ func repairCommand(e *env) *cli.Command {
 				return nil
 			}
 			for _, p := range wrote {
-				fmt.Fprintf(e.stdout, "rebuilt %s (it matches its sha256 in %s.sha256)\n", p, s.Name)
+				fmt.Fprintf(e.stdout, "rebuilt %s (it matches its sha256 in %s.sha256)\n", p.Path, s.Name)
+				if p.Kept != "" {
+					fmt.Fprintf(e.stdout, "  the damaged file it replaces is kept as %s: remove it once unbundle verify says OK\n", p.Kept)
+				}
 			}
 			return nil
 		},

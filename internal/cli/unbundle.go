@@ -36,6 +36,7 @@ func destinationFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "registry", Usage: "the local registry, `HOST[:PORT][/PREFIX]`"},
 		&cli.StringFlag{Name: "path-prefix", Usage: "a path put before every repository (after the registry's PREFIX)"},
+		publicKeyFlag,
 	}
 }
 
@@ -74,10 +75,10 @@ func pushCommand(e *env) *cli.Command {
    at the registry by digest, and the render check (see unbundle check-values) runs when helm is found.
    A bundle in parts is read in place, as verify reads it. With --public-key the signature is
    checked before anything else is read, and the bundle's offset table must be the signed one.`,
-		Flags: append(append(append(append(destinationFlags(), configMapFlags()...),
+		Flags: append(append(append(destinationFlags(), configMapFlags()...),
 			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
 			&cli.StringFlag{Name: "chunk-size", Usage: "upload blobs larger than `SIZE` (16MiB, 8388608) in chunks of that size from the start, for a proxy that limits request bodies (default: one request per blob, chunks only after a 413)"}),
-			publicKeyFlag), append(helmFlags(), registryFlags(oci.DefaultPushJobs)...)...),
+			append(helmFlags(), registryFlags(oci.DefaultPushJobs)...)...),
 		Action: func(c *cli.Context) error {
 			dest, b, client, err := bundleAndRegistry(c, e)
 			if err != nil {

@@ -17,14 +17,15 @@ import (
 // bundle (NAME.tar.zst: every blob it carries or relies on) or an inventory of the destination
 // (see Inventory). It returns the base's record for the new bundle, the test of what it has and,
 // for a bundle, the bundle itself, open (its manifests and configs serve the new one's
-// resolution: oci.WithLocal); the caller closes it.
-func LoadBase(path string) (*archive.Base, func(digest string) bool, *archive.Bundle, error) {
+// resolution: oci.WithLocal); the caller closes it. open opens a bundle (the caller's trusted
+// open: archive.Find, then Set.Open).
+func LoadBase(path string, open func(path string) (*archive.Bundle, error)) (*archive.Base, func(digest string) bool, *archive.Bundle, error) {
 	have := map[string]bool{}
 	base := &archive.Base{Name: filepath.Base(path)}
 	var b *archive.Bundle
 	if strings.HasSuffix(path, ".tar.zst") {
 		var err error
-		if b, err = archive.Open(path); err != nil {
+		if b, err = open(path); err != nil {
 			return nil, nil, nil, fmt.Errorf("--since: %w", err)
 		}
 		m := b.Manifest()

@@ -75,8 +75,9 @@ func (s *DiffSide) What() string {
 
 // LoadDiffSide reads an image list, the manifest of a bundle when path ends in .tar.zst, or the
 // image blocks of a chart (values applied in order); client makes the registry client for an
-// oci:// chart.
-func LoadDiffSide(ctx context.Context, path string, values []chart.ValuesFile, client func(host string) (*oci.Client, error)) (*DiffSide, error) {
+// oci:// chart, open opens a bundle (the caller's trusted open: archive.Find, then Set.Open).
+func LoadDiffSide(ctx context.Context, path string, values []chart.ValuesFile, client func(host string) (*oci.Client, error),
+	open func(path string) (*archive.Bundle, error)) (*DiffSide, error) {
 	if IsChart(path) {
 		var c *oci.Client
 		if rest, ok := strings.CutPrefix(path, "oci://"); ok {
@@ -99,7 +100,7 @@ func LoadDiffSide(ctx context.Context, path string, values []chart.ValuesFile, c
 		}
 		return &DiffSide{Path: path, Images: l.Images}, nil
 	}
-	b, err := archive.Open(path)
+	b, err := open(path)
 	if err != nil {
 		return nil, err
 	}
