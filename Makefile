@@ -36,6 +36,8 @@ demo: tools
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/digests
 	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/archive
+	$(GO) test -run '^$$' -fuzz '^FuzzSums$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/archive
+	$(GO) test -run '^$$' -fuzz '^FuzzTable$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/archive
 
 ## bench: ours vs crane, regctl, skopeo, a direct copy and the upload floor on the 2 GiB fixture,
 ## 3 runs, medians (several minutes); the table goes to stdout and bench/results.md; then

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Sums is the checksum file NAME.tar.zst.sha256, in sha256sum format: one line per file (the
@@ -145,7 +146,7 @@ func parseSums(data []byte) (*Sums, error) {
 		default:
 			sum, name, ok := strings.Cut(line, "  ")
 			name = strings.TrimPrefix(name, "*") // binary mode
-			if !ok || !isHex(sum) || name == "" || strings.ContainsAny(name, "/\\") {
+			if !ok || !isHex(sum) || !safeFileName(name) {
 				return nil, bad("not \"HEX  NAME\"")
 			}
 			if _, dup := files[name]; dup {
@@ -161,7 +162,7 @@ func parseSums(data []byte) (*Sums, error) {
 	if s.Name == "" { // one line, from an older tool
 		s.Name, s.SHA256 = order[0], files[order[0]]
 	}
-	if strings.ContainsAny(s.Name, "/\\") || !isHex(s.SHA256) || s.Size < 0 || s.Size > maxEntrySize {
+	if !safeFileName(s.Name) || !isHex(s.SHA256) || s.Size < 0 || s.Size > maxEntrySize {
 		return nil, fmt.Errorf("%w: checksum file: the bundle line does not name a file, a size and a sha256", ErrCorrupt)
 	}
 	s.SHA256 = strings.ToLower(s.SHA256)
@@ -191,6 +192,20 @@ func parseSums(data []byte) (*Sums, error) {
 		return nil, fmt.Errorf("%w: checksum file: the lines do not name the %d data and %d parity parts of %s", ErrCorrupt, data_, parity, s.Name)
 	}
 	return s, nil
+}
+
+// safeFileName reports whether name is a plain file name: no directory, no space or control
+// character, not . or ..
+func safeFileName(name string) bool {
+	if name == "" || name == "." || name == ".." || !utf8.ValidString(name) {
+		return false
+	}
+	for _, r := range name {
+		if r <= ' ' || r == 0x7f || r == '/' || r == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func isHex(s string) bool {

@@ -209,3 +209,71 @@ func bytesEqualFile(t *testing.T, path string, want []byte) bool {
 	t.Helper()
 	return bytes.Equal(mustRead(t, path), want)
 }
+
+// FuzzSums: the checksum file parser never panics, never allocates from a count it did not
+// check, and what it accepts it writes back the same way.
+func FuzzSums(f *testing.F) {
+	h := strings.Repeat("ab", 32)
+	f.Add([]byte(h + "  b.tar.zst\n# bundle b.tar.zst: 10 bytes, sha256 " + h + "\n# offset table: sha256:" + h + "\n"))
+	f.Add([]byte(h + "  b.tar.zst.001\n" + h + "  b.tar.zst.p01\n# bundle b.tar.zst: 10 bytes, sha256 " + h + "\n# parts: 8 bytes each, 2 data, 1 parity\n"))
+	f.Add([]byte(h + "  b.tar.zst.001\n# parts: 8 bytes each, 1 data, 100000000 parity\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := parseSums(data)
+		if err != nil {
+			return
+		}
+		if len(s.Parts)+len(s.Parity) > maxDataParts || (len(s.Parity) > 0 && len(s.Parts)+len(s.Parity) > maxShards) {
+			t.Fatalf("accepted %d data and %d parity parts", len(s.Parts), len(s.Parity))
+		}
+		again, err := parseSums(s.Marshal())
+		if err != nil {
+			t.Fatalf("its own rendering is refused: %v\n%s", err, s.Marshal())
+		}
+		if again.SHA256 != s.SHA256 || again.Size != s.Size || len(again.Parts) != len(s.Parts) || len(again.Parity) != len(s.Parity) {
+			t.Fatalf("read back differently: %+v, %+v", s, again)
+		}
+	})
+}
+
+// FuzzTable: the footer and offset table reader never panics, and a table it accepts has
+// contiguous entries with safe names ending at the table.
+func FuzzTable(f *testing.F) {
+	path, _ := writeTestBundle(f, f.TempDir(), []byte("fuzz blob"), []byte("another"))
+	valid, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	foot, err := readFooter(bytes.NewReader(valid), int64(len(valid)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(valid[foot.off+8:foot.off+foot.length], valid[foot.off:foot.off+8])
+	f.Add([]byte(`{"formatVersion":1,"entries":[{"name":"bundle.json","size":1,"offset":0,"length":1}],"endOffset":1,"endLength":1}`), []byte{})
+	f.Fuzz(func(t *testing.T, js, _ []byte) {
+		// A file of the fuzzed table behind a prefix of len(valid)'s size, with a right footer.
+		body := make([]byte, 4096)
+		tf := skippable(tableMagic, js)
+		sum := sha256.Sum256(js)
+		ft := make([]byte, footerPayload)
+		copy(ft, footerSig)
+		binary.LittleEndian.PutUint32(ft[8:], FormatVersion)
+		binary.LittleEndian.PutUint64(ft[16:], uint64(len(body)))
+		binary.LittleEndian.PutUint64(ft[24:], uint64(len(tf)))
+		copy(ft[32:], sum[:])
+		file := append(append(body, tf...), skippable(footerMagic, ft)...)
+		tab, off, err := readTail(bytes.NewReader(file), int64(len(file)))
+		if err != nil {
+			return
+		}
+		var next int64
+		for _, e := range tab.Entries {
+			if e.Offset != next || checkName(e.Name) != nil {
+				t.Fatalf("accepted entry %+v", e)
+			}
+			next += e.Length
+		}
+		if tab.EndOffset+tab.EndLength != off {
+			t.Fatalf("accepted a table that does not end at itself: %+v", tab)
+		}
+	})
+}
