@@ -69,16 +69,16 @@ bench-growth: build tools
 bench-real: build tools
 	$(GO) run ./bench -profile large -layers real -runs 1 -paths ours,floor -out bench/results-real.md
 
-## tools: the tools the tests and the demo drive, installed when missing: skopeo, zstd and
-## ssh-keygen from Debian's packages (apt-get: CI and a fresh machine run as root), regctl, crane,
+## tools: the tools the tests and the demo drive, installed when missing: skopeo, zstd,
+## ssh-keygen and ip (iproute2: the offline push runs in a network namespace) from Debian's packages (apt-get: CI and a fresh machine run as root), regctl, crane,
 ## helm and cosign built from their Go modules (helm and cosign, not Debian packages, take about
 ## 2 and several minutes on 2 cores the first time)
 tools:
-	@missing=""; for t in skopeo zstd ssh-keygen; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	@missing=""; for t in skopeo zstd ssh-keygen ip; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages for:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq skopeo zstd openssh-client >/dev/null; \
+	  apt-get update -qq && apt-get install -y -qq skopeo zstd openssh-client iproute2 >/dev/null; \
 	fi
 	@command -v regctl >/dev/null || $(GO) install github.com/regclient/regclient/cmd/regctl@v0.11.7
 	@command -v crane >/dev/null || $(GO) install github.com/google/go-containerregistry/cmd/crane@v0.22.1

@@ -63,6 +63,9 @@ type Manifest struct {
 	// and indexes (signatures, attestations, SBOMs), and to those referrers in turn, in the
 	// order found: a subject before what refers to it. Their manifests and blobs are among Blobs.
 	Referrers []Referrer `json:"referrers,omitempty"`
+	// Provenance, for a bundle made with --policy, is the policy, the trusted root and the
+	// verdict on each image's signatures (provenance.go).
+	Provenance *Provenance `json:"provenance,omitempty"`
 
 	// byDigest indexes Blobs and External once a reader checked the manifest (decodeManifest);
 	// nil for a manifest being built, which lookups then scan.
@@ -245,6 +248,9 @@ func (m *Manifest) Check() error {
 		return fmt.Errorf("%w: %d chart entries among the images, the chart record says %v", ErrCorrupt, charts, m.Chart != nil)
 	}
 	if err := m.checkReferrers(seen); err != nil {
+		return err
+	}
+	if err := m.checkProvenance(); err != nil {
 		return err
 	}
 	for _, d := range []string{m.Layout.OCILayout, m.Layout.Index} {

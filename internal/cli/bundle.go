@@ -13,6 +13,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/progress"
+	"github.com/element-hq/ess-airgap/internal/provenance"
 	"github.com/element-hq/ess-airgap/internal/version"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/crypto/ssh"
@@ -69,7 +70,7 @@ func createCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "sign-key", Usage: "sign the bundle with the ed25519 key `FILE` (see bundle sign)"},
 			&cli.StringSliceFlag{Name: "referrers", Usage: "carry what refers to every image: cosign signatures, attestations and SBOMs (sha256-<hex>.sig, .att, .sbom tags) and OCI 1.1 referrers, and their own referrers; given a `TYPE` (repeatable), only referrers of that artifact type (application/vnd.dev.cosign.simplesigning.v1+json: cosign signatures)"},
 			publicKeyFlag,
-		}, registryFlags(oci.DefaultJobs)...),
+		}, append(provenanceFlags("create"), registryFlags(oci.DefaultJobs)...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -147,6 +148,13 @@ func createCommand(e *env) *cli.Command {
 					refTypes = append(refTypes, t)
 				}
 			}
+			prov, err := createProvenance(c, e)
+			if err != nil {
+				return err
+			}
+			if prov != nil && (!c.IsSet("referrers") || len(refTypes) > 0) { // the signatures are carried, to be checked again
+				refTypes = append(refTypes, provenance.SignatureTypes()...)
+			}
 			client, err := newClient(c, e, authHost(c, list), local...)
 			if err != nil {
 				return err
@@ -169,10 +177,11 @@ func createCommand(e *env) *cli.Command {
 					List: list, ListContent: content, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
 					Output: out, Cache: c.String("cache"), Created: created, Tool: "bundle " + version.Version, Progress: m,
 					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Chart: ch, PartSize: partSize, Parity: parity,
-					Referrers: c.IsSet("referrers"), ReferrerTypes: refTypes})
+					Referrers: c.IsSet("referrers") || prov != nil, ReferrerTypes: refTypes, Provenance: prov})
 				return err
 			})
 			if res != nil {
+				printCreateProvenance(e, res.Provenance)
 				printFailures(e, res.Failed)
 				for _, sk := range res.Skipped {
 					fmt.Fprintf(e.stderr, "referrer %s of %s not carried: %s\n", sk.Referrer, sk.Image, sk.Reason)

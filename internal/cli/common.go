@@ -184,8 +184,10 @@ func verifyCommand(e *env) *cli.Command {
 		Description: `A bundle in parts is read in place: name its first part, NAME.tar.zst, the directory, a
    glob, or the directories of several media. Every part missing or damaged is named, and
    whether the parity parts can rebuild it (unbundle repair). With --public-key the signature
-   is checked first, and who signed it, and when, is printed.`,
-		Flags: []cli.Flag{publicKeyFlag},
+   is checked first, and who signed it, and when, is printed. With --policy (or the policy the
+   bundle carries, once --public-key checked its signature) every image's signatures are then
+   checked offline against it, from what the bundle carries.`,
+		Flags: append([]cli.Flag{publicKeyFlag}, provenanceFlags("verify")...),
 		Action: func(c *cli.Context) error {
 			args, err := bundleArgs(c)
 			if err != nil {
@@ -220,6 +222,9 @@ func verifyCommand(e *env) *cli.Command {
 				return fmt.Errorf("%s: %w: %d entries failed verification", s.Name, archive.ErrCorrupt, len(res.Bad))
 			}
 			took := time.Since(start).Round(time.Millisecond)
+			if err := verifiedProvenance(c, e, s); err != nil {
+				return err
+			}
 			switch {
 			case !s.Split():
 				fmt.Fprintf(e.stdout, "%s: OK (sha256 %s, checksum file %s) in %s\n", s.Whole, res.SHA256, res.Checksum, took)
@@ -304,6 +309,9 @@ func listCommand(e *env) *cli.Command {
 					up = "(same)"
 				}
 				w.row(im.Key(), im.Ref(), im.Digest, up, strings.Join(im.Platforms, ","))
+				for _, l := range provenanceLines(m, im) {
+					w.row("  provenance", l, "", "", "")
+				}
 				for _, r := range refs[im.Digest] {
 					how := "referrer"
 					if r.Tag != "" {
@@ -315,6 +323,10 @@ func listCommand(e *env) *cli.Command {
 			w.flush()
 			if n := len(m.Referrers); n > 0 {
 				fmt.Fprintf(e.stdout, "%d referrers (signatures, attestations, SBOMs), each under the image it refers to\n", n)
+			}
+			if p := m.Provenance; p != nil {
+				fmt.Fprintf(e.stdout, "provenance: signatures checked at create against %s (%s); unbundle verify --policy (or --public-key) checks them again, offline\n",
+					p.Policy.Name, p.Policy.Digest)
 			}
 			if ch := m.Chart; ch != nil {
 				fmt.Fprintf(e.stdout, "chart %s %s from %s (digest %s), values applied: %s; its image blocks are the %s.<values path> entries\n",

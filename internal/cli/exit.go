@@ -9,6 +9,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/provenance"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
@@ -59,7 +60,7 @@ func exitCode(ctx context.Context, err error) int {
 	case errors.Is(err, mirror.ErrNotLocal):
 		return ExitNotLocal
 	case errors.Is(err, archive.ErrCorrupt), errors.Is(err, archive.ErrChecksum), errors.Is(err, verify.ErrMismatch),
-		errors.Is(err, archive.ErrSignature):
+		errors.Is(err, archive.ErrSignature), errors.Is(err, provenance.ErrRefused):
 		return ExitVerify
 	}
 	return ExitError

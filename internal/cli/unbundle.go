@@ -74,17 +74,23 @@ func pushCommand(e *env) *cli.Command {
    digest; --helm-values then writes a values file that points every image block of the chart
    at the registry by digest, and the render check (see unbundle check-values) runs when helm is found.
    A bundle in parts is read in place, as verify reads it. With --public-key the signature is
-   checked before anything else is read, and the bundle's offset table must be the signed one.`,
+   checked before anything else is read, and the bundle's offset table must be the signed one.
+   With --policy (or a policy the bundle carries, once --public-key checked its signature),
+   every image's signatures are checked offline, from what the bundle carries, before a byte
+   is pushed: a refused image stops the push (exit 3).`,
 		Flags: append(append(append(destinationFlags(), configMapFlags()...),
 			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
 			&cli.StringFlag{Name: "chunk-size", Usage: "upload blobs larger than `SIZE` (16MiB, 8388608) in chunks of that size from the start, for a proxy that limits request bodies (default: one request per blob, chunks only after a 413)"}),
-			append(helmFlags(), registryFlags(oci.DefaultPushJobs)...)...),
+			append(append(provenanceFlags("push"), helmFlags()...), registryFlags(oci.DefaultPushJobs)...)...),
 		Action: func(c *cli.Context) error {
 			dest, b, client, err := bundleAndRegistry(c, e)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
+			if err := bundleProvenance(c, e, b); err != nil {
+				return err
+			}
 			helm, err := planHelm(c, b.Manifest())
 			if err != nil {
 				return err

@@ -13,6 +13,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/provenance"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
@@ -50,6 +51,9 @@ type CreateOptions struct {
 	// artifact types.
 	Referrers     bool
 	ReferrerTypes []string
+	// Provenance, when set, checks every image's signatures (found as referrers: set
+	// Referrers too) against a policy; an image the policy refuses is left out and failed.
+	Provenance *Provenance
 }
 
 // sources is every image to resolve: the list's, then the chart's blocks'. A key in both is
@@ -94,6 +98,8 @@ type Created struct {
 	Kept Kept
 	// Skipped lists the referrers found and not carried (--referrers), and why.
 	Skipped []Skipped
+	// Provenance is the verdict on each image carried, with Provenance set.
+	Provenance []provenance.Result
 }
 
 // Kept counts the layers a run recovered from an unfinished earlier one instead of pulling them.
@@ -142,6 +148,15 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 		}
 		maps.Copy(failed, refFailed)
 	}
+	var verdicts []provenance.Result
+	if o.Provenance != nil {
+		var refused map[string]error
+		images, refused, verdicts = checkProvenance(ctx, c, images, o.Provenance)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		maps.Copy(failed, refused)
+	}
 	if o.Chart != nil {
 		images = append([]*image{o.Chart.image()}, images...)
 	}
@@ -170,9 +185,13 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if o.Chart != nil {
 		m.Chart = o.Chart.record()
 	}
+	if o.Provenance != nil {
+		m.Provenance = o.Provenance.record()
+		m.Provenance.Images = provenanceImages(verdicts)
+	}
 	o.Progress.SetTotal(m.Totals.BlobBytes)
 	if o.DryRun {
-		res := &Created{Manifest: m, Failed: failed, Plan: plan(blobs, external, o.Cache), Skipped: skipped}
+		res := &Created{Manifest: m, Failed: failed, Plan: plan(blobs, external, o.Cache), Skipped: skipped, Provenance: verdicts}
 		if len(failed) > 0 {
 			return res, fmt.Errorf("%w: %d of %d containers could not be resolved", ErrPartial, len(failed), len(sources))
 		}
@@ -214,7 +233,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if err != nil {
 		return nil, err
 	}
-	res := &Created{Manifest: m, SHA256: sum, Failed: failed, Kept: kept, Skipped: skipped}
+	res := &Created{Manifest: m, SHA256: sum, Failed: failed, Kept: kept, Skipped: skipped, Provenance: verdicts}
 	if len(failed) > 0 {
 		return res, fmt.Errorf("%w: %d of %d containers left out of the bundle", ErrPartial, len(failed), len(sources))
 	}

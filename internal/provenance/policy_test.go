@@ -1,0 +1,144 @@
+package provenance
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/sigstoretest"
+	fulcio "github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+)
+
+// TestParsePolicyRefuses: every malformed policy is refused with ErrPolicy, naming the file
+// and what is wrong.
+func TestParsePolicyRefuses(t *testing.T) {
+	bomb := "version: 1\na: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	prev := "a"
+	for i := 0; i < 6; i++ {
+		name := string(rune('b' + i))
+		bomb += name + ": &" + name + " [" + strings.Repeat("*"+prev+", ", 9) + "*" + prev + "]\n"
+		prev = name
+	}
+	bomb += "rules: []\n"
+	rule := "version: 1\nrules:\n  - images: [x.io/a]\n    signers: [{keyless: {identity: a@b, issuer: https://i}}]\n"
+	cases := []struct{ name, data, want string }{
+		{"not yaml", "version: [", "policy.yaml"},
+		{"alias bomb", bomb, "YAML nodes"},
+		{"too large", "# " + strings.Repeat("x", MaxPolicySize), "bytes"},
+		{"version", strings.Replace(rule, "version: 1", "version: 2", 1), "version 2"},
+		{"no rules", "version: 1\nrules: []\n", "0 rules"},
+		{"unknown field", rule + "    mising: report\n", "mising"},
+		{"no images", "version: 1\nrules:\n  - signers: [{keyless: {identity: a@b, issuer: https://i}}]\n", "image patterns"},
+		{"tag in pattern", strings.Replace(rule, "x.io/a", "x.io/a:1.0", 1), "no tag"},
+		{"digest in pattern", strings.Replace(rule, "x.io/a", "x.io/a@sha256:00", 1), "no tag"},
+		{"missing word", rule + "    missing: warn\n", "missing"},
+		{"nothing can pass", "version: 1\nrules:\n  - images: [x.io/a]\n", "no signers"},
+		{"both identities", strings.Replace(rule, "identity: a@b", "identity: a@b, identityRegexp: a", 1), "exactly one of identity"},
+		{"no issuer", strings.Replace(rule, ", issuer: https://i", "", 1), "exactly one of issuer"},
+		{"bad regexp", strings.Replace(rule, "identity: a@b", "identityRegexp: '('", 1), "keyless"},
+		{"keyless and key", strings.Replace(rule, "{keyless:", "{key: {publicKey: x}, keyless:", 1), "exactly one of keyless and key"},
+		{"bad key", strings.Replace(rule, "{keyless: {identity: a@b, issuer: https://i}}", "{key: {publicKey: 'not a key'}}", 1), "PUBLIC KEY"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParsePolicy("policy.yaml", []byte(c.data))
+			if !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "policy.yaml") {
+				t.Fatalf("got %v, want ErrPolicy naming policy.yaml and saying %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestPolicyMatch: the first rule that names an image applies; * stays within a path element,
+// ** crosses them; an identity regexp must match the whole identity.
+func TestPolicyMatch(t *testing.T) {
+	p, err := ParsePolicy("p", []byte(`version: 1
+rules:
+  - name: one
+    images: [ghcr.io/element-hq/synapse]
+    signers: [{keyless: {identityRegexp: 'https://github\.com/element-hq/synapse/.+', issuer: https://i}}]
+  - name: star
+    images: ["ghcr.io/element-hq/*"]
+    missing: report
+  - name: all
+    images: ["**"]
+    missing: report
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for image, want := range map[string]string{
+		"ghcr.io/element-hq/synapse":               "one",
+		"ghcr.io/element-hq/synapse-x":             "star",
+		"ghcr.io/element-hq/ess-helm/matrix-tools": "all",
+		"docker.io/library/redis":                  "all",
+	} {
+		if r := p.Match(image); r == nil || r.Label() != want {
+			t.Errorf("%s: rule %v, want %s", image, r, want)
+		}
+	}
+	k := p.Rules[0].Signers[0].Keyless
+	for id, ok := range map[string]bool{
+		"https://github.com/element-hq/synapse/.github/workflows/docker.yml@refs/tags/v1": true,
+		"evil https://github.com/element-hq/synapse/x":                                    false,
+	} {
+		if err := k.id.SubjectAlternativeName.Verify(summaryOf(id)); (err == nil) != ok {
+			t.Errorf("identity %q: %v, want match %v", id, err, ok)
+		}
+	}
+}
+
+// TestESSPolicyExample: the example policy of the docs parses, and names every image of the
+// ESS chart's defaults.
+func TestESSPolicyExample(t *testing.T) {
+	data, err := os.ReadFile("../../docs/ess-provenance-policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ParsePolicy("ess-provenance-policy.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for image, want := range map[string]string{
+		"ghcr.io/element-hq/synapse":                       MissingFail,
+		"oci.element.io/synapse":                           MissingReport,
+		"ghcr.io/element-hq/element-web":                   MissingFail,
+		"docker.io/vectorim/element-web":                   MissingFail,
+		"ghcr.io/element-hq/matrix-authentication-service": MissingFail,
+		"ghcr.io/element-hq/ess-helm/matrix-tools":         MissingReport,
+		"docker.io/library/postgres":                       MissingReport,
+	} {
+		r := p.Match(image)
+		if r == nil || r.Missing != want {
+			t.Errorf("%s: rule %+v, want missing: %s", image, r, want)
+		}
+	}
+	if !p.NeedsTrustedRoot() {
+		t.Error("the ESS policy has keyless signers")
+	}
+}
+
+// TestParseTrustedRoot: a trusted root is read; garbage and oversize are refused.
+func TestParseTrustedRoot(t *testing.T) {
+	ss, err := sigstoretest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := ss.TrustedRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseTrustedRoot("tr.json", data); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]byte{[]byte("{}"), []byte("not json"), make([]byte, MaxTrustedRootSize+1)} {
+		if _, err := ParseTrustedRoot("tr.json", bad); !errors.Is(err, ErrTrustedRoot) || !strings.Contains(err.Error(), "tr.json") {
+			t.Errorf("%.20q: %v", bad, err)
+		}
+	}
+}
+
+func summaryOf(san string) fulcio.Summary {
+	return fulcio.Summary{SubjectAlternativeName: san}
+}
