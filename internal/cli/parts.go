@@ -205,7 +205,14 @@ func signCommand(e *env) *cli.Command {
 			if s.Sums == nil {
 				return fmt.Errorf("%s: %w: no checksum file %s.sha256 to sign", s.Name, archive.ErrCorrupt, s.Name)
 			}
-			if _, err := archive.VerifySet(c.Context, s, nil); err != nil {
+			res, err := archive.VerifySet(c.Context, s, nil)
+			if err == nil && len(res.Bad) > 0 {
+				for _, bad := range res.Bad {
+					fmt.Fprintf(e.stderr, "BAD %s: %v\n", bad.Name, bad.Err)
+				}
+				err = fmt.Errorf("%s: %w: %d entries failed verification", s.Name, archive.ErrCorrupt, len(res.Bad))
+			}
+			if err != nil {
 				return fmt.Errorf("not signed: %w", err)
 			}
 			return signBundle(e, s, signer)
