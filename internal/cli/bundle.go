@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +54,7 @@ func createCommand(e *env) *cli.Command {
    --sign-key signs NAME.tar.zst.sha256 (see bundle sign).`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "images", Usage: "the image list (images_digests.yml)"},
+			&cli.StringSliceFlag{Name: "image", Usage: "carry this image too: a `REFERENCE` as docker pull takes it (postgres:17, quay.io/jetstack/cert-manager-controller:v1.15.0), listed as extra.<last path element>, or COMPONENT.CONTAINER=REFERENCE to name it (repeatable)"},
 			&cli.StringFlag{Name: "chart", Usage: "a Helm chart: `oci://HOST/PATH/NAME:VERSION`, a chart .tgz or a chart directory"},
 			&cli.StringSliceFlag{Name: "values", Usage: "a values `FILE` for --chart, applied in order like helm -f (repeatable): image overrides change what is pulled"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the bundle to write, NAME.tar.zst"},
@@ -63,10 +65,11 @@ func createCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "resolve every image and print the plan (the chart's images and where each comes from, blobs, bytes to pull, bytes cached) without pulling layers or writing the bundle"},
 			&cli.StringFlag{Name: "cache", Usage: "keep pulled blobs in `DIR` and reuse them in later runs (default: none; a stopped run's NAME.tar.zst.partial is resumed without it)"},
-			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one)"},
+			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one; a registry with a --mirror: the mirror)"},
 			&cli.StringFlag{Name: "split-size", Usage: "write the bundle in parts of `SIZE` bytes: a number with a unit (kB MB GB, KiB MiB GiB), or fat32 (4 GiB - 1), dvd (4.7 GB), bd (25 GB) (default: one file)"},
 			&cli.IntFlag{Name: "parity", Usage: "with --split-size, write `N` parity parts, which rebuild any N parts lost or damaged"},
 			&cli.StringFlag{Name: "sign-key", Usage: "sign the bundle with the ed25519 key `FILE` (see bundle sign)"},
+			mirrorFlag,
 			&cli.StringSliceFlag{Name: "referrers", Usage: "carry what refers to every image: cosign signatures, attestations and SBOMs (sha256-<hex>.sig, .att, .sbom tags) and OCI 1.1 referrers, and their own referrers; given a `TYPE` (repeatable), only referrers of that artifact type (application/vnd.dev.cosign.simplesigning.v1+json: cosign signatures)"},
 		}, registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
@@ -76,8 +79,8 @@ func createCommand(e *env) *cli.Command {
 			if err := required(c, "output"); err != nil {
 				return err
 			}
-			if !c.IsSet("images") && !c.IsSet("chart") {
-				return usagef("create: --images or --chart is required")
+			if !c.IsSet("images") && !c.IsSet("chart") && !c.IsSet("image") {
+				return usagef("create: --images, --chart or --image is required")
 			}
 			out := c.String("output")
 			if !strings.HasSuffix(out, ".tar.zst") {
@@ -115,6 +118,17 @@ func createCommand(e *env) *cli.Command {
 			} else if c.IsSet("include") || c.IsSet("exclude") {
 				return usagef("create: --include and --exclude select from --images")
 			}
+			var extra []digests.Image
+			for _, spec := range c.StringSlice("image") {
+				im, err := digests.ParseExtra(spec)
+				if err != nil {
+					return usagef("%v", err)
+				}
+				extra = append(extra, im)
+			}
+			if _, err := digests.AddExtra(list, extra); err != nil {
+				return usagef("%v", err)
+			}
 			values, err := readValues(c)
 			if err != nil {
 				return err
@@ -146,7 +160,7 @@ func createCommand(e *env) *cli.Command {
 					refTypes = append(refTypes, t)
 				}
 			}
-			client, err := newClient(c, e, authHost(c, list), local...)
+			client, err := newClient(c, e, authHost(c, list, extra), local...)
 			if err != nil {
 				return err
 			}
@@ -165,7 +179,7 @@ func createCommand(e *env) *cli.Command {
 			err = withProgress(e, "pull", func(m *progress.Meter) error {
 				var err error
 				res, err = mirror.Create(c.Context, client, mirror.CreateOptions{
-					List: list, ListContent: content, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
+					List: list, ListContent: content, Extra: extra, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
 					Output: out, Cache: c.String("cache"), Created: created, Tool: "bundle " + version.Version, Progress: m,
 					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Chart: ch, PartSize: partSize, Parity: parity,
 					Referrers: c.IsSet("referrers"), ReferrerTypes: refTypes})
@@ -241,17 +255,22 @@ func createCommand(e *env) *cli.Command {
 	}
 }
 
-// authHost is the registry --username applies to: --auth-registry, or the list's only server.
-func authHost(c *cli.Context, list *digests.List) string {
-	if h := c.String("auth-registry"); h != "" || list == nil {
+// authHost is the registry --username applies to: --auth-registry, or the only server of the
+// list and the extra images.
+func authHost(c *cli.Context, list *digests.List, extra []digests.Image) string {
+	if h := c.String("auth-registry"); h != "" {
 		return h
 	}
+	all := extra
+	if list != nil {
+		all = append(slices.Clone(list.Images), extra...)
+	}
 	servers := map[string]bool{}
-	for _, im := range list.Images {
+	for _, im := range all {
 		servers[im.Server] = true
 	}
 	if len(servers) == 1 {
-		return list.Images[0].Server
+		return all[0].Server
 	}
 	return ""
 }

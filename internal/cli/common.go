@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/progress"
@@ -112,13 +113,39 @@ func registryFlags(jobs int) []cli.Flag {
 	}
 }
 
+// mirrorFlag is --mirror, on the commands that pull from upstream registries.
+var mirrorFlag = &cli.StringSliceFlag{Name: "mirror", Usage: "pull `REGISTRY=LOCATION[/PREFIX]`: the images of REGISTRY (docker.io, ghcr.io, ...) from a pull-through cache, REGISTRY/PATH as LOCATION/PREFIX/PATH, with LOCATION's credentials from the Docker config (repeatable, one per registry); the bundle and every message keep the original names"}
+
+// mirrors reads --mirror.
+func mirrors(c *cli.Context) ([]oci.Mirror, error) {
+	var out []oci.Mirror
+	for _, s := range c.StringSlice("mirror") {
+		m, err := oci.ParseMirror(s)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
 // newClient builds a registry client from the flags; credentials given on the command line
-// apply to authHost.
+// apply to authHost (or, when authHost is mirrored, to its mirror's location).
 func newClient(c *cli.Context, e *env, authHost string, extra ...oci.Option) (*oci.Client, error) {
 	opts := append([]oci.Option{oci.WithJobs(c.Int("jobs")), oci.WithCAFile(c.String("ca-file")),
 		oci.WithPlainHTTP(c.Bool("plain-http")), oci.WithInsecureSkipTLSVerify(c.Bool("insecure-skip-tls-verify")),
 		oci.WithTimeout(c.Duration("timeout")), oci.WithUserAgent(c.App.Name + "/" + version.Version),
 		oci.WithRetry(c.Int("retries"), c.Duration("retry-time"))}, extra...)
+	ms, err := mirrors(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		opts = append(opts, oci.WithMirror(m))
+		if h, _ := imageref.Normalize(authHost, ""); authHost != "" && h == m.Registry {
+			authHost = m.Location // the requests go there, with these credentials
+		}
+	}
 	if authHost != "" {
 		opts = append(opts, oci.WithTrustedRegistry(authHost))
 	}

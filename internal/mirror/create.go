@@ -18,8 +18,11 @@ import (
 
 // CreateOptions says what to bundle and where.
 type CreateOptions struct {
-	List        *digests.List // the selected images; may be nil when Chart is set
+	List        *digests.List // the selected images; may be nil when Chart or Extra is set
 	ListContent []byte        // the image list file as given, recorded in the manifest
+	// Extra are images given one by one (bundle create --image: digests.ParseExtra), carried
+	// as entries of the list.
+	Extra []digests.Image
 	Include     []string
 	Exclude     []string
 	Output      string // NAME.tar.zst
@@ -52,13 +55,14 @@ type CreateOptions struct {
 	ReferrerTypes []string
 }
 
-// sources is every image to resolve: the list's, then the chart's blocks'. A key in both is
-// refused.
+// sources is every image to resolve: the list's and the extra images, then the chart's
+// blocks'. A key given twice is refused.
 func (o CreateOptions) sources() ([]digests.Image, error) {
-	var all []digests.Image
-	if o.List != nil {
-		all = append(all, o.List.Images...)
+	list, err := digests.AddExtra(o.List, o.Extra)
+	if err != nil {
+		return nil, err
 	}
+	all := list.Images
 	if o.Chart == nil {
 		return all, nil
 	}
