@@ -22,10 +22,10 @@ type CreateOptions struct {
 	ListContent []byte        // the image list file as given, recorded in the manifest
 	// Extra are images given one by one (bundle create --image: digests.ParseExtra), carried
 	// as entries of the list.
-	Extra []digests.Image
-	Include     []string
-	Exclude     []string
-	Output      string // NAME.tar.zst
+	Extra   []digests.Image
+	Include []string
+	Exclude []string
+	Output  string // NAME.tar.zst
 	// Created is recorded, and is the mtime of every tar entry. Zero: the creation time of the
 	// unfinished bundle a stopped run left (so that the rerun lays the file out the same way
 	// and resumes it in place), else now.
