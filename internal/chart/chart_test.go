@@ -285,3 +285,21 @@ func TestRenderUses(t *testing.T) {
 		t.Errorf("no helm: %v", err)
 	}
 }
+
+// TestChartRefusal: helm's message for a chart that refuses the values (a template's required
+// or fail, the schema) says what the chart asked for; other failures are not that.
+func TestChartRefusal(t *testing.T) {
+	for msg, want := range map[string]string{
+		"Error: execution error at (matrix-stack/templates/z_validation/validation.txt:12:4): serverName is required":                                          "serverName is required",
+		"Error: values don't meet the specifications of the schema(s) in the following chart(s):\nmatrix-stack:\n- serverName: Invalid type. Expected: string": "serverName: Invalid type. Expected: string",
+	} {
+		if got, ok := chartRefusal(msg); !ok || got != want {
+			t.Errorf("chartRefusal(%q) = %q, %v; want %q", msg, got, ok, want)
+		}
+	}
+	for _, msg := range []string{"Error: parse error at (x/templates/a.yaml:3): function \"nope\" not defined", "Error: open chart.tgz: no such file"} {
+		if got, ok := chartRefusal(msg); ok {
+			t.Errorf("chartRefusal(%q) = %q", msg, got)
+		}
+	}
+}

@@ -70,9 +70,41 @@ func Render(ctx context.Context, tgz []byte, o RenderOptions) ([]byte, error) {
 		for i, f := range o.Values { // helm names the temporary copies: name the files as given
 			msg = strings.ReplaceAll(msg, filepath.Join(dir, fmt.Sprintf("values-%d.yaml", i)), f.Name)
 		}
+		if asked, ok := chartRefusal(msg); ok && ctx.Err() == nil {
+			return nil, &RefusedError{Helm: bin, Asked: asked, Msg: msg}
+		}
 		return nil, fmt.Errorf("%w: %s: %v: %s", ErrRender, bin, err, msg)
 	}
 	return stdout.Bytes(), nil
+}
+
+// chartRefusal reads helm's message for a refusal of the chart's own: a template's required
+// or fail ("execution error at (CHART/templates/FILE:L:C): TEXT"), or its values schema. It
+// returns what the chart says: the TEXT of each, or the schema's complaints, at most 5 lines.
+func chartRefusal(msg string) (string, bool) {
+	var asked []string
+	schema := false
+	for _, line := range strings.Split(msg, "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "Error:"))
+		switch {
+		case strings.Contains(line, "execution error at ("):
+			_, text, ok := strings.Cut(line[strings.Index(line, "execution error at ("):], "): ")
+			if ok && strings.TrimSpace(text) != "" {
+				asked = append(asked, strings.TrimSpace(text))
+			}
+		case strings.Contains(line, "values don't meet the specifications of the schema"):
+			schema = true
+		case schema && strings.HasPrefix(line, "- "):
+			asked = append(asked, strings.TrimPrefix(line, "- "))
+		}
+	}
+	if len(asked) == 0 {
+		return "", false
+	}
+	if len(asked) > 5 {
+		asked = append(asked[:5], fmt.Sprintf("and %d more", len(asked)-5))
+	}
+	return strings.Join(asked, "; "), true
 }
 
 // Use is one container of a rendered manifest and the image it runs.

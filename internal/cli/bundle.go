@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -55,8 +56,9 @@ func createCommand(e *env) *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "images", Usage: "the image list (images_digests.yml)"},
 			&cli.StringSliceFlag{Name: "image", Usage: "carry this image too: a `REFERENCE` as docker pull takes it (postgres:17, quay.io/jetstack/cert-manager-controller:v1.15.0), listed as extra.<last path element>, or COMPONENT.CONTAINER=REFERENCE to name it (repeatable)"},
-			&cli.StringFlag{Name: "chart", Usage: "a Helm chart: `oci://HOST/PATH/NAME:VERSION`, a chart .tgz or a chart directory"},
-			&cli.StringSliceFlag{Name: "values", Usage: "a values `FILE` for --chart, applied in order like helm -f (repeatable): image overrides change what is pulled"},
+			&cli.StringSliceFlag{Name: "chart", Usage: "a Helm chart: `oci://HOST/PATH/NAME:VERSION`, a chart .tgz or a chart directory (repeatable: each chart with its own --values)"},
+			&cli.StringSliceFlag{Name: "values", Usage: "a values `FILE` for the --chart before it, applied in order like helm -f (repeatable): image overrides change what is pulled"},
+			&cli.BoolFlag{Name: "allow-partial", Usage: "write the bundle even when some images cannot be pulled: its manifest lists them as missing, and unbundle push writes the ConfigMap or Helm values of it only with --allow-partial too (default: no bundle, the .partial kept for the rerun)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the bundle to write, NAME.tar.zst"},
 			&cli.StringSliceFlag{Name: "include", Usage: "only these `component[.container]` (repeatable)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "leave out these `component[.container]` (repeatable)"},
@@ -129,10 +131,6 @@ func createCommand(e *env) *cli.Command {
 			if _, err := digests.AddExtra(list, extra); err != nil {
 				return usagef("%v", err)
 			}
-			values, err := readValues(c)
-			if err != nil {
-				return err
-			}
 			var platforms []manifest.Platform
 			for _, s := range c.StringSlice("platform") {
 				p, err := manifest.ParsePlatform(s)
@@ -164,11 +162,9 @@ func createCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			var ch *mirror.Chart
-			if ref := c.String("chart"); ref != "" {
-				if ch, err = mirror.LoadChart(c.Context, client, ref, values); err != nil {
-					return err
-				}
+			charts, err := loadCharts(c, e, client)
+			if err != nil {
+				return err
 			}
 			created, err := sourceDateEpoch() // zero: now, or the unfinished bundle's, to resume it
 			if err != nil {
@@ -181,12 +177,16 @@ func createCommand(e *env) *cli.Command {
 				res, err = mirror.Create(c.Context, client, mirror.CreateOptions{
 					List: list, ListContent: content, Extra: extra, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
 					Output: out, Cache: c.String("cache"), Created: created, Tool: "bundle " + version.Version, Progress: m,
-					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Chart: ch, PartSize: partSize, Parity: parity,
+					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Charts: charts, AllowPartial: c.Bool("allow-partial"), PartSize: partSize, Parity: parity,
 					Referrers: c.IsSet("referrers"), ReferrerTypes: refTypes})
 				return err
 			})
 			if res != nil {
-				printFailures(e, res.Failed)
+				var refs map[string]string
+				if res.Manifest != nil {
+					refs = imageRefs(res.Manifest)
+				}
+				printFailures(e, res.Failed, refs)
 				for _, sk := range res.Skipped {
 					fmt.Fprintf(e.stderr, "referrer %s of %s not carried: %s\n", sk.Referrer, sk.Image, sk.Reason)
 				}
@@ -206,11 +206,20 @@ func createCommand(e *env) *cli.Command {
 				return err
 			}
 			if c.Bool("dry-run") {
-				printChartPlan(e, ch, res.Manifest)
+				for _, ch := range charts {
+					printChartPlan(e, ch, res.Manifest)
+				}
 				p := res.Plan
 				fmt.Fprintf(e.stdout, "plan for %s: %d containers, %d blobs (%s); to pull %s, in the cache %d blobs (%s), left out by --since %d layers (%s)\n",
 					out, res.Manifest.Totals.Images, p.Blobs, progress.Bytes(p.Bytes), progress.Bytes(p.Pull), p.Cached,
 					progress.Bytes(p.CachedBytes), p.External, progress.Bytes(p.ExternalBytes))
+				return err
+			}
+			if res.Unfinished {
+				fmt.Fprintf(e.stderr, "no bundle written: %d containers could not be pulled (above); %s.partial keeps every layer pulled.\n"+
+					"  Fix what is named and run the same command again: it pulls only what is missing.\n"+
+					"  Or add --allow-partial to write a bundle without them (its manifest lists them as missing).\n",
+					len(res.Failed), out)
 				return err
 			}
 			set, serr := archive.Locate(out)
@@ -231,8 +240,8 @@ func createCommand(e *env) *cli.Command {
 				for _, b := range m.External {
 					left += b.Size
 				}
-				fmt.Fprintf(e.stdout, "delta against %s %s: %d layers (%s) left out; push %s first\n", m.Base.Kind, m.Base.Name,
-					len(m.External), progress.Bytes(left), m.Base.Name)
+				fmt.Fprintf(e.stdout, "delta against %s %s: %d layers (%s) left out; %s\n", m.Base.Kind, m.Base.Name,
+					len(m.External), progress.Bytes(left), deltaNeeds(m.Base))
 			}
 			if signer != nil {
 				if serr := signBundle(e, set, signer); serr != nil {
@@ -249,8 +258,11 @@ func createCommand(e *env) *cli.Command {
 			if signer != nil {
 				files += ", " + out + ".sha256.sig"
 			}
-			fmt.Fprintf(e.stdout, "carry %s and %s.sha256 across; check with: sha256sum -c %s.sha256\n", files, out, out)
-			return err // nil, or partial: the bundle holds every image that resolved
+			if ms := res.Manifest.Missing; len(ms) > 0 {
+				fmt.Fprintf(e.stdout, "%s; unbundle push writes the ConfigMap or Helm values of this bundle only with --allow-partial\n", missingSummary(ms))
+			}
+			fmt.Fprintf(e.stdout, "carry %s and %s.sha256 across; check with: %s\n", files, out, sumCheckCommand(out))
+			return err // nil, or partial (--allow-partial): the bundle holds every image that was pulled
 		},
 	}
 }
@@ -273,4 +285,69 @@ func authHost(c *cli.Context, list *digests.List, extra []digests.Image) string 
 		return all[0].Server
 	}
 	return ""
+}
+
+// loadCharts reads every --chart, each with its --values, in the order given.
+func loadCharts(c *cli.Context, e *env, client *oci.Client) ([]*mirror.Chart, error) {
+	refs := c.StringSlice("chart")
+	if len(refs) == 0 {
+		if c.IsSet("values") {
+			return nil, usagef("create: --values applies to --chart")
+		}
+		return nil, nil
+	}
+	valuesOf, err := chartValues(e.args, refs, c.StringSlice("values"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*mirror.Chart
+	for i, ref := range refs {
+		values, err := readValueFiles(valuesOf[i])
+		if err != nil {
+			return nil, err
+		}
+		ch, err := mirror.LoadChart(c.Context, client, ref, values)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// deltaNeeds says what the destination must hold before a delta bundle is pushed.
+func deltaNeeds(b *archive.Base) string {
+	if b.Kind == "inventory" {
+		return "the destination must still hold what " + b.Name + " recorded"
+	}
+	return "push " + b.Name + " to the destination first"
+}
+
+// sumCheckCommand is the sha256sum command that checks the bundle out, from any directory:
+// the checksum file names the files without their directory.
+func sumCheckCommand(out string) string {
+	dir, name := filepath.Split(out)
+	if abs, err := filepath.Abs(dir); err == nil && dir != "" {
+		return fmt.Sprintf("cd %s && sha256sum -c %s.sha256", shellQuote(abs), shellQuote(name))
+	}
+	return "sha256sum -c " + shellQuote(name) + ".sha256"
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:,@%=", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// missingSummary is "N containers missing: KEY (REF), ..." for a partial bundle.
+func missingSummary(ms []archive.Missing) string {
+	keys := make([]string, len(ms))
+	for i, m := range ms {
+		keys[i] = m.Key() + " (" + m.Ref() + ")"
+	}
+	return fmt.Sprintf("partial: %d containers missing: %s", len(ms), strings.Join(keys, ", "))
 }

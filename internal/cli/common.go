@@ -26,12 +26,13 @@ import (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	args           []string // as given (args[0] is the program): the order of repeated flags
 }
 
 // Main runs the named program ("bundle" or "unbundle") with args (args[0] is the program) and
 // returns its exit code.
 func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, args: args}
 	if path := os.Getenv("ESS_AIRGAP_CPUPROFILE"); path != "" { // for make bench and profiling
 		if f, err := os.Create(path); err == nil {
 			pprof.StartCPUProfile(f)
@@ -254,6 +255,7 @@ func verifyCommand(e *env) *cli.Command {
 				return fmt.Errorf("%s: %w: %d entries failed verification", s.Name, archive.ErrCorrupt, len(res.Bad))
 			}
 			took := time.Since(start).Round(time.Millisecond)
+			defer printPartial(e, s)
 			if !s.Split() {
 				fmt.Fprintf(e.stdout, "%s: OK (sha256 %s, checksum file %s) in %s\n", s.Whole, res.SHA256, res.Checksum, took)
 				return nil
@@ -266,6 +268,19 @@ func verifyCommand(e *env) *cli.Command {
 				s.Name, partsSummary(s.Sums), s.Name, res.SHA256, took)
 			return nil
 		},
+	}
+}
+
+// printPartial says, after a verify that passed, that the bundle is partial, if it is: whole
+// and intact, yet without some containers.
+func printPartial(e *env, s *archive.Set) {
+	b, err := archive.OpenSet(s)
+	if err != nil {
+		return
+	}
+	defer b.Close()
+	if ms := b.Manifest().Missing; len(ms) > 0 {
+		fmt.Fprintf(e.stdout, "the bundle is %s (made with --allow-partial); unbundle push writes its ConfigMap or Helm values only with --allow-partial\n", missingSummary(ms))
 	}
 }
 
@@ -339,9 +354,12 @@ func listCommand(e *env) *cli.Command {
 			if n := len(m.Referrers); n > 0 {
 				fmt.Fprintf(e.stdout, "%d referrers (signatures, attestations, SBOMs), each under the image it refers to\n", n)
 			}
-			if ch := m.Chart; ch != nil {
+			for _, ch := range m.AllCharts() {
 				fmt.Fprintf(e.stdout, "chart %s %s from %s (digest %s), values applied: %s; its image blocks are the %s.<values path> entries\n",
 					ch.Name, ch.Version, ch.Ref, ch.Digest, valuesNames(ch.Values), ch.Name)
+			}
+			if len(m.Missing) > 0 {
+				fmt.Fprintf(e.stdout, "%s (made with --allow-partial)\n", missingSummary(m.Missing))
 			}
 			if m.Base != nil {
 				fmt.Fprintf(e.stdout, "delta bundle: relies on %s %s (%s) for %d layers it does not carry\n", m.Base.Kind, m.Base.Name, m.Base.Digest, len(m.External))

@@ -3,9 +3,11 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
@@ -76,6 +78,7 @@ func pushCommand(e *env) *cli.Command {
    checked before anything else is read, and the bundle's offset table must be the signed one.`,
 		Flags: append(append(append(append(destinationFlags(), configMapFlags()...),
 			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
+			allowPartialFlag,
 			&cli.StringFlag{Name: "chunk-size", Usage: "upload blobs larger than `SIZE` (16MiB, 8388608) in chunks of that size from the start, for a proxy that limits request bodies (default: one request per blob, chunks only after a 413)"}),
 			publicKeyFlag), append(helmFlags(), registryFlags(oci.DefaultPushJobs)...)...),
 		Action: func(c *cli.Context) error {
@@ -87,6 +90,9 @@ func pushCommand(e *env) *cli.Command {
 			helm, err := planHelm(c, b.Manifest())
 			if err != nil {
 				return err
+			}
+			if ms := b.Manifest().Missing; len(ms) > 0 {
+				fmt.Fprintf(e.stderr, "this bundle is %s\n", missingSummary(ms))
 			}
 			start := time.Now()
 			var res *mirror.Pushed
@@ -109,7 +115,7 @@ func pushCommand(e *env) *cli.Command {
 					fmt.Fprintf(e.stderr, "referrers (signatures, attestations, SBOMs): %d pushed, %d already there, %d failed\n",
 						s.ReferrersPushed, s.ReferrersSkipped, s.ReferrersFailed)
 				}
-				printFailures(e, res.Failed)
+				printFailures(e, res.Failed, imageRefs(b.Manifest()))
 				for _, k := range sortedKeys(res.ReferrersFailed) {
 					fmt.Fprintf(e.stderr, "FAILED referrer %s: %v\n", k, res.ReferrersFailed[k])
 				}
@@ -133,11 +139,18 @@ func pushCommand(e *env) *cli.Command {
 			}
 			if err != nil {
 				switch {
+				case res != nil && exitCode(c.Context, err) == ExitVerify:
+					fmt.Fprintln(e.stderr, "no ConfigMap written: the bundle is damaged (above), and a rerun would meet the same damage: carry it again (unbundle verify checks the copy), or repair it from its parity parts (unbundle repair), then run the same command")
+				case res != nil && errors.Is(err, mirror.ErrStopped):
+					fmt.Fprintln(e.stderr, "no ConfigMap written: the registry failed every upload alike (above), so the push stopped: fix the registry (its storage, its log), then rerun the same command (what is pushed is skipped)")
 				case res != nil && errors.Is(err, mirror.ErrRefused):
 					fmt.Fprintln(e.stderr, "no ConfigMap written: the registry refuses some of the push (above); fix that, then rerun the same command (what is pushed is skipped)")
 				case res != nil && len(res.Failed) > 0:
 					fmt.Fprintln(e.stderr, "no ConfigMap written: rerun the same command to resume (what is pushed is skipped)")
 				}
+				return err
+			}
+			if err := partialAllowed(c, b.Manifest(), "every image it carries was pushed; no ConfigMap or Helm values written", "ConfigMap and Helm values"); err != nil {
 				return err
 			}
 			keep := containers(b.Manifest())
@@ -156,12 +169,18 @@ func pushCommand(e *env) *cli.Command {
 			}
 			switch {
 			case helm == nil:
-			case helm.chart:
-				if err := writeChartValues(c, e, helm, b.Manifest(), res.Images); err != nil {
-					return err
+			case len(helm.charts) > 0:
+				var checkErr error
+				for _, rec := range helm.charts {
+					if err := writeChartValues(c, e, helm, rec, b.Manifest(), res.Images); err != nil {
+						return err
+					}
+					if err := checkAfterPush(c, e, client, b, dest, helm, rec); err != nil && checkErr == nil {
+						checkErr = err // the other charts' values are written all the same
+					}
 				}
-				if err := checkAfterPush(c, e, client, b, dest, helm); err != nil {
-					return err
+				if checkErr != nil {
+					return checkErr
 				}
 			default:
 				if err := writeHelmValues(c, e, helm.m, listed); err != nil {
@@ -229,11 +248,67 @@ func writeReport(path string, stats any, done []outcome, failed map[string]error
 	return writeFile(nil, path, []byte(sb.String()), 0o644)
 }
 
-// printFailures lists failed containers on stderr, one line each.
-func printFailures(e *env, failed map[string]error) {
+// printFailures lists failed containers on stderr, grouped by cause (mirror.Cause): a cause
+// that hit one container is one line with the whole message; one that hit several is one line
+// naming the cause and how many, then the containers (with their images when refs has them).
+// The largest group comes first.
+func printFailures(e *env, failed map[string]error, refs map[string]string) {
+	byCause := map[string][]string{}
 	for _, k := range sortedKeys(failed) {
-		fmt.Fprintf(e.stderr, "FAILED %s: %v\n", k, failed[k])
+		c := mirror.Cause(failed[k])
+		byCause[c] = append(byCause[c], k)
 	}
+	causes := sortedKeys(byCause)
+	slices.SortStableFunc(causes, func(a, b string) int { return len(byCause[b]) - len(byCause[a]) })
+	for _, c := range causes {
+		keys := byCause[c]
+		if len(keys) == 1 {
+			fmt.Fprintf(e.stderr, "FAILED %s: %v\n", keys[0], failed[keys[0]])
+			continue
+		}
+		named := make([]string, len(keys))
+		for i, k := range keys {
+			named[i] = k
+			if r := refs[k]; r != "" {
+				named[i] += " (" + r + ")"
+			}
+		}
+		fmt.Fprintf(e.stderr, "FAILED %d containers: %s\n%s", len(keys), c, wrapList("    ", named, 100))
+	}
+}
+
+// wrapList writes items separated by ", " in lines of about width characters, each line
+// starting with indent.
+func wrapList(indent string, items []string, width int) string {
+	var b strings.Builder
+	line := indent
+	for i, it := range items {
+		if i < len(items)-1 {
+			it += ","
+		}
+		if len(line) > len(indent) && len(line)+1+len(it) > width {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if len(line) > len(indent) {
+			line += " "
+		}
+		line += it
+	}
+	b.WriteString(line + "\n")
+	return b.String()
+}
+
+// imageRefs maps every container of the bundle (and every missing one) to its source image.
+func imageRefs(m *archive.Manifest) map[string]string {
+	out := map[string]string{}
+	for _, im := range m.Images {
+		out[im.Key()] = im.Ref()
+	}
+	for _, ms := range m.Missing {
+		out[ms.Key()] = ms.Ref()
+	}
+	return out
 }
 
 func configMapCommand(e *env) *cli.Command {
@@ -241,16 +316,19 @@ func configMapCommand(e *env) *cli.Command {
 		Name:      "configmap",
 		Usage:     "write the ConfigMap for images already pushed, with the digests the registry serves",
 		ArgsUsage: "NAME.tar.zst",
-		Flags:     append(append(destinationFlags(), configMapFlags()...), registryFlags(oci.DefaultJobs)...),
+		Flags:     append(append(append(destinationFlags(), configMapFlags()...), allowPartialFlag), registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			dest, b, client, err := bundleAndRegistry(c, e)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
+			if err := partialAllowed(c, b.Manifest(), "no ConfigMap written", "ConfigMap"); err != nil {
+				return err
+			}
 			res, err := mirror.ReadBack(c.Context, client, b, dest)
 			if res != nil {
-				printFailures(e, res.Failed)
+				printFailures(e, res.Failed, imageRefs(b.Manifest()))
 			}
 			if err != nil {
 				return err
@@ -298,4 +376,17 @@ func secretCommand(e *env) *cli.Command {
 			return writeFile(e.stdout, c.String("output"), s, 0o600)
 		},
 	}
+}
+
+// allowPartialFlag accepts a partial bundle where the ConfigMap or Helm values are written.
+var allowPartialFlag = &cli.BoolFlag{Name: "allow-partial", Usage: "write the ConfigMap (and Helm values) of a partial bundle (made with bundle create --allow-partial): the containers it lacks are left out, and pull from upstream"}
+
+// partialAllowed refuses, with exit 4 and the list, to write what of a partial bundle needs
+// every container (what), unless --allow-partial; done says what was done instead.
+func partialAllowed(c *cli.Context, m *archive.Manifest, done, what string) error {
+	if len(m.Missing) == 0 || c.Bool("allow-partial") {
+		return nil
+	}
+	return fmt.Errorf("%w: the bundle is %s; %s: carry a complete bundle, or rerun with --allow-partial to write the %s without them (they would pull from upstream)",
+		mirror.ErrPartial, missingSummary(m.Missing), done, what)
 }

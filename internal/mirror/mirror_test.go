@@ -134,8 +134,11 @@ func TestCreatePullsThroughFaults(t *testing.T) {
 	}
 }
 
-// TestCreateRecordsUnresolved: an image whose repository fails for good is left out and named,
-// the others are bundled, and the error wraps ErrPartial.
+// TestCreateRecordsUnresolved: an image that cannot be pulled is named, and no bundle is
+// written: the .partial keeps every layer of the others, and the rerun, once the image can be
+// pulled, takes them from it. With AllowPartial the bundle is written and its manifest lists
+// the missing image. The error wraps ErrPartial, and ErrRefused (a missing repository: a rerun
+// meets it again).
 func TestCreateRecordsUnresolved(t *testing.T) {
 	_, images, _ := smallWorld(t)
 	broken := append([]digests.Image{}, images...)
@@ -143,11 +146,45 @@ func TestCreateRecordsUnresolved(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "b.tar.zst")
 	res, err := Create(t.Context(), newClient(t), CreateOptions{List: &digests.List{File: "list.yml", Images: broken},
 		Output: out, Tool: "test"})
-	if !errors.Is(err, ErrPartial) || res == nil || res.Failed[broken[0].Key()] == nil {
+	if !errors.Is(err, ErrPartial) || !errors.Is(err, ErrRefused) || res == nil || res.Failed[broken[0].Key()] == nil || !res.Unfinished {
 		t.Fatalf("err = %v, failed = %v", err, res)
 	}
 	if n := len(res.Manifest.Images); n == 0 || n >= len(images) {
-		t.Fatalf("%d images bundled of %d", n, len(images))
+		t.Fatalf("%d images planned of %d", n, len(images))
+	}
+	for _, f := range []string{out, out + ".sha256"} {
+		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s written by a run that failed an image: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(out + ".partial"); err != nil {
+		t.Fatalf("no .partial kept: %v", err)
+	}
+
+	// The rerun with every image pullable pulls only what the .partial lacks.
+	res, err = Create(t.Context(), newClient(t), CreateOptions{List: &digests.List{File: "list.yml", Images: images}, Output: out, Tool: "test"})
+	if err != nil || res.Kept.Blobs == 0 || len(res.Manifest.Missing) != 0 {
+		t.Fatalf("rerun: %v, kept %+v", err, res)
+	}
+	if _, err := archive.Verify(t.Context(), out, nil); err != nil {
+		t.Fatalf("the rerun's bundle: %v", err)
+	}
+
+	// --allow-partial: the bundle is written, and says what it lacks.
+	out = filepath.Join(t.TempDir(), "p.tar.zst")
+	res, err = Create(t.Context(), newClient(t), CreateOptions{List: &digests.List{File: "list.yml", Images: broken},
+		Output: out, Tool: "test", AllowPartial: true})
+	if !errors.Is(err, ErrPartial) || res.Unfinished {
+		t.Fatalf("allow partial: %v", err)
+	}
+	b, err := archive.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ms := b.Manifest().Missing
+	if len(ms) != 1 || ms[0].Key() != broken[0].Key() || ms[0].Path != broken[0].Path || !strings.Contains(ms[0].Reason, "-missing") {
+		t.Errorf("missing %+v, want %s", ms, broken[0].Key())
 	}
 }
 
