@@ -133,7 +133,7 @@ func (r *pushRun) pushBlob(ctx context.Context, j *blobJob) {
 		if err == nil {
 			continue
 		}
-		r.stop.failed(err)
+		r.stop.failed(err, repo)
 		failed := []string{repo}
 		if errors.Is(err, errFromBundle) {
 			failed = j.repos[i:]

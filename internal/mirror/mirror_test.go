@@ -385,3 +385,120 @@ func TestCreateConfigLost(t *testing.T) {
 		t.Fatalf("%d images bundled of %d", n, len(images))
 	}
 }
+
+// TestPushFullDisk: a registry whose storage is full answers every upload with 500 and
+// Distribution's words for it. The push stops within seconds, not after every blob's retries:
+// every container fails with the registry's words, once, and the error wraps ErrStopped (not
+// ErrPartial's "rerun", nor a refusal).
+func TestPushFullDisk(t *testing.T) {
+	_, _, bundle := smallWorld(t)
+	b, err := archive.Open(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	f := testregistry.NewFaults(5)
+	const words = "filesystem: write /var/lib/registry/docker/registry/v2/repositories/x/_uploads/y/data: no space left on device"
+	f.FailUploads(500, `{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":"`+words+`"}]}`)
+	dest := testregistry.StartT(t, testregistry.WithFaults(f))
+	c, err := oci.New(oci.WithTimeout(2*time.Second), oci.WithRetry(20, 20*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := Push(t.Context(), c, b, PushOptions{Destination: Destination{Host: dest.Host}})
+	took := time.Since(start)
+	if !errors.Is(err, ErrStopped) || errors.Is(err, ErrRefused) {
+		t.Fatalf("err = %v", err)
+	}
+	if took > 30*time.Second {
+		t.Errorf("stopped after %s", took)
+	}
+	causes := map[string]int{}
+	for _, ferr := range res.Failed {
+		causes[Cause(ferr)]++
+	}
+	if len(res.Failed) != len(b.Manifest().Images) || len(causes) != 1 {
+		t.Fatalf("%d of %d failed, causes %v", len(res.Failed), len(b.Manifest().Images), causes)
+	}
+	for c := range causes {
+		if !strings.Contains(c, "HTTP 500") || !strings.Contains(c, "no space left on device") {
+			t.Errorf("cause %q", c)
+		}
+	}
+	uploads := res.Stats.BlobsUploaded
+	if uploads != 0 {
+		t.Errorf("%d blobs uploaded to a full disk", uploads)
+	}
+	t.Logf("stopped after %s, %d requests: %v", took.Round(time.Millisecond), dest.Requests(), err)
+	if n := dest.Requests(); n > 200 {
+		t.Errorf("%d requests to a registry that failed every upload", n)
+	}
+}
+
+// TestPushDamagedBundle: a blob of the bundle that does not verify fails what uses it; the
+// error wraps archive.ErrCorrupt (carry it again or repair it), not a rerun's ErrPartial alone.
+func TestPushDamagedBundle(t *testing.T) {
+	_, _, bundle := smallWorld(t)
+	b, err := archive.Open(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := b.Manifest()
+	var layer archive.Blob
+	for _, bl := range m.Blobs {
+		if bl.Kind == archive.KindLayer && bl.Size > layer.Size {
+			layer = bl
+		}
+	}
+	b.Close()
+	damaged := filepath.Join(t.TempDir(), "damaged.tar.zst")
+	data, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = archive.Open(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, length, ok := b.EntryRange(archive.BlobName(layer.Digest))
+	b.Close()
+	if !ok {
+		t.Fatal("no offset for the layer")
+	}
+	data[off+length/2] ^= 0x01
+	os.WriteFile(damaged, data, 0o644)
+	b, err = archive.Open(damaged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	dest := testregistry.StartT(t)
+	res, err := Push(t.Context(), newClient(t), b, PushOptions{Destination: Destination{Host: dest.Host}})
+	if !errors.Is(err, archive.ErrCorrupt) || res == nil || len(res.Failed) == 0 {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestRetryBlobSameAnswer: a transfer that gets the same error answer every time is tried
+// oci.SameAnswer times, whatever --retries allows, and says so; one that breaks differently
+// each time goes on to the budget's end.
+func TestRetryBlobSameAnswer(t *testing.T) {
+	c := newClient(t, oci.WithRetry(50, time.Minute))
+	calls := 0
+	err := retryBlob(t.Context(), c, func(context.Context) error {
+		calls++
+		return &oci.StatusError{What: "upload blob sha256:x to a", Code: 500, Reg: "UNKNOWN", Message: "no space left on device"}
+	})
+	if calls != oci.SameAnswer || !strings.Contains(err.Error(), "the same answer 4 times in a row") {
+		t.Errorf("%d calls: %v", calls, err)
+	}
+	calls = 0
+	err = retryBlob(t.Context(), newClient(t, oci.WithRetry(3, time.Minute)), func(context.Context) error {
+		calls++
+		return &oci.StatusError{What: "upload", Code: 500 + calls%2*3}
+	})
+	if calls != blobAttempts || err == nil {
+		t.Errorf("answers that differ: %d calls, want %d: %v", calls, blobAttempts, err)
+	}
+}

@@ -127,12 +127,15 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 // stopped ends a push the stopper stopped: every container not pushed yet fails with the cause.
 func (r *pushRun) stopped(ts []*target, res *Pushed, cause string) (*Pushed, error) {
 	err := fmt.Errorf("%w: %s", ErrStopped, cause)
+	done := map[string]bool{}
+	for _, im := range res.Images {
+		done[im.Key()] = true
+	}
 	for _, t := range ts {
-		if t.pushed {
-			continue
-		}
 		for _, im := range t.images {
-			res.Failed[im.Key()] = err
+			if !done[im.Key()] {
+				res.Failed[im.Key()] = err
+			}
 		}
 	}
 	res.Stats = r.stats.snapshot()

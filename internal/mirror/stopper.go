@@ -8,9 +8,10 @@ import (
 	"github.com/element-hq/ess-airgap/internal/oci"
 )
 
-// stopAfter is how many blobs in a row may fail with one cause, none passing in between,
-// before a push stops: a registry whose disk is full, or that went away, fails every upload
-// alike, and the blobs still to go would only repeat it for minutes.
+// stopAfter is how many blobs in a row may fail with one cause, none passing in between and
+// in more than one repository, before a push stops: a registry whose disk is full, or that
+// went away, fails every upload alike, and the blobs still to go would only repeat it for
+// minutes. One repository that fails (a quota, a policy) fails its own images only.
 const stopAfter = 3
 
 // stopper stops a push whose registry fails every upload alike. Each blob's retries are
@@ -22,9 +23,10 @@ type stopper struct {
 	cancel context.CancelFunc
 
 	mu    sync.Mutex
-	cause string // the cause of the failures in a row
-	n     int
-	fired string // the cause the push stopped on
+	cause string          // the cause of the failures in a row
+	n     int             // how many
+	repos map[string]bool // in which repositories
+	fired string          // the cause the push stopped on
 }
 
 func newStopper(cancel context.CancelFunc) *stopper { return &stopper{cancel: cancel} }
@@ -36,11 +38,11 @@ func (s *stopper) passed() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cause, s.n = "", 0
+	s.cause, s.n, s.repos = "", 0, nil
 }
 
-// failed records a blob that failed for good.
-func (s *stopper) failed(err error) {
+// failed records a blob that failed for good in repository repo.
+func (s *stopper) failed(err error, repo string) {
 	if s == nil || errors.Is(err, context.Canceled) || damaged(err) || refused(err) {
 		return
 	}
@@ -53,9 +55,10 @@ func (s *stopper) failed(err error) {
 	if cause == s.cause {
 		s.n++
 	} else {
-		s.cause, s.n = cause, 1
+		s.cause, s.n, s.repos = cause, 1, map[string]bool{}
 	}
-	if s.n >= stopAfter {
+	s.repos[repo] = true
+	if s.n >= stopAfter && len(s.repos) > 1 {
 		s.fired = cause
 		s.cancel()
 	}
