@@ -197,7 +197,7 @@ func createCommand(e *env) *cli.Command {
 							done = append(done, outcome{Container: im.Key(), Image: im.Ref(), Digest: im.Digest})
 						}
 					}
-					if rerr := writeReport(rp, nil, done, res.Failed); rerr != nil {
+					if rerr := writeReport(e.stdout, rp, nil, done, res.Failed); rerr != nil {
 						return rerr
 					}
 				}

@@ -33,7 +33,8 @@ func (t *table) row(cols ...string) {
 
 func (t *table) flush() { t.tw.Flush() }
 
-// writeFile writes data to path atomically with mode perm; "-" or "" writes to stdout.
+// writeFile writes data to path with mode perm (atomicfile: a file is replaced whole, a
+// device, a FIFO or /dev/stdout written in place); "-" or "" writes to stdout.
 func writeFile(stdout io.Writer, path string, data []byte, perm os.FileMode) error {
 	if path == "-" || path == "" {
 		_, err := stdout.Write(data)

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -127,7 +128,7 @@ func pushCommand(e *env) *cli.Command {
 					for _, k := range sortedKeys(res.ReferrersFailed) {
 						done = append(done, outcome{Referrer: k, Error: res.ReferrersFailed[k].Error()})
 					}
-					if rerr := writeReport(rp, res.Stats, done, res.Failed); rerr != nil {
+					if rerr := writeReport(e.stdout, rp, res.Stats, done, res.Failed); rerr != nil {
 						return rerr
 					}
 				}
@@ -232,8 +233,9 @@ type outcome struct {
 	Error     string `json:"error,omitempty"`
 }
 
-// writeReport writes --report: the run's counters and each container's outcome.
-func writeReport(path string, stats any, done []outcome, failed map[string]error) error {
+// writeReport writes --report: the run's counters and each container's outcome; "-" is
+// standard output.
+func writeReport(stdout io.Writer, path string, stats any, done []outcome, failed map[string]error) error {
 	rep := struct {
 		Stats  any       `json:"stats,omitempty"`
 		Images []outcome `json:"images"`
@@ -245,7 +247,7 @@ func writeReport(path string, stats any, done []outcome, failed map[string]error
 	if err := writeJSON(&sb, rep); err != nil {
 		return err
 	}
-	return writeFile(nil, path, []byte(sb.String()), 0o644)
+	return writeFile(stdout, path, []byte(sb.String()), 0o644)
 }
 
 // printFailures lists failed containers on stderr, grouped by cause (mirror.Cause): a cause
