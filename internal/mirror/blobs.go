@@ -205,8 +205,12 @@ func (r *pushRun) upload(ctx context.Context, repo string, j *blobJob, session s
 }
 
 // progress counts n more bytes of the blob as moved, up to its size: uploads that go back,
-// or that go to several repositories, never count a byte twice.
+// or that go to several repositories, never count a byte twice. A delta's external blobs,
+// found in the destination, count nothing: the total is what the bundle carries.
 func (j *blobJob) progress(p Progress, n int64) {
+	if j.external { // not the bundle's to move: not in the total either
+		return
+	}
 	j.mu.Lock()
 	n = min(n, j.Size-j.moved)
 	j.moved += n

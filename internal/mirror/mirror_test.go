@@ -189,7 +189,8 @@ func TestCreateRecordsUnresolved(t *testing.T) {
 }
 
 // TestPushSkipsMountsAndCounts: a push into an empty registry uploads every unique blob once
-// and mounts the rest; a second push uploads nothing; the progress never passes its total.
+// and mounts the rest; a second push uploads nothing and puts no manifest or tag again (Harbor
+// would scan them again); the progress never passes its total.
 func TestPushSkipsMountsAndCounts(t *testing.T) {
 	_, _, bundle := smallWorld(t)
 	b, err := archive.Open(bundle)
@@ -215,8 +216,8 @@ func TestPushSkipsMountsAndCounts(t *testing.T) {
 		switch {
 		case run == 1 && (got != unique || res.Stats.BlobsMounted == 0):
 			t.Fatalf("push 1: uploaded %d bytes (unique %d), %d mounts", got, unique, res.Stats.BlobsMounted)
-		case run == 2 && (got != 0 || res.Stats.BlobsUploaded != 0):
-			t.Fatalf("push 2: uploaded %d bytes, %d blobs", got, res.Stats.BlobsUploaded)
+		case run == 2 && (got != 0 || res.Stats.BlobsUploaded != 0 || res.Stats.ManifestsPushed != 0):
+			t.Fatalf("push 2: uploaded %d bytes, %d blobs, %d manifests put again", got, res.Stats.BlobsUploaded, res.Stats.ManifestsPushed)
 		}
 		if m.over.Load() || m.n.Load() != m.total.Load() {
 			t.Errorf("push %d: progress %d of %d", run, m.n.Load(), m.total.Load())
@@ -500,5 +501,47 @@ func TestRetryBlobSameAnswer(t *testing.T) {
 	})
 	if calls != blobAttempts || err == nil {
 		t.Errorf("answers that differ: %d calls, want %d: %v", calls, blobAttempts, err)
+	}
+}
+
+// TestPushDeltaProgress: a delta's external layers, found in the destination, count nothing in
+// the progress: its total is what the bundle carries, and the count never passes it.
+func TestPushDeltaProgress(t *testing.T) {
+	_, images, bundle := smallWorld(t)
+	b, err := archive.Open(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	dest := testregistry.StartT(t)
+	if _, err := Push(t.Context(), newClient(t), b, PushOptions{Destination: Destination{Host: dest.Host}}); err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	var paths []string
+	for _, bl := range b.Manifest().Blobs {
+		have[bl.Digest] = true
+	}
+	for _, im := range b.Manifest().Images {
+		paths = append(paths, im.Path)
+	}
+	out := filepath.Join(t.TempDir(), "delta.tar.zst")
+	res, err := Create(t.Context(), newClient(t), CreateOptions{List: &digests.List{File: "list.yml", Images: images}, Output: out, Tool: "test",
+		Base: &archive.Base{Kind: "bundle", Name: "small.tar.zst", Digest: "sha256:" + strings.Repeat("0", 64), Paths: paths},
+		Have: func(d string) bool { return have[d] }})
+	if err != nil || len(res.Manifest.External) == 0 {
+		t.Fatalf("delta: %v", err)
+	}
+	d, err := archive.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	m := &meter{}
+	if _, err := Push(t.Context(), newClient(t), d, PushOptions{Destination: Destination{Host: dest.Host}, Progress: m}); err != nil {
+		t.Fatal(err)
+	}
+	if m.over.Load() || m.n.Load() != m.total.Load() {
+		t.Errorf("delta push: progress %d of %d", m.n.Load(), m.total.Load())
 	}
 }
