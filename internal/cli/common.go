@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -176,14 +175,15 @@ func newClient(c *cli.Context, e *env, authHost string, extra ...oci.Option) (*o
 	return client, err
 }
 
-// password reads the password from stdin (--password-stdin) or $REGISTRY_PASSWORD.
+// password reads the password from stdin (--password-stdin: at a terminal, prompted for
+// without echo) or $REGISTRY_PASSWORD.
 func password(c *cli.Context, e *env) (string, error) {
 	if c.Bool("password-stdin") {
-		line, err := bufio.NewReader(e.stdin).ReadString('\n')
-		if err != nil && err != io.EOF {
+		pw, err := readPassword(c.Context, e)
+		if err != nil {
 			return "", fmt.Errorf("--password-stdin: %w", err)
 		}
-		if pw := strings.TrimRight(line, "\r\n"); pw != "" {
+		if pw != "" {
 			return pw, nil
 		}
 		return "", usagef("--password-stdin: standard input is empty")
