@@ -53,3 +53,24 @@ func TestFlagsAfterArgument(t *testing.T) {
 		t.Fatalf("the bundle argument was not read: %s", errb.String())
 	}
 }
+
+// TestDidYouMean: a misspelt flag is a usage error that names the flag meant.
+func TestDidYouMean(t *testing.T) {
+	for args, want := range map[string]string{
+		"unbundle push --registy reg:5000 ess.tar.zst": "did you mean --registry?",
+		"unbundle push --configmp cm.yaml ess.tar.zst": "did you mean --configmap?",
+		"bundle create --imags l.yml -o x.tar.zst":     "did you mean --images?",
+		"bundle create --allow-part -o x.tar.zst":      "did you mean --allow-partial?",
+		"unbundle push --zzzzzzzz ess.tar.zst":         "",
+	} {
+		var out, errb bytes.Buffer
+		prog := strings.Fields(args)[0]
+		code := Main(context.Background(), prog, strings.Fields(args), nil, &out, &errb)
+		if code != ExitUsage || !strings.Contains(errb.String(), "flag provided but not defined") {
+			t.Errorf("%s: exit %d: %s", args, code, errb.String())
+		}
+		if got := strings.Contains(errb.String(), "did you mean"); got != (want != "") || want != "" && !strings.Contains(errb.String(), want) {
+			t.Errorf("%s: %s, want %q", args, errb.String(), want)
+		}
+	}
+}

@@ -53,7 +53,7 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 	app.ExitErrHandler = func(*cli.Context, error) {}
 	app.HideHelpCommand = true
 	app.CustomAppHelpTemplate = cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n"
-	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usagef("%v", err) }
+	app.OnUsageError = func(c *cli.Context, err error, _ bool) error { return usagef("%s", didYouMean(c, err.Error())) }
 	for _, c := range app.Commands {
 		c.OnUsageError = app.OnUsageError
 		c.CustomHelpTemplate = cli.CommandHelpTemplate + "\n" + exitCodesHelp + "\n"

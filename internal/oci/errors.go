@@ -26,6 +26,8 @@ var (
 	ErrTooLarge = errors.New("request body too large")
 	// ErrMediaType is wrapped when a registry refuses a manifest's media type.
 	ErrMediaType = errors.New("media type refused")
+	// ErrSpeaksHTTP is wrapped when a registry reached over HTTPS answers in plain HTTP.
+	ErrSpeaksHTTP = errors.New("the registry answers in plain HTTP, not HTTPS: give --plain-http if that is meant (what is sent then crosses the network unencrypted, credentials included)")
 )
 
 // StatusError is a registry's unexpected answer to one of our requests. Its message names
@@ -168,7 +170,7 @@ func Cause(err error) string {
 	if errors.As(err, &derr) {
 		return derr.Error()
 	}
-	for _, sentinel := range []error{ErrUnknownCA, ErrPlainHTTP, ErrNotFound, ErrTooLarge, ErrMediaType} {
+	for _, sentinel := range []error{ErrUnknownCA, ErrPlainHTTP, ErrSpeaksHTTP, ErrNotFound, ErrTooLarge, ErrMediaType} {
 		if errors.Is(err, sentinel) {
 			return sentinel.Error()
 		}
@@ -205,7 +207,7 @@ func Transient(err error) bool {
 		return TransientStatus(terr.StatusCode)
 	}
 	return !errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrUnknownCA) &&
-		!errors.Is(err, ErrPlainHTTP) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrMediaType)
+		!errors.Is(err, ErrPlainHTTP) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrMediaType) && !errors.Is(err, ErrSpeaksHTTP)
 }
 
 // Broken reports whether err is a transfer that broke on the way (a connection reset or cut, a
@@ -240,6 +242,9 @@ func describe(err error) error {
 	var uerr x509.UnknownAuthorityError
 	if errors.As(err, &uerr) {
 		return fmt.Errorf("%w: %v", ErrUnknownCA, err)
+	}
+	if err != nil && strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return fmt.Errorf("%w: %v", ErrSpeaksHTTP, err)
 	}
 	return err
 }
