@@ -293,7 +293,7 @@ func TestChartRefusal(t *testing.T) {
 		"Error: execution error at (matrix-stack/templates/z_validation/validation.txt:12:4): serverName is required":                                          "serverName is required",
 		"Error: values don't meet the specifications of the schema(s) in the following chart(s):\nmatrix-stack:\n- serverName: Invalid type. Expected: string": "serverName: Invalid type. Expected: string",
 	} {
-		if got, ok := chartRefusal(msg); !ok || got != want {
+		if got, ok := chartRefusal(msg); !ok || strings.Join(got, "; ") != want {
 			t.Errorf("chartRefusal(%q) = %q, %v; want %q", msg, got, ok, want)
 		}
 	}

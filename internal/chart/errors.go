@@ -24,7 +24,7 @@ var (
 // RefusedError is helm's answer when the chart refused the values (ErrValuesRefused).
 type RefusedError struct {
 	Helm  string // the binary
-	Asked string // what the chart says, as helm printed it: "serverName is required"
+	Asked []string // what the chart says, a line each, as helm printed it: "serverName is required"
 	Msg   string // helm's whole message
 }
 

@@ -80,31 +80,37 @@ func Render(ctx context.Context, tgz []byte, o RenderOptions) ([]byte, error) {
 
 // chartRefusal reads helm's message for a refusal of the chart's own: a template's required
 // or fail ("execution error at (CHART/templates/FILE:L:C): TEXT"), or its values schema. It
-// returns what the chart says: the TEXT of each, or the schema's complaints, at most 5 lines.
-func chartRefusal(msg string) (string, bool) {
+// returns what the chart says: the TEXT of each, or the schema's complaints, at most 8 lines.
+func chartRefusal(msg string) ([]string, bool) {
 	var asked []string
-	schema := false
-	for _, line := range strings.Split(msg, "\n") {
-		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "Error:"))
+	schema, failing := false, false
+	for _, raw := range strings.Split(msg, "\n") {
+		line := strings.TrimSpace(raw)
+		errorLine := strings.HasPrefix(line, "Error:")
+		line = strings.TrimSpace(strings.TrimPrefix(line, "Error:"))
 		switch {
 		case strings.Contains(line, "execution error at ("):
 			_, text, ok := strings.Cut(line[strings.Index(line, "execution error at ("):], "): ")
-			if ok && strings.TrimSpace(text) != "" {
+			if failing = ok; ok && strings.TrimSpace(text) != "" {
 				asked = append(asked, strings.TrimSpace(text))
 			}
 		case strings.Contains(line, "values don't meet the specifications of the schema"):
-			schema = true
+			schema, failing = true, false
 		case schema && strings.HasPrefix(line, "- "):
 			asked = append(asked, strings.TrimPrefix(line, "- "))
+		case failing && !errorLine && line != "" && !strings.HasPrefix(line, "helm.go:"):
+			asked = append(asked, line) // a fail's message of several lines
+		default:
+			failing = failing && !errorLine
 		}
 	}
 	if len(asked) == 0 {
-		return "", false
+		return nil, false
 	}
-	if len(asked) > 5 {
-		asked = append(asked[:5], fmt.Sprintf("and %d more", len(asked)-5))
+	if len(asked) > 8 {
+		asked = append(asked[:8], fmt.Sprintf("and %d more", len(asked)-8))
 	}
-	return strings.Join(asked, "; "), true
+	return asked, true
 }
 
 // Use is one container of a rendered manifest and the image it runs.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/chart"
@@ -120,9 +121,9 @@ func checkAfterPush(c *cli.Context, e *env, client *oci.Client, b *archive.Bundl
 	err := runCheck(c, e, client, b, dest, rec, file)
 	var refused *chart.RefusedError
 	if errors.As(err, &refused) && !c.IsSet("values") {
-		fmt.Fprintf(e.stderr, "render check skipped: chart %s %s does not render without the site's values; it asks for: %s\n"+
-			"  the push itself is complete. Once the site's values are written, check them with:\n  %s\n",
-			rec.Name, rec.Version, refused.Asked, later)
+		fmt.Fprintf(e.stderr, "render check skipped: chart %s %s does not render without the site's values; it asks for:\n    %s\n"+
+			"  The push itself is complete. Once the site's values are written, check them with:\n  %s\n",
+			rec.Name, rec.Version, strings.Join(refused.Asked, "\n    "), later)
 		return nil
 	}
 	return err

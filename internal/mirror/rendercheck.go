@@ -35,7 +35,7 @@ func ChartToCheck(m *archive.Manifest, name string) (*archive.Chart, error) {
 	all := m.AllCharts()
 	switch {
 	case len(all) == 0:
-		return nil, fmt.Errorf("the bundle carries no Helm chart (it was made without --chart)")
+		return nil, fmt.Errorf("no Helm chart in the bundle (it was made without --chart)")
 	case name != "":
 		if ch := m.ChartOf(name); ch != nil {
 			return ch, nil
