@@ -23,9 +23,9 @@ var (
 
 // RefusedError is helm's answer when the chart refused the values (ErrValuesRefused).
 type RefusedError struct {
-	Helm  string // the binary
+	Helm  string   // the binary
 	Asked []string // what the chart says, a line each, as helm printed it: "serverName is required"
-	Msg   string // helm's whole message
+	Msg   string   // helm's whole message
 }
 
 func (e *RefusedError) Error() string {
