@@ -252,7 +252,8 @@ func writeReport(stdout io.Writer, path string, stats any, done []outcome, faile
 
 // printFailures lists failed containers on stderr, grouped by cause (mirror.Cause): a cause
 // that hit one container is one line with the whole message; one that hit several is one line
-// naming the cause and how many, then the containers (with their images when refs has them).
+// naming the cause and how many, then the containers (with their images when refs has them
+// and the group is small).
 // The largest group comes first.
 func printFailures(e *env, failed map[string]error, refs map[string]string) {
 	byCause := map[string][]string{}
@@ -271,13 +272,18 @@ func printFailures(e *env, failed map[string]error, refs map[string]string) {
 		named := make([]string, len(keys))
 		for i, k := range keys {
 			named[i] = k
-			if r := refs[k]; r != "" {
+			if r := refs[k]; r != "" && len(keys) <= maxNamedRefs {
 				named[i] += " (" + r + ")"
 			}
 		}
 		fmt.Fprintf(e.stderr, "FAILED %d containers: %s\n%s", len(keys), c, wrapList("    ", named, 100))
 	}
 }
+
+// maxNamedRefs is the largest group of failures whose images are named beside the containers:
+// a cause that hit more (a registry gone, credentials refused) is about the registry, and the
+// containers' names say enough.
+const maxNamedRefs = 5
 
 // wrapList writes items separated by ", " in lines of about width characters, each line
 // starting with indent.

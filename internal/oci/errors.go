@@ -234,9 +234,9 @@ func describe(err error) error {
 	if errors.As(err, &terr) {
 		switch terr.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
-			return fmt.Errorf("%w (HTTP %d): %v", ErrUnauthorized, terr.StatusCode, err)
+			return fmt.Errorf("%w (HTTP %d): %w", ErrUnauthorized, terr.StatusCode, err)
 		case http.StatusNotFound:
-			return fmt.Errorf("%w: %v", ErrNotFound, err)
+			return fmt.Errorf("%w: %w", ErrNotFound, err)
 		}
 	}
 	var uerr x509.UnknownAuthorityError
