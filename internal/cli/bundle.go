@@ -45,8 +45,14 @@ func createCommand(e *env) *cli.Command {
    streams, straight to its place in the file. The output is written to NAME.tar.zst.partial
    and renamed when complete; the .sha256 exists only beside a complete bundle. A run that
    stops (a failure, Ctrl-C, a crash) leaves the .partial: run the same command again and it
-   keeps every layer already written that still verifies. Set SOURCE_DATE_EPOCH for a
-   reproducible file.
+   keeps every layer already written that still verifies. A run that could not pull every
+   image writes no bundle either, and says which and why (grouped by cause); --allow-partial
+   writes one whose manifest lists them. Set SOURCE_DATE_EPOCH for a reproducible file.
+
+   Names are read as Docker reads them (docker.io/postgres is docker.io/library/postgres).
+   --mirror pulls a registry's images from a pull-through cache, with the cache's credentials;
+   everything recorded and printed keeps the upstream names. --image adds single images
+   (extra.NAME), and --chart may be given several times, each followed by its --values.
 
    With --split-size the bundle is written as parts NAME.tar.zst.001, .002, ... of exactly that
    size (the last holds the rest), as it streams: cat NAME.tar.zst.0* > NAME.tar.zst gives the

@@ -213,6 +213,8 @@ func writeConfigMap(c *cli.Context, e *env, images []digests.Image) error {
 	}
 	if file == "-" {
 		file = "CONFIGMAP.yaml"
+	} else {
+		file = absPath(file) // the command works from any directory
 	}
 	fmt.Fprintf(e.stderr, `
 Next steps:
