@@ -76,6 +76,9 @@ func report(ctx context.Context, stderr io.Writer, prog string, err error) int {
 		fmt.Fprintf(stderr, "%s: interrupted\n", prog)
 	} else if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		if code == ExitVerify && prog == "unbundle" && !errors.Is(err, archive.ErrSignature) {
+			fmt.Fprintf(stderr, "%s: the bundle is damaged: carry it again (unbundle verify checks the copy), or repair it from its parity parts (unbundle repair); a rerun meets the same damage\n", prog)
+		}
 	}
 	return code
 }

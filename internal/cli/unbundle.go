@@ -141,7 +141,7 @@ func pushCommand(e *env) *cli.Command {
 			if err != nil {
 				switch {
 				case res != nil && exitCode(c.Context, err) == ExitVerify:
-					fmt.Fprintln(e.stderr, "no ConfigMap written: the bundle is damaged (above), and a rerun would meet the same damage: carry it again (unbundle verify checks the copy), or repair it from its parity parts (unbundle repair), then run the same command")
+					fmt.Fprintln(e.stderr, "no ConfigMap written: the bundle is damaged (above)")
 				case res != nil && errors.Is(err, mirror.ErrStopped):
 					fmt.Fprintln(e.stderr, "no ConfigMap written: the registry failed every upload alike (above), so the push stopped: fix the registry (its storage, its log), then rerun the same command (what is pushed is skipped)")
 				case res != nil && errors.Is(err, mirror.ErrRefused):
