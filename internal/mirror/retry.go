@@ -20,16 +20,28 @@ import (
 const blobAttempts = 10
 
 // retryBlob runs fn until it succeeds, fails for a reason another try cannot mend (the bundle
-// itself is corrupt, credentials refused, cancelled), or the transfer's budget is spent: the
-// client's --retries (at least blobAttempts tries in all) within its --retry-time, shared by
-// the transport's retries of fn's requests (fn gets the context that carries the budget), and
-// the same answer oci.SameAnswer times in a row ends it.
+// itself is corrupt, credentials refused, cancelled), has been tried blobAttempts times, or
+// the transfer's budget is spent: the client's --retries (at least blobAttempts-1 retries
+// without progress) within its --retry-time, shared by the transport's retries of fn's
+// requests (fn gets the context that carries the budget); the same answer oci.SameAnswer times
+// in a row ends it.
 func retryBlob(ctx context.Context, c *oci.Client, fn func(ctx context.Context) error) error {
 	budget := c.NewBudget(blobAttempts - 1)
-	bctx := oci.WithBudget(ctx, budget)
+	return retry(ctx, budget, oci.WithBudget(ctx, budget), fn)
+}
+
+// retryMany is retryBlob for an operation of many requests (an image's manifests and configs,
+// its referrers): each request keeps the transport's own retries, and the budget counts the
+// operation's retries only, or the many requests' hiccups together would spend it.
+func retryMany(ctx context.Context, c *oci.Client, fn func(ctx context.Context) error) error {
+	return retry(ctx, c.NewBudget(blobAttempts-1), ctx, fn)
+}
+
+// retry runs fn with fctx until it succeeds, cannot succeed, or budget is spent.
+func retry(ctx context.Context, budget *oci.Budget, fctx context.Context, fn func(ctx context.Context) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		if err = fn(bctx); err == nil || !retryable(ctx, err) {
+		if err = fn(fctx); err == nil || attempt == blobAttempts || !retryable(ctx, err) {
 			return err
 		}
 		if !budget.Retry(oci.Answer(err)) {

@@ -17,23 +17,35 @@ import (
 // retries are for.
 const SameAnswer = 4
 
-// Budget is what one transfer (a blob pulled or uploaded, a manifest resolved) may spend on
-// retries, at every level: the transport's retries of its requests and the caller's retries
-// of the whole transfer take from one count and one deadline, instead of multiplying. Safe
-// for concurrent use.
+// Budget is what one transfer (a blob pulled or uploaded) may spend on retries, at every
+// level: the transport's retries of its requests and the caller's retries of the whole
+// transfer take from one count and one deadline, instead of multiplying. A request that gets
+// an answer (Progress) gives the count and the deadline back: a long transfer that moves is
+// not cut by hiccups spread over an hour. The same error answer SameAnswer times in a row ends
+// it, whatever succeeded in between (a full disk opens upload sessions, and refuses every
+// upload). Safe for concurrent use.
 type Budget struct {
 	mu       sync.Mutex
+	retries  int           // retries allowed without progress
 	left     int           // retries left
-	total    time.Duration // from the first failure, no retry starts after it
-	deadline time.Time     // set at the first failure
+	total    time.Duration // from the first failure without progress, no retry starts after it
+	deadline time.Time     // set at that failure
 	last     string        // the last error answer, and how many times in a row
 	same     int
 }
 
-// NewBudget allows retries more tries, within total time of the first failure (the time a
-// transfer takes before it fails is not spent on retries).
+// NewBudget allows retries more tries without progress, within total time of the first
+// failure (the time a transfer takes before it fails is not spent on retries).
 func NewBudget(retries int, total time.Duration) *Budget {
-	return &Budget{left: retries, total: total}
+	return &Budget{retries: retries, left: retries, total: total}
+}
+
+// Progress records a request that got an answer: the count and the deadline start again. The
+// run of identical error answers does not.
+func (b *Budget) Progress() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.left, b.deadline = b.retries, time.Time{}
 }
 
 // NewBudget is a budget of the client's --retries and --retry-time for one transfer, at least

@@ -147,3 +147,25 @@ func TestSpeaksHTTP(t *testing.T) {
 		t.Errorf("err = %v (transient %v)", err, Transient(err))
 	}
 }
+
+// TestBudgetProgress: an answer gives the count and the deadline back, not the run of
+// identical error answers: a registry that opens sessions and refuses every upload still
+// ends the transfer after SameAnswer refusals.
+func TestBudgetProgress(t *testing.T) {
+	b := NewBudget(2, time.Minute)
+	for i := range 10 {
+		if !b.Retry("") {
+			t.Fatalf("retry %d after progress refused", i)
+		}
+		b.Progress()
+	}
+	b = NewBudget(100, time.Minute)
+	n := 0
+	for b.Retry("HTTP 500 (no space left on device)") {
+		b.Progress() // the next upload session opens
+		n++
+	}
+	if n != SameAnswer-1 {
+		t.Errorf("%d retries of the same answer with progress between, want %d", n, SameAnswer-1)
+	}
+}

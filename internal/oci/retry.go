@@ -46,6 +46,9 @@ func (r *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 			try.Body = body
 		}
 		resp, err := r.once(try)
+		if b := budgetOf(req.Context()); b != nil && resp != nil && !TransientStatus(resp.StatusCode) {
+			b.Progress() // an answer: the transfer moves
+		}
 		if !replayable || attempt >= r.attempts || !transient(req.Context(), resp, err) {
 			return resp, err
 		}
