@@ -3,6 +3,7 @@ package oci
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -125,6 +126,13 @@ func TestCause(t *testing.T) {
 	}
 	if Cause(a) != a.Error() {
 		t.Errorf("a plain error: %q", Cause(a))
+	}
+	sentinel := errors.New("platform not available")
+	for _, img := range []string{"a (r/a:1)", "b (r/b:2)"} {
+		err := fmt.Errorf("%s: %w", img, fmt.Errorf("%w: the image is linux/amd64 only, not linux/s390x", sentinel))
+		if Cause(err) != "platform not available: the image is linux/amd64 only, not linux/s390x" {
+			t.Errorf("a sentinel with words: %q", Cause(err))
+		}
 	}
 	c, _ := New(WithRetry(1, time.Second), WithTimeout(time.Second))
 	_, err1 := c.GetManifest(context.Background(), "127.0.0.1:1/a:1")

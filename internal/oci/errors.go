@@ -175,9 +175,12 @@ func Cause(err error) string {
 			return sentinel.Error()
 		}
 	}
-	for { // the innermost error of a chain: what the others wrap
+	// Down the chain while each error only puts what it concerns before the one it wraps
+	// ("push a (ref): blob X: <inner>"); stop at one that adds to what it wraps ("<sentinel>:
+	// the image is linux/amd64 only"): that is the cause, with its words.
+	for {
 		next := errors.Unwrap(err)
-		if next == nil {
+		if next == nil || !strings.HasSuffix(err.Error(), next.Error()) {
 			return err.Error()
 		}
 		err = next
