@@ -74,3 +74,19 @@ func TestDidYouMean(t *testing.T) {
 		}
 	}
 }
+
+// TestChartValues: each --values belongs to the --chart before it; with one chart, to it.
+func TestChartValues(t *testing.T) {
+	args := strings.Fields("bundle create --values first.yaml --chart a --values a1.yaml --values=a2.yaml --chart=b -o x.tar.zst --values b1.yaml")
+	got, err := chartValues(args, []string{"a", "b"}, []string{"first.yaml", "a1.yaml", "a2.yaml", "b1.yaml"})
+	if err != nil || strings.Join(got[0], ",") != "first.yaml,a1.yaml,a2.yaml" || strings.Join(got[1], ",") != "b1.yaml" {
+		t.Errorf("got %v, %v", got, err)
+	}
+	got, err = chartValues(strings.Fields("bundle create --values v.yaml --chart a"), []string{"a"}, []string{"v.yaml"})
+	if err != nil || len(got) != 1 || got[0][0] != "v.yaml" {
+		t.Errorf("one chart: %v, %v", got, err)
+	}
+	if _, err := chartValues(strings.Fields("bundle create --chart a --chart b"), []string{"a", "b"}, []string{"v.yaml"}); err == nil {
+		t.Error("values the command line does not show were paired")
+	}
+}
