@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -291,69 +290,4 @@ func authHost(c *cli.Context, list *digests.List, extra []digests.Image) string 
 		return all[0].Server
 	}
 	return ""
-}
-
-// loadCharts reads every --chart, each with its --values, in the order given.
-func loadCharts(c *cli.Context, e *env, client *oci.Client) ([]*mirror.Chart, error) {
-	refs := c.StringSlice("chart")
-	if len(refs) == 0 {
-		if c.IsSet("values") {
-			return nil, usagef("create: --values applies to --chart")
-		}
-		return nil, nil
-	}
-	valuesOf, err := chartValues(e.args, refs, c.StringSlice("values"))
-	if err != nil {
-		return nil, err
-	}
-	var out []*mirror.Chart
-	for i, ref := range refs {
-		values, err := readValueFiles(valuesOf[i])
-		if err != nil {
-			return nil, err
-		}
-		ch, err := mirror.LoadChart(c.Context, client, ref, values)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ch)
-	}
-	return out, nil
-}
-
-// deltaNeeds says what the destination must hold before a delta bundle is pushed.
-func deltaNeeds(b *archive.Base) string {
-	if b.Kind == "inventory" {
-		return "the destination must still hold what " + b.Name + " recorded"
-	}
-	return "push " + b.Name + " to the destination first"
-}
-
-// sumCheckCommand is the sha256sum command that checks the bundle out, from any directory:
-// the checksum file names the files without their directory.
-func sumCheckCommand(out string) string {
-	dir, name := filepath.Split(out)
-	if abs, err := filepath.Abs(dir); err == nil && dir != "" {
-		return fmt.Sprintf("cd %s && sha256sum -c %s.sha256", shellQuote(abs), shellQuote(name))
-	}
-	return "sha256sum -c " + shellQuote(name) + ".sha256"
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:,@%=", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// missingSummary is "N containers missing: KEY (REF), ..." for a partial bundle.
-func missingSummary(ms []archive.Missing) string {
-	keys := make([]string, len(ms))
-	for i, m := range ms {
-		keys[i] = m.Key() + " (" + m.Ref() + ")"
-	}
-	return fmt.Sprintf("partial: %d containers missing: %s", len(ms), strings.Join(keys, ", "))
 }

@@ -113,22 +113,6 @@ func registryFlags(jobs int) []cli.Flag {
 	}
 }
 
-// mirrorFlag is --mirror, on the commands that pull from upstream registries.
-var mirrorFlag = &cli.StringSliceFlag{Name: "mirror", Usage: "pull `REGISTRY=LOCATION[/PREFIX]`: the images of REGISTRY (docker.io, ghcr.io, ...) from a pull-through cache, REGISTRY/PATH as LOCATION/PREFIX/PATH, with LOCATION's credentials from the Docker config (repeatable, one per registry); the bundle and every message keep the original names"}
-
-// mirrors reads --mirror.
-func mirrors(c *cli.Context) ([]oci.Mirror, error) {
-	var out []oci.Mirror
-	for _, s := range c.StringSlice("mirror") {
-		m, err := oci.ParseMirror(s)
-		if err != nil {
-			return nil, usagef("%v", err)
-		}
-		out = append(out, m)
-	}
-	return out, nil
-}
-
 // newClient builds a registry client from the flags; credentials given on the command line
 // apply to authHost (or, when authHost is mirrored, to its mirror's location).
 func newClient(c *cli.Context, e *env, authHost string, extra ...oci.Option) (*oci.Client, error) {
@@ -268,19 +252,6 @@ func verifyCommand(e *env) *cli.Command {
 				s.Name, partsSummary(s.Sums), s.Name, res.SHA256, took)
 			return nil
 		},
-	}
-}
-
-// printPartial says, after a verify that passed, that the bundle is partial, if it is: whole
-// and intact, yet without some containers.
-func printPartial(e *env, s *archive.Set) {
-	b, err := archive.OpenSet(s)
-	if err != nil {
-		return
-	}
-	defer b.Close()
-	if ms := b.Manifest().Missing; len(ms) > 0 {
-		fmt.Fprintf(e.stdout, "the bundle is %s (made with --allow-partial); unbundle push writes its ConfigMap or Helm values only with --allow-partial\n", missingSummary(ms))
 	}
 }
 
