@@ -120,7 +120,7 @@ func TestChartBundle(t *testing.T) {
 	ops := filepath.Join(t.TempDir(), "ops.yaml")
 	os.WriteFile(ops, []byte("hookshot:\n  enabled: true\n  image:\n    tag: v-ops\n"), 0o644)
 	r = runCmd("bundle", nil, "create", "--chart", w.chart.Ref, "--values", ops, "--dry-run", "--output", filepath.Join(t.TempDir(), "x.tar.zst"))
-	if r.code != 4 || !regexp.MustCompile(`hookshot\.image\s+\S+/matrix-org/matrix-hookshot:v-ops\s+\(not resolved\)\s+registry mini-stack/values\.yaml:\d+, repository mini-stack/values\.yaml:\d+, tag `+regexp.QuoteMeta(ops)+`:4`).MatchString(r.stdout) ||
+	if r.code != cli.ExitRefused || !regexp.MustCompile(`hookshot\.image\s+\S+/matrix-org/matrix-hookshot:v-ops\s+\(not resolved\)\s+registry mini-stack/values\.yaml:\d+, repository mini-stack/values\.yaml:\d+, tag `+regexp.QuoteMeta(ops)+`:4`).MatchString(r.stdout) ||
 		!regexp.MustCompile(`synapse\.image\s+\S+/element-hq/synapse:v1\.159\.0\s+sha256:[0-9a-f]{64}`).MatchString(r.stdout) ||
 		!strings.Contains(r.stderr, "FAILED mini-stack.hookshot.image") {
 		t.Errorf("dry run with a tag upstream lacks: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)

@@ -63,8 +63,10 @@ func TestFlippedByte(t *testing.T) {
 	}
 	defer reg.Close()
 	r = runCmd("unbundle", nil, "push", "--registry", reg.Host, "--configmap", filepath.Join(dir, "cm.yaml"), broken)
-	if r.code == 0 {
-		t.Fatalf("push of a corrupt bundle exited 0\n%s", r.stderr)
+	// A damaged bundle is exit 3 whatever the command, and the advice is to carry it again
+	// (or repair it), never to rerun: a rerun meets the same damage.
+	if r.code != cli.ExitVerify || !strings.Contains(r.stderr, "carry it again") || strings.Contains(r.stderr, "rerun the same command to resume") {
+		t.Fatalf("push of a corrupt bundle exited %d, want %d and the advice to carry it again\n%s", r.code, cli.ExitVerify, r.stderr)
 	}
 	t.Logf("push:\n%s", r.stderr)
 	if !strings.Contains(r.stderr, victim.Digest) {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -133,9 +134,13 @@ func TestRepositoryFailingForGood(t *testing.T) {
 			}
 		}
 		for _, k := range brokenKeys {
-			if !failed[k] || !strings.Contains(r.stderr, "FAILED "+k) {
+			if !failed[k] || !strings.Contains(r.stderr, k) {
 				t.Errorf("%s is not reported as failed", k)
 			}
+		}
+		// One cause, one block: the broken repository's containers under one FAILED line.
+		if n := strings.Count(r.stderr, "FAILED "); n != 1 || len(brokenKeys) > 1 && !strings.Contains(r.stderr, fmt.Sprintf("FAILED %d containers: HTTP 500", len(brokenKeys))) {
+			t.Errorf("%d FAILED lines for one cause:\n%s", n, r.stderr)
 		}
 		if len(rep.Images) != len(w.images) || len(failed) != len(brokenKeys) {
 			t.Errorf("report: %d outcomes, %d failed; want %d, %d", len(rep.Images), len(failed), len(w.images), len(brokenKeys))
@@ -143,16 +148,52 @@ func TestRepositoryFailingForGood(t *testing.T) {
 	}
 	dir := t.TempDir()
 
+	// create: no bundle is passed as whole. By default nothing but the .partial (for the
+	// rerun); with --allow-partial a bundle whose manifest lists what it lacks, which verify
+	// and list name, and of which push writes the ConfigMap only with --allow-partial too.
 	t.Run("create", func(t *testing.T) {
 		f := testregistry.NewFaults(3)
 		f.FailRepository(broken, http.StatusInternalServerError)
 		_, list := faultyUpstream(t, w, f)
 		out := filepath.Join(dir, "partial.tar.zst")
 		rp := filepath.Join(dir, "create.json")
-		r := runCmd("bundle", nil, "create", "--timeout", "1s", "--retry-time", "2s", "--images", list, "--output", out, "--report", rp)
+		args := []string{"create", "--timeout", "1s", "--retry-time", "2s", "--images", list, "--output", out, "--report", rp}
+		r := runCmd("bundle", nil, args...)
 		check(t, r, readReport(t, rp))
-		if got := len(mustOpenManifest(t, out).Images); got != len(w.images)-len(brokenKeys) {
-			t.Fatalf("the partial bundle has %d containers", got)
+		for _, f := range []string{out, out + ".sha256"} {
+			if _, err := os.Stat(f); err == nil {
+				t.Fatalf("%s written by a create that failed images\n%s", f, r.stderr)
+			}
+		}
+		if _, err := os.Stat(out + ".partial"); err != nil || !strings.Contains(r.stderr, "no bundle written") || strings.Contains(r.stdout, "carry ") {
+			t.Fatalf("no .partial kept, or a bundle announced (%v):\n%s\n%s", err, r.stdout, r.stderr)
+		}
+
+		r = runCmd("bundle", nil, append(args, "--allow-partial")...)
+		check(t, r, readReport(t, rp))
+		m := mustOpenManifest(t, out)
+		if got := len(m.Images); got != len(w.images)-len(brokenKeys) || len(m.Missing) != len(brokenKeys) {
+			t.Fatalf("the partial bundle has %d containers, %d missing", got, len(m.Missing))
+		}
+		want := fmt.Sprintf("partial: %d containers missing: %s", len(brokenKeys), brokenKeys[0])
+		for _, prog := range []string{"bundle", "unbundle"} {
+			for _, cmd := range []string{"verify", "list"} {
+				if r := must(t, runCmd(prog, nil, cmd, out)); !strings.Contains(r.stdout, want) {
+					t.Errorf("%s %s does not say %q:\n%s", prog, cmd, want, r.stdout)
+				}
+			}
+		}
+		dest := testregistry.StartT(t)
+		cm := filepath.Join(dir, "partial-cm.yaml")
+		r = runCmd("unbundle", nil, "push", "--registry", dest.Host, "--configmap", cm, out)
+		if _, err := os.Stat(cm); r.code != cli.ExitPartial || err == nil || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "--allow-partial") {
+			t.Fatalf("push of a partial bundle: exit %d, ConfigMap written %v:\n%s", r.code, err == nil, r.stderr)
+		}
+		must(t, runCmd("unbundle", nil, "push", "--registry", dest.Host, "--configmap", cm, "--allow-partial", out))
+		data, _ := os.ReadFile(cm)
+		got, err := digests.ParseConfigMap(data)
+		if err != nil || len(got) != len(w.images)-len(brokenKeys) {
+			t.Fatalf("ConfigMap of the partial bundle: %d entries, %v", len(got), err)
 		}
 	})
 	t.Run("push", func(t *testing.T) {

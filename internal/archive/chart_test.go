@@ -42,3 +42,41 @@ func TestCheckChart(t *testing.T) {
 		t.Errorf("chart entry ref %q", im.Ref())
 	}
 }
+
+// TestCheckCharts: two charts or more are recorded in charts, each with its one entry of kind
+// chart; chart and charts are not both given, and a name is recorded once.
+func TestCheckCharts(t *testing.T) {
+	d := func(c string) string { return "sha256:" + strings.Repeat(c, 64) }
+	base := func() *Manifest {
+		m := &Manifest{FormatVersion: FormatVersion, MediaType: ManifestMediaType,
+			Blobs:  []Blob{{Digest: d("a"), Size: 10, Kind: KindManifest}, {Digest: d("b"), Size: 20, Kind: KindManifest}},
+			Layout: Layout{OCILayout: d("c"), Index: d("d")},
+			Images: []Image{{Component: "mini", Container: "chart", Path: "mini", Tag: "1.0.0", Digest: d("a"), Kind: KindChart},
+				{Component: "cert-manager", Container: "chart", Path: "cert-manager", Tag: "1.15.0", Digest: d("b"), Kind: KindChart}},
+			Charts: []Chart{{Ref: "mini", Name: "mini", Version: "1.0.0", Digest: d("a")}, {Ref: "cm", Name: "cert-manager", Version: "1.15.0", Digest: d("b")}}}
+		m.Totals = Totals{Images: 2, Blobs: 2, BlobBytes: 30}
+		return m
+	}
+	m := base()
+	if err := m.Check(); err != nil {
+		t.Fatalf("two charts: %v", err)
+	}
+	if got := m.AllCharts(); len(got) != 2 || got[1].Name != "cert-manager" || m.ChartOf("mini").Digest != d("a") || m.ChartOf("x") != nil {
+		t.Errorf("AllCharts %v", got)
+	}
+	for name, edit := range map[string]func(m *Manifest){
+		"chart and charts": func(m *Manifest) { m.Chart = &m.Charts[0] },
+		"charts of one":    func(m *Manifest) { m.Charts = m.Charts[:1]; m.Images = m.Images[:1] },
+		"one name twice":   func(m *Manifest) { m.Charts[1].Name = "mini" },
+		"entry of another": func(m *Manifest) { m.Images[1].Digest = d("a") },
+		"record, no entry": func(m *Manifest) { m.Images[1].Kind = "" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := base()
+			edit(m)
+			if err := m.Check(); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("err = %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}

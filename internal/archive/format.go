@@ -59,6 +59,9 @@ type Manifest struct {
 	// Chart, for a bundle made with --chart, is the Helm chart as given; the chart itself is
 	// one of Images (of kind KindChart), its image blocks others (with a ValuesPath).
 	Chart *Chart `json:"chart,omitempty"`
+	// Charts, for a bundle made with --chart given two or more times, are the charts in the
+	// order given (Chart is then nil): one record per chart, as Chart is for one.
+	Charts []Chart `json:"charts,omitempty"`
 	// Referrers, for a bundle made with --referrers, are what refers to the images' manifests
 	// and indexes (signatures, attestations, SBOMs), and to those referrers in turn, in the
 	// order found: a subject before what refers to it. Their manifests and blobs are among Blobs.
@@ -66,10 +69,40 @@ type Manifest struct {
 	// Provenance, for a bundle made with --policy, is the policy, the trusted root and the
 	// verdict on each image's signatures (provenance.go).
 	Provenance *Provenance `json:"provenance,omitempty"`
+	// Missing, for a bundle written with bundle create --allow-partial, lists the containers
+	// the run could not pull, and why: the bundle does not carry them, and unbundle push
+	// writes no ConfigMap or Helm values for it unless told that this is accepted.
+	Missing []Missing `json:"missing,omitempty"`
 
 	// byDigest indexes Blobs and External once a reader checked the manifest (decodeManifest);
 	// nil for a manifest being built, which lookups then scan.
 	byDigest map[string]Blob
+}
+
+// Missing is a container a partial bundle does not carry.
+type Missing struct {
+	Component string `json:"component"`
+	Container string `json:"container"`
+	Server    string `json:"server"`
+	Path      string `json:"path"`
+	Tag       string `json:"tag,omitempty"`
+	// ListedDigest is the digest the image list (or the chart's block) gave, if any.
+	ListedDigest string `json:"listedDigest,omitempty"`
+	// ValuesPath is the block's values path, for an image block of a chart.
+	ValuesPath string `json:"valuesPath,omitempty"`
+	// Reason is why it could not be pulled, as the run reported it.
+	Reason string `json:"reason"`
+}
+
+// Key is "component.container".
+func (m Missing) Key() string { return m.Component + "." + m.Container }
+
+// Ref is the source reference "server/path:tag" (or "server/path@digest" without a tag).
+func (m Missing) Ref() string {
+	if m.Tag == "" {
+		return m.Server + "/" + m.Path + "@" + m.ListedDigest
+	}
+	return m.Server + "/" + m.Path + ":" + m.Tag
 }
 
 // Referrer is a manifest (or index) that refers to another the bundle carries.
@@ -99,6 +132,30 @@ type Chart struct {
 	Digest  string `json:"digest"` // of its OCI manifest: the digest of its entry in Images
 	// Values are the operator's values files applied to the chart's values, in order.
 	Values []File `json:"values,omitempty"`
+}
+
+// AllCharts returns the bundle's chart records, in the order given to bundle create: Chart,
+// or Charts; none for a bundle without a chart.
+func (m *Manifest) AllCharts() []*Chart {
+	if m.Chart != nil {
+		return []*Chart{m.Chart}
+	}
+	out := make([]*Chart, len(m.Charts))
+	for i := range m.Charts {
+		out[i] = &m.Charts[i]
+	}
+	return out
+}
+
+// ChartOf returns the record of the chart whose entries are component's (NAME.chart and
+// NAME.<values path>), or nil.
+func (m *Manifest) ChartOf(component string) *Chart {
+	for _, ch := range m.AllCharts() {
+		if ch.Name == component {
+			return ch
+		}
+	}
+	return nil
 }
 
 // File is a small file recorded in the manifest as given.
@@ -230,6 +287,16 @@ func (m *Manifest) Check() error {
 	if len(m.External) > 0 && m.Base == nil {
 		return fmt.Errorf("%w: external blobs without a base", ErrCorrupt)
 	}
+	if m.Chart != nil && len(m.Charts) > 0 || len(m.Charts) == 1 {
+		return fmt.Errorf("%w: the chart records: chart for one chart, charts for two or more, not both", ErrCorrupt)
+	}
+	records := map[string]*Chart{} // by name
+	for _, ch := range m.AllCharts() {
+		if records[ch.Name] != nil {
+			return fmt.Errorf("%w: chart %s recorded twice", ErrCorrupt, ch.Name)
+		}
+		records[ch.Name] = ch
+	}
 	charts := 0
 	for _, im := range m.Images {
 		if !seen[im.Digest] {
@@ -237,20 +304,23 @@ func (m *Manifest) Check() error {
 		}
 		if im.Kind == KindChart {
 			charts++
-			if m.Chart == nil || im.Digest != m.Chart.Digest {
-				return fmt.Errorf("%w: image %s is a chart the manifest's chart record does not name", ErrCorrupt, im.Key())
+			if ch := records[im.Component]; ch == nil || im.Digest != ch.Digest {
+				return fmt.Errorf("%w: image %s is a chart the manifest's chart records do not name", ErrCorrupt, im.Key())
 			}
 		} else if im.Kind != "" {
 			return fmt.Errorf("%w: image %s: unknown kind %q", ErrCorrupt, im.Key(), im.Kind)
 		}
 	}
-	if (m.Chart != nil) != (charts == 1) {
-		return fmt.Errorf("%w: %d chart entries among the images, the chart record says %v", ErrCorrupt, charts, m.Chart != nil)
+	if charts != len(records) {
+		return fmt.Errorf("%w: %d chart entries among the images, %d chart records", ErrCorrupt, charts, len(records))
 	}
 	if err := m.checkReferrers(seen); err != nil {
 		return err
 	}
 	if err := m.checkProvenance(); err != nil {
+		return err
+	}
+	if err := m.checkMissing(); err != nil {
 		return err
 	}
 	for _, d := range []string{m.Layout.OCILayout, m.Layout.Index} {
@@ -295,6 +365,25 @@ func (m *Manifest) checkReferrers(carried map[string]bool) error {
 			return fmt.Errorf("%w: %s listed twice", ErrCorrupt, what)
 		}
 		listed[key], listed[r.Digest] = true, true
+	}
+	return nil
+}
+
+// checkMissing checks that every missing container is named once, with a reason, and is not
+// also among the images the bundle carries.
+func (m *Manifest) checkMissing() error {
+	keys := map[string]bool{}
+	for _, im := range m.Images {
+		keys[im.Key()] = true
+	}
+	for _, ms := range m.Missing {
+		switch {
+		case ms.Component == "" || ms.Container == "" || ms.Reason == "":
+			return fmt.Errorf("%w: missing container %q: component, container and reason are required", ErrCorrupt, ms.Key())
+		case keys[ms.Key()]:
+			return fmt.Errorf("%w: container %s is both carried and missing", ErrCorrupt, ms.Key())
+		}
+		keys[ms.Key()] = true
 	}
 	return nil
 }

@@ -136,6 +136,26 @@ func TestImages(t *testing.T) {
 	}
 }
 
+// TestImagesDockerNames: blocks name images as Docker users write them (matrix-stack's
+// postgres.image is registry docker.io, repository postgres): the block reads as Docker reads
+// it, docker.io/library/postgres; index.docker.io and a block without registry too.
+func TestImagesDockerNames(t *testing.T) {
+	c := loadTest(t)
+	blocks, err := Images(c, ValuesFile{Name: "docker.yaml", Data: []byte("postgres:\n  image:\n    registry: docker.io\n    repository: postgres\n    digest: null\n" +
+		"synapse:\n  redis:\n    image:\n      registry: index.docker.io\n      repository: redis\n    exporter:\n      image:\n        registry: null\n        repository: oliver006/redis_exporter\n" +
+		"hookshot:\n  image:\n    registry: ghcr.io\n    repository: hookshot\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"postgres.image": "docker.io/library/postgres:17.5-alpine", "synapse.redis.image": "docker.io/library/redis:7.4",
+		"synapse.redis.exporter.image": "docker.io/oliver006/redis_exporter:v1.74.0", "hookshot.image": "ghcr.io/hookshot:7.1.0"}
+	for _, b := range blocks {
+		if w, ok := want[b.Path]; ok && b.Ref() != w {
+			t.Errorf("%s: %s, want %s", b.Path, b.Ref(), w)
+		}
+	}
+}
+
 func TestImagesRefuses(t *testing.T) {
 	c := loadTest(t)
 	for name, tc := range map[string]struct {
@@ -263,5 +283,23 @@ func TestRenderUses(t *testing.T) {
 	}
 	if _, err := Render(context.Background(), c.Archive, RenderOptions{Helm: "/nonexistent/helm"}); !errors.Is(err, ErrRender) {
 		t.Errorf("no helm: %v", err)
+	}
+}
+
+// TestChartRefusal: helm's message for a chart that refuses the values (a template's required
+// or fail, the schema) says what the chart asked for; other failures are not that.
+func TestChartRefusal(t *testing.T) {
+	for msg, want := range map[string]string{
+		"Error: execution error at (matrix-stack/templates/z_validation/validation.txt:12:4): serverName is required":                                          "serverName is required",
+		"Error: values don't meet the specifications of the schema(s) in the following chart(s):\nmatrix-stack:\n- serverName: Invalid type. Expected: string": "serverName: Invalid type. Expected: string",
+	} {
+		if got, ok := chartRefusal(msg); !ok || strings.Join(got, "; ") != want {
+			t.Errorf("chartRefusal(%q) = %q, %v; want %q", msg, got, ok, want)
+		}
+	}
+	for _, msg := range []string{"Error: parse error at (x/templates/a.yaml:3): function \"nope\" not defined", "Error: open chart.tgz: no such file"} {
+		if got, ok := chartRefusal(msg); ok {
+			t.Errorf("chartRefusal(%q) = %q", msg, got)
+		}
 	}
 }

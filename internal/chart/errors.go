@@ -1,6 +1,9 @@
 package chart
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors; callers test them with errors.Is.
 var (
@@ -12,4 +15,21 @@ var (
 	ErrNoImages = errors.New("no image blocks in the chart's values")
 	// ErrRender: the helm binary could not render the chart, or its output is not YAML.
 	ErrRender = errors.New("helm template failed")
+	// ErrValuesRefused: helm ran, and the chart itself refused the values: a template's
+	// required or fail (matrix-stack: "serverName is required"), or the chart's schema. It
+	// also matches ErrRender; the error is a *RefusedError.
+	ErrValuesRefused = fmt.Errorf("%w: the chart refuses the values", ErrRender)
 )
+
+// RefusedError is helm's answer when the chart refused the values (ErrValuesRefused).
+type RefusedError struct {
+	Helm  string   // the binary
+	Asked []string // what the chart says, a line each, as helm printed it: "serverName is required"
+	Msg   string   // helm's whole message
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("%s: %s", e.Helm, e.Msg)
+}
+
+func (e *RefusedError) Unwrap() error { return ErrValuesRefused }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -16,8 +17,8 @@ import (
 // ("registry/repository@digest" when a digest is set, else "registry/repository:tag").
 type Block struct {
 	Path       string // the block's values path, e.g. "synapse.image", "matrixRTC.sfu.image"
-	Registry   string // host[:port]; docker.io when the values name none
-	Repository string
+	Registry   string // host[:port]; docker.io when the values name none (index.docker.io too)
+	Repository string // as Docker reads it: postgres on docker.io is library/postgres
 	Tag        string // may be empty when Digest is set
 	Digest     string // may be empty when Tag is set
 	// From lists, for each field the values set, "field file:line", in field order: where the
@@ -138,8 +139,8 @@ func readBlock(path string, v *value) (*Block, error) {
 	case b.Digest != "" && !digestRE.MatchString(b.Digest):
 		return nil, bad(v.kids["digest"], "digest %q is not sha256: and 64 lowercase hex digits", b.Digest)
 	}
-	if b.Registry == "" {
-		b.Registry = "docker.io"
-	}
+	// As Docker names it, and as the chart's pods will pull it: no registry, or
+	// registry docker.io with repository postgres, is docker.io/library/postgres.
+	b.Registry, b.Repository = imageref.Normalize(b.Registry, b.Repository)
 	return b, nil
 }

@@ -70,9 +70,47 @@ func Render(ctx context.Context, tgz []byte, o RenderOptions) ([]byte, error) {
 		for i, f := range o.Values { // helm names the temporary copies: name the files as given
 			msg = strings.ReplaceAll(msg, filepath.Join(dir, fmt.Sprintf("values-%d.yaml", i)), f.Name)
 		}
+		if asked, ok := chartRefusal(msg); ok && ctx.Err() == nil {
+			return nil, &RefusedError{Helm: bin, Asked: asked, Msg: msg}
+		}
 		return nil, fmt.Errorf("%w: %s: %v: %s", ErrRender, bin, err, msg)
 	}
 	return stdout.Bytes(), nil
+}
+
+// chartRefusal reads helm's message for a refusal of the chart's own: a template's required
+// or fail ("execution error at (CHART/templates/FILE:L:C): TEXT"), or its values schema. It
+// returns what the chart says: the TEXT of each, or the schema's complaints, at most 8 lines.
+func chartRefusal(msg string) ([]string, bool) {
+	var asked []string
+	schema, failing := false, false
+	for _, raw := range strings.Split(msg, "\n") {
+		line := strings.TrimSpace(raw)
+		errorLine := strings.HasPrefix(line, "Error:")
+		line = strings.TrimSpace(strings.TrimPrefix(line, "Error:"))
+		switch {
+		case strings.Contains(line, "execution error at ("):
+			_, text, ok := strings.Cut(line[strings.Index(line, "execution error at ("):], "): ")
+			if failing = ok; ok && strings.TrimSpace(text) != "" {
+				asked = append(asked, strings.TrimSpace(text))
+			}
+		case strings.Contains(line, "values don't meet the specifications of the schema"):
+			schema, failing = true, false
+		case schema && strings.HasPrefix(line, "- "):
+			asked = append(asked, strings.TrimPrefix(line, "- "))
+		case failing && !errorLine && line != "" && !strings.HasPrefix(line, "helm.go:"):
+			asked = append(asked, line) // a fail's message of several lines
+		default:
+			failing = failing && !errorLine
+		}
+	}
+	if len(asked) == 0 {
+		return nil, false
+	}
+	if len(asked) > 8 {
+		asked = append(asked[:8], fmt.Sprintf("and %d more", len(asked)-8))
+	}
+	return asked, true
 }
 
 // Use is one container of a rendered manifest and the image it runs.

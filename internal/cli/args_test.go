@@ -53,3 +53,40 @@ func TestFlagsAfterArgument(t *testing.T) {
 		t.Fatalf("the bundle argument was not read: %s", errb.String())
 	}
 }
+
+// TestDidYouMean: a misspelt flag is a usage error that names the flag meant.
+func TestDidYouMean(t *testing.T) {
+	for args, want := range map[string]string{
+		"unbundle push --registy reg:5000 ess.tar.zst": "did you mean --registry?",
+		"unbundle push --configmp cm.yaml ess.tar.zst": "did you mean --configmap?",
+		"bundle create --imags l.yml -o x.tar.zst":     "did you mean --images?",
+		"bundle create --allow-part -o x.tar.zst":      "did you mean --allow-partial?",
+		"unbundle push --zzzzzzzz ess.tar.zst":         "",
+	} {
+		var out, errb bytes.Buffer
+		prog := strings.Fields(args)[0]
+		code := Main(context.Background(), prog, strings.Fields(args), nil, &out, &errb)
+		if code != ExitUsage || !strings.Contains(errb.String(), "flag provided but not defined") {
+			t.Errorf("%s: exit %d: %s", args, code, errb.String())
+		}
+		if got := strings.Contains(errb.String(), "did you mean"); got != (want != "") || want != "" && !strings.Contains(errb.String(), want) {
+			t.Errorf("%s: %s, want %q", args, errb.String(), want)
+		}
+	}
+}
+
+// TestChartValues: each --values belongs to the --chart before it; with one chart, to it.
+func TestChartValues(t *testing.T) {
+	args := strings.Fields("bundle create --values first.yaml --chart a --values a1.yaml --values=a2.yaml --chart=b -o x.tar.zst --values b1.yaml")
+	got, err := chartValues(args, []string{"a", "b"}, []string{"first.yaml", "a1.yaml", "a2.yaml", "b1.yaml"})
+	if err != nil || strings.Join(got[0], ",") != "first.yaml,a1.yaml,a2.yaml" || strings.Join(got[1], ",") != "b1.yaml" {
+		t.Errorf("got %v, %v", got, err)
+	}
+	got, err = chartValues(strings.Fields("bundle create --values v.yaml --chart a"), []string{"a"}, []string{"v.yaml"})
+	if err != nil || len(got) != 1 || got[0][0] != "v.yaml" {
+		t.Errorf("one chart: %v, %v", got, err)
+	}
+	if _, err := chartValues(strings.Fields("bundle create --chart a --chart b"), []string{"a", "b"}, []string{"v.yaml"}); err == nil {
+		t.Error("values the command line does not show were paired")
+	}
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,8 +45,14 @@ func createCommand(e *env) *cli.Command {
    streams, straight to its place in the file. The output is written to NAME.tar.zst.partial
    and renamed when complete; the .sha256 exists only beside a complete bundle. A run that
    stops (a failure, Ctrl-C, a crash) leaves the .partial: run the same command again and it
-   keeps every layer already written that still verifies. Set SOURCE_DATE_EPOCH for a
-   reproducible file.
+   keeps every layer already written that still verifies. A run that could not pull every
+   image writes no bundle either, and says which and why (grouped by cause); --allow-partial
+   writes one whose manifest lists them. Set SOURCE_DATE_EPOCH for a reproducible file.
+
+   Names are read as Docker reads them (docker.io/postgres is docker.io/library/postgres).
+   --mirror pulls a registry's images from a pull-through cache, with the cache's credentials;
+   everything recorded and printed keeps the upstream names. --image adds single images
+   (extra.NAME), and --chart may be given several times, each followed by its --values.
 
    With --split-size the bundle is written as parts NAME.tar.zst.001, .002, ... of exactly that
    size (the last holds the rest), as it streams: cat NAME.tar.zst.0* > NAME.tar.zst gives the
@@ -54,8 +61,10 @@ func createCommand(e *env) *cli.Command {
    --sign-key signs NAME.tar.zst.sha256 (see bundle sign).`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "images", Usage: "the image list (images_digests.yml)"},
-			&cli.StringFlag{Name: "chart", Usage: "a Helm chart: `oci://HOST/PATH/NAME:VERSION`, a chart .tgz or a chart directory"},
-			&cli.StringSliceFlag{Name: "values", Usage: "a values `FILE` for --chart, applied in order like helm -f (repeatable): image overrides change what is pulled"},
+			&cli.StringSliceFlag{Name: "image", Usage: "carry this image too: a `REFERENCE` as docker pull takes it (postgres:17, quay.io/jetstack/cert-manager-controller:v1.15.0), listed as extra.<last path element>, or COMPONENT.CONTAINER=REFERENCE to name it (repeatable)"},
+			&cli.StringSliceFlag{Name: "chart", Usage: "a Helm chart: `oci://HOST/PATH/NAME:VERSION`, a chart .tgz or a chart directory (repeatable: each chart with its own --values)"},
+			&cli.StringSliceFlag{Name: "values", Usage: "a values `FILE` for the --chart before it, applied in order like helm -f (repeatable): image overrides change what is pulled"},
+			&cli.BoolFlag{Name: "allow-partial", Usage: "write the bundle even when some images cannot be pulled: its manifest lists them as missing, and unbundle push writes the ConfigMap or Helm values of it only with --allow-partial too (default: no bundle, the .partial kept for the rerun)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the bundle to write, NAME.tar.zst"},
 			&cli.StringSliceFlag{Name: "include", Usage: "only these `component[.container]` (repeatable)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "leave out these `component[.container]` (repeatable)"},
@@ -64,10 +73,11 @@ func createCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "resolve every image and print the plan (the chart's images and where each comes from, blobs, bytes to pull, bytes cached) without pulling layers or writing the bundle"},
 			&cli.StringFlag{Name: "cache", Usage: "keep pulled blobs in `DIR` and reuse them in later runs (default: none; a stopped run's NAME.tar.zst.partial is resumed without it)"},
-			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one)"},
+			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one; a registry with a --mirror: the mirror)"},
 			&cli.StringFlag{Name: "split-size", Usage: "write the bundle in parts of `SIZE` bytes: a number with a unit (kB MB GB, KiB MiB GiB), or fat32 (4 GiB - 1), dvd (4.7 GB), bd (25 GB) (default: one file)"},
 			&cli.IntFlag{Name: "parity", Usage: "with --split-size, write `N` parity parts, which rebuild any N parts lost or damaged"},
 			&cli.StringFlag{Name: "sign-key", Usage: "sign the bundle with the ed25519 key `FILE` (see bundle sign)"},
+			mirrorFlag,
 			&cli.StringSliceFlag{Name: "referrers", Usage: "carry what refers to every image: cosign signatures, attestations and SBOMs (sha256-<hex>.sig, .att, .sbom tags) and OCI 1.1 referrers, and their own referrers; given a `TYPE` (repeatable), only referrers of that artifact type (application/vnd.dev.cosign.simplesigning.v1+json: cosign signatures)"},
 			publicKeyFlag,
 		}, append(provenanceFlags("create"), registryFlags(oci.DefaultJobs)...)...),
@@ -78,8 +88,8 @@ func createCommand(e *env) *cli.Command {
 			if err := required(c, "output"); err != nil {
 				return err
 			}
-			if !c.IsSet("images") && !c.IsSet("chart") {
-				return usagef("create: --images or --chart is required")
+			if !c.IsSet("images") && !c.IsSet("chart") && !c.IsSet("image") {
+				return usagef("create: --images, --chart or --image is required")
 			}
 			out := c.String("output")
 			if !strings.HasSuffix(out, ".tar.zst") {
@@ -117,9 +127,16 @@ func createCommand(e *env) *cli.Command {
 			} else if c.IsSet("include") || c.IsSet("exclude") {
 				return usagef("create: --include and --exclude select from --images")
 			}
-			values, err := readValues(c)
-			if err != nil {
-				return err
+			var extra []digests.Image
+			for _, spec := range c.StringSlice("image") {
+				im, err := digests.ParseExtra(spec)
+				if err != nil {
+					return usagef("%v", err)
+				}
+				extra = append(extra, im)
+			}
+			if _, err := digests.AddExtra(list, extra); err != nil {
+				return usagef("%v", err)
 			}
 			var platforms []manifest.Platform
 			for _, s := range c.StringSlice("platform") {
@@ -155,15 +172,13 @@ func createCommand(e *env) *cli.Command {
 			if prov != nil && (!c.IsSet("referrers") || len(refTypes) > 0) { // the signatures are carried, to be checked again
 				refTypes = append(refTypes, provenance.SignatureTypes()...)
 			}
-			client, err := newClient(c, e, authHost(c, list), local...)
+			client, err := newClient(c, e, authHost(c, list, extra), local...)
 			if err != nil {
 				return err
 			}
-			var ch *mirror.Chart
-			if ref := c.String("chart"); ref != "" {
-				if ch, err = mirror.LoadChart(c.Context, client, ref, values); err != nil {
-					return err
-				}
+			charts, err := loadCharts(c, e, client)
+			if err != nil {
+				return err
 			}
 			created, err := sourceDateEpoch() // zero: now, or the unfinished bundle's, to resume it
 			if err != nil {
@@ -174,15 +189,19 @@ func createCommand(e *env) *cli.Command {
 			err = withProgress(e, "pull", func(m *progress.Meter) error {
 				var err error
 				res, err = mirror.Create(c.Context, client, mirror.CreateOptions{
-					List: list, ListContent: content, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
+					List: list, ListContent: content, Extra: extra, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
 					Output: out, Cache: c.String("cache"), Created: created, Tool: "bundle " + version.Version, Progress: m,
-					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Chart: ch, PartSize: partSize, Parity: parity,
+					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Charts: charts, AllowPartial: c.Bool("allow-partial"), PartSize: partSize, Parity: parity,
 					Referrers: c.IsSet("referrers") || prov != nil, ReferrerTypes: refTypes, Provenance: prov})
 				return err
 			})
 			if res != nil {
 				printCreateProvenance(e, res.Provenance)
-				printFailures(e, res.Failed)
+				var refs map[string]string
+				if res.Manifest != nil {
+					refs = imageRefs(res.Manifest)
+				}
+				printFailures(e, res.Failed, refs)
 				for _, sk := range res.Skipped {
 					fmt.Fprintf(e.stderr, "referrer %s of %s not carried: %s\n", sk.Referrer, sk.Image, sk.Reason)
 				}
@@ -193,7 +212,7 @@ func createCommand(e *env) *cli.Command {
 							done = append(done, outcome{Container: im.Key(), Image: im.Ref(), Digest: im.Digest})
 						}
 					}
-					if rerr := writeReport(rp, nil, done, res.Failed); rerr != nil {
+					if rerr := writeReport(e.stdout, rp, nil, done, res.Failed); rerr != nil {
 						return rerr
 					}
 				}
@@ -202,11 +221,20 @@ func createCommand(e *env) *cli.Command {
 				return err
 			}
 			if c.Bool("dry-run") {
-				printChartPlan(e, ch, res.Manifest)
+				for _, ch := range charts {
+					printChartPlan(e, ch, res.Manifest)
+				}
 				p := res.Plan
 				fmt.Fprintf(e.stdout, "plan for %s: %d containers, %d blobs (%s); to pull %s, in the cache %d blobs (%s), left out by --since %d layers (%s)\n",
 					out, res.Manifest.Totals.Images, p.Blobs, progress.Bytes(p.Bytes), progress.Bytes(p.Pull), p.Cached,
 					progress.Bytes(p.CachedBytes), p.External, progress.Bytes(p.ExternalBytes))
+				return err
+			}
+			if res.Unfinished {
+				fmt.Fprintf(e.stderr, "no bundle written: %d containers could not be pulled (above); %s.partial keeps every layer pulled.\n"+
+					"  Fix what is named and run the same command again: it pulls only what is missing.\n"+
+					"  Or add --allow-partial to write a bundle without them (its manifest lists them as missing).\n",
+					len(res.Failed), out)
 				return err
 			}
 			set, serr := archive.Find(c.Context, archive.Trust{}, out)
@@ -227,8 +255,8 @@ func createCommand(e *env) *cli.Command {
 				for _, b := range m.External {
 					left += b.Size
 				}
-				fmt.Fprintf(e.stdout, "delta against %s %s: %d layers (%s) left out; push %s first\n", m.Base.Kind, m.Base.Name,
-					len(m.External), progress.Bytes(left), m.Base.Name)
+				fmt.Fprintf(e.stdout, "delta against %s %s: %d layers (%s) left out; %s\n", m.Base.Kind, m.Base.Name,
+					len(m.External), progress.Bytes(left), deltaNeeds(m.Base))
 			}
 			if signer != nil {
 				if serr := signBundle(e, set, signer); serr != nil {
@@ -245,23 +273,31 @@ func createCommand(e *env) *cli.Command {
 			if signer != nil {
 				files += ", " + out + ".sha256.sig"
 			}
-			fmt.Fprintf(e.stdout, "carry %s and %s.sha256 across; check with: sha256sum -c %s.sha256\n", files, out, out)
-			return err // nil, or partial: the bundle holds every image that resolved
+			if ms := res.Manifest.Missing; len(ms) > 0 {
+				fmt.Fprintf(e.stdout, "%s; unbundle push writes the ConfigMap or Helm values of this bundle only with --allow-partial\n", missingSummary(ms))
+			}
+			fmt.Fprintf(e.stdout, "carry %s and %s.sha256 across; check with: %s\n", files, out, sumCheckCommand(out))
+			return err // nil, or partial (--allow-partial): the bundle holds every image that was pulled
 		},
 	}
 }
 
-// authHost is the registry --username applies to: --auth-registry, or the list's only server.
-func authHost(c *cli.Context, list *digests.List) string {
-	if h := c.String("auth-registry"); h != "" || list == nil {
+// authHost is the registry --username applies to: --auth-registry, or the only server of the
+// list and the extra images.
+func authHost(c *cli.Context, list *digests.List, extra []digests.Image) string {
+	if h := c.String("auth-registry"); h != "" {
 		return h
 	}
+	all := extra
+	if list != nil {
+		all = append(slices.Clone(list.Images), extra...)
+	}
 	servers := map[string]bool{}
-	for _, im := range list.Images {
+	for _, im := range all {
 		servers[im.Server] = true
 	}
 	if len(servers) == 1 {
-		return list.Images[0].Server
+		return all[0].Server
 	}
 	return ""
 }

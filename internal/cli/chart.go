@@ -3,20 +3,23 @@ package cli
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/chart"
 	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/urfave/cli/v2"
 )
 
-// readValues reads the --values files, in order. They need --chart.
+// readValues reads the --values files, in order.
 func readValues(c *cli.Context) ([]chart.ValuesFile, error) {
-	names := c.StringSlice("values")
-	if len(names) > 0 && !c.IsSet("chart") && c.Command.Name == "create" {
-		return nil, usagef("create: --values applies to --chart")
-	}
+	return readValueFiles(c.StringSlice("values"))
+}
+
+// readValueFiles reads values files, in order.
+func readValueFiles(names []string) ([]chart.ValuesFile, error) {
 	var out []chart.ValuesFile
 	for _, n := range names {
 		data, err := os.ReadFile(n)
@@ -24,6 +27,49 @@ func readValues(c *cli.Context) ([]chart.ValuesFile, error) {
 			return nil, fmt.Errorf("--values: %w", err)
 		}
 		out = append(out, chart.ValuesFile{Name: n, Data: data})
+	}
+	return out, nil
+}
+
+// chartValues pairs each --chart with its --values, as the command line orders them: a
+// --values applies to the --chart before it, and those given before any --chart to the first
+// (with one chart, every --values applies to it, wherever it is). args is the command line as
+// given; charts and values are what the flags parsed, which the pairing must account for.
+func chartValues(args, charts, values []string) ([][]string, error) {
+	out := make([][]string, len(charts))
+	if len(charts) == 1 {
+		out[0] = values
+		return out, nil
+	}
+	current, seen := 0, 0
+	var got []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		name, value, inline := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "chart" && name != "values" {
+			continue
+		}
+		if !inline {
+			if i+1 == len(args) {
+				break
+			}
+			i++
+			value = args[i]
+		}
+		if name == "chart" {
+			current, seen = seen, seen+1
+			continue
+		}
+		got = append(got, value)
+		if current < len(out) {
+			out[current] = append(out[current], value)
+		}
+	}
+	if seen != len(charts) || !slices.Equal(got, values) {
+		return nil, usagef("create: cannot tell which --values belongs to which --chart: give each --chart then its --values, as separate arguments")
 	}
 	return out, nil
 }
@@ -61,4 +107,32 @@ func valuesNames(files []archive.File) string {
 		names[i] = f.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+// loadCharts reads every --chart, each with its --values, in the order given.
+func loadCharts(c *cli.Context, e *env, client *oci.Client) ([]*mirror.Chart, error) {
+	refs := c.StringSlice("chart")
+	if len(refs) == 0 {
+		if c.IsSet("values") {
+			return nil, usagef("create: --values applies to --chart")
+		}
+		return nil, nil
+	}
+	valuesOf, err := chartValues(e.args, refs, c.StringSlice("values"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*mirror.Chart
+	for i, ref := range refs {
+		values, err := readValueFiles(valuesOf[i])
+		if err != nil {
+			return nil, err
+		}
+		ch, err := mirror.LoadChart(c.Context, client, ref, values)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ch)
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/chart"
@@ -38,6 +39,7 @@ func checkValuesCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "helm-values", Usage: "the values `FILE` unbundle push --helm-values wrote"},
 			&cli.StringFlag{Name: "configmap-server", Usage: "the registry `HOST[:PORT]` as the cluster names it, when it differs from --registry's host"},
 			&cli.BoolFlag{Name: "from-bundle", Usage: "render the chart carried in the bundle, not the one in the registry"},
+			&cli.StringFlag{Name: "chart", Usage: "the chart `NAME` to check, of a bundle of several charts"},
 		), append(renderFlags(), registryFlags(oci.DefaultJobs)...)...),
 		Action: func(c *cli.Context) error {
 			if err := required(c, "helm-values"); err != nil {
@@ -48,28 +50,28 @@ func checkValuesCommand(e *env) *cli.Command {
 				return err
 			}
 			defer b.Close()
-			return runCheck(c, e, client, b, dest, c.String("helm-values"))
+			rec, err := mirror.ChartToCheck(b.Manifest(), c.String("chart"))
+			if err != nil {
+				return fmt.Errorf("%s: %w: nothing to check", c.Args().First(), err)
+			}
+			return runCheck(c, e, client, b, dest, rec, c.String("helm-values"))
 		},
 	}
 }
 
-// runCheck renders the bundle's chart with the operator's values and the local values file,
-// and prints what would not come from the local registry by digest.
-func runCheck(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, dest mirror.Destination, valuesFile string) error {
-	m := b.Manifest()
-	if m.Chart == nil {
-		return fmt.Errorf("%s: no Helm chart in the bundle (it was made without --chart): nothing to check", c.Args().First())
-	}
+// runCheck renders a chart of the bundle with the operator's values and the local values
+// file, and prints what would not come from the local registry by digest.
+func runCheck(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, dest mirror.Destination, rec *archive.Chart, valuesFile string) error {
 	values, err := readValues(c)
 	if err != nil {
 		return err
 	}
 	from := "the operator's --values"
 	if !c.IsSet("values") {
-		for _, f := range m.Chart.Values {
+		for _, f := range rec.Values {
 			values = append(values, chart.ValuesFile{Name: f.Name + " (as recorded in the bundle)", Data: []byte(f.Content)})
 		}
-		from = "the values the bundle was made with (" + valuesNames(m.Chart.Values) + ")"
+		from = "the values the bundle was made with (" + valuesNames(rec.Values) + ")"
 	}
 	local, err := os.ReadFile(valuesFile)
 	if err != nil {
@@ -77,7 +79,7 @@ func runCheck(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, des
 	}
 	values = append(values, chart.ValuesFile{Name: valuesFile, Data: local})
 	uses, bad, err := mirror.CheckChart(c.Context, client, b, mirror.RenderCheckOptions{Destination: dest, Server: c.String("configmap-server"),
-		FromBundle: c.Bool("from-bundle"), Render: chart.RenderOptions{Helm: c.String("helm"), KubeVersion: c.String("kube-version"), Values: values}})
+		FromBundle: c.Bool("from-bundle"), Chart: rec.Name, Render: chart.RenderOptions{Helm: c.String("helm"), KubeVersion: c.String("kube-version"), Values: values}})
 	for _, u := range bad {
 		fmt.Fprintf(e.stderr, "NOT LOCAL %s: %s\n", u.Image, u.Reason)
 		for _, use := range u.Uses {
@@ -85,26 +87,44 @@ func runCheck(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, des
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("render check of chart %s %s with %s and %s: %w", m.Chart.Name, m.Chart.Version, from, valuesFile, err)
+		return fmt.Errorf("render check of chart %s %s with %s and %s: %w", rec.Name, rec.Version, from, valuesFile, err)
 	}
 	images := map[string]bool{}
 	for _, u := range uses {
 		images[u.Image] = true
 	}
 	fmt.Fprintf(e.stderr, "render check: chart %s %s with %s and %s runs %d containers, %d images, every one from the local registry by digest\n",
-		m.Chart.Name, m.Chart.Version, from, valuesFile, len(uses), len(images))
+		rec.Name, rec.Version, from, valuesFile, len(uses), len(images))
 	return nil
 }
 
-// checkAfterPush runs the render check at the end of push when helm can be found; without
-// helm it says how to run the check later.
-func checkAfterPush(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, dest mirror.Destination, p *helmPlan) error {
-	if p.file == "-" {
+// checkAfterPush runs the render check of one chart at the end of push when helm can be found;
+// without helm it says how to run the check later. A chart that does not render without the
+// site's values (matrix-stack requires serverName and ingress hosts), when the operator gave
+// none, is not a failed push: the check is skipped, saying what the chart asked for and the
+// command that checks the values once they are written.
+func checkAfterPush(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, dest mirror.Destination, p *helmPlan, rec *archive.Chart) error {
+	file := p.valuesFile(rec)
+	if file == "-" {
 		return nil
 	}
+	chartOpt := ""
+	if len(p.charts) > 1 {
+		chartOpt = " --chart " + rec.Name
+	}
+	later := fmt.Sprintf("unbundle check-values --registry %s%s --helm-values %s --values YOUR-VALUES.yaml %s",
+		c.String("registry"), chartOpt, absPath(file), absPath(bundleName(c)))
 	if _, err := exec.LookPath(c.String("helm")); err != nil && !c.IsSet("helm") && errors.Is(err, exec.ErrNotFound) {
-		fmt.Fprintf(e.stderr, "render check not run: no helm on PATH (run unbundle check-values, with --helm BINARY, where helm is)\n")
+		fmt.Fprintf(e.stderr, "render check not run: no helm on PATH; where helm is (or with --helm BINARY), run:\n  %s\n", later)
 		return nil
 	}
-	return runCheck(c, e, client, b, dest, p.file)
+	err := runCheck(c, e, client, b, dest, rec, file)
+	var refused *chart.RefusedError
+	if errors.As(err, &refused) && !c.IsSet("values") {
+		fmt.Fprintf(e.stderr, "render check skipped: chart %s %s does not render without the site's values; it asks for:\n    %s\n"+
+			"  The push itself is complete. Once the site's values are written, check them with:\n  %s\n",
+			rec.Name, rec.Version, strings.Join(refused.Asked, "\n    "), later)
+		return nil
+	}
+	return err
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/progress"
@@ -25,12 +25,13 @@ import (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	args           []string // as given (args[0] is the program): the order of repeated flags
 }
 
 // Main runs the named program ("bundle" or "unbundle") with args (args[0] is the program) and
 // returns its exit code.
 func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, args: args}
 	if path := os.Getenv("ESS_AIRGAP_CPUPROFILE"); path != "" { // for make bench and profiling
 		if f, err := os.Create(path); err == nil {
 			pprof.StartCPUProfile(f)
@@ -52,7 +53,7 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 	app.ExitErrHandler = func(*cli.Context, error) {}
 	app.HideHelpCommand = true
 	app.CustomAppHelpTemplate = cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n"
-	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usagef("%v", err) }
+	app.OnUsageError = func(c *cli.Context, err error, _ bool) error { return usagef("%s", didYouMean(c, err.Error())) }
 	for _, c := range app.Commands {
 		c.OnUsageError = app.OnUsageError
 		c.CustomHelpTemplate = cli.CommandHelpTemplate + "\n" + exitCodesHelp + "\n"
@@ -113,12 +114,22 @@ func registryFlags(jobs int) []cli.Flag {
 }
 
 // newClient builds a registry client from the flags; credentials given on the command line
-// apply to authHost.
+// apply to authHost (or, when authHost is mirrored, to its mirror's location).
 func newClient(c *cli.Context, e *env, authHost string, extra ...oci.Option) (*oci.Client, error) {
 	opts := append([]oci.Option{oci.WithJobs(c.Int("jobs")), oci.WithCAFile(c.String("ca-file")),
 		oci.WithPlainHTTP(c.Bool("plain-http")), oci.WithInsecureSkipTLSVerify(c.Bool("insecure-skip-tls-verify")),
 		oci.WithTimeout(c.Duration("timeout")), oci.WithUserAgent(c.App.Name + "/" + version.Version),
 		oci.WithRetry(c.Int("retries"), c.Duration("retry-time"))}, extra...)
+	ms, err := mirrors(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		opts = append(opts, oci.WithMirror(m))
+		if h, _ := imageref.Normalize(authHost, ""); authHost != "" && h == m.Registry {
+			authHost = m.Location // the requests go there, with these credentials
+		}
+	}
 	if authHost != "" {
 		opts = append(opts, oci.WithTrustedRegistry(authHost))
 	}
@@ -148,14 +159,15 @@ func newClient(c *cli.Context, e *env, authHost string, extra ...oci.Option) (*o
 	return client, err
 }
 
-// password reads the password from stdin (--password-stdin) or $REGISTRY_PASSWORD.
+// password reads the password from stdin (--password-stdin: at a terminal, prompted for
+// without echo) or $REGISTRY_PASSWORD.
 func password(c *cli.Context, e *env) (string, error) {
 	if c.Bool("password-stdin") {
-		line, err := bufio.NewReader(e.stdin).ReadString('\n')
-		if err != nil && err != io.EOF {
+		pw, err := readPassword(c.Context, e)
+		if err != nil {
 			return "", fmt.Errorf("--password-stdin: %w", err)
 		}
-		if pw := strings.TrimRight(line, "\r\n"); pw != "" {
+		if pw != "" {
 			return pw, nil
 		}
 		return "", usagef("--password-stdin: standard input is empty")
@@ -225,6 +237,7 @@ func verifyCommand(e *env) *cli.Command {
 			if err := verifiedProvenance(c, e, s); err != nil {
 				return err
 			}
+			defer printPartial(e, s)
 			switch {
 			case !s.Split():
 				fmt.Fprintf(e.stdout, "%s: OK (sha256 %s, checksum file %s) in %s\n", s.Whole, res.SHA256, res.Checksum, took)
@@ -328,9 +341,12 @@ func listCommand(e *env) *cli.Command {
 				fmt.Fprintf(e.stdout, "provenance: signatures checked at create against %s (%s); unbundle verify --policy (or --public-key) checks them again, offline\n",
 					p.Policy.Name, p.Policy.Digest)
 			}
-			if ch := m.Chart; ch != nil {
+			for _, ch := range m.AllCharts() {
 				fmt.Fprintf(e.stdout, "chart %s %s from %s (digest %s), values applied: %s; its image blocks are the %s.<values path> entries\n",
 					ch.Name, ch.Version, ch.Ref, ch.Digest, valuesNames(ch.Values), ch.Name)
+			}
+			if len(m.Missing) > 0 {
+				fmt.Fprintf(e.stdout, "%s (made with --allow-partial)\n", missingSummary(m.Missing))
 			}
 			if m.Base != nil {
 				fmt.Fprintf(e.stdout, "delta bundle: relies on %s %s (%s) for %d layers it does not carry\n", m.Base.Kind, m.Base.Name, m.Base.Digest, len(m.External))

@@ -24,7 +24,7 @@ func diffCommand(e *env) *cli.Command {
    is compared only when both sides give one. When both are bundles, the blobs of NEW that OLD
    does not hold are counted: what a delta would carry. Exit code 0 whether or not they differ.`,
 		Flags: append([]cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print one JSON document: old, new, added, removed, changed, unchanged, delta (two bundles only)"},
-			&cli.StringSliceFlag{Name: "values", Usage: "a values `FILE` applied to a chart side, in order like helm -f (repeatable)"},
+			&cli.StringSliceFlag{Name: "values", Usage: "a values `FILE` applied to a chart side, in order like helm -f (repeatable)"}, mirrorFlag,
 			publicKeyFlag}, registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {

@@ -16,23 +16,25 @@ import (
 // Exit codes, the same for both commands.
 const (
 	ExitOK          = 0
-	ExitError       = 1   // anything else: unreachable registry, bad image list
+	ExitError       = 1   // anything else: unreachable registry, a registry failing every upload, bad image list
 	ExitUsage       = 2   // wrong flags or arguments
-	ExitVerify      = 3   // the bundle (or a pulled blob) failed verification
-	ExitPartial     = 4   // some images were pushed, others failed: rerun to resume
-	ExitRefused     = 5   // the registry refuses what is needed: fix the cause named, then rerun
+	ExitVerify      = 3   // the bundle (or a pulled blob) failed verification: carry it again, or repair it
+	ExitPartial     = 4   // some images were done, others failed (rerun to resume); or a partial bundle
+	ExitRefused     = 5   // the registry refuses or lacks what is needed: fix the cause named, then rerun
 	ExitNotLocal    = 6   // the render check found images the chart would pull from elsewhere
 	ExitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM)
 )
 
 const exitCodesHelp = `EXIT CODES:
    0    success
-   1    error (registry unreachable, bad image list, ...)
+   1    error (registry unreachable, or failing every upload; bad image list, ...): fix the cause named
    2    usage error (flags or arguments)
-   3    verification failed (corrupt bundle or part, checksum or digest mismatch, bundle not signed by an allowed key)
-   4    partial: some images failed, the others were pushed (rerun to resume)
-   5    refused: the registry refuses what the command needs (credentials, a missing project
-        or repository, a body limit, a media type): fix the cause named, then rerun
+   3    verification failed (corrupt bundle or part, checksum or digest mismatch, bundle not signed
+        by an allowed key): carry the bundle again, or repair it from parity (unbundle repair)
+   4    partial: some images failed, the others are done (rerun the same command to resume), or
+        the bundle is partial (it lists what it lacks; --allow-partial accepts that)
+   5    refused: the registry refuses or lacks what the command needs (credentials, a missing
+        project, repository or tag, a body limit, a media type): fix the cause named, then rerun
    6    render check: the Helm chart would pull images from elsewhere than the local registry
    130  interrupted`
 
@@ -53,14 +55,18 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitInterrupted
 	case errors.As(err, &ue):
 		return ExitUsage
+	case errors.Is(err, archive.ErrCorrupt), errors.Is(err, archive.ErrChecksum), errors.Is(err, verify.ErrMismatch),
+		errors.Is(err, archive.ErrSignature): // first: a damaged bundle is what to mend, whatever else failed
+		return ExitVerify
+	case errors.Is(err, mirror.ErrStopped):
+		return ExitError
 	case errors.Is(err, mirror.ErrRefused), errors.Is(err, oci.ErrUnauthorized):
 		return ExitRefused
 	case errors.Is(err, mirror.ErrPartial):
 		return ExitPartial
 	case errors.Is(err, mirror.ErrNotLocal):
 		return ExitNotLocal
-	case errors.Is(err, archive.ErrCorrupt), errors.Is(err, archive.ErrChecksum), errors.Is(err, verify.ErrMismatch),
-		errors.Is(err, archive.ErrSignature), errors.Is(err, provenance.ErrRefused):
+	case errors.Is(err, provenance.ErrRefused): // on the bastion: an image the policy refuses
 		return ExitVerify
 	}
 	return ExitError
@@ -73,6 +79,9 @@ func report(ctx context.Context, stderr io.Writer, prog string, err error) int {
 		fmt.Fprintf(stderr, "%s: interrupted\n", prog)
 	} else if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		if code == ExitVerify && prog == "unbundle" && !errors.Is(err, archive.ErrSignature) && !errors.Is(err, provenance.ErrRefused) {
+			fmt.Fprintf(stderr, "%s: the bundle is damaged: carry it again (unbundle verify checks the copy), or repair it from its parity parts (unbundle repair); a rerun meets the same damage\n", prog)
+		}
 	}
 	return code
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -24,9 +25,19 @@ func helmFlags() []cli.Flag {
 // helmPlan is what push writes for Helm (nil: nothing).
 type helmPlan struct {
 	file    string
-	chart   bool            // every image block of the bundle's chart
-	m       digests.HelmMap // else: the built-in map merged with --helm-map
+	charts  []*archive.Chart // every image block of each of the bundle's charts
+	m       digests.HelmMap  // else: the built-in map merged with --helm-map
 	secrets []string
+}
+
+// valuesFile is where the values of chart go: file, or, for a bundle of several charts, file
+// with the chart's name before its extension (local-values.yaml: local-values.NAME.yaml).
+func (p *helmPlan) valuesFile(ch *archive.Chart) string {
+	if len(p.charts) < 2 {
+		return p.file
+	}
+	ext := filepath.Ext(p.file)
+	return strings.TrimSuffix(p.file, ext) + "." + ch.Name + ext
 }
 
 // planHelm reads and checks push's Helm flags against the bundle, before anything is pushed.
@@ -43,10 +54,13 @@ func planHelm(c *cli.Context, m *archive.Manifest) (*helmPlan, error) {
 	if file == "-" && c.String("configmap") == "-" && len(containers(m)) > 0 {
 		return nil, usagef("%s: --helm-values and --configmap cannot both be standard output", c.Command.Name)
 	}
-	p := &helmPlan{file: file, chart: m.Chart != nil, secrets: c.StringSlice("pull-secret")}
-	if p.chart {
+	p := &helmPlan{file: file, charts: m.AllCharts(), secrets: c.StringSlice("pull-secret")}
+	if len(p.charts) > 0 {
 		if c.IsSet("helm-map") {
-			return nil, usagef("%s: --helm-map is for bundles of an image list; this bundle carries chart %s, and --helm-values covers every image block of it", c.Command.Name, m.Chart.Name)
+			return nil, usagef("%s: --helm-map is for bundles of an image list; this bundle carries chart %s, and --helm-values covers every image block of it", c.Command.Name, p.charts[0].Name)
+		}
+		if len(p.charts) > 1 && (file == "-" || c.IsSet("values")) {
+			return nil, usagef("%s: this bundle carries %d charts: --helm-values names a file (one is written per chart, the chart's name before its extension), and --values applies to one chart: check each with unbundle check-values --chart NAME --values ...", c.Command.Name, len(p.charts))
 		}
 		return p, nil
 	}
@@ -87,10 +101,10 @@ func serverFor(c *cli.Context, host string) string {
 	return host
 }
 
-// writeChartValues writes --helm-values for a chart bundle: every image block of the chart at
-// the repository it was pushed to, with the digest the registry served when read back, and
-// prints where the chart is and how to install it.
-func writeChartValues(c *cli.Context, e *env, p *helmPlan, m *archive.Manifest, pushed []digests.Image) error {
+// writeChartValues writes --helm-values for one chart of the bundle: every image block of the
+// chart at the repository it was pushed to, with the digest the registry served when read
+// back, and prints where the chart is and how to install it.
+func writeChartValues(c *cli.Context, e *env, p *helmPlan, rec *archive.Chart, m *archive.Manifest, pushed []digests.Image) error {
 	byKey := map[string]digests.Image{}
 	for _, im := range pushed {
 		byKey[im.Key()] = im
@@ -98,13 +112,16 @@ func writeChartValues(c *cli.Context, e *env, p *helmPlan, m *archive.Manifest, 
 	var blocks []chart.Block
 	var chartAt digests.Image
 	for _, im := range m.Images {
+		if im.Component != rec.Name || im.Kind != archive.KindChart && im.ValuesPath == "" {
+			continue
+		}
 		got, ok := byKey[im.Key()]
 		switch {
 		case !ok:
 			return fmt.Errorf("%s (%s) was not pushed", im.Key(), im.Ref())
 		case im.Kind == archive.KindChart:
 			chartAt = got
-		case im.ValuesPath != "":
+		default:
 			blocks = append(blocks, chart.Block{Path: im.ValuesPath, Registry: serverFor(c, got.Server), Repository: got.Path, Tag: im.Tag, Digest: got.Digest})
 		}
 	}
@@ -112,20 +129,25 @@ func writeChartValues(c *cli.Context, e *env, p *helmPlan, m *archive.Manifest, 
 	if err != nil {
 		return err
 	}
-	if err := writeFile(e.stdout, p.file, values, 0o644); err != nil {
+	file := p.valuesFile(rec)
+	if err := writeFile(e.stdout, file, values, 0o644); err != nil {
 		return err
 	}
-	file := p.file
 	if file == "-" {
 		file = "LOCAL-VALUES.yaml"
+	}
+	chartOpt := ""
+	if len(p.charts) > 1 {
+		chartOpt = " --chart " + rec.Name
 	}
 	fmt.Fprintf(e.stderr, `wrote Helm values %s: the %d image blocks of chart %s %s, from %s by digest
 chart pushed: oci://%s/%s --version %s (digest %s)
 Next steps:
-  unbundle check-values --registry %s --helm-values %s [--values YOUR-VALUES.yaml ...] BUNDLE
-  helm install ess oci://%s/%s --version %s -f YOUR-VALUES.yaml -f %s
-`, file, len(blocks), m.Chart.Name, m.Chart.Version, serverFor(c, chartAt.Server), chartAt.Server, chartAt.Path, m.Chart.Version,
-		chartAt.Digest, c.String("registry"), file, serverFor(c, chartAt.Server), chartAt.Path, m.Chart.Version, file)
+  unbundle check-values --registry %s%s --helm-values %s [--values YOUR-VALUES.yaml ...] %s
+  helm install %s oci://%s/%s --version %s -f YOUR-VALUES.yaml -f %s
+`, file, len(blocks), rec.Name, rec.Version, serverFor(c, chartAt.Server), chartAt.Server, chartAt.Path, rec.Version,
+		chartAt.Digest, c.String("registry"), chartOpt, absPath(file), absPath(bundleName(c)), releaseName(rec.Name),
+		serverFor(c, chartAt.Server), chartAt.Path, rec.Version, absPath(file))
 	return nil
 }
 
@@ -153,4 +175,33 @@ func writeHelmValues(c *cli.Context, e *env, m digests.HelmMap, images []digests
 		fmt.Fprintf(e.stderr, "not mapped (no image of the chart; --helm-map can add them): %s\n", strings.Join(unmapped, ", "))
 	}
 	return nil
+}
+
+// releaseName is the Helm release suggested for a chart: ess for matrix-stack (as Element's
+// documentation names it), the chart's name for others.
+func releaseName(chartName string) string {
+	if chartName == "matrix-stack" {
+		return "ess"
+	}
+	return chartName
+}
+
+// absPath is path made absolute, so that a printed command works from any directory; "-" and
+// placeholders in capitals are kept.
+func absPath(path string) string {
+	if path == "-" || path == "" || strings.ToUpper(path) == path {
+		return path
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		return shellQuote(abs)
+	}
+	return shellQuote(path)
+}
+
+// bundleName is the bundle argument of the command, for printed commands.
+func bundleName(c *cli.Context) string {
+	if c.NArg() == 1 {
+		return c.Args().First()
+	}
+	return "BUNDLE"
 }

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/atomicfile"
 )
 
@@ -33,11 +36,40 @@ func (t *table) row(cols ...string) {
 
 func (t *table) flush() { t.tw.Flush() }
 
-// writeFile writes data to path atomically with mode perm; "-" or "" writes to stdout.
+// writeFile writes data to path with mode perm (atomicfile: a file is replaced whole, a
+// device, a FIFO or /dev/stdout written in place); "-" or "" writes to stdout.
 func writeFile(stdout io.Writer, path string, data []byte, perm os.FileMode) error {
 	if path == "-" || path == "" {
 		_, err := stdout.Write(data)
 		return err
 	}
 	return atomicfile.WriteFile(path, data, perm)
+}
+
+// deltaNeeds says what the destination must hold before a delta bundle is pushed.
+func deltaNeeds(b *archive.Base) string {
+	if b.Kind == "inventory" {
+		return "the destination must still hold what " + b.Name + " recorded"
+	}
+	return "push " + b.Name + " to the destination first"
+}
+
+// sumCheckCommand is the sha256sum command that checks the bundle out, from any directory:
+// the checksum file names the files without their directory.
+func sumCheckCommand(out string) string {
+	dir, name := filepath.Split(out)
+	if abs, err := filepath.Abs(dir); err == nil && dir != "" {
+		return fmt.Sprintf("cd %s && sha256sum -c %s.sha256", shellQuote(abs), shellQuote(name))
+	}
+	return "sha256sum -c " + shellQuote(name) + ".sha256"
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:,@%=", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

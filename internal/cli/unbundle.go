@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -80,6 +81,7 @@ func pushCommand(e *env) *cli.Command {
    is pushed: a refused image stops the push (exit 3).`,
 		Flags: append(append(append(destinationFlags(), configMapFlags()...),
 			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
+			allowPartialFlag,
 			&cli.StringFlag{Name: "chunk-size", Usage: "upload blobs larger than `SIZE` (16MiB, 8388608) in chunks of that size from the start, for a proxy that limits request bodies (default: one request per blob, chunks only after a 413)"}),
 			append(append(provenanceFlags("push"), helmFlags()...), registryFlags(oci.DefaultPushJobs)...)...),
 		Action: func(c *cli.Context) error {
@@ -94,6 +96,9 @@ func pushCommand(e *env) *cli.Command {
 			helm, err := planHelm(c, b.Manifest())
 			if err != nil {
 				return err
+			}
+			if ms := b.Manifest().Missing; len(ms) > 0 {
+				fmt.Fprintf(e.stderr, "this bundle is %s\n", missingSummary(ms))
 			}
 			start := time.Now()
 			var res *mirror.Pushed
@@ -116,7 +121,7 @@ func pushCommand(e *env) *cli.Command {
 					fmt.Fprintf(e.stderr, "referrers (signatures, attestations, SBOMs): %d pushed, %d already there, %d failed\n",
 						s.ReferrersPushed, s.ReferrersSkipped, s.ReferrersFailed)
 				}
-				printFailures(e, res.Failed)
+				printFailures(e, res.Failed, imageRefs(b.Manifest()))
 				for _, k := range sortedKeys(res.ReferrersFailed) {
 					fmt.Fprintf(e.stderr, "FAILED referrer %s: %v\n", k, res.ReferrersFailed[k])
 				}
@@ -128,7 +133,7 @@ func pushCommand(e *env) *cli.Command {
 					for _, k := range sortedKeys(res.ReferrersFailed) {
 						done = append(done, outcome{Referrer: k, Error: res.ReferrersFailed[k].Error()})
 					}
-					if rerr := writeReport(rp, res.Stats, done, res.Failed); rerr != nil {
+					if rerr := writeReport(e.stdout, rp, res.Stats, done, res.Failed); rerr != nil {
 						return rerr
 					}
 				}
@@ -140,11 +145,18 @@ func pushCommand(e *env) *cli.Command {
 			}
 			if err != nil {
 				switch {
+				case res != nil && exitCode(c.Context, err) == ExitVerify:
+					fmt.Fprintln(e.stderr, "no ConfigMap written: the bundle is damaged (above)")
+				case res != nil && errors.Is(err, mirror.ErrStopped):
+					fmt.Fprintln(e.stderr, "no ConfigMap written: the registry failed every upload alike (above), so the push stopped: fix the registry (its storage, its log), then rerun the same command (what is pushed is skipped)")
 				case res != nil && errors.Is(err, mirror.ErrRefused):
 					fmt.Fprintln(e.stderr, "no ConfigMap written: the registry refuses some of the push (above); fix that, then rerun the same command (what is pushed is skipped)")
 				case res != nil && len(res.Failed) > 0:
 					fmt.Fprintln(e.stderr, "no ConfigMap written: rerun the same command to resume (what is pushed is skipped)")
 				}
+				return err
+			}
+			if err := partialAllowed(c, b.Manifest(), "every image it carries was pushed; no ConfigMap or Helm values written", "ConfigMap and Helm values"); err != nil {
 				return err
 			}
 			keep := containers(b.Manifest())
@@ -163,12 +175,18 @@ func pushCommand(e *env) *cli.Command {
 			}
 			switch {
 			case helm == nil:
-			case helm.chart:
-				if err := writeChartValues(c, e, helm, b.Manifest(), res.Images); err != nil {
-					return err
+			case len(helm.charts) > 0:
+				var checkErr error
+				for _, rec := range helm.charts {
+					if err := writeChartValues(c, e, helm, rec, b.Manifest(), res.Images); err != nil {
+						return err
+					}
+					if err := checkAfterPush(c, e, client, b, dest, helm, rec); err != nil && checkErr == nil {
+						checkErr = err // the other charts' values are written all the same
+					}
 				}
-				if err := checkAfterPush(c, e, client, b, dest, helm); err != nil {
-					return err
+				if checkErr != nil {
+					return checkErr
 				}
 			default:
 				if err := writeHelmValues(c, e, helm.m, listed); err != nil {
@@ -200,6 +218,8 @@ func writeConfigMap(c *cli.Context, e *env, images []digests.Image) error {
 	}
 	if file == "-" {
 		file = "CONFIGMAP.yaml"
+	} else {
+		file = absPath(file) // the command works from any directory
 	}
 	fmt.Fprintf(e.stderr, `
 Next steps:
@@ -220,8 +240,9 @@ type outcome struct {
 	Error     string `json:"error,omitempty"`
 }
 
-// writeReport writes --report: the run's counters and each container's outcome.
-func writeReport(path string, stats any, done []outcome, failed map[string]error) error {
+// writeReport writes --report: the run's counters and each container's outcome; "-" is
+// standard output.
+func writeReport(stdout io.Writer, path string, stats any, done []outcome, failed map[string]error) error {
 	rep := struct {
 		Stats  any       `json:"stats,omitempty"`
 		Images []outcome `json:"images"`
@@ -233,14 +254,7 @@ func writeReport(path string, stats any, done []outcome, failed map[string]error
 	if err := writeJSON(&sb, rep); err != nil {
 		return err
 	}
-	return writeFile(nil, path, []byte(sb.String()), 0o644)
-}
-
-// printFailures lists failed containers on stderr, one line each.
-func printFailures(e *env, failed map[string]error) {
-	for _, k := range sortedKeys(failed) {
-		fmt.Fprintf(e.stderr, "FAILED %s: %v\n", k, failed[k])
-	}
+	return writeFile(stdout, path, []byte(sb.String()), 0o644)
 }
 
 func configMapCommand(e *env) *cli.Command {
@@ -248,16 +262,19 @@ func configMapCommand(e *env) *cli.Command {
 		Name:      "configmap",
 		Usage:     "write the ConfigMap for images already pushed, with the digests the registry serves",
 		ArgsUsage: "NAME.tar.zst",
-		Flags:     append(append(destinationFlags(), configMapFlags()...), registryFlags(oci.DefaultJobs)...),
+		Flags:     append(append(append(destinationFlags(), configMapFlags()...), allowPartialFlag), registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			dest, b, client, err := bundleAndRegistry(c, e)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
+			if err := partialAllowed(c, b.Manifest(), "no ConfigMap written", "ConfigMap"); err != nil {
+				return err
+			}
 			res, err := mirror.ReadBack(c.Context, client, b, dest)
 			if res != nil {
-				printFailures(e, res.Failed)
+				printFailures(e, res.Failed, imageRefs(b.Manifest()))
 			}
 			if err != nil {
 				return err

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"unicode/utf8"
 
+	"github.com/element-hq/ess-airgap/internal/imageref"
+
 	"go.yaml.in/yaml/v3"
 )
 
@@ -35,7 +37,8 @@ func ParseFile(path string) (*List, error) {
 //
 // Each entry must have image_repository_server (host[:port]), image_repository_path
 // (a repository path, no host), and image_tag or image_digest (or both), each well-formed; no
-// other key. Component and container names are letters, digits, '_' and '-'.
+// other key. Names are read as Docker reads them (imageref.Normalize): server docker.io or
+// index.docker.io with path postgres is docker.io, library/postgres. Component and container names are letters, digits, '_' and '-'.
 //
 // Every problem found is reported, each as a *ListError naming file:line and component.container,
 // joined with errors.Join. All errors match ErrInvalidList; malformed YAML also matches ErrSyntax
@@ -197,6 +200,9 @@ func (p *parser) entry(comp, cont string, k, v *yaml.Node) (Image, bool) {
 				*dst = fv.Value
 			}
 		}
+	}
+	if img.Server != "" { // as Docker names it: docker.io/postgres is docker.io/library/postgres
+		img.Server, img.Path = imageref.Normalize(img.Server, img.Path)
 	}
 	for _, pr := range checkImage(img) {
 		if bad[pr.field] {

@@ -241,6 +241,26 @@ func TestParseValidVariants(t *testing.T) {
 	}
 }
 
+// TestParseDockerNames: entries are read as Docker reads them, so that the bundle records one
+// name per image and the local paths follow it.
+func TestParseDockerNames(t *testing.T) {
+	text := "images_digests:\n  db:\n    postgres:\n      image_repository_server: docker.io\n      image_repository_path: postgres\n      image_tag: '17'\n" +
+		"    redis:\n      image_repository_server: index.docker.io\n      image_repository_path: library/redis\n      image_tag: '7.4'\n" +
+		"    other:\n      image_repository_server: ghcr.io\n      image_repository_path: postgres\n      image_tag: '1'\n"
+	l, err := Parse("t.yml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, im := range l.Images {
+		got = append(got, im.Key()+"="+im.Ref())
+	}
+	want := []string{"db.other=ghcr.io/postgres:1", "db.postgres=docker.io/library/postgres:17", "db.redis=docker.io/library/redis:7.4"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
 func TestParseReportsAll(t *testing.T) {
 	text := "images_digests:\n" +
 		"  synapse:\n" +

@@ -133,6 +133,7 @@ func (r *pushRun) pushBlob(ctx context.Context, j *blobJob) {
 		if err == nil {
 			continue
 		}
+		r.stop.failed(err, repo)
 		failed := []string{repo}
 		if errors.Is(err, errFromBundle) {
 			failed = j.repos[i:]
@@ -169,6 +170,7 @@ func (r *pushRun) pushBlobTo(ctx context.Context, repo string, j *blobJob, from 
 		}
 		if mounted {
 			r.stats.blobsMounted.Add(1)
+			r.stop.passed()
 			return nil
 		}
 		session = s
@@ -185,7 +187,7 @@ func (r *pushRun) pushBlobTo(ctx context.Context, repo string, j *blobJob, from 
 func (r *pushRun) upload(ctx context.Context, repo string, j *blobJob, session string) error {
 	b := oci.Blob{Digest: j.Digest, Size: j.Size, Sent: func(n int64) { j.progress(r.progress, n) },
 		Open: func() (io.ReadCloser, error) { return r.b.OpenBlob(j.Digest) }}
-	err := retryBlob(ctx, func() error {
+	err := retryBlob(ctx, r.c, func(ctx context.Context) error {
 		err := r.p.Upload(ctx, repo, b, session)
 		session = ""                       // a session is good for one try
 		if errors.Is(err, oci.ErrSource) { // the bundle's copy failed: say so, and do not retry
@@ -198,12 +200,17 @@ func (r *pushRun) upload(ctx context.Context, repo string, j *blobJob, session s
 	}
 	r.stats.blobsUploaded.Add(1)
 	r.stats.bytesUploaded.Add(j.Size)
+	r.stop.passed()
 	return nil
 }
 
 // progress counts n more bytes of the blob as moved, up to its size: uploads that go back,
-// or that go to several repositories, never count a byte twice.
+// or that go to several repositories, never count a byte twice. A delta's external blobs,
+// found in the destination, count nothing: the total is what the bundle carries.
 func (j *blobJob) progress(p Progress, n int64) {
+	if j.external { // not the bundle's to move: not in the total either
+		return
+	}
 	j.mu.Lock()
 	n = min(n, j.Size-j.moved)
 	j.moved += n

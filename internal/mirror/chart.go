@@ -119,7 +119,7 @@ func (ch *Chart) pull(ctx context.Context, c *oci.Client, ref string) error {
 // readBlob reads a small blob into memory, verified.
 func readBlob(ctx context.Context, c *oci.Client, repo string, d manifest.Descriptor) ([]byte, error) {
 	var data []byte
-	err := retryBlob(ctx, func() error {
+	err := retryBlob(ctx, c, func(ctx context.Context) error {
 		rc, err := c.OpenBlob(ctx, repo, d.Digest)
 		if err != nil {
 			return err

@@ -19,11 +19,14 @@ import (
 
 // CreateOptions says what to bundle and where.
 type CreateOptions struct {
-	List        *digests.List // the selected images; may be nil when Chart is set
+	List        *digests.List // the selected images; may be nil when Chart or Extra is set
 	ListContent []byte        // the image list file as given, recorded in the manifest
-	Include     []string
-	Exclude     []string
-	Output      string // NAME.tar.zst
+	// Extra are images given one by one (bundle create --image: digests.ParseExtra), carried
+	// as entries of the list.
+	Extra   []digests.Image
+	Include []string
+	Exclude []string
+	Output  string // NAME.tar.zst
 	// Created is recorded, and is the mtime of every tar entry. Zero: the creation time of the
 	// unfinished bundle a stopped run left (so that the rerun lays the file out the same way
 	// and resumes it in place), else now.
@@ -40,8 +43,12 @@ type CreateOptions struct {
 	// DryRun resolves every image and returns the plan (Created.Plan) without pulling layers
 	// or writing the bundle.
 	DryRun bool
-	// Chart, when set, is carried too (its artifact as it is), with every image of its blocks.
-	Chart *Chart
+	// Charts are carried too (each artifact as it is), with every image of their blocks.
+	Charts []*Chart
+	// AllowPartial writes the bundle even when some images could not be pulled: its manifest
+	// lists them (archive.Manifest.Missing). Without it such a run writes no bundle and keeps
+	// NAME.tar.zst.partial, with every layer of the images that were pulled, for the rerun.
+	AllowPartial bool
 	// PartSize, when set, writes the bundle in parts of that many bytes, with Parity parity
 	// parts (archive.WithParts).
 	PartSize int64
@@ -56,25 +63,30 @@ type CreateOptions struct {
 	Provenance *Provenance
 }
 
-// sources is every image to resolve: the list's, then the chart's blocks'. A key in both is
-// refused.
+// sources is every image to resolve: the list's and the extra images, then the chart's
+// blocks'. A key given twice is refused.
 func (o CreateOptions) sources() ([]digests.Image, error) {
-	var all []digests.Image
-	if o.List != nil {
-		all = append(all, o.List.Images...)
+	list, err := digests.AddExtra(o.List, o.Extra)
+	if err != nil {
+		return nil, err
 	}
-	if o.Chart == nil {
-		return all, nil
-	}
-	keys := map[string]bool{}
+	all := list.Images
+	keys := map[string]string{}
 	for _, im := range all {
-		keys[im.Key()] = true
+		keys[im.Key()] = "an entry of the image list"
 	}
-	for _, im := range o.Chart.Images() {
-		if keys[im.Key()] {
-			return nil, fmt.Errorf("%s is both an entry of the image list and an image block of chart %s", im.Key(), o.Chart.Ref)
+	for _, ch := range o.Charts {
+		if w, ok := keys[ch.Source.Key()]; ok {
+			return nil, fmt.Errorf("chart %s: %s is %s too: two charts of one name cannot share a bundle", ch.Ref, ch.Source.Key(), w)
 		}
-		all = append(all, im)
+		keys[ch.Source.Key()] = "chart " + ch.Ref
+		for _, im := range ch.Images() {
+			if w, ok := keys[im.Key()]; ok {
+				return nil, fmt.Errorf("%s is both %s and an image block of chart %s", im.Key(), w, ch.Ref)
+			}
+			keys[im.Key()] = "an image block of chart " + ch.Ref
+			all = append(all, im)
+		}
 	}
 	return all, nil
 }
@@ -96,6 +108,9 @@ type Created struct {
 	Failed map[string]error
 	// Kept is what was recovered, verified, from the unfinished bundle a stopped run left.
 	Kept Kept
+	// Unfinished is true when images failed and no bundle was written (no AllowPartial):
+	// NAME.tar.zst.partial holds every layer pulled, for the rerun.
+	Unfinished bool
 	// Skipped lists the referrers found and not carried (--referrers), and why.
 	Skipped []Skipped
 	// Provenance is the verdict on each image carried, with Provenance set.
@@ -157,19 +172,21 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 		}
 		maps.Copy(failed, refused)
 	}
-	if o.Chart != nil {
-		images = append([]*image{o.Chart.image()}, images...)
+	var chartImages []*image
+	for _, ch := range o.Charts {
+		chartImages = append(chartImages, ch.image())
 	}
+	images = append(chartImages, images...)
 	if len(images) == 0 {
-		return &Created{Failed: failed}, fmt.Errorf("no image could be resolved (%d failed)", len(failed))
+		return &Created{Failed: failed}, failedError(fmt.Errorf("%w: no image could be pulled (%d containers failed)", ErrNothing, len(failed)), failed)
 	}
 	blobs, external, err := collect(ctx, c, images, o.Have)
 	if err != nil {
 		return nil, err
 	}
-	if o.Chart != nil { // the chart's layers were read already (or made here): carried from memory
+	for _, ch := range o.Charts { // the chart's layers were read already (or made here): carried from memory
 		for _, b := range blobs {
-			if data, ok := o.Chart.layers[b.Digest]; ok && b.data == nil {
+			if data, ok := ch.layers[b.Digest]; ok && b.data == nil {
 				b.data = data
 			}
 		}
@@ -182,18 +199,25 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	}
 	m, layout, index := describeBundle(o, images, blobs)
 	m.Base, m.External = o.Base, external
-	if o.Chart != nil {
-		m.Chart = o.Chart.record()
+	switch len(o.Charts) {
+	case 0:
+	case 1:
+		m.Chart = o.Charts[0].record()
+	default:
+		for _, ch := range o.Charts {
+			m.Charts = append(m.Charts, *ch.record())
+		}
 	}
 	if o.Provenance != nil {
 		m.Provenance = o.Provenance.record()
 		m.Provenance.Images = provenanceImages(verdicts)
 	}
+	m.Missing = missing(sources, failed, blockPathsOf(o.Charts))
 	o.Progress.SetTotal(m.Totals.BlobBytes)
 	if o.DryRun {
 		res := &Created{Manifest: m, Failed: failed, Plan: plan(blobs, external, o.Cache), Skipped: skipped, Provenance: verdicts}
 		if len(failed) > 0 {
-			return res, fmt.Errorf("%w: %d of %d containers could not be resolved", ErrPartial, len(failed), len(sources))
+			return res, failedError(fmt.Errorf("%w: %d of %d containers could not be resolved", ErrPartial, len(failed), len(sources)), failed)
 		}
 		return res, nil
 	}
@@ -229,13 +253,17 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if err != nil {
 		return nil, err
 	}
+	if len(failed) > 0 && !o.AllowPartial { // the .partial stays, with every layer pulled
+		res := &Created{Manifest: m, Failed: failed, Kept: kept, Skipped: skipped, Unfinished: true}
+		return res, failedError(fmt.Errorf("%w: %d of %d containers could not be pulled; no bundle written", ErrPartial, len(failed), len(sources)), failed)
+	}
 	sum, err := w.Commit(ctx)
 	if err != nil {
 		return nil, err
 	}
 	res := &Created{Manifest: m, SHA256: sum, Failed: failed, Kept: kept, Skipped: skipped, Provenance: verdicts}
 	if len(failed) > 0 {
-		return res, fmt.Errorf("%w: %d of %d containers left out of the bundle", ErrPartial, len(failed), len(sources))
+		return res, failedError(fmt.Errorf("%w: %d of %d containers left out of the bundle (--allow-partial)", ErrPartial, len(failed), len(sources)), failed)
 	}
 	return res, nil
 }
@@ -254,11 +282,10 @@ func describeBundle(o CreateOptions, images []*image, blobs []*blob) (*archive.M
 		m.Source = archive.Source{Name: o.List.File, Digest: verify.Digest(o.ListContent), Content: string(o.ListContent),
 			Include: o.Include, Exclude: o.Exclude}
 	}
-	blockPaths := map[string]string{} // key -> values path, for the chart's blocks
-	if o.Chart != nil {
-		for _, im := range o.Chart.Images() {
-			blockPaths[im.Key()] = im.Container
-		}
+	blockPaths := blockPathsOf(o.Charts) // key -> values path, for the charts' blocks
+	chartRoots := map[*manifest.Node]bool{}
+	for _, ch := range o.Charts {
+		chartRoots[ch.root] = true
 	}
 	idx := struct {
 		SchemaVersion int                   `json:"schemaVersion"`
@@ -279,7 +306,7 @@ func describeBundle(o CreateOptions, images []*image, blobs []*blob) (*archive.M
 				Digest: d.Digest, UpstreamDigest: im.upstream, MediaType: d.MediaType, Size: d.Size, Platforms: plats,
 				ValuesPath: blockPaths[mem.Key()]})
 		}
-		if o.Chart != nil && im.root == o.Chart.root {
+		if chartRoots[im.root] {
 			m.Images[len(m.Images)-1].Kind = archive.KindChart
 		}
 		d.Annotations = map[string]string{

@@ -18,4 +18,9 @@ var (
 	// ErrNotLocal is wrapped when a chart's rendering runs images from elsewhere than the local
 	// registry by digest.
 	ErrNotLocal = errors.New("the chart would pull images from elsewhere than the local registry")
+	// ErrNothing is wrapped when bundle create could pull no image at all.
+	ErrNothing = errors.New("nothing to bundle")
+	// ErrStopped is wrapped when a push stopped early because the registry failed every
+	// upload with the same answer: more tries would only repeat it.
+	ErrStopped = errors.New("the registry fails every upload")
 )

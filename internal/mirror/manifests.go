@@ -38,7 +38,8 @@ func (r *pushRun) forTargets(ctx context.Context, ts []*target, res *Pushed, fn 
 	sort.Slice(res.Images, func(i, k int) bool { return res.Images[i].Key() < res.Images[k].Key() })
 }
 
-// pushTarget pushes one image's manifests and returns the digest the registry serves for it.
+// pushTarget pushes one image's manifests and returns the digest the registry serves for it;
+// a tag that serves the image's digest already is left as it is.
 func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
 	var failed []error
 	r.mu.Lock()
@@ -57,6 +58,16 @@ func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
 	default:
 		return "", fmt.Errorf("%d blobs failed, the first: %w", len(failed), failed[0])
 	}
+	ref := t.tag
+	if ref == "" {
+		ref = t.digest
+	}
+	// A rerun: the tag points at the digest already (and so the registry has what it names).
+	// Putting it again would make Harbor scan the image again, for nothing.
+	if got, err := r.p.ResolveTag(ctx, t.repo, ref); err == nil && got == t.digest {
+		r.stats.manifestsSkipped.Add(1)
+		return got, nil
+	}
 	var err error
 	t.root.Walk(func(n *manifest.Node) {
 		if err != nil || n == t.root {
@@ -66,10 +77,6 @@ func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
 	})
 	if err != nil {
 		return "", err
-	}
-	ref := t.tag
-	if ref == "" {
-		ref = t.digest
 	}
 	if err := r.p.PutManifest(ctx, t.repo, ref, t.root.Raw, t.root.Desc.MediaType); err != nil {
 		return "", err

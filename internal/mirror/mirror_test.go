@@ -134,8 +134,11 @@ func TestCreatePullsThroughFaults(t *testing.T) {
 	}
 }
 
-// TestCreateRecordsUnresolved: an image whose repository fails for good is left out and named,
-// the others are bundled, and the error wraps ErrPartial.
+// TestCreateRecordsUnresolved: an image that cannot be pulled is named, and no bundle is
+// written: the .partial keeps every layer of the others, and the rerun, once the image can be
+// pulled, takes them from it. With AllowPartial the bundle is written and its manifest lists
+// the missing image. The error wraps ErrPartial, and ErrRefused (a missing repository: a rerun
+// meets it again).
 func TestCreateRecordsUnresolved(t *testing.T) {
 	_, images, _ := smallWorld(t)
 	broken := append([]digests.Image{}, images...)
@@ -143,16 +146,51 @@ func TestCreateRecordsUnresolved(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "b.tar.zst")
 	res, err := Create(t.Context(), newClient(t), CreateOptions{List: &digests.List{File: "list.yml", Images: broken},
 		Output: out, Tool: "test"})
-	if !errors.Is(err, ErrPartial) || res == nil || res.Failed[broken[0].Key()] == nil {
+	if !errors.Is(err, ErrPartial) || !errors.Is(err, ErrRefused) || res == nil || res.Failed[broken[0].Key()] == nil || !res.Unfinished {
 		t.Fatalf("err = %v, failed = %v", err, res)
 	}
 	if n := len(res.Manifest.Images); n == 0 || n >= len(images) {
-		t.Fatalf("%d images bundled of %d", n, len(images))
+		t.Fatalf("%d images planned of %d", n, len(images))
+	}
+	for _, f := range []string{out, out + ".sha256"} {
+		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s written by a run that failed an image: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(out + ".partial"); err != nil {
+		t.Fatalf("no .partial kept: %v", err)
+	}
+
+	// The rerun with every image pullable pulls only what the .partial lacks.
+	res, err = Create(t.Context(), newClient(t), CreateOptions{List: &digests.List{File: "list.yml", Images: images}, Output: out, Tool: "test"})
+	if err != nil || res.Kept.Blobs == 0 || len(res.Manifest.Missing) != 0 {
+		t.Fatalf("rerun: %v, kept %+v", err, res)
+	}
+	if _, err := archive.Verify(t.Context(), out, nil); err != nil {
+		t.Fatalf("the rerun's bundle: %v", err)
+	}
+
+	// --allow-partial: the bundle is written, and says what it lacks.
+	out = filepath.Join(t.TempDir(), "p.tar.zst")
+	res, err = Create(t.Context(), newClient(t), CreateOptions{List: &digests.List{File: "list.yml", Images: broken},
+		Output: out, Tool: "test", AllowPartial: true})
+	if !errors.Is(err, ErrPartial) || res.Unfinished {
+		t.Fatalf("allow partial: %v", err)
+	}
+	b, err := archive.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ms := b.Manifest().Missing
+	if len(ms) != 1 || ms[0].Key() != broken[0].Key() || ms[0].Path != broken[0].Path || !strings.Contains(ms[0].Reason, "-missing") {
+		t.Errorf("missing %+v, want %s", ms, broken[0].Key())
 	}
 }
 
 // TestPushSkipsMountsAndCounts: a push into an empty registry uploads every unique blob once
-// and mounts the rest; a second push uploads nothing; the progress never passes its total.
+// and mounts the rest; a second push uploads nothing and puts no manifest or tag again (Harbor
+// would scan them again); the progress never passes its total.
 func TestPushSkipsMountsAndCounts(t *testing.T) {
 	_, _, bundle := smallWorld(t)
 	b, err := archive.Open(bundle)
@@ -178,8 +216,8 @@ func TestPushSkipsMountsAndCounts(t *testing.T) {
 		switch {
 		case run == 1 && (got != unique || res.Stats.BlobsMounted == 0):
 			t.Fatalf("push 1: uploaded %d bytes (unique %d), %d mounts", got, unique, res.Stats.BlobsMounted)
-		case run == 2 && (got != 0 || res.Stats.BlobsUploaded != 0):
-			t.Fatalf("push 2: uploaded %d bytes, %d blobs", got, res.Stats.BlobsUploaded)
+		case run == 2 && (got != 0 || res.Stats.BlobsUploaded != 0 || res.Stats.ManifestsPushed != 0):
+			t.Fatalf("push 2: uploaded %d bytes, %d blobs, %d manifests put again", got, res.Stats.BlobsUploaded, res.Stats.ManifestsPushed)
 		}
 		if m.over.Load() || m.n.Load() != m.total.Load() {
 			t.Errorf("push %d: progress %d of %d", run, m.n.Load(), m.total.Load())
@@ -346,5 +384,164 @@ func TestCreateConfigLost(t *testing.T) {
 	}
 	if n := len(res.Manifest.Images); n == 0 || n >= len(images) {
 		t.Fatalf("%d images bundled of %d", n, len(images))
+	}
+}
+
+// TestPushFullDisk: a registry whose storage is full answers every upload with 500 and
+// Distribution's words for it. The push stops within seconds, not after every blob's retries:
+// every container fails with the registry's words, once, and the error wraps ErrStopped (not
+// ErrPartial's "rerun", nor a refusal).
+func TestPushFullDisk(t *testing.T) {
+	_, _, bundle := smallWorld(t)
+	b, err := archive.Open(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	f := testregistry.NewFaults(5)
+	const words = "filesystem: write /var/lib/registry/docker/registry/v2/repositories/x/_uploads/y/data: no space left on device"
+	f.FailUploads(500, `{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":"`+words+`"}]}`)
+	dest := testregistry.StartT(t, testregistry.WithFaults(f))
+	c, err := oci.New(oci.WithTimeout(2*time.Second), oci.WithRetry(20, 20*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := Push(t.Context(), c, b, PushOptions{Destination: Destination{Host: dest.Host}})
+	took := time.Since(start)
+	if !errors.Is(err, ErrStopped) || errors.Is(err, ErrRefused) {
+		t.Fatalf("err = %v", err)
+	}
+	if took > 30*time.Second {
+		t.Errorf("stopped after %s", took)
+	}
+	causes := map[string]int{}
+	for _, ferr := range res.Failed {
+		causes[Cause(ferr)]++
+	}
+	if len(res.Failed) != len(b.Manifest().Images) || len(causes) != 1 {
+		t.Fatalf("%d of %d failed, causes %v", len(res.Failed), len(b.Manifest().Images), causes)
+	}
+	for c := range causes {
+		if !strings.Contains(c, "HTTP 500") || !strings.Contains(c, "no space left on device") {
+			t.Errorf("cause %q", c)
+		}
+	}
+	uploads := res.Stats.BlobsUploaded
+	if uploads != 0 {
+		t.Errorf("%d blobs uploaded to a full disk", uploads)
+	}
+	t.Logf("stopped after %s, %d requests: %v", took.Round(time.Millisecond), dest.Requests(), err)
+	if n := dest.Requests(); n > 200 {
+		t.Errorf("%d requests to a registry that failed every upload", n)
+	}
+}
+
+// TestPushDamagedBundle: a blob of the bundle that does not verify fails what uses it; the
+// error wraps archive.ErrCorrupt (carry it again or repair it), not a rerun's ErrPartial alone.
+func TestPushDamagedBundle(t *testing.T) {
+	_, _, bundle := smallWorld(t)
+	b, err := archive.Open(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := b.Manifest()
+	var layer archive.Blob
+	for _, bl := range m.Blobs {
+		if bl.Kind == archive.KindLayer && bl.Size > layer.Size {
+			layer = bl
+		}
+	}
+	b.Close()
+	damaged := filepath.Join(t.TempDir(), "damaged.tar.zst")
+	data, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = archive.Open(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, length, ok := b.EntryRange(archive.BlobName(layer.Digest))
+	b.Close()
+	if !ok {
+		t.Fatal("no offset for the layer")
+	}
+	data[off+length/2] ^= 0x01
+	os.WriteFile(damaged, data, 0o644)
+	b, err = archive.Open(damaged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	dest := testregistry.StartT(t)
+	res, err := Push(t.Context(), newClient(t), b, PushOptions{Destination: Destination{Host: dest.Host}})
+	if !errors.Is(err, archive.ErrCorrupt) || res == nil || len(res.Failed) == 0 {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestRetryBlobSameAnswer: a transfer that gets the same error answer every time is tried
+// oci.SameAnswer times, whatever --retries allows, and says so; one that breaks differently
+// each time goes on to the budget's end.
+func TestRetryBlobSameAnswer(t *testing.T) {
+	c := newClient(t, oci.WithRetry(50, time.Minute))
+	calls := 0
+	err := retryBlob(t.Context(), c, func(context.Context) error {
+		calls++
+		return &oci.StatusError{What: "upload blob sha256:x to a", Code: 500, Reg: "UNKNOWN", Message: "no space left on device"}
+	})
+	if calls != oci.SameAnswer || !strings.Contains(err.Error(), "the same answer 4 times in a row") {
+		t.Errorf("%d calls: %v", calls, err)
+	}
+	calls = 0
+	err = retryBlob(t.Context(), newClient(t, oci.WithRetry(3, time.Minute)), func(context.Context) error {
+		calls++
+		return &oci.StatusError{What: "upload", Code: 500 + calls%2*3}
+	})
+	if calls != blobAttempts || err == nil {
+		t.Errorf("answers that differ: %d calls, want %d: %v", calls, blobAttempts, err)
+	}
+}
+
+// TestPushDeltaProgress: a delta's external layers, found in the destination, count nothing in
+// the progress: its total is what the bundle carries, and the count never passes it.
+func TestPushDeltaProgress(t *testing.T) {
+	_, images, bundle := smallWorld(t)
+	b, err := archive.Open(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	dest := testregistry.StartT(t)
+	if _, err := Push(t.Context(), newClient(t), b, PushOptions{Destination: Destination{Host: dest.Host}}); err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	var paths []string
+	for _, bl := range b.Manifest().Blobs {
+		have[bl.Digest] = true
+	}
+	for _, im := range b.Manifest().Images {
+		paths = append(paths, im.Path)
+	}
+	out := filepath.Join(t.TempDir(), "delta.tar.zst")
+	res, err := Create(t.Context(), newClient(t), CreateOptions{List: &digests.List{File: "list.yml", Images: images}, Output: out, Tool: "test",
+		Base: &archive.Base{Kind: "bundle", Name: "small.tar.zst", Digest: "sha256:" + strings.Repeat("0", 64), Paths: paths},
+		Have: func(d string) bool { return have[d] }})
+	if err != nil || len(res.Manifest.External) == 0 {
+		t.Fatalf("delta: %v", err)
+	}
+	d, err := archive.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	m := &meter{}
+	if _, err := Push(t.Context(), newClient(t), d, PushOptions{Destination: Destination{Host: dest.Host}, Progress: m}); err != nil {
+		t.Fatal(err)
+	}
+	if m.over.Load() || m.n.Load() != m.total.Load() {
+		t.Errorf("delta push: progress %d of %d", m.n.Load(), m.total.Load())
 	}
 }

@@ -56,7 +56,7 @@ func packBlob(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cach
 	if cache != nil {
 		return false, packCached(ctx, c, w, cache, b, p)
 	}
-	return false, retryBlob(ctx, func() error {
+	return false, retryBlob(ctx, c, func(ctx context.Context) error {
 		rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
 		if err != nil {
 			return err
@@ -82,7 +82,7 @@ func packCached(ctx context.Context, c *oci.Client, w *archive.Writer, cache *ca
 		}
 		cache.Remove(b.Digest)
 	}
-	err := retryBlob(ctx, func() error {
+	err := retryBlob(ctx, c, func(ctx context.Context) error {
 		rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
 		if err != nil {
 			return err

@@ -39,7 +39,7 @@ type CheckOptions struct {
 
 // ErrRefused is wrapped when the registry refuses what a push needs, so that running it again
 // cannot help until the cause named is fixed.
-var ErrRefused = errors.New("the registry refuses what the push needs")
+var ErrRefused = errors.New("refused: a rerun meets the same answer until the cause named is fixed")
 
 // Check is the preflight of a push (unbundle check, and the start of every push): before a
 // blob goes, it finds what will certainly fail. It checks the credentials; opens (and cancels)

@@ -2,7 +2,6 @@ package mirror
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -93,14 +92,23 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 	res := &Pushed{Failed: map[string]error{}, ReferrersFailed: map[string]error{}}
 	o.Progress.SetTotal(totalBytes(jobs))
 	run.jobs, run.first = jobs, res
-	checked, err := run.check(ctx, ts, CheckOptions{Destination: o.Destination})
+	bctx, cancel := context.WithCancel(ctx) // the stopper cancels it: the blobs stop
+	defer cancel()
+	run.stop = newStopper(cancel)
+	checked, err := run.check(bctx, ts, CheckOptions{Destination: o.Destination})
+	if cause := run.stop.stopped(); cause != "" && ctx.Err() == nil {
+		return run.stopped(ts, res, cause)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if res.Problems = checked.Problems; len(res.Problems) > 0 {
 		return res, fmt.Errorf("%w: %d cause(s), nothing else pushed", ErrRefused, len(res.Problems))
 	}
-	run.pushBlobs(ctx, jobs)
+	run.pushBlobs(bctx, jobs)
+	if cause := run.stop.stopped(); cause != "" && ctx.Err() == nil {
+		return run.stopped(ts, res, cause)
+	}
 	run.pushManifests(ctx, slices.DeleteFunc(ts, func(t *target) bool { return t.pushed }), res)
 	run.pushReferrers(ctx, all, res)
 	res.Stats = run.stats.snapshot()
@@ -108,13 +116,7 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 		return res, err
 	}
 	if len(res.Failed) > 0 {
-		err := fmt.Errorf("%w: %d of %d containers", ErrPartial, len(res.Failed), len(m.Images))
-		for _, ferr := range res.Failed {
-			if refused(ferr) {
-				return res, fmt.Errorf("%w; %w", err, ErrRefused)
-			}
-		}
-		return res, err
+		return res, failedError(fmt.Errorf("%w: %d of %d containers", ErrPartial, len(res.Failed), len(m.Images)), res.Failed)
 	}
 	if len(res.ReferrersFailed) > 0 {
 		return res, referrersError(res.ReferrersFailed)
@@ -122,11 +124,23 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 	return res, nil
 }
 
-// refused reports whether a failure is the registry's refusal, which another run will meet
-// again (credentials, a missing repository, a body limit, a media type), rather than a
-// transfer that broke or a bundle that is damaged.
-func refused(err error) bool {
-	return !errors.Is(err, errFromBundle) && !errors.Is(err, archive.ErrCorrupt) && !oci.Transient(err)
+// stopped ends a push the stopper stopped: every container not pushed yet fails with the cause.
+func (r *pushRun) stopped(ts []*target, res *Pushed, cause string) (*Pushed, error) {
+	err := fmt.Errorf("%w: %s", ErrStopped, cause)
+	done := map[string]bool{}
+	for _, im := range res.Images {
+		done[im.Key()] = true
+	}
+	for _, t := range ts {
+		for _, im := range t.images {
+			if !done[im.Key()] {
+				res.Failed[im.Key()] = err
+			}
+		}
+	}
+	res.Stats = r.stats.snapshot()
+	return res, fmt.Errorf("%w (%d blobs in a row, none passed since): the push stopped, %d of %d containers not pushed",
+		err, stopAfter, len(res.Failed), len(res.Failed)+len(res.Images))
 }
 
 // loadTrees reads every target's manifest tree from the bundle (verified).
@@ -161,6 +175,7 @@ type pushRun struct {
 
 	jobs  []*blobJob // every blob of the push
 	first *Pushed    // where the image pushed by the preflight goes; nil outside a push
+	stop  *stopper   // nil outside a push
 
 	mu      sync.Mutex
 	blobErr map[string]error // blobKey(digest, repo) -> why it failed

@@ -39,7 +39,7 @@ func findReferrers(ctx context.Context, c *oci.Client, images []*image, types []
 	skipped := make([][]Skipped, len(images))
 	tags := &tagLists{lists: map[string]map[string]bool{}}
 	forEach(ctx, c.MetadataJobs(), images, func(i int, im *image) {
-		errs[i] = retryBlob(ctx, func() error {
+		errs[i] = retryMany(ctx, c, func(ctx context.Context) error {
 			im.referrers, skipped[i] = nil, nil
 			var err error
 			skipped[i], err = im.findReferrers(ctx, c, tags, types)

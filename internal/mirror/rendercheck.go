@@ -25,6 +25,34 @@ type RenderCheckOptions struct {
 	FromBundle bool
 	// Render runs helm; its Values are the operator's files followed by the local values file.
 	Render chart.RenderOptions
+	// Chart names the chart to render, of a bundle of several (archive.Manifest.ChartOf); ""
+	// for the only one.
+	Chart string
+}
+
+// ChartToCheck returns the record of the chart o names in m: the only one when o names none.
+func ChartToCheck(m *archive.Manifest, name string) (*archive.Chart, error) {
+	all := m.AllCharts()
+	switch {
+	case len(all) == 0:
+		return nil, fmt.Errorf("no Helm chart in the bundle (it was made without --chart)")
+	case name != "":
+		if ch := m.ChartOf(name); ch != nil {
+			return ch, nil
+		}
+		return nil, fmt.Errorf("the bundle carries no chart %s (%s)", name, chartNames(all))
+	case len(all) > 1:
+		return nil, fmt.Errorf("the bundle carries %d charts (%s): say which with --chart NAME", len(all), chartNames(all))
+	}
+	return all[0], nil
+}
+
+func chartNames(all []*archive.Chart) string {
+	names := make([]string, len(all))
+	for i, ch := range all {
+		names[i] = ch.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // Unlocal is an image a rendering runs that does not come from the local registry by digest.
@@ -40,14 +68,14 @@ type Unlocal struct {
 // verified). It returns every use, and the images that fail, sorted; the error wraps
 // ErrNotLocal when any does.
 func CheckChart(ctx context.Context, c *oci.Client, b *archive.Bundle, o RenderCheckOptions) ([]chart.Use, []Unlocal, error) {
-	m := b.Manifest()
-	if m.Chart == nil {
-		return nil, nil, fmt.Errorf("the bundle carries no Helm chart (it was made without --chart)")
+	rec, err := ChartToCheck(b.Manifest(), o.Chart)
+	if err != nil {
+		return nil, nil, err
 	}
 	if o.Server == "" {
 		o.Server = o.Destination.Host
 	}
-	tgz, err := chartArchive(ctx, c, b, o)
+	tgz, err := chartArchive(ctx, c, b, rec, o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -115,12 +143,12 @@ func (o RenderCheckOptions) local(img string) (repo, digest string, ok bool) {
 
 // chartArchive returns the chart .tgz: from the bundle, or pulled from the destination and
 // checked against the bundle's digest.
-func chartArchive(ctx context.Context, c *oci.Client, b *archive.Bundle, o RenderCheckOptions) ([]byte, error) {
+func chartArchive(ctx context.Context, c *oci.Client, b *archive.Bundle, rec *archive.Chart, o RenderCheckOptions) ([]byte, error) {
 	m := b.Manifest()
 	if !o.FromBundle {
 		var src archive.Image
 		for _, im := range m.Images {
-			if im.Kind == archive.KindChart {
+			if im.Kind == archive.KindChart && im.Component == rec.Name {
 				src = im
 			}
 		}
@@ -129,23 +157,23 @@ func chartArchive(ctx context.Context, c *oci.Client, b *archive.Bundle, o Rende
 		if err := ch.pull(ctx, c, ref); err != nil {
 			return nil, fmt.Errorf("%w (push the bundle first, or render the bundle's chart)", err)
 		}
-		if ch.root.Desc.Digest != m.Chart.Digest {
-			return nil, fmt.Errorf("%w: chart %s is %s in the registry, %s in the bundle", ErrReadBack, ch.Ref, ch.root.Desc.Digest, m.Chart.Digest)
+		if ch.root.Desc.Digest != rec.Digest {
+			return nil, fmt.Errorf("%w: chart %s is %s in the registry, %s in the bundle", ErrReadBack, ch.Ref, ch.root.Desc.Digest, rec.Digest)
 		}
 		return ch.Chart.Archive, nil
 	}
-	raw, err := b.ReadFile(archive.BlobName(m.Chart.Digest))
+	raw, err := b.ReadFile(archive.BlobName(rec.Digest))
 	if err != nil {
 		return nil, err
 	}
 	var doc manifest.Doc
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("%w: chart manifest %s: %v", ErrBadManifest, m.Chart.Digest, err)
+		return nil, fmt.Errorf("%w: chart manifest %s: %v", ErrBadManifest, rec.Digest, err)
 	}
 	for _, l := range doc.Layers {
 		if l.MediaType == chart.ContentMediaType {
 			return b.ReadFile(archive.BlobName(l.Digest))
 		}
 	}
-	return nil, fmt.Errorf("%w: chart manifest %s has no %s layer", ErrBadManifest, m.Chart.Digest, chart.ContentMediaType)
+	return nil, fmt.Errorf("%w: chart manifest %s has no %s layer", ErrBadManifest, rec.Digest, chart.ContentMediaType)
 }

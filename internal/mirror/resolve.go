@@ -19,7 +19,7 @@ func resolve(ctx context.Context, c *oci.Client, groups []digests.Group, platfor
 	images := make([]*image, len(groups))
 	errs := make([]error, len(groups))
 	forEach(ctx, c.MetadataJobs(), groups, func(i int, g digests.Group) {
-		errs[i] = retryBlob(ctx, func() error {
+		errs[i] = retryMany(ctx, c, func(ctx context.Context) error {
 			var err error
 			images[i], err = resolveOne(ctx, c, g, platforms)
 			return err

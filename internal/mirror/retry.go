@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
@@ -10,18 +11,43 @@ import (
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
-// blobAttempts is how many times a whole blob transfer is tried. The transport already retries
-// each request; this covers what it cannot replay: a body that broke mid-stream, or an upload
-// refused after its body was sent. With 20 % of requests failing, one blob failing 10 times in a
-// row has odds of 1 in 10 million.
+// blobAttempts is how many times a whole blob transfer may be tried. The transport already
+// retries each request; this covers what it cannot replay: a body that broke mid-stream, or an
+// upload refused after its body was sent. Both take from one budget (oci.Budget): with 20 % of
+// requests failing, one blob failing 10 times in a row has odds of 1 in 10 million, and a
+// registry that fails every request alike is given up on after oci.SameAnswer answers, not
+// retries x attempts.
 const blobAttempts = 10
 
 // retryBlob runs fn until it succeeds, fails for a reason another try cannot mend (the bundle
-// itself is corrupt, credentials refused, cancelled), or blobAttempts are spent.
-func retryBlob(ctx context.Context, fn func() error) error {
+// itself is corrupt, credentials refused, cancelled), has been tried blobAttempts times, or
+// the transfer's budget is spent: the client's --retries (at least blobAttempts-1 retries
+// without progress) within its --retry-time, shared by the transport's retries of fn's
+// requests (fn gets the context that carries the budget); the same answer oci.SameAnswer times
+// in a row ends it.
+func retryBlob(ctx context.Context, c *oci.Client, fn func(ctx context.Context) error) error {
+	budget := c.NewBudget(blobAttempts - 1)
+	return retry(ctx, budget, oci.WithBudget(ctx, budget), fn)
+}
+
+// retryMany is retryBlob for an operation of many requests (an image's manifests and configs,
+// its referrers): each request keeps the transport's own retries, and the budget counts the
+// operation's retries only, or the many requests' hiccups together would spend it.
+func retryMany(ctx context.Context, c *oci.Client, fn func(ctx context.Context) error) error {
+	return retry(ctx, c.NewBudget(blobAttempts-1), ctx, fn)
+}
+
+// retry runs fn with fctx until it succeeds, cannot succeed, or budget is spent.
+func retry(ctx context.Context, budget *oci.Budget, fctx context.Context, fn func(ctx context.Context) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		if err = fn(); err == nil || attempt == blobAttempts || !retryable(ctx, err) {
+		if err = fn(fctx); err == nil || attempt == blobAttempts || !retryable(ctx, err) {
+			return err
+		}
+		if !budget.Retry(oci.Answer(err)) {
+			if answer, n := budget.Repeated(); answer != "" {
+				return fmt.Errorf("%w (the same answer %d times in a row: not tried again)", err, n)
+			}
 			return err
 		}
 		t := time.NewTimer(min(time.Duration(attempt)*250*time.Millisecond, 2*time.Second))

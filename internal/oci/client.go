@@ -90,13 +90,26 @@ func (u userAgent) RoundTrip(req *http.Request) (*http.Response, error) {
 	return u.rt.RoundTrip(req)
 }
 
-// ParseReference parses "host/path:tag" or "host/path@digest" strictly (no Docker Hub defaults).
+// ParseReference parses "host/path:tag" or "host/path@digest" strictly (no Docker Hub
+// defaults), for a pull: a host with a mirror (WithMirror) is replaced by the mirror's
+// location and prefix.
 func (c *Client) ParseReference(s string) (name.Reference, error) {
-	return name.ParseReference(s, c.nameOptions()...)
+	r, _, err := c.pullReference(s)
+	return r, err
 }
 
-func (c *Client) repository(s string) (name.Repository, error) {
-	return name.NewRepository(s, c.nameOptions()...)
+// pullReference is ParseReference, and the mirror the reference goes through (nil: none).
+func (c *Client) pullReference(s string) (name.Reference, *Mirror, error) {
+	at, m := c.via(s)
+	r, err := name.ParseReference(at, c.nameOptions()...)
+	return r, m, err
+}
+
+// repository parses "host/path" for a pull, through its mirror if it has one (nil: none).
+func (c *Client) repository(s string) (name.Repository, *Mirror, error) {
+	at, m := c.via(s)
+	r, err := name.NewRepository(at, c.nameOptions()...)
+	return r, m, err
 }
 
 // nameOptions: strict names, and plain HTTP allowed when --plain-http.

@@ -1,9 +1,12 @@
 // Package oci talks to registries: it answers their authentication challenges (a token per
 // repository), resolves and fetches manifests as their exact bytes, streams verified blobs, and
 // through a Session checks, mounts and uploads blobs (in one request or in chunks) and pushes
-// manifests; it tells a transient failure from a refusal (Transient, Broken, StatusError).
+// manifests; it tells a transient failure from a refusal (Transient, Broken, StatusError) and
+// what a failure comes down to (Cause). Pulls of a registry with a mirror (WithMirror: a
+// pull-through cache) go to the mirror, under the names given. A Budget shared by a transfer's
+// requests and its caller's retries bounds them together.
 //
 // One Client holds one go-containerregistry Puller, so one limiter caps the blob transfers of
 // every image. It is the only product package that imports go-containerregistry; it imports
-// manifest and verify, and knows nothing of the bundle file, image lists or charts.
+// manifest, imageref and verify, and knows nothing of the bundle file, image lists or charts.
 package oci

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -25,6 +26,8 @@ var (
 	ErrTooLarge = errors.New("request body too large")
 	// ErrMediaType is wrapped when a registry refuses a manifest's media type.
 	ErrMediaType = errors.New("media type refused")
+	// ErrSpeaksHTTP is wrapped when a registry reached over HTTPS answers in plain HTTP.
+	ErrSpeaksHTTP = errors.New("the registry answers in plain HTTP, not HTTPS: give --plain-http if that is meant (what is sent then crosses the network unencrypted, credentials included)")
 )
 
 // StatusError is a registry's unexpected answer to one of our requests. Its message names
@@ -37,16 +40,7 @@ type StatusError struct {
 	Message string // the registry's first error message, if any
 }
 
-func (e *StatusError) Error() string {
-	msg := fmt.Sprintf("%s: HTTP %d %s", e.What, e.Code, http.StatusText(e.Code))
-	switch {
-	case e.Reg != "" && e.Message != "":
-		msg += fmt.Sprintf(" (%s: %s)", e.Reg, e.Message)
-	case e.Reg != "" || e.Message != "":
-		msg += fmt.Sprintf(" (%s%s)", e.Reg, e.Message)
-	}
-	return msg
-}
+func (e *StatusError) Error() string { return e.What + ": " + e.cause() }
 
 // Unwrap gives the sentinel the status stands for.
 func (e *StatusError) Unwrap() error {
@@ -66,21 +60,40 @@ func (e *StatusError) Unwrap() error {
 // Transient reports whether another try may get another answer: 408, 429, 5xx.
 func (e *StatusError) Transient() bool { return TransientStatus(e.Code) }
 
-// statusError reads a registry's unexpected answer into a StatusError; it closes nothing.
+// statusError reads a registry's unexpected answer into a StatusError: the registry's own
+// words, from its JSON error body or else the first line of a text body; it closes nothing.
 func statusError(resp *http.Response, what string) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	e := &StatusError{What: what, Code: resp.StatusCode}
 	e.Reg, e.Message = registryError(body)
+	if e.Reg == "" && e.Message == "" {
+		e.Message = bodyLine(body)
+	}
 	return e
 }
 
+// bodyLine is the first line of a text body, for a registry (or a proxy) that answers an
+// error in words rather than JSON; "" for an HTML page (a proxy's error page says no more than
+// its status), JSON, or anything not printable.
+func bodyLine(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if s == "" || strings.HasPrefix(s, "<") || strings.HasPrefix(s, "{") || !utf8.ValidString(s) ||
+		strings.ContainsFunc(s, func(r rune) bool { return r < ' ' && r != '\n' && r != '\r' && r != '\t' }) {
+		return ""
+	}
+	return oneLine(s)
+}
+
 // registryError returns the first code and message of a registry's JSON error body
-// ({"errors":[{"code","message"}]}, or a token service's {"details"}), else "", "".
+// ({"errors":[{"code","message","detail"}]}, or a token service's {"details"}), else "", "".
+// A generic message ("unknown error", as Distribution answers a storage failure) gets the
+// detail when it is text: "unknown error: ... no space left on device".
 func registryError(body []byte) (code, message string) {
 	var r struct {
 		Errors []struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
+			Code    string          `json:"code"`
+			Message string          `json:"message"`
+			Detail  json.RawMessage `json:"detail"`
 		} `json:"errors"`
 		Details string `json:"details"`
 		Message string `json:"message"`
@@ -89,7 +102,12 @@ func registryError(body []byte) (code, message string) {
 		return "", ""
 	}
 	if len(r.Errors) > 0 {
-		return r.Errors[0].Code, oneLine(r.Errors[0].Message)
+		msg := r.Errors[0].Message
+		var detail string
+		if json.Unmarshal(r.Errors[0].Detail, &detail) == nil && detail != "" && !strings.Contains(msg, detail) {
+			msg = strings.TrimSuffix(msg, ".") + ": " + detail
+		}
+		return r.Errors[0].Code, oneLine(msg)
 	}
 	if r.Details != "" {
 		return "", oneLine(r.Details)
@@ -106,13 +124,77 @@ func registryMessage(body []byte) string {
 	return code + msg
 }
 
-// oneLine keeps the first line of s, at most 200 characters.
+// oneLine keeps the first line of s, at most about 300 characters: a longer one keeps its
+// start and its end, where an error's last words are ("...: no space left on device").
 func oneLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	if len(s) > 200 {
-		s = s[:200] + "..."
+	s = strings.TrimSpace(s)
+	if len(s) > 300 {
+		head, tail := s[:120], s[len(s)-170:]
+		for !utf8.ValidString(head) {
+			head = head[:len(head)-1]
+		}
+		for !utf8.ValidString(tail) {
+			tail = tail[1:]
+		}
+		s = head + " ... " + tail
 	}
 	return s
+}
+
+// Cause is what an error of a transfer comes down to, without the image, blob or URL it
+// concerns, so that the failures of many images that share a cause are told once: "HTTP 500
+// Internal Server Error (UNKNOWN: unknown error: ... no space left on device)", "dial tcp
+// 10.1.2.3:5000: connect: connection refused", "registry refused the credentials (HTTP 401)".
+func Cause(err error) string {
+	if err == nil {
+		return ""
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.cause()
+	}
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		return transportCause(terr)
+	}
+	var oerr *net.OpError
+	if errors.As(err, &oerr) && oerr.Err != nil {
+		what := oerr.Op + " " + oerr.Net
+		if oerr.Addr != nil {
+			what += " " + oerr.Addr.String()
+		}
+		return what + ": " + oerr.Err.Error()
+	}
+	var derr *net.DNSError
+	if errors.As(err, &derr) {
+		return derr.Error()
+	}
+	for _, sentinel := range []error{ErrUnknownCA, ErrPlainHTTP, ErrSpeaksHTTP, ErrNotFound, ErrTooLarge, ErrMediaType} {
+		if errors.Is(err, sentinel) {
+			return sentinel.Error()
+		}
+	}
+	// Down the chain while each error only puts what it concerns before the one it wraps
+	// ("push a (ref): blob X: <inner>"); stop at one that adds to what it wraps ("<sentinel>:
+	// the image is linux/amd64 only"): that is the cause, with its words.
+	for {
+		next := errors.Unwrap(err)
+		if next == nil || !strings.HasSuffix(err.Error(), next.Error()) {
+			return err.Error()
+		}
+		err = next
+	}
+}
+
+// transportCause is what go-containerregistry's error comes down to: the status, and the
+// registry's first code and message.
+func transportCause(terr *transport.Error) string {
+	e := &StatusError{Code: terr.StatusCode}
+	if len(terr.Errors) > 0 {
+		e.Reg, e.Message = string(terr.Errors[0].Code), oneLine(terr.Errors[0].Message)
+	}
+	return e.cause()
 }
 
 // Transient reports whether an error of this package may pass on another try: a transient
@@ -128,7 +210,7 @@ func Transient(err error) bool {
 		return TransientStatus(terr.StatusCode)
 	}
 	return !errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrUnknownCA) &&
-		!errors.Is(err, ErrPlainHTTP) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrMediaType)
+		!errors.Is(err, ErrPlainHTTP) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrMediaType) && !errors.Is(err, ErrSpeaksHTTP)
 }
 
 // Broken reports whether err is a transfer that broke on the way (a connection reset or cut, a
@@ -155,14 +237,17 @@ func describe(err error) error {
 	if errors.As(err, &terr) {
 		switch terr.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
-			return fmt.Errorf("%w (HTTP %d): %v", ErrUnauthorized, terr.StatusCode, err)
+			return fmt.Errorf("%w (HTTP %d): %w", ErrUnauthorized, terr.StatusCode, err)
 		case http.StatusNotFound:
-			return fmt.Errorf("%w: %v", ErrNotFound, err)
+			return fmt.Errorf("%w: %w", ErrNotFound, err)
 		}
 	}
 	var uerr x509.UnknownAuthorityError
 	if errors.As(err, &uerr) {
 		return fmt.Errorf("%w: %v", ErrUnknownCA, err)
+	}
+	if err != nil && strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return fmt.Errorf("%w: %v", ErrSpeaksHTTP, err)
 	}
 	return err
 }

@@ -43,6 +43,7 @@ type options struct {
 	retryTime  time.Duration
 	attempts   int
 	local      Local
+	mirrors    map[string]Mirror // by the registry mirrored
 }
 
 // Local is content a client may read instead of asking a registry, by digest: an earlier

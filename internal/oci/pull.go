@@ -18,10 +18,10 @@ type Manifest struct {
 }
 
 // GetManifest fetches the manifest or index that ref ("host/path:tag" or "host/path@digest")
-// names, as its raw bytes. A reference by digest is verified against the bytes, and read from
+// names, as its raw bytes, through the host's mirror if it has one (WithMirror). A reference by digest is verified against the bytes, and read from
 // WithLocal's content when it has it; a reference by tag returns the digest of the bytes served.
 func (c *Client) GetManifest(ctx context.Context, ref string) (*Manifest, error) {
-	r, err := c.ParseReference(ref)
+	r, mirror, err := c.pullReference(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -32,11 +32,11 @@ func (c *Client) GetManifest(ctx context.Context, ref string) (*Manifest, error)
 	}
 	d, err := c.puller.Get(ctx, r)
 	if err != nil {
-		return nil, describe(err)
+		return nil, through(mirror, describe(err))
 	}
 	m := &Manifest{Raw: d.Manifest, MediaType: string(d.MediaType), Digest: verify.Digest(d.Manifest)}
 	if dr, ok := r.(name.Digest); ok && dr.DigestStr() != m.Digest {
-		return nil, fmt.Errorf("%s: %w: the registry served content hashing to %s", ref, verify.ErrMismatch, m.Digest)
+		return nil, through(mirror, fmt.Errorf("%s: %w: the registry served content hashing to %s", ref, verify.ErrMismatch, m.Digest))
 	}
 	return m, nil
 }
@@ -45,7 +45,7 @@ func (c *Client) GetManifest(ctx context.Context, ref string) (*Manifest, error)
 // when it has it. The reader is verified (size and digest) and, from a registry, holds one of
 // the client's job tokens until closed: read and close it in the goroutine that opened it.
 func (c *Client) OpenBlob(ctx context.Context, repo, digest string) (io.ReadCloser, error) {
-	r, err := c.repository(repo)
+	r, mirror, err := c.repository(repo)
 	if err != nil {
 		return nil, err
 	}
@@ -56,11 +56,11 @@ func (c *Client) OpenBlob(ctx context.Context, repo, digest string) (io.ReadClos
 	}
 	l, err := c.puller.Layer(ctx, r.Digest(digest))
 	if err != nil {
-		return nil, describe(err)
+		return nil, through(mirror, describe(err))
 	}
 	rc, err := l.Compressed()
 	if err != nil {
-		return nil, describe(err)
+		return nil, through(mirror, describe(err))
 	}
 	return rc, nil
 }

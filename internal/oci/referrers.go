@@ -14,13 +14,13 @@ import (
 // referrers API, the index kept under the referrers tag scheme's tag (none when there is no
 // such tag). The list is as the registry gives it: fetch each manifest by digest to trust it.
 func (c *Client) Referrers(ctx context.Context, repo, digest string) ([]manifest.Descriptor, error) {
-	r, err := c.repository(repo)
+	r, mirror, err := c.repository(repo)
 	if err != nil {
 		return nil, err
 	}
 	idx, err := remote.Referrers(r.Digest(digest), append(c.remoteOptions(), remote.WithContext(ctx))...)
 	if err != nil {
-		return nil, fmt.Errorf("referrers of %s@%s: %w", repo, digest, describe(err))
+		return nil, through(mirror, fmt.Errorf("referrers of %s@%s: %w", repo, digest, describe(err)))
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
@@ -36,13 +36,13 @@ func (c *Client) Referrers(ctx context.Context, repo, digest string) ([]manifest
 
 // ListTags returns every tag of repo ("host/path"), following the registry's pages.
 func (c *Client) ListTags(ctx context.Context, repo string) ([]string, error) {
-	r, err := c.repository(repo)
+	r, mirror, err := c.repository(repo)
 	if err != nil {
 		return nil, err
 	}
 	tags, err := c.puller.List(ctx, r)
 	if err != nil {
-		return nil, fmt.Errorf("list tags of %s: %w", repo, describe(err))
+		return nil, through(mirror, fmt.Errorf("list tags of %s: %w", repo, describe(err)))
 	}
 	return tags, nil
 }

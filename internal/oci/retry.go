@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -45,6 +46,9 @@ func (r *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 			try.Body = body
 		}
 		resp, err := r.once(try)
+		if b := budgetOf(req.Context()); b != nil && resp != nil && !TransientStatus(resp.StatusCode) {
+			b.Progress() // an answer: the transfer moves
+		}
 		if !replayable || attempt >= r.attempts || !transient(req.Context(), resp, err) {
 			return resp, err
 		}
@@ -52,9 +56,19 @@ func (r *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 		if time.Now().Add(wait).After(deadline) {
 			return resp, err
 		}
+		var body []byte
 		if resp != nil {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			body, _ = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
+		}
+		// A transfer's budget (WithBudget) is shared with its caller's retries of the whole
+		// transfer: when it is spent, or the registry gave the same answer SameAnswer times in
+		// a row, this answer is the last.
+		if b := budgetOf(req.Context()); b != nil && !b.Retry(answerOf(resp, body)) {
+			if resp != nil {
+				resp.Body = io.NopCloser(bytes.NewReader(body))
+			}
+			return resp, err
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -68,6 +68,13 @@ type faultSettings struct {
 	repos    map[string]int  // repository -> status
 	rejected map[string]bool // manifest media types
 	noRefs   bool            // reject referrers (RejectReferrers)
+	uploads  *failedUploads  // FailUploads
+}
+
+// failedUploads is how FailUploads answers.
+type failedUploads struct {
+	status int
+	body   string
 }
 
 var allFaultKinds = []FaultKind{FaultStatus500, FaultStatus502, FaultStatus503, Fault429, FaultReset, FaultStall, FaultTruncate}
@@ -152,6 +159,23 @@ func (f *Faults) RejectReferrers(reject bool) {
 	f.update(func(s *faultSettings) { s.noRefs = reject })
 }
 
+// FailUploads makes every request that carries a blob's bytes (PATCH and PUT on
+// /v2/<name>/blobs/uploads/...) fail with status and body, as a registry whose storage is full
+// answers them: Distribution on a full disk answers 500 with
+// {"errors":[{"code":"UNKNOWN","message":"unknown error","detail":"... no space left on device"}]},
+// a proxy in front of it may answer plain text. The request body is read first, as a registry
+// reads it before its write fails. Sessions still open (POST), and blobs and manifests already
+// stored are served. Status 0 clears it. The body is sent as JSON when it starts with '{',
+// else as text/plain.
+func (f *Faults) FailUploads(status int, body string) {
+	f.update(func(s *faultSettings) {
+		s.uploads = nil
+		if status != 0 {
+			s.uploads = &failedUploads{status: status, body: body}
+		}
+	})
+}
+
 // Injected returns how many faults of each kind were injected so far (a copy). It counts random
 // draws only, as injected (a kind that fell back to 503 counts as FaultStatus503); answers
 // caused by FailRepository and RejectMediaType are not counted.
@@ -168,7 +192,7 @@ func (f *Faults) update(change func(*faultSettings)) {
 	s := f.settings
 	change(&s)
 	f.settings = s
-	if s.rate == 0 && len(s.repos) == 0 && len(s.rejected) == 0 && !s.noRefs {
+	if s.rate == 0 && len(s.repos) == 0 && len(s.rejected) == 0 && !s.noRefs && s.uploads == nil {
 		f.active.Store(nil)
 	} else {
 		f.active.Store(&s)

@@ -35,6 +35,18 @@ func (r *Registry) inject(f *Faults, h http.Handler) http.Handler {
 			writeError(w, status, errorCode(status), "testregistry: repository "+repo+" fails by request")
 			return
 		}
+		if u := s.uploads; u != nil && res == resUpload && (req.Method == http.MethodPatch || req.Method == http.MethodPut) {
+			_, _ = io.Copy(io.Discard, req.Body)
+			ctype := "text/plain; charset=utf-8"
+			if strings.HasPrefix(u.body, "{") {
+				ctype = "application/json"
+			}
+			w.Header().Set("Content-Type", ctype)
+			w.Header().Set("Content-Length", strconv.Itoa(len(u.body)))
+			w.WriteHeader(u.status)
+			_, _ = io.WriteString(w, u.body)
+			return
+		}
 		if req.Method == http.MethodPut && res == resManifest && s.rejected[mediaType(req.Header.Get("Content-Type"))] {
 			writeError(w, http.StatusBadRequest, "MANIFEST_INVALID", "testregistry: manifest media type rejected by request")
 			return
