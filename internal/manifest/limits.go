@@ -1,6 +1,9 @@
 package manifest
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // The bounds on what this tool reads into memory about one image, wherever it reads it from
 // (a registry, a bundle, an earlier bundle) and wherever it serves it (unbundle serve). Real
@@ -18,11 +21,36 @@ const (
 	MaxGraphBytes = 16 << 20
 )
 
+// limitError is a bound passed: it matches ErrBad and its kind (ErrTooLarge, ErrGraph).
+type limitError struct {
+	msg  string
+	kind error
+}
+
+func (e *limitError) Error() string { return e.msg }
+
+func (e *limitError) Is(target error) bool { return target == ErrBad || target == e.kind }
+
 // CheckSize refuses, before it is read, a manifest, index or config of size bytes over
-// MaxBytes; what names it ("manifest sha256:... of ...") starts the message.
+// MaxBytes, with an error matching ErrTooLarge and ErrBad; what names it ("manifest
+// sha256:...") and starts the message, unless it is "".
 func CheckSize(what string, size int64) error {
-	if size > MaxBytes {
-		return fmt.Errorf("%w: %w: %s is %d bytes, over the %d MiB this tool reads", ErrBad, ErrTooLarge, what, size, MaxBytes>>20)
+	if size <= MaxBytes {
+		return nil
 	}
-	return nil
+	msg := fmt.Sprintf("%d bytes, over the %d MiB limit of a manifest, index or config", size, MaxBytes>>20)
+	if what != "" {
+		msg = what + " is " + msg
+	}
+	return &limitError{msg: msg, kind: ErrTooLarge}
+}
+
+func graphError(format string, a ...any) error {
+	return &limitError{msg: fmt.Sprintf(format, a...), kind: ErrGraph}
+}
+
+// IsLimit reports whether err is a bound of this package passed (ErrTooLarge, ErrGraph).
+func IsLimit(err error) bool {
+	var le *limitError
+	return errors.As(err, &le)
 }

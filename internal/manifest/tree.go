@@ -186,9 +186,9 @@ func (g *graph) spend(digest string, n, size int) error {
 	g.bytes += int64(size)
 	switch {
 	case g.nodes > MaxNodes:
-		return fmt.Errorf("%w: %w: at %s the image lists more than %d manifests, configs and layers (each distinct manifest counted once)", ErrBad, ErrGraph, digest, MaxNodes)
+		return graphError("image graph too large: at %s the image lists more than %d manifests, configs and layers (each distinct manifest counted once)", digest, MaxNodes)
 	case g.bytes > MaxGraphBytes:
-		return fmt.Errorf("%w: %w: at %s the image's distinct manifests and indexes pass %d MiB", ErrBad, ErrGraph, digest, MaxGraphBytes>>20)
+		return graphError("image graph too large: at %s the image's distinct manifests and indexes pass %d MiB", digest, MaxGraphBytes>>20)
 	}
 	return nil
 }

@@ -129,7 +129,8 @@ func refused(err error) bool {
 	return !errors.Is(err, errFromBundle) && !errors.Is(err, archive.ErrCorrupt) && !oci.Transient(err)
 }
 
-// loadTrees reads every target's manifest tree from the bundle (verified).
+// loadTrees reads every target's manifest graph from the bundle (verified, bounded as
+// manifest.Parse bounds it), once per distinct image.
 func loadTrees(ctx context.Context, b *archive.Bundle, ts []*target) error {
 	fetch := bundleManifest(b)
 	trees := map[string]*manifest.Node{}
@@ -145,7 +146,7 @@ func loadTrees(ctx context.Context, b *archive.Bundle, ts []*target) error {
 			return fmt.Errorf("%s: %w", t, err)
 		}
 		if t.root, err = manifest.Parse(ctx, d, raw, fetch); err != nil {
-			return fmt.Errorf("%s: %w", t, err)
+			return fmt.Errorf("%s: %w", t, corruptIf(err))
 		}
 		trees[t.digest] = t.root
 	}

@@ -134,6 +134,10 @@ func chartArchive(ctx context.Context, c *oci.Client, b *archive.Bundle, o Rende
 		}
 		return ch.Chart.Archive, nil
 	}
+	rec, _ := m.BlobByDigest(m.Chart.Digest)
+	if err := manifest.CheckSize("chart manifest "+m.Chart.Digest, rec.Size); err != nil {
+		return nil, fmt.Errorf("%w: %w", archive.ErrCorrupt, err)
+	}
 	raw, err := b.ReadFile(archive.BlobName(m.Chart.Digest))
 	if err != nil {
 		return nil, err
@@ -144,6 +148,9 @@ func chartArchive(ctx context.Context, c *oci.Client, b *archive.Bundle, o Rende
 	}
 	for _, l := range doc.Layers {
 		if l.MediaType == chart.ContentMediaType {
+			if rec, _ := m.BlobByDigest(l.Digest); rec.Size > maxChartBlob {
+				return nil, fmt.Errorf("%w: chart %s: blob %s: %d bytes is too large for a chart", archive.ErrCorrupt, m.Chart.Digest, l.Digest, rec.Size)
+			}
 			return b.ReadFile(archive.BlobName(l.Digest))
 		}
 	}

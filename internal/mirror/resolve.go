@@ -117,10 +117,11 @@ func checkPlatform(ctx context.Context, c *oci.Client, repo string, n *manifest.
 	return fmt.Errorf("%w: the image is %s only, not %s", ErrPlatform, p.String(), platformList(want))
 }
 
-// fetchConfig reads a config (small) into memory, verified.
+// fetchConfig reads a config (small) into memory, verified; one over manifest.MaxBytes is
+// refused before it is fetched.
 func fetchConfig(ctx context.Context, c *oci.Client, repo string, d manifest.Descriptor) ([]byte, error) {
-	if d.Size > 16<<20 {
-		return nil, fmt.Errorf("%d bytes is too large for a config", d.Size)
+	if err := manifest.CheckSize("", d.Size); err != nil { // callers name the config
+		return nil, err
 	}
 	return readBlob(ctx, c, repo, d)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
@@ -39,7 +40,8 @@ func retryBlob(ctx context.Context, fn func() error) error {
 // transport has already retried those), a corrupt bundle, a cancelled run.
 func retryable(ctx context.Context, err error) bool {
 	if ctx.Err() != nil || errors.Is(err, errFromBundle) || errors.Is(err, archive.ErrCorrupt) ||
-		errors.Is(err, verify.ErrBadDigest) || errors.Is(err, ErrPlatform) || errors.Is(err, ErrBadManifest) {
+		errors.Is(err, verify.ErrBadDigest) || errors.Is(err, ErrPlatform) || errors.Is(err, ErrBadManifest) ||
+		errors.Is(err, manifest.ErrBad) {
 		return false
 	}
 	return oci.Broken(err)
