@@ -4,13 +4,23 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/fixture"
 	"github.com/element-hq/ess-airgap/internal/manifest"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/testbundle"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 )
@@ -89,5 +99,113 @@ func TestPushManifestBomb(t *testing.T) {
 	}
 	if alloc > 16<<20 {
 		t.Errorf("push allocated %d MiB refusing a 64 MiB manifest", alloc>>20)
+	}
+}
+
+// stallingProxy forwards to the registry at host and stalls what stall says: the answer to a
+// request (nothing sent until the client gives up), or a body after its first 4 KiB. It
+// counts the requests it stalled.
+func stallingProxy(t *testing.T, host string, stall func(*http.Request) (answer, body bool)) (string, *atomic.Int64) {
+	t.Helper()
+	var stalled atomic.Int64
+	target, _ := url.Parse("http://" + host)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.FlushInterval = -1
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		answer, body := stall(r)
+		switch {
+		case answer:
+			stalled.Add(1)
+			<-r.Context().Done()
+		case body:
+			stalled.Add(1)
+			rp.ServeHTTP(&stallWriter{ResponseWriter: w, ctx: r.Context(), left: 4 << 10}, r)
+		default:
+			rp.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://"), &stalled
+}
+
+// stallWriter passes left bytes on, then waits for the client to go.
+type stallWriter struct {
+	http.ResponseWriter
+	ctx  context.Context
+	left int
+}
+
+func (s *stallWriter) Write(p []byte) (int, error) {
+	if s.left <= 0 {
+		<-s.ctx.Done()
+		return 0, s.ctx.Err()
+	}
+	n := min(len(p), s.left)
+	s.left -= n
+	s.ResponseWriter.Write(p[:n])
+	s.ResponseWriter.(http.Flusher).Flush()
+	if n < len(p) {
+		<-s.ctx.Done()
+		return n, s.ctx.Err()
+	}
+	return n, nil
+}
+
+func (s *stallWriter) Flush() { s.ResponseWriter.(http.Flusher).Flush() }
+
+// TestCreateStallingUpstream: an upstream that stops sending (issue 19: a stalling upstream
+// held one image more than 5 minutes) costs --timeout per stall, tried once more: a blob
+// whose body stalls fails the run, a manifest whose answer stalls fails its image (the
+// others are bundled), each naming the stall, within the 10 s bound with --timeout 1s.
+func TestCreateStallingUpstream(t *testing.T) {
+	up := testregistry.StartT(t)
+	images, err := fixture.Generate(t.Context(), fixture.Options{Registry: up.Host, Size: 1 << 20, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stuck := images[0].Path
+	for _, tc := range []struct {
+		name  string
+		stall func(*http.Request) (bool, bool)
+	}{
+		{"blob bodies", func(r *http.Request) (bool, bool) {
+			return false, r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/")
+		}},
+		{"one image's manifests", func(r *http.Request) (bool, bool) {
+			return strings.HasPrefix(r.URL.Path, "/v2/"+stuck+"/manifests/"), false
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proxy, stalled := stallingProxy(t, up.Host, tc.stall)
+			list := slices.Clone(images)
+			for i := range list {
+				list[i].Server = proxy
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			start := time.Now()
+			res, err := Create(ctx, newClient(t, oci.WithTimeout(time.Second)), CreateOptions{List: &digests.List{File: "list.yml", Images: list},
+				Output: filepath.Join(t.TempDir(), "b.tar.zst"), Tool: "test"})
+			took := time.Since(start)
+			if err == nil || ctx.Err() != nil {
+				t.Fatalf("err %v after %s", err, took)
+			}
+			cause := err
+			if res != nil && res.Failed[list[0].Key()] != nil {
+				cause = res.Failed[list[0].Key()]
+			}
+			if !strings.Contains(cause.Error(), "stalled") {
+				t.Errorf("the cause does not name the stall: %v", cause)
+			}
+			if tc.name == "one image's manifests" && (res == nil || len(res.Manifest.Images) == 0) {
+				t.Errorf("the other images were not bundled: %v", err)
+			}
+			// A stall is tried once more: two stalled requests for the one manifest; for the
+			// blobs, two per blob in flight at most (the run stops at the first failure).
+			if n := stalled.Load(); tc.name == "one image's manifests" && n != 2 {
+				t.Errorf("%d stalled requests, want 2", n)
+			}
+			t.Logf("%s: %s, %d stalled requests: %v", tc.name, took.Round(time.Millisecond), stalled.Load(), cause)
+		})
 	}
 }

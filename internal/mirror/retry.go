@@ -18,12 +18,21 @@ import (
 const blobAttempts = 10
 
 // retryBlob runs fn until it succeeds, fails for a reason another try cannot mend (the bundle
-// itself is corrupt, credentials refused, cancelled), or blobAttempts are spent.
+// itself is corrupt, credentials refused, cancelled), or blobAttempts are spent. A stall
+// (nothing moved for the --timeout) is tried once more, not blobAttempts times: the second
+// stall, here or in the transport, is the cause the image fails with.
 func retryBlob(ctx context.Context, fn func() error) error {
 	var err error
+	stalled := false
 	for attempt := 1; ; attempt++ {
 		if err = fn(); err == nil || attempt == blobAttempts || !retryable(ctx, err) {
 			return err
+		}
+		if s, final := oci.Stalled(err); s {
+			if final || stalled {
+				return err
+			}
+			stalled = true
 		}
 		t := time.NewTimer(min(time.Duration(attempt)*250*time.Millisecond, 2*time.Second))
 		select {

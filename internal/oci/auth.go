@@ -282,7 +282,7 @@ func (a *authTransport) fetchToken(ctx context.Context, host, realm, service str
 		return "", 0, fmt.Errorf("token service %s (of %s): %w", u.Host, host, stripURL(err))
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxTokenBytes))
 	if resp.StatusCode != http.StatusOK {
 		return "", 0, &tokenStatusError{host: host, realmHost: u.Host, code: resp.StatusCode, body: body, scopes: len(scopes)}
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -117,7 +118,7 @@ func oneLine(s string) string {
 
 // Transient reports whether an error of this package may pass on another try: a transient
 // status, or a connection that failed or broke. Refused credentials, missing repositories,
-// refused media types, proxies' limits and unknown CAs are not.
+// refused media types, proxies' limits, manifests over our own cap and unknown CAs are not.
 func Transient(err error) bool {
 	var se *StatusError
 	if errors.As(err, &se) {
@@ -128,7 +129,8 @@ func Transient(err error) bool {
 		return TransientStatus(terr.StatusCode)
 	}
 	return !errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrUnknownCA) &&
-		!errors.Is(err, ErrPlainHTTP) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrMediaType)
+		!errors.Is(err, ErrPlainHTTP) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrMediaType) &&
+		!errors.Is(err, manifest.ErrTooLarge)
 }
 
 // Broken reports whether err is a transfer that broke on the way (a connection reset or cut, a

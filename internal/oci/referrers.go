@@ -34,17 +34,16 @@ func (c *Client) Referrers(ctx context.Context, repo, digest string) ([]manifest
 	return out, nil
 }
 
-// ListTags returns every tag of repo ("host/path"), following the registry's pages.
+// ListTags returns every tag of repo ("host/path"), following the registry's pages, within
+// the caps of Session.ListTags.
 func (c *Client) ListTags(ctx context.Context, repo string) ([]string, error) {
 	r, err := c.repository(repo)
 	if err != nil {
 		return nil, err
 	}
-	tags, err := c.puller.List(ctx, r)
-	if err != nil {
-		return nil, fmt.Errorf("list tags of %s: %w", repo, describe(err))
-	}
-	return tags, nil
+	host := r.RegistryStr()
+	s := &Session{c: c, host: host, base: c.scheme(ctx, host) + "://" + host + "/v2/"}
+	return s.ListTags(ctx, r.RepositoryStr())
 }
 
 // AddReferrers adds descriptors to the index the referrers tag scheme keeps for subject in

@@ -18,7 +18,9 @@ import (
 // 429 or 5xx. It waits with exponential backoff and full jitter, or as long as Retry-After says,
 // within a bound on the total time. A request whose body cannot be replayed is sent once (the
 // caller retries the whole upload). Every request also gets an idle timeout: if no byte moves
-// in either direction for idle, it is cancelled, so a stalled connection cannot hang a run.
+// in either direction for idle, it is cancelled, so a stalled connection cannot hang a run. A
+// stalled request is tried once more; a second stall is the answer (an error that Stalled
+// reports as final): a registry that stalls twice will stall again.
 type retrying struct {
 	rt       http.RoundTripper
 	attempts int
@@ -34,6 +36,7 @@ func newRetrying(rt http.RoundTripper, attempts int, total, idle time.Duration) 
 func (r *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	deadline := time.Now().Add(r.total)
+	stalls := 0
 	for attempt := 1; ; attempt++ {
 		try := req
 		if attempt > 1 && req.GetBody != nil {
@@ -45,6 +48,12 @@ func (r *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 			try.Body = body
 		}
 		resp, err := r.once(try)
+		var se errStalled
+		if errors.As(err, &se) {
+			if stalls++; stalls == 2 {
+				return nil, errStalled{err: se.err, final: true}
+			}
+		}
 		if !replayable || attempt >= r.attempts || !transient(req.Context(), resp, err) {
 			return resp, err
 		}
@@ -79,7 +88,7 @@ func (r *retrying) once(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		w.stop()
 		if w.fired() {
-			err = errStalled{err}
+			err = errStalled{err: err}
 		}
 		return nil, err
 	}
@@ -140,13 +149,31 @@ func retryAfter(v string) (time.Duration, bool) {
 	return 0, false
 }
 
-// errStalled says a request was cancelled because nothing moved for the idle timeout.
-type errStalled struct{ err error }
+// errStalled says a request was cancelled because nothing moved for the idle timeout; final
+// when it had stalled once already.
+type errStalled struct {
+	err   error
+	final bool
+}
 
 func (e errStalled) Error() string {
+	if e.final {
+		return "connection stalled twice (no data for the --timeout each time): " + e.err.Error()
+	}
 	return "connection stalled (no data for the --timeout): " + e.err.Error()
 }
 func (e errStalled) Unwrap() error { return e.err }
+
+// Stalled reports whether err is a transfer that stalled (nothing moved for the --timeout),
+// and whether that was final: the request had been tried again after a first stall and
+// stalled again. A transfer that stalled once may be tried once more, not more.
+func Stalled(err error) (stalled, final bool) {
+	var se errStalled
+	if !errors.As(err, &se) {
+		return false, false
+	}
+	return true, se.final
+}
 
 // watchdog cancels a request when idle passes without a kick.
 type watchdog struct {
@@ -211,7 +238,7 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 		b.size = 0
 	}
 	if err != nil && err != io.EOF && b.w.fired() {
-		err = errStalled{err}
+		err = errStalled{err: err}
 	}
 	return n, err
 }
