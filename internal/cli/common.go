@@ -119,9 +119,6 @@ func newClient(c *cli.Context, e *env, authHost string, extra ...oci.Option) (*o
 		oci.WithPlainHTTP(c.Bool("plain-http")), oci.WithInsecureSkipTLSVerify(c.Bool("insecure-skip-tls-verify")),
 		oci.WithTimeout(c.Duration("timeout")), oci.WithUserAgent(c.App.Name + "/" + version.Version),
 		oci.WithRetry(c.Int("retries"), c.Duration("retry-time"))}, extra...)
-	if authHost != "" {
-		opts = append(opts, oci.WithTrustedRegistry(authHost))
-	}
 	if c.IsSet("chunk-size") {
 		size, err := parseSize(c.String("chunk-size"))
 		if err != nil {

@@ -47,7 +47,7 @@ func New(opts ...Option) (*Client, error) {
 	if o.user != "" {
 		keychain = authn.NewMultiKeychain(static{host: o.host, auth: authn.FromConfig(authn.AuthConfig{Username: o.user, Password: o.password})}, authn.DefaultKeychain)
 	}
-	c.auth = newAuthTransport(userAgent{c.base, o.userAgent}, keychain, o.trusted)
+	c.auth = newAuthTransport(userAgent{c.base, o.userAgent}, keychain)
 	c.bounded = bodyLimits{c.auth}
 	c.http = &http.Client{Transport: userAgent{c.bounded, o.userAgent}}
 	c.puller, err = remote.NewPuller(c.remoteOptions()...)

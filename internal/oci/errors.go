@@ -26,6 +26,9 @@ var (
 	ErrTooLarge = errors.New("request body too large")
 	// ErrMediaType is wrapped when a registry refuses a manifest's media type.
 	ErrMediaType = errors.New("media type refused")
+	// ErrRealm is wrapped when a registry names a token service this client will not ask
+	// (on a link-local address).
+	ErrRealm = errors.New("token realm refused")
 )
 
 // StatusError is a registry's unexpected answer to one of our requests. Its message names
@@ -130,7 +133,7 @@ func Transient(err error) bool {
 	}
 	return !errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrUnknownCA) &&
 		!errors.Is(err, ErrPlainHTTP) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrMediaType) &&
-		!errors.Is(err, manifest.ErrTooLarge)
+		!errors.Is(err, manifest.ErrTooLarge) && !errors.Is(err, ErrRealm)
 }
 
 // Broken reports whether err is a transfer that broke on the way (a connection reset or cut, a
