@@ -207,9 +207,9 @@ func TestRealmPolicy(t *testing.T) {
 		{"https://registry.example.com:8443/token", "https://registry.example.com/v2/", true},
 		{"http://registry.site:5001/token", "http://registry.site:5000/v2/", true},
 		{"http://127.0.0.1:5001/token", "https://127.0.0.1:5000/v2/", true}, // loopback
-		{"http://10.0.0.5/token", "https://10.0.0.5:5000/v2/", false},      // credentials over plain HTTP to a TLS registry
+		{"http://10.0.0.5/token", "https://10.0.0.5:5000/v2/", false},       // credentials over plain HTTP to a TLS registry
 		{"https://169.254.169.254/latest/meta-data", "https://registry.example.com/v2/", false},
-		{"https://169.254.169.254/token", "https://registry.site:5000/v2/", false}, // the registry the operator named too
+		{"https://169.254.169.254/token", "https://registry.site:5000/v2/", false},  // the registry the operator named too
 		{"https://169.254.10.1:5001/token", "https://169.254.10.1:5000/v2/", false}, // its own host too
 		{"https://[fe80::1]/token", "https://registry.site:5000/v2/", false},
 		{"ftp://auth.example.com/token", "https://registry.example.com/v2/", false},
