@@ -86,3 +86,29 @@ func TestAliasBombs(t *testing.T) {
 		}
 	}
 }
+
+// TestServeHtpasswdNeedsTLS: unbundle serve --htpasswd over plain HTTP on a network address
+// is refused (exit 2, saying how to proceed) before anything is opened; on loopback, or with
+// --plain-http-auth, it goes on (here to the missing bundle).
+func TestServeHtpasswdNeedsTLS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	htpasswd := filepath.Join(dir, "htpasswd")
+	os.WriteFile(htpasswd, []byte("ops:$2y$05$abcdefghijklmnopqrstuu5wOxk7cx0pMy8bnGZb3mJfEw9b6gVQ6\n"), 0o600)
+	missing := filepath.Join(dir, "missing.tar.zst")
+	for _, tc := range []struct {
+		args    []string
+		refused bool
+	}{
+		{[]string{"--addr", "0.0.0.0:0"}, true},
+		{[]string{"--addr", ":0"}, true},
+		{[]string{"--addr", "127.0.0.1:0"}, false},
+		{[]string{"--addr", ":0", "--plain-http-auth"}, false},
+	} {
+		r, _ := runBounded(t, "unbundle", append(append([]string{"serve", "--htpasswd", htpasswd}, tc.args...), missing)...)
+		refused := r.code == 2 && strings.Contains(r.stderr, "--plain-http-auth") && strings.Contains(r.stderr, "--tls-cert")
+		if refused != tc.refused || r.code == 0 {
+			t.Errorf("%v: exit %d, refused %v, want %v:\n%s", r.args, r.code, refused, tc.refused, r.stderr)
+		}
+	}
+}

@@ -29,7 +29,9 @@ type Registry struct {
 	requests, bytesSent atomic.Int64
 	// passed remembers the sha256 of credentials bcrypt accepted, so that a client's requests
 	// do not each cost a bcrypt comparison (some 50 ms at htpasswd's default cost).
-	passed sync.Map
+	passed   sync.Map
+	compares atomic.Int64 // bcrypt comparisons made
+	failures *failures    // failed logins per client
 }
 
 // repo is what one repository serves.
@@ -61,7 +63,7 @@ func New(ctx context.Context, bundles []*archive.Bundle, opts ...Option) (*Regis
 		return nil, err
 	}
 	r := &Registry{o: o, repos: map[string]*repo{}, carrier: map[string]*archive.Bundle{}, checks: map[string]*check{},
-		loaded: map[string]*manifest.Node{}}
+		loaded: map[string]*manifest.Node{}, failures: newFailures(o.now)}
 	for _, b := range bundles {
 		for _, bl := range b.Manifest().Blobs {
 			if _, ok := r.carrier[bl.Digest]; !ok {
