@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -207,5 +208,39 @@ func TestCreateStallingUpstream(t *testing.T) {
 			}
 			t.Logf("%s: %s, %d stalled requests: %v", tc.name, took.Round(time.Millisecond), stalled.Load(), cause)
 		})
+	}
+}
+
+// TestReferrersBounded: an upstream listing more referrers for an image than maxReferrers
+// fails that image, naming the subject, before a single referrer is fetched.
+func TestReferrersBounded(t *testing.T) {
+	var fetched atomic.Int64
+	subject := "sha256:" + strings.Repeat("5", 64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == "/v2/":
+		case strings.HasSuffix(p, "/tags/list"):
+			w.Write([]byte(`{"tags":[]}`))
+		case strings.Contains(p, "/referrers/"):
+			var descs []manifest.Descriptor
+			for i := range maxReferrers + 1 {
+				descs = append(descs, manifest.Descriptor{MediaType: manifest.OCIManifest, Digest: fmt.Sprintf("sha256:%064x", i), Size: 100})
+			}
+			w.Header().Set("Content-Type", manifest.OCIIndex)
+			w.Write(manifest.ReferrersIndex(descs))
+		default:
+			fetched.Add(1)
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	src := digests.Image{Component: "c", Container: "x", Server: host, Path: "signed", Tag: "1"}
+	im := &image{group: digests.Group{Source: src, Members: []digests.Image{src}},
+		root: &manifest.Node{Desc: manifest.Descriptor{MediaType: manifest.OCIManifest, Digest: subject, Size: 100}}}
+	ok, failed, _ := findReferrers(t.Context(), newClient(t), []*image{im}, nil)
+	err := failed["c.x"]
+	if len(ok) != 0 || !errors.Is(err, manifest.ErrBad) || !strings.Contains(err.Error(), subject) || fetched.Load() != 0 {
+		t.Fatalf("ok %d, err %v, %d referrers fetched", len(ok), err, fetched.Load())
 	}
 }

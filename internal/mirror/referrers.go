@@ -14,6 +14,10 @@ import (
 // maxReferrerDepth bounds referrers of referrers (a signature of an attestation is depth 2).
 const maxReferrerDepth = 4
 
+// maxReferrers bounds the referrers listed for one image, at every depth, before they are
+// fetched: an image has a signature, a few attestations and SBOMs per platform, some tens.
+const maxReferrers = 1000
+
 // referrer is a manifest that refers to one of an image's, as found upstream.
 type referrer struct {
 	archive.Referrer
@@ -83,6 +87,7 @@ func (im *image) findReferrers(ctx context.Context, c *oci.Client, tags *tagList
 	})
 	var skipped []Skipped
 	found := map[string]bool{}
+	listed := 0
 	for depth := 1; depth <= maxReferrerDepth && len(queue) > 0; depth++ {
 		var next []string
 		for _, subject := range queue {
@@ -98,6 +103,9 @@ func (im *image) findReferrers(ctx context.Context, c *oci.Client, tags *tagList
 				if tag := manifest.CosignTag(subject, sfx); tagged[tag] {
 					refs = append(refs, ":"+tag)
 				}
+			}
+			if listed += len(refs); listed > maxReferrers {
+				return nil, fmt.Errorf("%w: more than %d referrers listed for the image (at %s): refused", manifest.ErrBad, maxReferrers, subject)
 			}
 			for _, ref := range refs {
 				m, err := c.GetManifest(ctx, repo+ref)
