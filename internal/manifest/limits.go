@@ -19,7 +19,19 @@ const (
 	MaxNodes = 10000
 	// MaxGraphBytes bounds the bytes of an image's distinct manifests and indexes together.
 	MaxGraphBytes = 16 << 20
+	// MaxTotalBytes bounds the manifests and indexes of a whole bundle, which push and serve
+	// hold in memory: ESS's are about 1 MiB; 64 MiB is some 20,000 images.
+	MaxTotalBytes = 64 << 20
 )
+
+// CheckTotal refuses a set of manifests and indexes (what names it) of total bytes over
+// MaxTotalBytes, with an error matching ErrGraph and ErrBad.
+func CheckTotal(what string, total int64) error {
+	if total <= MaxTotalBytes {
+		return nil
+	}
+	return graphError("%s: its manifests and indexes are %d bytes in all, over the %d MiB limit", what, total, MaxTotalBytes>>20)
+}
 
 // limitError is a bound passed: it matches ErrBad and its kind (ErrTooLarge, ErrGraph).
 type limitError struct {

@@ -244,3 +244,19 @@ func TestReferrersBounded(t *testing.T) {
 		t.Fatalf("ok %d, err %v, %d referrers fetched", len(ok), err, fetched.Load())
 	}
 }
+
+// TestPushManifestTotal: a bundle whose manifests pass manifest.MaxTotalBytes in all (each
+// under MaxBytes) is refused before one is read: a corrupt bundle.
+func TestPushManifestTotal(t *testing.T) {
+	images, blobs := testbundle.Heavy()
+	b := openTestBundle(t, images, blobs)
+	dest := testregistry.StartT(t)
+	var err error
+	alloc := allocated(func() { _, err = Push(t.Context(), newClient(t), b, PushOptions{Destination: Destination{Host: dest.Host}}) })
+	if !errors.Is(err, archive.ErrCorrupt) || !errors.Is(err, manifest.ErrGraph) {
+		t.Fatalf("got %v, want a corrupt bundle, its manifests too large in all", err)
+	}
+	if alloc > 16<<20 {
+		t.Errorf("push allocated %d MiB refusing it", alloc>>20)
+	}
+}

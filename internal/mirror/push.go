@@ -132,6 +132,9 @@ func refused(err error) bool {
 // loadTrees reads every target's manifest graph from the bundle (verified, bounded as
 // manifest.Parse bounds it), once per distinct image.
 func loadTrees(ctx context.Context, b *archive.Bundle, ts []*target) error {
+	if err := checkManifestBytes(b); err != nil {
+		return err
+	}
 	fetch := bundleManifest(b)
 	trees := map[string]*manifest.Node{}
 	for _, t := range ts {

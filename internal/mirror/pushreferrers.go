@@ -213,3 +213,18 @@ func corruptIf(err error) error {
 	}
 	return err
 }
+
+// checkManifestBytes refuses, before any is read, a bundle whose manifests and indexes pass
+// manifest.MaxTotalBytes in all (push holds them in memory): a corrupt bundle.
+func checkManifestBytes(b *archive.Bundle) error {
+	var total int64
+	for _, bl := range b.Manifest().Blobs {
+		if bl.Kind == archive.KindIndex || bl.Kind == archive.KindManifest || manifest.IsIndex(bl.MediaType) || manifest.IsManifest(bl.MediaType) {
+			total += bl.Size
+		}
+	}
+	if err := manifest.CheckTotal("the bundle", total); err != nil {
+		return fmt.Errorf("%w: %w", archive.ErrCorrupt, err)
+	}
+	return nil
+}

@@ -94,3 +94,18 @@ func TestServeManifestBomb(t *testing.T) {
 		})
 	}
 }
+
+// TestServeManifestTotal: bundles whose manifests pass manifest.MaxTotalBytes in all (each
+// under MaxBytes: many distinct ones that compress to nothing) are refused before one is read.
+func TestServeManifestTotal(t *testing.T) {
+	images, blobs := testbundle.Heavy()
+	b := openBundle(t, images, blobs)
+	var err error
+	alloc := allocated(func() { _, err = New(context.Background(), []*archive.Bundle{b}) })
+	if !errors.Is(err, archive.ErrCorrupt) || !errors.Is(err, manifest.ErrGraph) {
+		t.Fatalf("got %v, want a corrupt bundle, its manifests too large in all", err)
+	}
+	if alloc > 16<<20 {
+		t.Errorf("New allocated %d MiB refusing it", alloc>>20)
+	}
+}

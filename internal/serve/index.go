@@ -71,6 +71,17 @@ func New(ctx context.Context, bundles []*archive.Bundle, opts ...Option) (*Regis
 			}
 		}
 	}
+	var total int64 // of the manifests and indexes, held in memory
+	for _, b := range bundles {
+		for _, bl := range b.Manifest().Blobs {
+			if bl.Kind == archive.KindIndex || bl.Kind == archive.KindManifest || manifest.IsIndex(bl.MediaType) || manifest.IsManifest(bl.MediaType) {
+				total += bl.Size
+			}
+		}
+	}
+	if err := manifest.CheckTotal("the bundles", total); err != nil {
+		return nil, fmt.Errorf("%w: %w", archive.ErrCorrupt, err)
+	}
 	var missing []string
 	for _, b := range bundles {
 		m := b.Manifest()

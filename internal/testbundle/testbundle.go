@@ -10,6 +10,7 @@ package testbundle
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"time"
 
@@ -123,4 +124,27 @@ func FanOut(n, levels int) []Blob {
 		metas = append([]Blob{below}, metas...)
 	}
 	return append(metas, config, layer)
+}
+
+// Heavy returns images, each a manifest of just under manifest.MaxBytes (the same config and
+// layer, then whitespace: each distinct, all compressing to nothing), that pass
+// manifest.MaxTotalBytes together, and their blobs.
+func Heavy() ([]Image, []Blob) {
+	fan := FanOut(1, 0)
+	config, layer := fan[1], fan[2]
+	cd, ld := config.Descriptor(), layer.Descriptor()
+	raw := JSON(manifest.Doc{SchemaVersion: 2, MediaType: manifest.OCIManifest, Config: &cd, Layers: []manifest.Descriptor{ld}})
+	var images []Image
+	var blobs []Blob
+	for i := 0; int64(len(blobs))*(manifest.MaxBytes-1024) <= manifest.MaxTotalBytes; i++ {
+		data := append(append([]byte{}, raw...), make([]byte, manifest.MaxBytes-1024-len(raw))...)
+		for j := len(raw); j < len(data); j++ {
+			data[j] = ' '
+		}
+		data[len(data)-1-i] = '\n' // distinct
+		m := Blob{Data: data, MediaType: manifest.OCIManifest, Kind: archive.KindManifest}
+		images = append(images, Image{Component: "heavy", Container: fmt.Sprintf("c%d", i), Server: "example.org", Path: fmt.Sprintf("heavy/%d", i), Tag: "1", Root: m})
+		blobs = append(blobs, m)
+	}
+	return images, append(blobs, config, layer)
 }
