@@ -252,7 +252,9 @@ func TestPushManifestTotal(t *testing.T) {
 	b := openTestBundle(t, images, blobs)
 	dest := testregistry.StartT(t)
 	var err error
-	alloc := allocated(func() { _, err = Push(t.Context(), newClient(t), b, PushOptions{Destination: Destination{Host: dest.Host}}) })
+	alloc := allocated(func() {
+		_, err = Push(t.Context(), newClient(t), b, PushOptions{Destination: Destination{Host: dest.Host}})
+	})
 	if !errors.Is(err, archive.ErrCorrupt) || !errors.Is(err, manifest.ErrGraph) {
 		t.Fatalf("got %v, want a corrupt bundle, its manifests too large in all", err)
 	}
