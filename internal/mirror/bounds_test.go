@@ -83,7 +83,7 @@ func TestPushManifestBomb(t *testing.T) {
 	config, layer := fan[1], fan[2]
 	cd, ld := config.Descriptor(), layer.Descriptor()
 	raw := testbundle.JSON(manifest.Doc{SchemaVersion: 2, MediaType: manifest.OCIManifest, Config: &cd, Layers: []manifest.Descriptor{ld}})
-	bomb := testbundle.Blob{Data: append(raw, bytes.Repeat([]byte("\n"), 64<<20)...), MediaType: manifest.OCIManifest, Kind: archive.KindManifest}
+	bomb := testbundle.Blob{Data: append(raw, bytes.Repeat([]byte("\n"), 32<<20)...), MediaType: manifest.OCIManifest, Kind: archive.KindManifest}
 	bd := bomb.Descriptor()
 	index := testbundle.Blob{Data: testbundle.JSON(manifest.Doc{SchemaVersion: 2, MediaType: manifest.OCIIndex, Manifests: []manifest.Descriptor{bd}}),
 		MediaType: manifest.OCIIndex, Kind: archive.KindIndex}
@@ -99,7 +99,7 @@ func TestPushManifestBomb(t *testing.T) {
 		t.Fatalf("got %v, want a corrupt bundle naming c.x and %s", err, bd.Digest)
 	}
 	if alloc > 16<<20 {
-		t.Errorf("push allocated %d MiB refusing a 64 MiB manifest", alloc>>20)
+		t.Errorf("push allocated %d MiB refusing a 32 MiB manifest", alloc>>20)
 	}
 }
 
@@ -185,8 +185,10 @@ func TestCreateStallingUpstream(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
 			start := time.Now()
+			// Stalled manifests fail their image while resolving: a dry run stops there.
+			dry := tc.name == "one image's manifests"
 			res, err := Create(ctx, newClient(t, oci.WithTimeout(time.Second)), CreateOptions{List: &digests.List{File: "list.yml", Images: list},
-				Output: filepath.Join(t.TempDir(), "b.tar.zst"), Tool: "test"})
+				Output: filepath.Join(t.TempDir(), "b.tar.zst"), Tool: "test", DryRun: dry})
 			took := time.Since(start)
 			if err == nil || ctx.Err() != nil {
 				t.Fatalf("err %v after %s", err, took)
@@ -238,7 +240,7 @@ func TestReferrersBounded(t *testing.T) {
 	src := digests.Image{Component: "c", Container: "x", Server: host, Path: "signed", Tag: "1"}
 	im := &image{group: digests.Group{Source: src, Members: []digests.Image{src}},
 		root: &manifest.Node{Desc: manifest.Descriptor{MediaType: manifest.OCIManifest, Digest: subject, Size: 100}}}
-	ok, failed, _ := findReferrers(t.Context(), newClient(t), []*image{im}, nil)
+	ok, failed, _ := findReferrers(t.Context(), newClient(t), []*image{im}, nil, newHeldBytes())
 	err := failed["c.x"]
 	if len(ok) != 0 || !errors.Is(err, manifest.ErrBad) || !strings.Contains(err.Error(), subject) || fetched.Load() != 0 {
 		t.Fatalf("ok %d, err %v, %d referrers fetched", len(ok), err, fetched.Load())
@@ -260,5 +262,26 @@ func TestPushManifestTotal(t *testing.T) {
 	}
 	if alloc > 16<<20 {
 		t.Errorf("push allocated %d MiB refusing it", alloc>>20)
+	}
+}
+
+// TestHeldBytes: what a run reads into memory is counted once per digest, manifests and
+// configs apart, and refused past manifest.MaxTotalBytes (each image's graph being bounded
+// on its own, this bounds them together: many images of 16 MiB of manifests each).
+func TestHeldBytes(t *testing.T) {
+	h := newHeldBytes()
+	for i := range manifest.MaxTotalBytes / manifest.MaxBytes {
+		if err := h.manifest(fmt.Sprint("m", i), manifest.MaxBytes); err != nil {
+			t.Fatalf("manifest %d: %v", i, err)
+		}
+		if err := h.manifest(fmt.Sprint("m", i), manifest.MaxBytes); err != nil { // the same digest again: held once
+			t.Fatalf("manifest %d again: %v", i, err)
+		}
+	}
+	if err := h.config("c", manifest.MaxBytes); err != nil {
+		t.Fatalf("a config: %v", err)
+	}
+	if err := h.manifest("one more", 1); !errors.Is(err, manifest.ErrGraph) || !strings.Contains(err.Error(), "the images") {
+		t.Fatalf("past the total: %v", err)
 	}
 }

@@ -38,7 +38,7 @@ type Skipped struct {
 // tag and parsed with their children; a referrer that is not an image manifest or index (the
 // withdrawn OCI artifact manifest) is skipped and reported. An image whose referrers cannot
 // be read fails, as one whose manifest cannot: it is returned in failed and left out.
-func findReferrers(ctx context.Context, c *oci.Client, images []*image, types []string) ([]*image, map[string]error, []Skipped) {
+func findReferrers(ctx context.Context, c *oci.Client, images []*image, types []string, held *heldBytes) ([]*image, map[string]error, []Skipped) {
 	errs := make([]error, len(images))
 	skipped := make([][]Skipped, len(images))
 	tags := &tagLists{lists: map[string]map[string]bool{}}
@@ -46,7 +46,7 @@ func findReferrers(ctx context.Context, c *oci.Client, images []*image, types []
 		errs[i] = retryBlob(ctx, func() error {
 			im.referrers, skipped[i] = nil, nil
 			var err error
-			skipped[i], err = im.findReferrers(ctx, c, tags, types)
+			skipped[i], err = im.findReferrers(ctx, c, tags, types, held)
 			return err
 		})
 	})
@@ -71,7 +71,7 @@ func findReferrers(ctx context.Context, c *oci.Client, images []*image, types []
 
 // findReferrers walks im's manifests breadth first, then what refers to them, down to
 // maxReferrerDepth.
-func (im *image) findReferrers(ctx context.Context, c *oci.Client, tags *tagLists, types []string) ([]Skipped, error) {
+func (im *image) findReferrers(ctx context.Context, c *oci.Client, tags *tagLists, types []string, held *heldBytes) ([]Skipped, error) {
 	repo := im.group.Source.Repository()
 	tagged, err := tags.get(ctx, c, repo)
 	if err != nil {
@@ -126,9 +126,13 @@ func (im *image) findReferrers(ctx context.Context, c *oci.Client, tags *tagList
 					continue
 				}
 				d := manifest.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}
-				node, err := manifest.Parse(ctx, d, m.Raw, fetchFrom(c, repo))
+				err = held.manifest(m.Digest, len(m.Raw))
+				var node *manifest.Node
 				if err == nil {
-					err = fetchConfigs(ctx, c, repo, node)
+					node, err = manifest.Parse(ctx, d, m.Raw, fetchFrom(c, repo, held))
+				}
+				if err == nil {
+					err = fetchConfigs(ctx, c, repo, node, held)
 				}
 				if err != nil {
 					return nil, fmt.Errorf("referrer %s of %s: %w", m.Digest, subject, err)
@@ -148,8 +152,11 @@ func (im *image) findReferrers(ctx context.Context, c *oci.Client, tags *tagList
 
 // fetchFrom fetches the manifests an index names from repo, by digest (verified), checking
 // size and media type against the index.
-func fetchFrom(c *oci.Client, repo string) manifest.FetchFunc {
+func fetchFrom(c *oci.Client, repo string, held *heldBytes) manifest.FetchFunc {
 	return func(ctx context.Context, d manifest.Descriptor) ([]byte, error) {
+		if err := held.manifest(d.Digest, int(d.Size)); err != nil {
+			return nil, err
+		}
 		cm, err := c.GetManifest(ctx, repo+"@"+d.Digest)
 		if err != nil {
 			return nil, err

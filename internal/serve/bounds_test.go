@@ -71,7 +71,7 @@ func TestServeManifestBomb(t *testing.T) {
 	config, layer := fan[1], fan[2]
 	cd, ld := config.Descriptor(), layer.Descriptor()
 	raw := testbundle.JSON(manifest.Doc{SchemaVersion: 2, MediaType: manifest.OCIManifest, Config: &cd, Layers: []manifest.Descriptor{ld}})
-	bomb := testbundle.Blob{Data: append(raw, bytes.Repeat([]byte(" "), 64<<20)...), MediaType: manifest.OCIManifest, Kind: archive.KindManifest}
+	bomb := testbundle.Blob{Data: append(raw, bytes.Repeat([]byte(" "), 32<<20)...), MediaType: manifest.OCIManifest, Kind: archive.KindManifest}
 	bd := bomb.Descriptor()
 	index := testbundle.Blob{Data: testbundle.JSON(manifest.Doc{SchemaVersion: 2, MediaType: manifest.OCIIndex, Manifests: []manifest.Descriptor{bd}}),
 		MediaType: manifest.OCIIndex, Kind: archive.KindIndex}
@@ -89,7 +89,7 @@ func TestServeManifestBomb(t *testing.T) {
 				t.Fatalf("got %v, want a corrupt bundle naming c.x and %s", err, bd.Digest)
 			}
 			if alloc > 16<<20 {
-				t.Errorf("New allocated %d MiB refusing a 64 MiB manifest", alloc>>20)
+				t.Errorf("New allocated %d MiB refusing a 32 MiB manifest", alloc>>20)
 			}
 		})
 	}
