@@ -44,10 +44,10 @@ func (b bodyLimits) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	limit, what := int64(0), ""
-	switch p := req.URL.Path; {
-	case strings.Contains(p, "/manifests/") || strings.Contains(p, "/referrers/"):
+	switch p := req.URL.Path; pathKind(p) {
+	case "/manifests/", "/referrers/":
 		limit, what = manifest.MaxBytes, "manifest "+pathTail(p)
-	case strings.HasSuffix(p, "/tags/list"):
+	case "/tags/":
 		limit, what = maxListBytes, "tags list of "+strings.TrimSuffix(strings.TrimPrefix(p, "/v2/"), "/tags/list")
 	default:
 		return resp, nil
@@ -59,6 +59,18 @@ func (b bodyLimits) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &limitedBody{ReadCloser: resp.Body, left: limit, limit: limit, what: what}
 	return resp, nil
+}
+
+// pathKind is the kind of an API path, its last marker ("/manifests/", "/blobs/", "/tags/",
+// "/referrers/"; "" for none): a repository's name may hold one as a component.
+func pathKind(p string) string {
+	kind, at := "", -1
+	for _, k := range []string{"/blobs/", "/manifests/", "/tags/", "/referrers/"} {
+		if i := strings.LastIndex(p, k); i > at {
+			kind, at = k, i
+		}
+	}
+	return kind
 }
 
 // pathTail is the repository and reference of an API path, for messages.

@@ -132,3 +132,14 @@ func TestLimitedBody(t *testing.T) {
 		}
 	}
 }
+
+func TestPathKind(t *testing.T) {
+	for p, want := range map[string]string{
+		"/v2/a/manifests/1": "/manifests/", "/v2/a/manifests/b/blobs/sha256:x": "/blobs/",
+		"/v2/a/blobs/b/manifests/1": "/manifests/", "/v2/a/tags/list": "/tags/", "/v2/a/referrers/sha256:x": "/referrers/", "/v2/": "",
+	} {
+		if got := pathKind(p); got != want {
+			t.Errorf("pathKind(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
