@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
@@ -18,21 +19,21 @@ import (
 const blobAttempts = 10
 
 // retryBlob runs fn until it succeeds, fails for a reason another try cannot mend (the bundle
-// itself is corrupt, credentials refused, cancelled), or blobAttempts are spent. A stall
-// (nothing moved for the --timeout) is tried once more, not blobAttempts times: the second
-// stall, here or in the transport, is the cause the image fails with.
+// itself is corrupt, credentials refused, cancelled), or blobAttempts are spent. Stalls
+// (nothing moved for the --timeout) are counted across the attempts: at the oci.MaxStalls-th,
+// or when one request stalled that often, the transfer is given up, and so is any retryBlob
+// around this one (errStalledOut): a stalling upstream costs about MaxStalls x --timeout.
 func retryBlob(ctx context.Context, fn func() error) error {
 	var err error
-	stalled := false
+	stalls := 0
 	for attempt := 1; ; attempt++ {
 		if err = fn(); err == nil || attempt == blobAttempts || !retryable(ctx, err) {
 			return err
 		}
 		if s, final := oci.Stalled(err); s {
-			if final || stalled {
-				return err
+			if stalls++; final || stalls >= oci.MaxStalls {
+				return fmt.Errorf("%w (%w)", err, errStalledOut)
 			}
-			stalled = true
 		}
 		t := time.NewTimer(min(time.Duration(attempt)*250*time.Millisecond, 2*time.Second))
 		select {
@@ -44,11 +45,14 @@ func retryBlob(ctx context.Context, fn func() error) error {
 	}
 }
 
+// errStalledOut marks a transfer given up for its stalls: not to be retried again.
+var errStalledOut = errors.New("given up: the upstream stalls again and again")
+
 // retryable: a stream that broke, or a transient answer to an upload whose body the transport
 // could not replay. Not: any other answer from the registry or a refused connection (the
 // transport has already retried those), a corrupt bundle, a cancelled run.
 func retryable(ctx context.Context, err error) bool {
-	if ctx.Err() != nil || errors.Is(err, errFromBundle) || errors.Is(err, archive.ErrCorrupt) ||
+	if ctx.Err() != nil || errors.Is(err, errFromBundle) || errors.Is(err, archive.ErrCorrupt) || errors.Is(err, errStalledOut) ||
 		errors.Is(err, verify.ErrBadDigest) || errors.Is(err, ErrPlatform) || errors.Is(err, ErrBadManifest) ||
 		errors.Is(err, manifest.ErrBad) {
 		return false
