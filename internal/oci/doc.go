@@ -2,8 +2,9 @@
 // repository), resolves and fetches manifests as their exact bytes, streams verified blobs, and
 // through a Session checks, mounts and uploads blobs (in one request or in chunks) and pushes
 // manifests; it tells a transient failure from a refusal (Transient, Broken, StatusError).
-// What a registry sends is read up to our own caps (limits.go), a stalled transfer is tried
-// once more (Stalled), and no token is asked of a realm on a link-local address (ErrRealm).
+// What a registry sends is read up to our own caps (limits.go), a request that stalls
+// MaxStalls times is given up (Stalled), and no token is asked of a realm on a link-local
+// address (ErrRealm).
 //
 // One Client holds one go-containerregistry Puller, so one limiter caps the blob transfers of
 // every image. It is the only product package that imports go-containerregistry; it imports
