@@ -57,6 +57,12 @@ func CheckSize(what string, size int64) error {
 	return &limitError{msg: msg, kind: ErrTooLarge}
 }
 
+// Over is the error (matching ErrTooLarge and ErrBad) for a manifest, index or config found
+// to pass MaxBytes while it was read, its size unknown: what names it.
+func Over(what string) error {
+	return &limitError{msg: fmt.Sprintf("%s is over the %d MiB limit of a manifest, index or config", what, MaxBytes>>20), kind: ErrTooLarge}
+}
+
 func graphError(format string, a ...any) error {
 	return &limitError{msg: fmt.Sprintf(format, a...), kind: ErrGraph}
 }

@@ -88,9 +88,13 @@ func pathTail(p string) string {
 	return p
 }
 
+// tooLarge is the error for an answer over limit: of size bytes, or -1 when found reading it.
 func tooLarge(what string, size, limit int64) error {
-	if limit == manifest.MaxBytes {
+	switch {
+	case limit == manifest.MaxBytes && size >= 0:
 		return manifest.CheckSize(what, size)
+	case limit == manifest.MaxBytes:
+		return manifest.Over(what)
 	}
 	return fmt.Errorf("%s is over %d MiB: refused", what, limit>>20)
 }
@@ -104,7 +108,7 @@ type limitedBody struct {
 
 func (l *limitedBody) Read(p []byte) (int, error) {
 	if l.left < 0 {
-		return 0, tooLarge(l.what, l.limit+1, l.limit)
+		return 0, tooLarge(l.what, -1, l.limit)
 	}
 	if int64(len(p)) > l.left+1 {
 		p = p[:l.left+1]
@@ -112,7 +116,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	n, err := l.ReadCloser.Read(p)
 	l.left -= int64(n)
 	if l.left < 0 {
-		return n + int(l.left), tooLarge(l.what, l.limit+1, l.limit)
+		return n + int(l.left), tooLarge(l.what, -1, l.limit)
 	}
 	return n, err
 }

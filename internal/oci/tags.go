@@ -151,8 +151,8 @@ func readManifest(body io.Reader) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := manifest.CheckSize("", int64(len(raw))); err != nil {
-		return nil, err
+	if len(raw) > manifest.MaxBytes {
+		return nil, manifest.Over("the manifest")
 	}
 	return raw, nil
 }
