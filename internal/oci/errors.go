@@ -154,10 +154,19 @@ func Broken(err error) bool {
 	return Transient(err)
 }
 
-// describe turns go-containerregistry's errors into ones that say what to do about them.
+// describe turns go-containerregistry's errors into ones that say what to do about them. An
+// answer that is not a registry's JSON error is named by its status, not quoted: it may be an
+// HTML page, or 64 KiB of anything.
 func describe(err error) error {
 	var terr *transport.Error
 	if errors.As(err, &terr) {
+		if len(terr.Errors) == 0 {
+			msg := fmt.Sprintf("HTTP %d %s", terr.StatusCode, http.StatusText(terr.StatusCode))
+			if r := terr.Request; r != nil && r.URL != nil {
+				msg = fmt.Sprintf("%s %s://%s%s: %s", r.Method, r.URL.Scheme, r.URL.Host, r.URL.Path, msg)
+			}
+			err = &unquoted{msg: msg, err: err}
+		}
 		switch terr.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
 			return fmt.Errorf("%w (HTTP %d): %v", ErrUnauthorized, terr.StatusCode, err)
@@ -171,3 +180,12 @@ func describe(err error) error {
 	}
 	return err
 }
+
+// unquoted is an error with its own message instead of its cause's.
+type unquoted struct {
+	msg string
+	err error
+}
+
+func (u *unquoted) Error() string { return u.msg }
+func (u *unquoted) Unwrap() error { return u.err }

@@ -105,6 +105,7 @@ func TestUpstreamCaps(t *testing.T) {
 		ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
 		alloc := allocatedBy(func() { err = tc.do() })
 		cancel()
+		t.Logf("%s: %v (%d MiB allocated, %s)", tc.name, err, alloc>>20, time.Since(start).Round(time.Millisecond))
 		switch {
 		case err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || !strings.Contains(err.Error(), tc.says):
 			t.Errorf("%s: %v, want %v saying %q", tc.name, err, tc.want, tc.says)
@@ -112,6 +113,9 @@ func TestUpstreamCaps(t *testing.T) {
 			t.Errorf("%s: allocated %d MiB", tc.name, alloc>>20)
 		case time.Since(start) > 10*time.Second:
 			t.Errorf("%s: %s", tc.name, time.Since(start))
+		}
+		if err != nil && len(err.Error()) > 500 {
+			t.Errorf("%s: an error of %d bytes (an error body quoted?)", tc.name, len(err.Error()))
 		}
 		if err != nil && tc.want == manifest.ErrTooLarge && (!strings.Contains(err.Error(), host) || Transient(err)) {
 			t.Errorf("%s: %v does not name %s, or is transient", tc.name, err, host)
