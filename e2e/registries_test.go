@@ -88,7 +88,7 @@ func pushTo(t *testing.T, reg *testregistry.Registry, registry, bundle string, e
 // bundle's ConfigMap, under the given registry prefix, and compares with the upstream's.
 func checkServed(t *testing.T, reg *testregistry.Registry, prefix, bundle string) {
 	t.Helper()
-	opts := []oci.Option{oci.WithTrustedRegistry(reg.Host)}
+	var opts []oci.Option
 	if reg.Username != "" {
 		opts = append(opts, oci.WithCredentials(reg.Host, reg.Username, reg.Password))
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -15,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/element-hq/ess-airgap/internal/yamlcheck"
 )
 
 // Media types of a Helm chart stored as an OCI artifact (what `helm push` makes): a manifest
@@ -118,8 +119,8 @@ func Read(tgz []byte) (*Chart, error) {
 		return nil, fmt.Errorf("%w: no Chart.yaml", ErrInvalidChart)
 	}
 	var meta map[string]any
-	if err := yaml.Unmarshal(files["Chart.yaml"], &meta); err != nil {
-		return nil, fmt.Errorf("%w: %s/Chart.yaml: %v", ErrInvalidChart, top, err)
+	if err := yamlcheck.Unmarshal(files["Chart.yaml"], &meta); err != nil {
+		return nil, fmt.Errorf("%w: %s/Chart.yaml: %w", ErrInvalidChart, top, err)
 	}
 	c := &Chart{Archive: tgz, Values: files["values.yaml"]}
 	c.Name, _ = meta["name"].(string)
@@ -159,7 +160,9 @@ func pack(dir string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidChart, err)
 	}
 	var head struct{ Name string }
-	if err := yaml.Unmarshal(meta, &head); err != nil || head.Name == "" || strings.ContainsAny(head.Name, `/\`) {
+	if err := yamlcheck.Unmarshal(meta, &head); errors.Is(err, yamlcheck.ErrAliases) {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidChart, filepath.Join(dir, "Chart.yaml"), err)
+	} else if err != nil || head.Name == "" || strings.ContainsAny(head.Name, `/\`) {
 		return nil, fmt.Errorf("%w: Chart.yaml: no usable name", ErrInvalidChart)
 	}
 	var names []string

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/element-hq/ess-airgap/internal/yamlcheck"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -134,7 +135,7 @@ func Uses(manifests []byte) ([]Use, error) {
 	var uses []Use
 	for {
 		var doc map[string]any
-		err := dec.Decode(&doc)
+		err := yamlcheck.Decode(dec, &doc)
 		if errors.Is(err, io.EOF) {
 			break
 		}

@@ -3,6 +3,7 @@ package chart
 import (
 	"fmt"
 
+	"github.com/element-hq/ess-airgap/internal/yamlcheck"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -25,8 +26,8 @@ type value struct {
 // parseValues reads a values file: a YAML mapping, or an empty document.
 func parseValues(f ValuesFile) (*value, error) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(f.Data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", f.Name, ErrInvalidValues, err)
+	if err := yamlcheck.Unmarshal(f.Data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", f.Name, ErrInvalidValues, err)
 	}
 	root := &value{file: f.Name, line: 1, kids: map[string]*value{}}
 	if len(doc.Content) == 0 {

@@ -107,7 +107,7 @@ func registryFlags(jobs int) []cli.Flag {
 		&cli.StringFlag{Name: "ca-file", Usage: "PEM file of CA certificates to trust besides the system roots"},
 		&cli.BoolFlag{Name: "plain-http", Usage: "allow plain HTTP to a registry that is not on loopback"},
 		&cli.BoolFlag{Name: "insecure-skip-tls-verify", Usage: "do not verify registry TLS certificates"},
-		&cli.DurationFlag{Name: "timeout", Value: oci.DefaultTimeout, Usage: "connect timeout, and how long a connection may stall before it is dropped and retried (after an upload is sent, the registry gets one more second per 20 MiB to answer)"},
+		&cli.DurationFlag{Name: "timeout", Value: oci.DefaultTimeout, Usage: "connect timeout, and how long a connection may stall before it is dropped and retried (after an upload is sent, the registry gets one more second per 20 MiB to answer); a transfer that stalls 4 times is given up"},
 		&cli.IntFlag{Name: "retries", Value: oci.DefaultAttempts, Usage: "attempts per request that failed for a reason that may pass (dropped connection, 408, 429, 5xx)"},
 		&cli.DurationFlag{Name: "retry-time", Value: oci.DefaultRetryTime, Usage: "the most time spent retrying one request (Retry-After is honoured within it)"},
 	}
@@ -129,9 +129,6 @@ func newClient(c *cli.Context, e *env, authHost string, extra ...oci.Option) (*o
 		if h, _ := imageref.Normalize(authHost, ""); authHost != "" && h == m.Registry {
 			authHost = m.Location // the requests go there, with these credentials
 		}
-	}
-	if authHost != "" {
-		opts = append(opts, oci.WithTrustedRegistry(authHost))
 	}
 	if c.IsSet("chunk-size") {
 		size, err := parseSize(c.String("chunk-size"))

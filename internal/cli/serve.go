@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/serve"
 	"github.com/urfave/cli/v2"
 )
@@ -26,12 +27,19 @@ func serveCommand(e *env) *cli.Command {
    them; a tag a later bundle changes is the later bundle's). Every byte served is verified;
    a blob that does not verify is refused (HTTP 500) and named in the log on standard error.
    Writes are refused. Without --tls-cert, plain HTTP: containerd and docker then need the
-   registry listed as insecure. Stop it with Ctrl-C or SIGTERM: requests in flight finish.`,
+   registry listed as insecure. With --htpasswd, an unknown user costs the same bcrypt work as
+   a known one, and an address whose logins failed more than 3 times in a row waits (HTTP 429)
+   1 s, then 2, 4, ... up to a minute before its next try is checked. A client is dropped when
+   it takes longer than --timeout to send a request or to take the next part of an answer; a
+   request asking for more than 8 ranges is refused (HTTP 416). Stop it with Ctrl-C or
+   SIGTERM: requests in flight finish.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: ":5000", Usage: "listen on `HOST:PORT` (port 0: any free port, printed)"},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate `FILE` (PEM, the chain after the certificate)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "the private key `FILE` (PEM) of --tls-cert"},
-			&cli.StringFlag{Name: "htpasswd", Usage: "require a user of this htpasswd `FILE` (bcrypt entries: htpasswd -B)"},
+			&cli.StringFlag{Name: "htpasswd", Usage: "require a user of this htpasswd `FILE` (bcrypt entries: htpasswd -B); needs --tls-cert, unless --addr is a loopback address or --plain-http-auth is given"},
+			&cli.BoolFlag{Name: "plain-http-auth", Usage: "allow --htpasswd without --tls-cert: passwords then cross the network in clear"},
+			&cli.DurationFlag{Name: "timeout", Value: serve.DefaultTimeout, Usage: "how long a client may take to send its request, or to take the next part of an answer (a client that stops reading is dropped after it; one that reads slowly is not), before it is dropped"},
 			&cli.StringFlag{Name: "path-prefix", Usage: "serve every repository under this path, as unbundle push --path-prefix places them"},
 			publicKeyFlag,
 		},
@@ -42,6 +50,12 @@ func serveCommand(e *env) *cli.Command {
 			}
 			if c.IsSet("tls-cert") != c.IsSet("tls-key") {
 				return usagef("serve: give --tls-cert and --tls-key together")
+			}
+			if c.IsSet("htpasswd") && !c.IsSet("tls-cert") && !c.Bool("plain-http-auth") && !loopbackAddr(c.String("addr")) {
+				return usagef("serve: --htpasswd without --tls-cert would take passwords in clear over the network: give --tls-cert and --tls-key, listen on loopback (--addr 127.0.0.1:PORT), or accept it with --plain-http-auth")
+			}
+			if c.Duration("timeout") <= 0 {
+				return usagef("serve: --timeout must be positive, got %s", c.Duration("timeout"))
 			}
 			logger := log.New(e.stderr, "unbundle serve: ", log.LstdFlags)
 			opts := []serve.Option{serve.WithLog(logger), serve.WithPathPrefix(c.String("path-prefix"))}
@@ -89,10 +103,18 @@ func serveCommand(e *env) *cli.Command {
 			}
 			fmt.Fprintf(e.stdout, "serving %s of %s on %s://%s (read-only); Ctrl-C or SIGTERM stops\n",
 				reg.Summary(), strings.Join(names, ", "), scheme, ln.Addr())
-			err = serve.Serve(c.Context, ln, reg, cert, log.New(e.stderr, "unbundle serve: ", log.LstdFlags))
+			err = serve.Serve(c.Context, ln, reg, serve.ServerOptions{Cert: cert, Log: log.New(e.stderr, "unbundle serve: ", log.LstdFlags),
+				Timeout: c.Duration("timeout")})
 			n, sent := reg.Served()
 			logger.Printf("stopped: %d requests answered, %d bytes sent", n, sent)
 			return err
 		},
 	}
+}
+
+// loopbackAddr reports whether a listen address (HOST:PORT) is on loopback only: what is
+// sent to it does not cross a network. An empty host (every interface) is not.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	return err == nil && host != "" && oci.IsLoopback(host)
 }

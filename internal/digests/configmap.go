@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/element-hq/ess-airgap/internal/yamlcheck"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -66,6 +67,8 @@ func ParseConfigMap(data []byte) ([]Image, error) {
 	p := &parser{file: configMapFile}
 	doc, extra, err := decode(data)
 	switch {
+	case errors.Is(err, yamlcheck.ErrAliases):
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfigMap, err)
 	case err != nil:
 		return nil, p.syntaxError(data, err)
 	case extra != nil:

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/element-hq/ess-airgap/internal/yamlcheck"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -74,8 +75,8 @@ func (m HelmMap) Merge(o HelmMap) HelmMap {
 // each naming file:line, all matching ErrInvalidHelmMap.
 func ParseHelmMap(name string, data []byte) (HelmMap, error) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", name, ErrInvalidHelmMap, err)
+	if err := yamlcheck.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalidHelmMap, err)
 	}
 	m := HelmMap{}
 	if len(doc.Content) == 0 {

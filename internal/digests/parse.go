@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/element-hq/ess-airgap/internal/imageref"
+	"github.com/element-hq/ess-airgap/internal/yamlcheck"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -56,6 +57,9 @@ func Parse(name string, data []byte) (*List, error) {
 func parse(file string, data []byte, lineOffset int, wrapped bool) ([]Image, error) {
 	p := &parser{file: file, offset: lineOffset}
 	doc, extra, err := decode(data)
+	if errors.Is(err, yamlcheck.ErrAliases) {
+		return nil, &ListError{File: file, Msg: err.Error(), Err: fmt.Errorf("%w: %w", ErrInvalidList, err)}
+	}
 	if err != nil {
 		return nil, p.syntaxError(data, err)
 	}
@@ -218,11 +222,12 @@ func (p *parser) entry(comp, cont string, k, v *yaml.Node) (Image, bool) {
 }
 
 // decode reads the one YAML document in data: doc is nil for an empty stream, extra is the start
-// of a second document when there is one. err is a yaml.v3 syntax error.
+// of a second document when there is one. err is a yaml.v3 syntax error, or wraps
+// yamlcheck.ErrAliases for a document whose aliases reach too far.
 func decode(data []byte) (doc, extra *yaml.Node, err error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var d, e yaml.Node
-	if err := dec.Decode(&d); err != nil {
+	if err := yamlcheck.Decode(dec, &d); err != nil {
 		if err == io.EOF {
 			return nil, nil, nil
 		}

@@ -26,6 +26,13 @@ func (s store) put(v any) Descriptor {
 	return Descriptor{MediaType: mt.MediaType, Digest: d, Size: int64(len(raw))}
 }
 
+// putRaw stores raw as it is.
+func (s store) putRaw(raw []byte, mediaType string) Descriptor {
+	d := verify.Digest(raw)
+	s[d] = raw
+	return Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(raw))}
+}
+
 func (s store) fetch(_ context.Context, d Descriptor) ([]byte, error) {
 	raw, ok := s[d.Digest]
 	if !ok {

@@ -84,6 +84,11 @@ func (ch *Chart) pull(ctx context.Context, c *oci.Client, ref string) error {
 	}
 	var content []byte
 	for i, b := range ch.root.Blobs {
+		if i == 0 {
+			if err := manifest.CheckSize("config "+b.Digest, b.Size); err != nil {
+				return fmt.Errorf("chart %s: %w", ch.Ref, err)
+			}
+		}
 		if b.Size > maxChartBlob {
 			return fmt.Errorf("chart %s: blob %s: %d bytes is too large for a chart", ch.Ref, b.Digest, b.Size)
 		}

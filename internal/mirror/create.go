@@ -150,14 +150,15 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if err != nil {
 		return nil, err
 	}
-	images, failed := resolve(ctx, c, (&digests.List{Images: sources}).Groups(), o.Platforms)
+	held := newHeldBytes()
+	images, failed := resolve(ctx, c, (&digests.List{Images: sources}).Groups(), o.Platforms, held)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var skipped []Skipped
 	if o.Referrers {
 		var refFailed map[string]error
-		images, refFailed, skipped = findReferrers(ctx, c, images, o.ReferrerTypes)
+		images, refFailed, skipped = findReferrers(ctx, c, images, o.ReferrerTypes, held)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}

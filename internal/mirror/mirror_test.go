@@ -342,7 +342,7 @@ func TestCreateConfigLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := manifest.Parse(t.Context(), manifest.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}, m.Raw, fetchFrom(c, g.Source.Repository()))
+	root, err := manifest.Parse(t.Context(), manifest.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}, m.Raw, fetchFrom(c, g.Source.Repository(), newHeldBytes()))
 	if err != nil {
 		t.Fatal(err)
 	}

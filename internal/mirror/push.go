@@ -143,8 +143,12 @@ func (r *pushRun) stopped(ts []*target, res *Pushed, cause string) (*Pushed, err
 		err, stopAfter, len(res.Failed), len(res.Failed)+len(res.Images))
 }
 
-// loadTrees reads every target's manifest tree from the bundle (verified).
+// loadTrees reads every target's manifest graph from the bundle (verified, bounded as
+// manifest.Parse bounds it), once per distinct image.
 func loadTrees(ctx context.Context, b *archive.Bundle, ts []*target) error {
+	if err := checkManifestBytes(b); err != nil {
+		return err
+	}
 	fetch := bundleManifest(b)
 	trees := map[string]*manifest.Node{}
 	for _, t := range ts {
@@ -159,7 +163,7 @@ func loadTrees(ctx context.Context, b *archive.Bundle, ts []*target) error {
 			return fmt.Errorf("%s: %w", t, err)
 		}
 		if t.root, err = manifest.Parse(ctx, d, raw, fetch); err != nil {
-			return fmt.Errorf("%s: %w", t, err)
+			return fmt.Errorf("%s: %w", t, corruptIf(err))
 		}
 		trees[t.digest] = t.root
 	}

@@ -47,7 +47,7 @@ func loadReferrers(ctx context.Context, b *archive.Bundle, ts []*target) error {
 					return fmt.Errorf("%s: referrer %s: %w", t, ir.Digest, err)
 				}
 				if n, err = manifest.Parse(ctx, d, raw, bundleManifest(b)); err != nil {
-					return fmt.Errorf("%s: referrer %s: %w", t, ir.Digest, err)
+					return fmt.Errorf("%s: referrer %s: %w", t, ir.Digest, corruptIf(err))
 				}
 				nodes[ir.Digest] = n
 			}
@@ -185,7 +185,10 @@ func referrersError(failed map[string]error) error {
 	return fmt.Errorf("%w: %w: %d of them, the first %s: %w", ErrPartial, ErrReferrers, len(failed), keys[0], failed[keys[0]])
 }
 
-// bundleManifest fetches manifests from the bundle, verified, checking size and media type.
+// bundleManifest fetches manifests from the bundle, verified, checking size and media type
+// against the index that names them and, before a byte is read, that the bundle's is at most
+// manifest.MaxBytes (a manifest-type blob of many MiB that compresses well is refused, not
+// read).
 func bundleManifest(b *archive.Bundle) manifest.FetchFunc {
 	return func(ctx context.Context, d manifest.Descriptor) ([]byte, error) {
 		rec, ok := b.Manifest().BlobByDigest(d.Digest)
@@ -193,8 +196,35 @@ func bundleManifest(b *archive.Bundle) manifest.FetchFunc {
 			return nil, fmt.Errorf("manifest %s: %w", d.Digest, archive.ErrNotFound)
 		}
 		if rec.Size != d.Size || rec.MediaType != d.MediaType {
-			return nil, fmt.Errorf("manifest %s: bundle has %d bytes of %s, the index says %d bytes of %s", d.Digest, rec.Size, rec.MediaType, d.Size, d.MediaType)
+			return nil, fmt.Errorf("%w: manifest %s: bundle has %d bytes of %s, the index says %d bytes of %s", archive.ErrCorrupt, d.Digest, rec.Size, rec.MediaType, d.Size, d.MediaType)
+		}
+		if err := manifest.CheckSize("manifest "+d.Digest, rec.Size); err != nil {
+			return nil, fmt.Errorf("%w: %w", archive.ErrCorrupt, err)
 		}
 		return b.ReadFile(archive.BlobName(d.Digest))
 	}
+}
+
+// corruptIf marks as a corrupt bundle (exit 3) a manifest read from one that cannot be
+// carried: bundle create refuses those, so a bundle holding one was not made by it.
+func corruptIf(err error) error {
+	if errors.Is(err, manifest.ErrBad) && !errors.Is(err, archive.ErrCorrupt) {
+		return fmt.Errorf("%w: %w", archive.ErrCorrupt, err)
+	}
+	return err
+}
+
+// checkManifestBytes refuses, before any is read, a bundle whose manifests and indexes pass
+// manifest.MaxTotalBytes in all (push holds them in memory): a corrupt bundle.
+func checkManifestBytes(b *archive.Bundle) error {
+	var total int64
+	for _, bl := range b.Manifest().Blobs {
+		if bl.Kind == archive.KindIndex || bl.Kind == archive.KindManifest || manifest.IsIndex(bl.MediaType) || manifest.IsManifest(bl.MediaType) {
+			total += bl.Size
+		}
+	}
+	if err := manifest.CheckTotal("the bundle", total); err != nil {
+		return fmt.Errorf("%w: %w", archive.ErrCorrupt, err)
+	}
+	return nil
 }

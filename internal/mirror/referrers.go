@@ -14,6 +14,10 @@ import (
 // maxReferrerDepth bounds referrers of referrers (a signature of an attestation is depth 2).
 const maxReferrerDepth = 4
 
+// maxReferrers bounds the referrers listed for one image, at every depth, before they are
+// fetched: an image has a signature, a few attestations and SBOMs per platform, some tens.
+const maxReferrers = 1000
+
 // referrer is a manifest that refers to one of an image's, as found upstream.
 type referrer struct {
 	archive.Referrer
@@ -34,7 +38,7 @@ type Skipped struct {
 // tag and parsed with their children; a referrer that is not an image manifest or index (the
 // withdrawn OCI artifact manifest) is skipped and reported. An image whose referrers cannot
 // be read fails, as one whose manifest cannot: it is returned in failed and left out.
-func findReferrers(ctx context.Context, c *oci.Client, images []*image, types []string) ([]*image, map[string]error, []Skipped) {
+func findReferrers(ctx context.Context, c *oci.Client, images []*image, types []string, held *heldBytes) ([]*image, map[string]error, []Skipped) {
 	errs := make([]error, len(images))
 	skipped := make([][]Skipped, len(images))
 	tags := &tagLists{lists: map[string]map[string]bool{}}
@@ -42,7 +46,7 @@ func findReferrers(ctx context.Context, c *oci.Client, images []*image, types []
 		errs[i] = retryMany(ctx, c, func(ctx context.Context) error {
 			im.referrers, skipped[i] = nil, nil
 			var err error
-			skipped[i], err = im.findReferrers(ctx, c, tags, types)
+			skipped[i], err = im.findReferrers(ctx, c, tags, types, held)
 			return err
 		})
 	})
@@ -67,7 +71,7 @@ func findReferrers(ctx context.Context, c *oci.Client, images []*image, types []
 
 // findReferrers walks im's manifests breadth first, then what refers to them, down to
 // maxReferrerDepth.
-func (im *image) findReferrers(ctx context.Context, c *oci.Client, tags *tagLists, types []string) ([]Skipped, error) {
+func (im *image) findReferrers(ctx context.Context, c *oci.Client, tags *tagLists, types []string, held *heldBytes) ([]Skipped, error) {
 	repo := im.group.Source.Repository()
 	tagged, err := tags.get(ctx, c, repo)
 	if err != nil {
@@ -83,6 +87,7 @@ func (im *image) findReferrers(ctx context.Context, c *oci.Client, tags *tagList
 	})
 	var skipped []Skipped
 	found := map[string]bool{}
+	listed := 0
 	for depth := 1; depth <= maxReferrerDepth && len(queue) > 0; depth++ {
 		var next []string
 		for _, subject := range queue {
@@ -98,6 +103,9 @@ func (im *image) findReferrers(ctx context.Context, c *oci.Client, tags *tagList
 				if tag := manifest.CosignTag(subject, sfx); tagged[tag] {
 					refs = append(refs, ":"+tag)
 				}
+			}
+			if listed += len(refs); listed > maxReferrers {
+				return nil, fmt.Errorf("%w: more than %d referrers listed for the image (at %s): refused", manifest.ErrBad, maxReferrers, subject)
 			}
 			for _, ref := range refs {
 				m, err := c.GetManifest(ctx, repo+ref)
@@ -118,9 +126,13 @@ func (im *image) findReferrers(ctx context.Context, c *oci.Client, tags *tagList
 					continue
 				}
 				d := manifest.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}
-				node, err := manifest.Parse(ctx, d, m.Raw, fetchFrom(c, repo))
+				err = held.manifest(m.Digest, len(m.Raw))
+				var node *manifest.Node
 				if err == nil {
-					err = fetchConfigs(ctx, c, repo, node)
+					node, err = manifest.Parse(ctx, d, m.Raw, fetchFrom(c, repo, held))
+				}
+				if err == nil {
+					err = fetchConfigs(ctx, c, repo, node, held)
 				}
 				if err != nil {
 					return nil, fmt.Errorf("referrer %s of %s: %w", m.Digest, subject, err)
@@ -140,8 +152,11 @@ func (im *image) findReferrers(ctx context.Context, c *oci.Client, tags *tagList
 
 // fetchFrom fetches the manifests an index names from repo, by digest (verified), checking
 // size and media type against the index.
-func fetchFrom(c *oci.Client, repo string) manifest.FetchFunc {
+func fetchFrom(c *oci.Client, repo string, held *heldBytes) manifest.FetchFunc {
 	return func(ctx context.Context, d manifest.Descriptor) ([]byte, error) {
+		if err := held.manifest(d.Digest, int(d.Size)); err != nil {
+			return nil, err
+		}
 		cm, err := c.GetManifest(ctx, repo+"@"+d.Digest)
 		if err != nil {
 			return nil, err

@@ -162,6 +162,10 @@ func chartArchive(ctx context.Context, c *oci.Client, b *archive.Bundle, rec *ar
 		}
 		return ch.Chart.Archive, nil
 	}
+	blob, _ := m.BlobByDigest(rec.Digest)
+	if err := manifest.CheckSize("chart manifest "+rec.Digest, blob.Size); err != nil {
+		return nil, fmt.Errorf("%w: %w", archive.ErrCorrupt, err)
+	}
 	raw, err := b.ReadFile(archive.BlobName(rec.Digest))
 	if err != nil {
 		return nil, err
@@ -172,6 +176,9 @@ func chartArchive(ctx context.Context, c *oci.Client, b *archive.Bundle, rec *ar
 	}
 	for _, l := range doc.Layers {
 		if l.MediaType == chart.ContentMediaType {
+			if rec, _ := m.BlobByDigest(l.Digest); rec.Size > maxChartBlob {
+				return nil, fmt.Errorf("%w: chart %s: blob %s: %d bytes is too large for a chart", archive.ErrCorrupt, m.Chart.Digest, l.Digest, rec.Size)
+			}
 			return b.ReadFile(archive.BlobName(l.Digest))
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
@@ -13,15 +14,16 @@ import (
 	"github.com/element-hq/ess-airgap/internal/oci"
 )
 
-// resolve fetches every distinct image's manifest tree, in parallel. It returns the images
-// that resolved, in order, and why the others did not, per container key.
-func resolve(ctx context.Context, c *oci.Client, groups []digests.Group, platforms []manifest.Platform) ([]*image, map[string]error) {
+// resolve fetches every distinct image's manifest tree, in parallel, holding what it reads in
+// held. It returns the images that resolved, in order, and why the others did not, per
+// container key.
+func resolve(ctx context.Context, c *oci.Client, groups []digests.Group, platforms []manifest.Platform, held *heldBytes) ([]*image, map[string]error) {
 	images := make([]*image, len(groups))
 	errs := make([]error, len(groups))
 	forEach(ctx, c.MetadataJobs(), groups, func(i int, g digests.Group) {
 		errs[i] = retryMany(ctx, c, func(ctx context.Context) error {
 			var err error
-			images[i], err = resolveOne(ctx, c, g, platforms)
+			images[i], err = resolveOne(ctx, c, g, platforms, held)
 			return err
 		})
 	})
@@ -44,7 +46,7 @@ func resolve(ctx context.Context, c *oci.Client, groups []digests.Group, platfor
 	return ok, failed
 }
 
-func resolveOne(ctx context.Context, c *oci.Client, g digests.Group, platforms []manifest.Platform) (*image, error) {
+func resolveOne(ctx context.Context, c *oci.Client, g digests.Group, platforms []manifest.Platform, held *heldBytes) (*image, error) {
 	src := g.Source
 	im := &image{group: g, ref: src.Ref()}
 	if src.Digest != "" {
@@ -54,17 +56,20 @@ func resolveOne(ctx context.Context, c *oci.Client, g digests.Group, platforms [
 		return nil, fmt.Errorf("%s (%s): %w", memberKeys(g), src.Ref(), err)
 	}
 	m, err := c.GetManifest(ctx, im.ref)
+	if err == nil {
+		err = held.manifest(m.Digest, len(m.Raw))
+	}
 	if err != nil {
 		return fail(err)
 	}
 	root := manifest.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}
-	if im.root, err = manifest.Parse(ctx, root, m.Raw, fetchFrom(c, src.Repository())); err != nil {
+	if im.root, err = manifest.Parse(ctx, root, m.Raw, fetchFrom(c, src.Repository(), held)); err != nil {
 		return fail(err)
 	}
 	switch {
 	case len(platforms) == 0:
 	case manifest.IsManifest(im.root.Desc.MediaType):
-		if err := checkPlatform(ctx, c, src.Repository(), im.root, platforms); err != nil {
+		if err := checkPlatform(ctx, c, src.Repository(), im.root, platforms, held); err != nil {
 			return fail(err)
 		}
 	default:
@@ -77,22 +82,57 @@ func resolveOne(ctx context.Context, c *oci.Client, g digests.Group, platforms [
 		}
 		im.root = filtered
 	}
-	if err := fetchConfigs(ctx, c, src.Repository(), im.root); err != nil {
+	if err := fetchConfigs(ctx, c, src.Repository(), im.root, held); err != nil {
 		return fail(err)
 	}
 	return im, nil
 }
 
+// heldBytes counts, once per digest, the manifests, indexes and configs a run reads into
+// memory, and refuses either kind past manifest.MaxTotalBytes: each image's graph is bounded
+// on its own (manifest.Parse), this bounds them together. Safe for concurrent use.
+type heldBytes struct {
+	mu                 sync.Mutex
+	seen               map[string]bool
+	manifests, configs int64
+}
+
+func newHeldBytes() *heldBytes { return &heldBytes{seen: map[string]bool{}} }
+
+// manifest holds a manifest or index of n bytes.
+func (h *heldBytes) manifest(digest string, n int) error {
+	return h.add(digest, n, &h.manifests, "the images")
+}
+
+// config holds a config of n bytes.
+func (h *heldBytes) config(digest string, n int64) error {
+	return h.add(digest, int(n), &h.configs, "the images' configs")
+}
+
+func (h *heldBytes) add(digest string, n int, total *int64, what string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.seen[digest] {
+		return nil
+	}
+	h.seen[digest] = true
+	*total += int64(n)
+	return manifest.CheckTotal(what, *total)
+}
+
 // fetchConfigs reads the config of every manifest of the tree that has none yet, here in the
 // image's worker: over a site's uplink each is a round trip, overlapped with the other images'.
-func fetchConfigs(ctx context.Context, c *oci.Client, repo string, root *manifest.Node) error {
+func fetchConfigs(ctx context.Context, c *oci.Client, repo string, root *manifest.Node, held *heldBytes) error {
 	var err error
 	root.Walk(func(n *manifest.Node) {
 		if err != nil || len(n.Blobs) == 0 || n.Config != nil {
 			return
 		}
 		cfg := n.Blobs[0]
-		if n.Config, err = fetchConfig(ctx, c, repo, cfg); err != nil {
+		if err = held.config(cfg.Digest, cfg.Size); err == nil {
+			n.Config, err = fetchConfig(ctx, c, repo, cfg)
+		}
+		if err != nil {
 			err = fmt.Errorf("config %s: %w", cfg.Digest, err)
 		}
 	})
@@ -100,9 +140,13 @@ func fetchConfigs(ctx context.Context, c *oci.Client, repo string, root *manifes
 }
 
 // checkPlatform checks that a single-platform image is of one of the platforms asked for.
-func checkPlatform(ctx context.Context, c *oci.Client, repo string, n *manifest.Node, want []manifest.Platform) error {
+func checkPlatform(ctx context.Context, c *oci.Client, repo string, n *manifest.Node, want []manifest.Platform, held *heldBytes) error {
 	cfg := n.Blobs[0]
-	data, err := fetchConfig(ctx, c, repo, cfg)
+	err := held.config(cfg.Digest, cfg.Size)
+	var data []byte
+	if err == nil {
+		data, err = fetchConfig(ctx, c, repo, cfg)
+	}
 	if err != nil {
 		return fmt.Errorf("config %s: %w", cfg.Digest, err)
 	}
@@ -117,10 +161,11 @@ func checkPlatform(ctx context.Context, c *oci.Client, repo string, n *manifest.
 	return fmt.Errorf("%w: the image is %s only, not %s", ErrPlatform, p.String(), platformList(want))
 }
 
-// fetchConfig reads a config (small) into memory, verified.
+// fetchConfig reads a config (small) into memory, verified; one over manifest.MaxBytes is
+// refused before it is fetched.
 func fetchConfig(ctx context.Context, c *oci.Client, repo string, d manifest.Descriptor) ([]byte, error) {
-	if d.Size > 16<<20 {
-		return nil, fmt.Errorf("%d bytes is too large for a config", d.Size)
+	if err := manifest.CheckSize("", d.Size); err != nil { // callers name the config
+		return nil, err
 	}
 	return readBlob(ctx, c, repo, d)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
@@ -24,7 +25,10 @@ const blobAttempts = 10
 // the transfer's budget is spent: the client's --retries (at least blobAttempts-1 retries
 // without progress) within its --retry-time, shared by the transport's retries of fn's
 // requests (fn gets the context that carries the budget); the same answer oci.SameAnswer times
-// in a row ends it.
+// in a row ends it. Stalls (nothing moved for the --timeout) are counted across the attempts:
+// at the oci.MaxStalls-th, or when one request stalled that often, the transfer is given up,
+// and so is any retry around this one (errStalledOut): a stalling upstream costs about
+// MaxStalls x --timeout.
 func retryBlob(ctx context.Context, c *oci.Client, fn func(ctx context.Context) error) error {
 	budget := c.NewBudget(blobAttempts - 1)
 	return retry(ctx, budget, oci.WithBudget(ctx, budget), fn)
@@ -40,9 +44,15 @@ func retryMany(ctx context.Context, c *oci.Client, fn func(ctx context.Context) 
 // retry runs fn with fctx until it succeeds, cannot succeed, or budget is spent.
 func retry(ctx context.Context, budget *oci.Budget, fctx context.Context, fn func(ctx context.Context) error) error {
 	var err error
+	stalls := 0
 	for attempt := 1; ; attempt++ {
 		if err = fn(fctx); err == nil || attempt == blobAttempts || !retryable(ctx, err) {
 			return err
+		}
+		if s, final := oci.Stalled(err); s {
+			if stalls++; final || stalls >= oci.MaxStalls {
+				return fmt.Errorf("%w (%w)", err, errStalledOut)
+			}
 		}
 		if !budget.Retry(oci.Answer(err)) {
 			if answer, n := budget.Repeated(); answer != "" {
@@ -60,12 +70,16 @@ func retry(ctx context.Context, budget *oci.Budget, fctx context.Context, fn fun
 	}
 }
 
+// errStalledOut marks a transfer given up for its stalls: not to be retried again.
+var errStalledOut = errors.New("given up: the upstream stalls again and again")
+
 // retryable: a stream that broke, or a transient answer to an upload whose body the transport
 // could not replay. Not: any other answer from the registry or a refused connection (the
 // transport has already retried those), a corrupt bundle, a cancelled run.
 func retryable(ctx context.Context, err error) bool {
-	if ctx.Err() != nil || errors.Is(err, errFromBundle) || errors.Is(err, archive.ErrCorrupt) ||
-		errors.Is(err, verify.ErrBadDigest) || errors.Is(err, ErrPlatform) || errors.Is(err, ErrBadManifest) {
+	if ctx.Err() != nil || errors.Is(err, errFromBundle) || errors.Is(err, archive.ErrCorrupt) || errors.Is(err, errStalledOut) ||
+		errors.Is(err, verify.ErrBadDigest) || errors.Is(err, ErrPlatform) || errors.Is(err, ErrBadManifest) ||
+		errors.Is(err, manifest.ErrBad) {
 		return false
 	}
 	return oci.Broken(err)

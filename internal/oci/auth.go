@@ -29,9 +29,11 @@ import (
 //     (Harbor's nginx: 414 on the token URL, 400 on an 8 KiB header; Quay: AuthHeaderTooLong).
 //     Tokens are cached until they expire. A token service that refuses a request of two
 //     scopes (400, 403, 414) is asked again with the repository's own scope alone.
-//   - A realm is accepted when it is on the registry's own host (any port), when the registry
-//     is the one the operator named (--registry: a site's token service sits on its own
-//     network, on private addresses), or anywhere but a link-local address (cloud metadata).
+//   - A realm is accepted anywhere (a site's token service sits on its own network, on
+//     private addresses or another port of the registry's host) but on a link-local address
+//     (169.254.0.0/16, fe80::/10: cloud metadata services live there), whatever the
+//     registry, the one the operator named included: neither an address nor a name that
+//     resolves to one is asked for a token.
 //
 // A request refused with a token just fetched for its very scopes is returned as it is: the
 // registry refuses for another reason (a repository that does not exist yet, a project
@@ -39,7 +41,7 @@ import (
 type authTransport struct {
 	base     http.RoundTripper
 	keychain authn.Keychain
-	trusted  string // host[:port] of the registry the operator named, "" if none
+	lookup   func(ctx context.Context, host string) ([]net.IPAddr, error) // resolves a realm's host
 
 	mu    sync.Mutex
 	hosts map[string]*hostAuth
@@ -62,8 +64,8 @@ type token struct {
 	expires time.Time
 }
 
-func newAuthTransport(base http.RoundTripper, keychain authn.Keychain, trusted string) *authTransport {
-	return &authTransport{base: base, keychain: keychain, trusted: trusted, hosts: map[string]*hostAuth{}}
+func newAuthTransport(base http.RoundTripper, keychain authn.Keychain) *authTransport {
+	return &authTransport{base: base, keychain: keychain, lookup: net.DefaultResolver.LookupIPAddr, hosts: map[string]*hostAuth{}}
 }
 
 type pushKey struct{}
@@ -99,7 +101,11 @@ func (a *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	fresh, err := a.learn(req, ha, ch, sent.Header.Get("Authorization") != "")
-	if err != nil || !fresh {
+	if err != nil { // a realm refused
+		resp.Body.Close()
+		return nil, err
+	}
+	if !fresh {
 		// Nothing new to try: the registry refuses what was sent for another reason.
 		resp.Header.Del("WWW-Authenticate") // and go-containerregistry must not try on its own
 		return resp, err
@@ -247,6 +253,9 @@ func (a *authTransport) fetchToken(ctx context.Context, host, realm, service str
 	if err != nil {
 		return "", 0, fmt.Errorf("registry %s: token realm %q: %w", host, realm, err)
 	}
+	if err := a.checkRealmAddrs(ctx, host, u); err != nil {
+		return "", 0, err
+	}
 	var req *http.Request
 	if cfg.IdentityToken != "" {
 		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {cfg.IdentityToken}, "client_id": {"ess-airgap"}}
@@ -282,7 +291,7 @@ func (a *authTransport) fetchToken(ctx context.Context, host, realm, service str
 		return "", 0, fmt.Errorf("token service %s (of %s): %w", u.Host, host, stripURL(err))
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxTokenBytes))
 	if resp.StatusCode != http.StatusOK {
 		return "", 0, &tokenStatusError{host: host, realmHost: u.Host, code: resp.StatusCode, body: body, scopes: len(scopes)}
 	}
@@ -351,13 +360,38 @@ func (a *authTransport) checkRealm(realm string, reg *url.URL) error {
 	default:
 		return fmt.Errorf("registry %s: token realm %s: only https (or http for a plain-HTTP registry) carries credentials", reg.Host, u.Redacted())
 	}
-	if strings.EqualFold(u.Hostname(), reg.Hostname()) || (a.trusted != "" && reg.Host == a.trusted) {
-		return nil
-	}
-	if ip := net.ParseIP(u.Hostname()); ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast()) {
-		return fmt.Errorf("registry %s: token realm %s is a link-local address (a cloud metadata service?): refused", reg.Host, u.Host)
+	if ip := net.ParseIP(u.Hostname()); ip != nil && linkLocal(ip) {
+		return linkLocalRealm(reg.Host, u.Host, "")
 	}
 	return nil
+}
+
+// checkRealmAddrs refuses a realm whose host name resolves to a link-local address.
+func (a *authTransport) checkRealmAddrs(ctx context.Context, host string, realm *url.URL) error {
+	if net.ParseIP(realm.Hostname()) != nil {
+		return nil // checkRealm did
+	}
+	addrs, err := a.lookup(ctx, realm.Hostname())
+	if err != nil {
+		return nil // the request will say it
+	}
+	for _, ad := range addrs {
+		if linkLocal(ad.IP) {
+			return linkLocalRealm(host, realm.Host, ad.IP.String())
+		}
+	}
+	return nil
+}
+
+func linkLocal(ip net.IP) bool { return ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() }
+
+func linkLocalRealm(registry, realmHost, ip string) error {
+	at := "is a link-local address"
+	if ip != "" {
+		at = "resolves to the link-local address " + ip
+	}
+	return fmt.Errorf("%w: registry %s: token realm %s %s (where cloud metadata services answer): refused, whatever the registry; "+
+		"have the registry name its token service at another address", ErrRealm, registry, realmHost, at)
 }
 
 // requestScopes returns the token scopes a registry request needs: pull (and push in a push

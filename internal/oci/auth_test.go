@@ -2,9 +2,11 @@ package oci
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 	"github.com/element-hq/ess-airgap/internal/verify"
+	"github.com/google/go-containerregistry/pkg/authn"
 )
 
 // testBlob is a Blob of b.
@@ -73,7 +76,7 @@ func TestTokenAuthManyRepositories(t *testing.T) {
 	q := &testregistry.Quirks{HeaderLimit: 8 << 10}
 	reg := testregistry.StartT(t, testregistry.WithTokenAuth("admin", "s3cret", testregistry.TokenOptions{MaxScopes: 2, MaxURL: 8 << 10}),
 		testregistry.WithQuirks(q))
-	c, err := New(WithCredentials(reg.Host, "admin", "s3cret"), WithTrustedRegistry(reg.Host))
+	c, err := New(WithCredentials(reg.Host, "admin", "s3cret"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,8 +191,11 @@ func TestMountDeclined(t *testing.T) {
 	t.Logf("second image: %d requests", reg.Requests()-before)
 }
 
+// TestRealmPolicy: a token realm is taken anywhere (a site's private network, another port)
+// but on a link-local address, which is refused whatever the registry (issue 19: it was
+// followed for the registry the operator named), as is a realm name resolving to one.
 func TestRealmPolicy(t *testing.T) {
-	a := &authTransport{trusted: "registry.site:5000"}
+	a := newAuthTransport(nil, nil)
 	reg := func(s string) *url.URL { u, _ := url.Parse(s); return u }
 	for _, tc := range []struct {
 		realm, registry string
@@ -197,17 +203,59 @@ func TestRealmPolicy(t *testing.T) {
 	}{
 		{"https://auth.example.com/token", "https://registry.example.com/v2/", true},
 		{"https://10.1.2.3:5001/service/token", "https://registry.example.com/v2/", true}, // a site's own network
+		{"https://192.168.1.9/service/token", "https://registry.site:5000/v2/", true},
 		{"https://registry.example.com:8443/token", "https://registry.example.com/v2/", true},
 		{"http://registry.site:5001/token", "http://registry.site:5000/v2/", true},
-		{"http://10.0.0.5/token", "https://10.0.0.5:5000/v2/", false}, // credentials over plain HTTP to a TLS registry
+		{"http://127.0.0.1:5001/token", "https://127.0.0.1:5000/v2/", true}, // loopback
+		{"http://10.0.0.5/token", "https://10.0.0.5:5000/v2/", false},       // credentials over plain HTTP to a TLS registry
 		{"https://169.254.169.254/latest/meta-data", "https://registry.example.com/v2/", false},
-		{"https://169.254.169.254/token", "https://registry.site:5000/v2/", true}, // the operator named this registry
+		{"https://169.254.169.254/token", "https://registry.site:5000/v2/", false},  // the registry the operator named too
+		{"https://169.254.10.1:5001/token", "https://169.254.10.1:5000/v2/", false}, // its own host too
+		{"https://[fe80::1]/token", "https://registry.site:5000/v2/", false},
 		{"ftp://auth.example.com/token", "https://registry.example.com/v2/", false},
 		{"not a url", "https://registry.example.com/v2/", false},
 	} {
 		err := a.checkRealm(tc.realm, reg(tc.registry))
 		if (err == nil) != tc.ok {
 			t.Errorf("realm %s for %s: %v, want ok=%v", tc.realm, tc.registry, err, tc.ok)
+		}
+		if err != nil && strings.Contains(tc.realm, "169.254") && !errors.Is(err, ErrRealm) {
+			t.Errorf("realm %s: %v does not wrap ErrRealm", tc.realm, err)
+		}
+	}
+}
+
+// TestRealmLinkLocalNeverAsked: a registry whose challenge names a link-local realm, by
+// address or by a name that resolves to one, gets no token request there; the request
+// fails with ErrRealm naming the registry and the realm, and is not retried.
+func TestRealmLinkLocalNeverAsked(t *testing.T) {
+	for _, realm := range []string{"https://169.254.169.254/token", "https://metadata.internal/token"} {
+		var hosts []string
+		base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			hosts = append(hosts, r.URL.Host)
+			if r.URL.Host != "registry.site:5000" {
+				return nil, errors.New("asked " + r.URL.Host)
+			}
+			h := http.Header{}
+			h.Set("WWW-Authenticate", `Bearer realm="`+realm+`",service="registry"`)
+			return &http.Response{StatusCode: http.StatusUnauthorized, Header: h, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
+		})
+		a := newAuthTransport(base, authn.DefaultKeychain)
+		a.lookup = func(_ context.Context, host string) ([]net.IPAddr, error) {
+			return []net.IPAddr{{IP: net.ParseIP("10.0.0.1")}, {IP: net.ParseIP("169.254.169.254")}}, nil
+		}
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "https://registry.site:5000/v2/ess/app/manifests/1", nil)
+		resp, err := a.RoundTrip(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if !errors.Is(err, ErrRealm) || !strings.Contains(err.Error(), "registry.site:5000") || Transient(err) {
+			t.Errorf("realm %s: %v, want ErrRealm naming the registry", realm, err)
+		}
+		for _, h := range hosts {
+			if h != "registry.site:5000" {
+				t.Errorf("realm %s: a request went to %s", realm, h)
+			}
 		}
 	}
 }
@@ -252,7 +300,7 @@ func TestRequestScopes(t *testing.T) {
 // link profile.
 func TestTokenOncePerScope(t *testing.T) {
 	reg := testregistry.StartT(t, testregistry.WithTokenAuth("admin", "s3cret", testregistry.TokenOptions{}))
-	pusher, err := New(WithCredentials(reg.Host, "admin", "s3cret"), WithTrustedRegistry(reg.Host))
+	pusher, err := New(WithCredentials(reg.Host, "admin", "s3cret"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +312,7 @@ func TestTokenOncePerScope(t *testing.T) {
 	for i := range repos {
 		pushImage(t, s, fmt.Sprintf("ess/app%02d", i), "v1", []byte("a layer"), "")
 	}
-	c, err := New(WithCredentials(reg.Host, "admin", "s3cret"), WithTrustedRegistry(reg.Host), WithJobs(repos),
+	c, err := New(WithCredentials(reg.Host, "admin", "s3cret"), WithJobs(repos),
 		WithTransport(slowTransport{http.DefaultTransport, 50 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)

@@ -18,11 +18,12 @@ import (
 // Client reaches registries with one set of credentials, TLS settings and limits.
 // Safe for concurrent use.
 type Client struct {
-	o      options
-	base   http.RoundTripper // guarded: plain HTTP only where allowed; retrying
-	auth   *authTransport    // base, with the registries' authentication
-	http   *http.Client      // auth, with the user agent
-	puller *remote.Puller
+	o       options
+	base    http.RoundTripper // guarded: plain HTTP only where allowed; retrying
+	auth    *authTransport    // base, with the registries' authentication
+	bounded http.RoundTripper // auth, with our caps on response bodies (limits.go)
+	http    *http.Client      // auth, with the user agent
+	puller  *remote.Puller
 
 	mu      sync.Mutex
 	schemes map[string]string // registry host -> "https" or "http"
@@ -46,8 +47,9 @@ func New(opts ...Option) (*Client, error) {
 	if o.user != "" {
 		keychain = authn.NewMultiKeychain(static{host: o.host, auth: authn.FromConfig(authn.AuthConfig{Username: o.user, Password: o.password})}, authn.DefaultKeychain)
 	}
-	c.auth = newAuthTransport(userAgent{c.base, o.userAgent}, keychain, o.trusted)
-	c.http = &http.Client{Transport: userAgent{c.auth, o.userAgent}}
+	c.auth = newAuthTransport(userAgent{c.base, o.userAgent}, keychain)
+	c.bounded = bodyLimits{c.auth}
+	c.http = &http.Client{Transport: userAgent{c.bounded, o.userAgent}}
 	c.puller, err = remote.NewPuller(c.remoteOptions()...)
 	if err != nil {
 		return nil, err
@@ -72,7 +74,7 @@ func (c *Client) remoteOptions() []remote.Option {
 	// Authentication happens in our transport (c.auth), which go-containerregistry then sees
 	// as a registry that needs none; retries happen in c.base, with Retry-After and a time
 	// bound: one attempt here.
-	return []remote.Option{remote.WithAuth(authn.Anonymous), remote.WithTransport(c.auth),
+	return []remote.Option{remote.WithAuth(authn.Anonymous), remote.WithTransport(c.bounded),
 		remote.WithJobs(c.o.jobs), remote.WithUserAgent(c.o.userAgent), remote.WithRetryBackoff(remote.Backoff{Steps: 1})}
 }
 

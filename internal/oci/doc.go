@@ -4,7 +4,9 @@
 // manifests; it tells a transient failure from a refusal (Transient, Broken, StatusError) and
 // what a failure comes down to (Cause). Pulls of a registry with a mirror (WithMirror: a
 // pull-through cache) go to the mirror, under the names given. A Budget shared by a transfer's
-// requests and its caller's retries bounds them together.
+// requests and its caller's retries bounds them together. What a registry sends is read up to
+// our own caps (limits.go), a request that stalls MaxStalls times is given up (Stalled), and no
+// token is asked of a realm on a link-local address (ErrRealm).
 //
 // One Client holds one go-containerregistry Puller, so one limiter caps the blob transfers of
 // every image. It is the only product package that imports go-containerregistry; it imports

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -28,6 +29,9 @@ var (
 	ErrMediaType = errors.New("media type refused")
 	// ErrSpeaksHTTP is wrapped when a registry reached over HTTPS answers in plain HTTP.
 	ErrSpeaksHTTP = errors.New("the registry answers in plain HTTP, not HTTPS: give --plain-http if that is meant (what is sent then crosses the network unencrypted, credentials included)")
+	// ErrRealm is wrapped when a registry names a token service this client will not ask
+	// (on a link-local address).
+	ErrRealm = errors.New("token realm refused")
 )
 
 // StatusError is a registry's unexpected answer to one of our requests. Its message names
@@ -199,7 +203,7 @@ func transportCause(terr *transport.Error) string {
 
 // Transient reports whether an error of this package may pass on another try: a transient
 // status, or a connection that failed or broke. Refused credentials, missing repositories,
-// refused media types, proxies' limits and unknown CAs are not.
+// refused media types, proxies' limits, manifests over our own cap and unknown CAs are not.
 func Transient(err error) bool {
 	var se *StatusError
 	if errors.As(err, &se) {
@@ -210,7 +214,8 @@ func Transient(err error) bool {
 		return TransientStatus(terr.StatusCode)
 	}
 	return !errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrUnknownCA) &&
-		!errors.Is(err, ErrPlainHTTP) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrMediaType) && !errors.Is(err, ErrSpeaksHTTP)
+		!errors.Is(err, ErrPlainHTTP) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrMediaType) && !errors.Is(err, ErrSpeaksHTTP) &&
+		!errors.Is(err, manifest.ErrTooLarge) && !errors.Is(err, ErrRealm)
 }
 
 // Broken reports whether err is a transfer that broke on the way (a connection reset or cut, a
@@ -231,10 +236,19 @@ func Broken(err error) bool {
 	return Transient(err)
 }
 
-// describe turns go-containerregistry's errors into ones that say what to do about them.
+// describe turns go-containerregistry's errors into ones that say what to do about them. An
+// answer that is not a registry's JSON error is named by its status, not quoted: it may be an
+// HTML page, or 64 KiB of anything.
 func describe(err error) error {
 	var terr *transport.Error
 	if errors.As(err, &terr) {
+		if len(terr.Errors) == 0 {
+			msg := fmt.Sprintf("HTTP %d %s", terr.StatusCode, http.StatusText(terr.StatusCode))
+			if r := terr.Request; r != nil && r.URL != nil {
+				msg = fmt.Sprintf("%s %s://%s%s: %s", r.Method, r.URL.Scheme, r.URL.Host, r.URL.Path, msg)
+			}
+			err = &unquoted{msg: msg, err: err}
+		}
 		switch terr.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
 			return fmt.Errorf("%w (HTTP %d): %w", ErrUnauthorized, terr.StatusCode, err)
@@ -251,3 +265,12 @@ func describe(err error) error {
 	}
 	return err
 }
+
+// unquoted is an error with its own message instead of its cause's.
+type unquoted struct {
+	msg string
+	err error
+}
+
+func (u *unquoted) Error() string { return u.msg }
+func (u *unquoted) Unwrap() error { return u.err }

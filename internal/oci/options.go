@@ -31,7 +31,6 @@ type Option func(*options) error
 type options struct {
 	jobs       int
 	chunkSize  int64
-	trusted    string
 	host, user string
 	password   string
 	caFile     string
@@ -85,14 +84,6 @@ func WithCredentials(host, username, password string) Option {
 		o.host, o.user, o.password = host, username, password
 		return nil
 	}
-}
-
-// WithTrustedRegistry names the registry the operator chose (host[:port]): the token service
-// its authentication challenge names is used wherever it is, on private addresses included.
-// Other registries' token services must be on their own host or off link-local addresses.
-// Default: none.
-func WithTrustedRegistry(host string) Option {
-	return func(o *options) error { o.trusted = host; return nil }
 }
 
 // WithChunkSize makes uploads of blobs larger than size go in chunks of size bytes (PATCH with

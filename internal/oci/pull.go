@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/verify"
 	"github.com/google/go-containerregistry/pkg/name"
 )
@@ -65,9 +66,6 @@ func (c *Client) OpenBlob(ctx context.Context, repo, digest string) (io.ReadClos
 	return rc, nil
 }
 
-// maxLocalManifest bounds a manifest read from the local content (registries cap them at 4 MiB).
-const maxLocalManifest = 4 << 20
-
 // localManifest is the manifest with this digest from WithLocal's content, or nil when it does
 // not have it, or has something else under that name.
 func (c *Client) localManifest(digest string) *Manifest {
@@ -79,8 +77,8 @@ func (c *Client) localManifest(digest string) *Manifest {
 		return nil
 	}
 	defer rc.Close()
-	raw, err := io.ReadAll(io.LimitReader(rc, maxLocalManifest+1))
-	if err != nil || len(raw) > maxLocalManifest || mt == "" || verify.Digest(raw) != digest {
+	raw, err := io.ReadAll(io.LimitReader(rc, manifest.MaxBytes+1))
+	if err != nil || len(raw) > manifest.MaxBytes || mt == "" || verify.Digest(raw) != digest {
 		return nil
 	}
 	return &Manifest{Raw: raw, MediaType: mt, Digest: digest}

@@ -34,15 +34,18 @@ func (c *Client) Referrers(ctx context.Context, repo, digest string) ([]manifest
 	return out, nil
 }
 
-// ListTags returns every tag of repo ("host/path"), following the registry's pages.
+// ListTags returns every tag of repo ("host/path"), following the registry's pages, within
+// the caps of Session.ListTags.
 func (c *Client) ListTags(ctx context.Context, repo string) ([]string, error) {
 	r, mirror, err := c.repository(repo)
 	if err != nil {
 		return nil, err
 	}
-	tags, err := c.puller.List(ctx, r)
+	host := r.RegistryStr()
+	s := &Session{c: c, host: host, base: c.scheme(ctx, host) + "://" + host + "/v2/"}
+	tags, err := s.ListTags(ctx, r.RepositoryStr())
 	if err != nil {
-		return nil, through(mirror, fmt.Errorf("list tags of %s: %w", repo, describe(err)))
+		return nil, through(mirror, err)
 	}
 	return tags, nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/element-hq/ess-airgap/internal/manifest"
 )
 
 // retrying retries requests that failed for a reason that may pass: a dropped connection, 408,
@@ -20,6 +23,11 @@ import (
 // within a bound on the total time. A request whose body cannot be replayed is sent once (the
 // caller retries the whole upload). Every request also gets an idle timeout: if no byte moves
 // in either direction for idle, it is cancelled, so a stalled connection cannot hang a run.
+// The answers to small reads (manifests, referrers lists, tags lists) are read whole here, so
+// that a stall in their body is retried like one before their headers. A request that stalls
+// MaxStalls times, or stalls on its last try, is given up (an error Stalled reports as final):
+// an upstream that stalls again and again costs at most MaxStalls x the idle timeout, not the
+// retries of every level above.
 type retrying struct {
 	rt       http.RoundTripper
 	attempts int
@@ -35,6 +43,7 @@ func newRetrying(rt http.RoundTripper, attempts int, total, idle time.Duration) 
 func (r *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	deadline := time.Now().Add(r.total)
+	stalls := 0 // of this request, all attempts
 	for attempt := 1; ; attempt++ {
 		try := req
 		if attempt > 1 && req.GetBody != nil {
@@ -45,9 +54,21 @@ func (r *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 			try = req.Clone(req.Context())
 			try.Body = body
 		}
-		resp, err := r.once(try)
+		resp, err := r.once(try, stalls)
 		if b := budgetOf(req.Context()); b != nil && resp != nil && !TransientStatus(resp.StatusCode) {
 			b.Progress() // an answer: the transfer moves
+		}
+		var se errStalled
+		if errors.As(err, &se) {
+			if stalls = se.stalls; se.final {
+				return nil, err
+			}
+			if replayable {
+				// Retried here while attempts and time last: if this one is the last, the
+				// request is given up for its stalls, not to be retried above.
+				se.final = true
+				err = se
+			}
 		}
 		if !replayable || attempt >= r.attempts || !transient(req.Context(), resp, err) {
 			return resp, err
@@ -80,27 +101,61 @@ func (r *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// once sends one attempt under the idle watchdog.
-func (r *retrying) once(req *http.Request) (*http.Response, error) {
+// once sends one attempt under the idle watchdog; the request stalled stalls times before.
+// The answer to a small read is read whole (up to its cap in limits.go; bodyLimits refuses
+// what passes it).
+func (r *retrying) once(req *http.Request, stalls int) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context())
 	w := &watchdog{cancel: cancel, idle: r.idle}
 	w.arm()
 	req = req.WithContext(ctx)
 	if req.Body != nil && req.Body != http.NoBody {
-		req.Body = &watchedBody{ReadCloser: req.Body, w: w, size: req.ContentLength}
+		req.Body = &watchedBody{ReadCloser: req.Body, w: w, size: req.ContentLength, stalls: stalls}
 	}
 	resp, err := r.rt.RoundTrip(req)
 	if err != nil {
 		w.stop()
 		if w.fired() {
-			err = errStalled{err}
+			err = stalled(err, stalls)
 		}
 		return nil, err
 	}
 	w.kick()
-	resp.Body = &watchedBody{ReadCloser: resp.Body, w: w, done: true}
+	body := &watchedBody{ReadCloser: resp.Body, w: w, done: true, stalls: stalls}
+	resp.Body = body
+	if limit := smallRead(req, resp); limit > 0 {
+		head, err := io.ReadAll(io.LimitReader(body, limit+1))
+		if err != nil {
+			body.Close()
+			return nil, err
+		}
+		resp.Body = &prefixedBody{Reader: io.MultiReader(bytes.NewReader(head), body), body: body}
+	}
 	return resp, nil
 }
+
+// smallRead returns the cap of an answer read whole by the transport (a manifest, a referrers
+// list, a page of tags), 0 for any other.
+func smallRead(req *http.Request, resp *http.Response) int64 {
+	if req.Method != http.MethodGet || resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return 0
+	}
+	switch pathKind(req.URL.Path) {
+	case "/manifests/", "/referrers/":
+		return manifest.MaxBytes
+	case "/tags/":
+		return maxListBytes
+	}
+	return 0
+}
+
+// prefixedBody is an answer read in part already, then the rest of its body.
+type prefixedBody struct {
+	io.Reader
+	body io.Closer
+}
+
+func (p *prefixedBody) Close() error { return p.body.Close() }
 
 // transient reports whether a failed attempt is worth another.
 func transient(ctx context.Context, resp *http.Response, err error) bool {
@@ -154,13 +209,41 @@ func retryAfter(v string) (time.Duration, bool) {
 	return 0, false
 }
 
-// errStalled says a request was cancelled because nothing moved for the idle timeout.
-type errStalled struct{ err error }
+// MaxStalls is how many times a request (or, in the callers that retry a whole transfer, a
+// transfer) may stall before it is given up: stalls now and then pass, an upstream that
+// stalls again and again is the cause to report.
+const MaxStalls = 4
+
+// errStalled says a request was cancelled because nothing moved for the idle timeout; stalls
+// counts the stalls of the request so far, final when they reached MaxStalls.
+type errStalled struct {
+	err    error
+	stalls int
+	final  bool
+}
+
+// stalled is the error of a request's next stall, after prior ones.
+func stalled(err error, prior int) errStalled {
+	return errStalled{err: err, stalls: prior + 1, final: prior+1 >= MaxStalls}
+}
 
 func (e errStalled) Error() string {
+	if e.stalls > 1 {
+		return fmt.Sprintf("connection stalled %d times (no data for the --timeout each time): %v", e.stalls, e.err)
+	}
 	return "connection stalled (no data for the --timeout): " + e.err.Error()
 }
 func (e errStalled) Unwrap() error { return e.err }
+
+// Stalled reports whether err is a transfer that stalled (nothing moved for the --timeout),
+// and whether the request stalled MaxStalls times already: then it is not worth another try.
+func Stalled(err error) (stalled, final bool) {
+	var se errStalled
+	if !errors.As(err, &se) {
+		return false, false
+	}
+	return true, se.final
+}
 
 // watchdog cancels a request when idle passes without a kick.
 type watchdog struct {
@@ -210,9 +293,10 @@ func (w *watchdog) fired() bool {
 // watchedBody kicks the watchdog on every read; a response body (done) releases it on Close.
 type watchedBody struct {
 	io.ReadCloser
-	w    *watchdog
-	done bool  // a response body
-	size int64 // a request body's length, if known
+	w      *watchdog
+	done   bool  // a response body
+	size   int64 // a request body's length, if known
+	stalls int   // of the request before this attempt
 }
 
 func (b *watchedBody) Read(p []byte) (int, error) {
@@ -225,7 +309,7 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 		b.size = 0
 	}
 	if err != nil && err != io.EOF && b.w.fired() {
-		err = errStalled{err}
+		err = stalled(err, b.stalls)
 	}
 	return n, err
 }

@@ -3,6 +3,7 @@ package oci
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -84,5 +85,51 @@ func TestRetrying(t *testing.T) {
 	var stalled errStalled
 	if !errors.As(err, &stalled) || time.Since(start) > 3*time.Second {
 		t.Fatalf("stall: %v after %s", err, time.Since(start))
+	}
+}
+
+// TestStallsCounted: a manifest whose body stalls midway is read again by the transport (its
+// answer is read whole there), and passes when a try goes through; one that stalls every
+// time is given up at its MaxStalls-th stall, as final (issue 19: a stalling upstream held one
+// image more than 5 minutes, every level above retrying it).
+func TestStallsCounted(t *testing.T) {
+	var calls atomic.Int32
+	var goodAfter atomic.Int32
+	body := strings.Repeat("m", 64<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		if g := goodAfter.Load(); g > 0 && n > g {
+			io.WriteString(w, body)
+			return
+		}
+		io.WriteString(w, body[:len(body)/2])
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	rt := newRetrying(http.DefaultTransport, 10, 20*time.Second, 200*time.Millisecond)
+	rt.base = time.Millisecond
+	get := func() (*http.Response, error) {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL+"/v2/x/manifests/1", nil)
+		return rt.RoundTrip(req)
+	}
+
+	goodAfter.Store(2)
+	resp, err := get()
+	if err != nil {
+		t.Fatalf("two stalls then an answer: %v", err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(got) != body || calls.Load() != 3 {
+		t.Fatalf("read %d bytes (%v) in %d calls", len(got), err, calls.Load())
+	}
+
+	calls.Store(0)
+	goodAfter.Store(0)
+	_, err = get()
+	if s, final := Stalled(err); !s || !final || calls.Load() != MaxStalls || !strings.Contains(err.Error(), fmt.Sprintf("stalled %d times", MaxStalls)) {
+		t.Fatalf("stalling every time: %v after %d calls, want a final stall after %d", err, calls.Load(), MaxStalls)
 	}
 }

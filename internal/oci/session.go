@@ -104,7 +104,7 @@ func (s *Session) ResolveTag(ctx context.Context, repo, tag string) (string, err
 	if resp.StatusCode != http.StatusOK {
 		return "", statusError(resp, what)
 	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxManifestBytes))
+	raw, err := readManifest(resp.Body)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}

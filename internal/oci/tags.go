@@ -10,11 +10,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
-
-// maxManifestBytes bounds a manifest or index read from a registry.
-const maxManifestBytes = 16 << 20
 
 // tagsPageSize is the n asked of a tags list; 0 asks for none and lets the registry choose.
 // Asking is risky (some registries cut the list at n without a Link header), so it stays 0
@@ -22,8 +20,9 @@ const maxManifestBytes = 16 << 20
 var tagsPageSize = 0
 
 // ListTags returns every tag of repo, in the order the registry serves them, following its
-// pagination (the Link header of each page, which must stay on the same registry). A
-// repository the registry does not know is an error wrapping ErrNotFound.
+// pagination (the Link header of each page, which must stay on the same registry), at most
+// maxTags tags in maxTagPages pages of maxListBytes. A repository the registry does not know
+// is an error wrapping ErrNotFound.
 func (p *Session) ListTags(ctx context.Context, repo string) ([]string, error) {
 	what := fmt.Sprintf("list tags of %s/%s", p.host, repo)
 	u := p.base + repo + "/tags/list"
@@ -35,6 +34,9 @@ func (p *Session) ListTags(ctx context.Context, repo string) ([]string, error) {
 	for u != "" {
 		if seen[u] {
 			return nil, fmt.Errorf("%s: the registry's next page %s repeats an earlier one", what, u)
+		}
+		if len(seen) == maxTagPages || len(tags) > maxTags {
+			return nil, fmt.Errorf("%s: more than %d tags or %d pages: refused", what, maxTags, maxTagPages)
 		}
 		seen[u] = true
 		page, next, err := p.tagsPage(ctx, u, what)
@@ -64,7 +66,7 @@ func (p *Session) tagsPage(ctx context.Context, u, what string) ([]string, strin
 	var body struct {
 		Tags []string `json:"tags"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxManifestBytes)).Decode(&body); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxListBytes+1)).Decode(&body); err != nil {
 		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}
 	next, err := p.nextLink(resp.Header.Values("Link"))
@@ -109,7 +111,8 @@ func (p *Session) nextLink(values []string) (string, error) {
 // asking for the media types in manifest.MediaTypes, and returns its exact bytes and the media
 // type the registry gave (Content-Type, without parameters). When ref is a digest the bytes
 // are verified against it (an error wrapping verify.ErrMismatch otherwise). A manifest the
-// registry does not have is an error wrapping ErrNotFound. Manifests over 16 MiB are refused.
+// registry does not have is an error wrapping ErrNotFound. Manifests over manifest.MaxBytes are
+// refused (manifest.ErrTooLarge).
 func (p *Session) GetManifest(ctx context.Context, repo, ref string) (raw []byte, mediaType string, err error) {
 	what := fmt.Sprintf("get manifest %s/%s", p.host, repo)
 	if strings.Contains(ref, ":") {
@@ -128,12 +131,9 @@ func (p *Session) GetManifest(ctx context.Context, repo, ref string) (raw []byte
 	if resp.StatusCode != http.StatusOK {
 		return nil, "", statusError(resp, what)
 	}
-	raw, err = io.ReadAll(io.LimitReader(resp.Body, maxManifestBytes+1))
+	raw, err = readManifest(resp.Body)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", what, err)
-	}
-	if len(raw) > maxManifestBytes {
-		return nil, "", fmt.Errorf("%s: larger than %d bytes", what, maxManifestBytes)
 	}
 	if strings.Contains(ref, ":") {
 		if err := verify.Bytes(raw, ref, -1); err != nil {
@@ -142,4 +142,17 @@ func (p *Session) GetManifest(ctx context.Context, repo, ref string) (raw []byte
 	}
 	mediaType, _, _ = strings.Cut(resp.Header.Get("Content-Type"), ";")
 	return raw, strings.TrimSpace(mediaType), nil
+}
+
+// readManifest reads a manifest's body, refusing one over manifest.MaxBytes (bodyLimits has
+// refused it already; this says so for a transport given by WithTransport).
+func readManifest(body io.Reader) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(body, manifest.MaxBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > manifest.MaxBytes {
+		return nil, manifest.Over("the manifest")
+	}
+	return raw, nil
 }

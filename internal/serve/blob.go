@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
@@ -19,13 +20,21 @@ const (
 	smallBlob = 1 << 20
 	// heldTail is how many of a streamed blob's last bytes wait until its digest matched.
 	heldTail = 64 << 10
+	// maxRanges is the most ranges one request may ask for (nginx's max_ranges): a client
+	// resuming a pull asks for one; each costs a seek into the compressed file.
+	maxRanges = 8
 )
 
 // serveBlob answers GET and HEAD of a blob of rp: a manifest's bytes from memory, a small blob
 // read whole and verified, a large one verified whole the first time it is asked for (once,
 // however many ask at once) and streamed verified again, or a range of it (http.ServeContent:
-// Range, If-Range, If-None-Match).
+// Range, If-Range, If-None-Match). More than maxRanges ranges in one request are refused
+// (416) before anything is read.
 func (r *Registry) serveBlob(w http.ResponseWriter, req *http.Request, name string, rp *repo, digest string) {
+	if n := strings.Count(req.Header.Get("Range"), ",") + 1; n > maxRanges && req.Method == http.MethodGet {
+		writeError(w, http.StatusRequestedRangeNotSatisfiable, "RANGE_INVALID", fmt.Sprintf("%d ranges asked: at most %d a request", n, maxRanges))
+		return
+	}
 	h := w.Header()
 	h.Set("Docker-Content-Digest", digest)
 	h.Set("Etag", `"`+digest+`"`)

@@ -10,6 +10,10 @@
 // it in the log, never wrong bytes. Several bundles are served as one registry (a full bundle
 // and its deltas: a delta's external layers are read from the bundle that carries them).
 //
+// It takes little from clients: timeouts on requests and on every write of an answer
+// (Serve), at most 8 ranges a request, the same bcrypt work for unknown users, and failed
+// logins limited per address (failures.go).
+//
 // The package reads bundles through internal/archive and manifests through internal/manifest;
 // it knows nothing of registry clients.
 package serve

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log"
 	"strings"
+	"time"
 )
 
 // Option configures New.
@@ -13,7 +14,8 @@ type Option func(*options) error
 type options struct {
 	prefix string
 	log    *log.Logger
-	users  map[string][]byte // htpasswd: user -> bcrypt hash
+	users  *htpasswd        // nil: no authentication
+	now    func() time.Time // the clock of failed logins (tests)
 }
 
 // WithPathPrefix serves every repository under prefix ("ess": ess/library/haproxy), as
@@ -39,7 +41,9 @@ func WithLog(l *log.Logger) Option {
 }
 
 // WithHtpasswd requires HTTP basic authentication by a user of an htpasswd file's content
-// (bcrypt entries only, as Distribution reads them: htpasswd -B). Default: no authentication.
+// (bcrypt entries only, as Distribution reads them: htpasswd -B). An unknown user costs the
+// same bcrypt comparison as a known one; failed logins are limited per client address
+// (failures.go). Default: no authentication.
 func WithHtpasswd(name string, content []byte) Option {
 	return func(o *options) error {
 		users, err := parseHtpasswd(name, content)
@@ -49,7 +53,7 @@ func WithHtpasswd(name string, content []byte) Option {
 }
 
 func newOptions(opts []Option) (options, error) {
-	o := options{log: log.New(io.Discard, "", 0)}
+	o := options{log: log.New(io.Discard, "", 0), now: time.Now}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return o, err
