@@ -1,7 +1,14 @@
 # Every target works from a clean clone on a machine without internet (the Go module proxy aside).
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X github.com/element-hq/ess-airgap/internal/version.Version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
+# the build date: $SOURCE_DATE_EPOCH when set, else the commit's time (never the clock: the same
+# commit gives the same binary)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+export SOURCE_DATE_EPOCH
+VPKG     := github.com/element-hq/ess-airgap/internal/version
+LDFLAGS  := -s -w -buildid= -X $(VPKG).Version=$(VERSION) -X $(VPKG).Commit=$(COMMIT) \
+            -X $(VPKG).Date=$(shell [ -n "$(SOURCE_DATE_EPOCH)" ] && date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
 GOBIN    := $(shell $(GO) env GOPATH)/bin
 export PATH := $(GOBIN):$(PATH)
 FUZZTIME ?= 20s

@@ -166,7 +166,7 @@ func createCommand(e *env) *cli.Command {
 				var err error
 				res, err = mirror.Create(c.Context, client, mirror.CreateOptions{
 					List: list, ListContent: content, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
-					Output: out, Cache: c.String("cache"), Created: created, Tool: "bundle " + version.Version, Progress: m,
+					Output: out, Cache: c.String("cache"), Created: created, Tool: version.Tool("bundle"), Progress: m,
 					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Chart: ch, PartSize: partSize, Parity: parity,
 					Referrers: c.IsSet("referrers"), ReferrerTypes: refTypes})
 				return err

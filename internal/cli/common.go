@@ -44,10 +44,11 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 	case "unbundle":
 		app = unbundleApp(e)
 	default:
-		return report(ctx, stderr, prog, fmt.Errorf("unknown program %q", prog))
+		return exitReport(ctx, stderr, prog, fmt.Errorf("unknown program %q", prog))
 	}
 	app.Name = prog
-	app.Version = version.Version
+	app.Version = version.Get().Version
+	app.Commands = append(app.Commands, versionCommand(e))
 	app.Writer, app.ErrWriter = stdout, stderr
 	app.ExitErrHandler = func(*cli.Context, error) {}
 	app.HideHelpCommand = true
@@ -63,7 +64,7 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 		}
 		return cli.ShowAppHelp(c)
 	}
-	return report(ctx, stderr, prog, app.RunContext(ctx, hoistFlags(app, args)))
+	return exitReport(ctx, stderr, prog, app.RunContext(ctx, hoistFlags(app, args)))
 }
 
 // oneArg returns the single positional argument, refusing extras (flags that follow it were
@@ -117,7 +118,7 @@ func registryFlags(jobs int) []cli.Flag {
 func newClient(c *cli.Context, e *env, authHost string, extra ...oci.Option) (*oci.Client, error) {
 	opts := append([]oci.Option{oci.WithJobs(c.Int("jobs")), oci.WithCAFile(c.String("ca-file")),
 		oci.WithPlainHTTP(c.Bool("plain-http")), oci.WithInsecureSkipTLSVerify(c.Bool("insecure-skip-tls-verify")),
-		oci.WithTimeout(c.Duration("timeout")), oci.WithUserAgent(c.App.Name + "/" + version.Version),
+		oci.WithTimeout(c.Duration("timeout")), oci.WithUserAgent(c.App.Name + "/" + version.Get().Version),
 		oci.WithRetry(c.Int("retries"), c.Duration("retry-time"))}, extra...)
 	if authHost != "" {
 		opts = append(opts, oci.WithTrustedRegistry(authHost))

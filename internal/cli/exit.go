@@ -65,8 +65,8 @@ func exitCode(ctx context.Context, err error) int {
 	return ExitError
 }
 
-// report prints err on stderr with the program's name and returns the exit code.
-func report(ctx context.Context, stderr io.Writer, prog string, err error) int {
+// exitReport prints err on stderr with the program's name and returns the exit code.
+func exitReport(ctx context.Context, stderr io.Writer, prog string, err error) int {
 	code := exitCode(ctx, err)
 	if code == ExitInterrupted {
 		fmt.Fprintf(stderr, "%s: interrupted\n", prog)
