@@ -13,7 +13,7 @@ GOBIN    := $(shell $(GO) env GOPATH)/bin
 export PATH := $(GOBIN):$(PATH)
 FUZZTIME ?= 20s
 
-.PHONY: all build test vet demo fuzz bench bench-small bench-link bench-growth bench-real clean tools
+.PHONY: all build release man test vet demo fuzz bench bench-small bench-link bench-growth bench-real clean tools
 
 all: build
 
@@ -21,6 +21,14 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/bundle ./cmd/bundle
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/unbundle ./cmd/unbundle
+
+## release: dist/ with static bundle and unbundle for linux/amd64, linux/arm64, darwin/amd64,
+## darwin/arm64 and windows/amd64 (bundle-linux-amd64, ...), an SPDX SBOM of each (.spdx.json),
+## SHA256SUMS and, with SIGN_KEY=FILE (an ed25519 OpenSSH key), SHA256SUMS.sig (namespace
+## ess-airgap-release). The same commit gives byte-identical files (docs/release.md).
+release:
+	$(GO) run ./cmd/release -dist dist -version '$(VERSION)' -commit '$(COMMIT)' \
+	  -source-date-epoch '$(SOURCE_DATE_EPOCH)' $(if $(SIGN_KEY),-sign-key '$(SIGN_KEY)')
 
 ## vet: go vet and gofmt
 vet:
@@ -92,4 +100,4 @@ tools:
 	@command -v helm >/dev/null || $(GO) install helm.sh/helm/v4/cmd/helm@v4.3.2
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
