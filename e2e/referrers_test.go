@@ -19,6 +19,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
 	"github.com/element-hq/ess-airgap/internal/manifest"
+	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -166,15 +167,15 @@ func TestReferrersPushed(t *testing.T) {
 				foreign = attachForeign(t, dest, sbom.Repo, sbom.Subject)
 			}
 			cm := filepath.Join(t.TempDir(), "cm.yaml")
-			report := filepath.Join(t.TempDir(), "report.json")
-			r := must(t, runCmd("unbundle", nil, "push", "--registry", dest.Host, "--configmap", cm, "--report", report, bundle))
+			rp := filepath.Join(t.TempDir(), "report.json")
+			r := must(t, runCmd("unbundle", nil, "push", "--registry", dest.Host, "--configmap", cm, "--report", rp, bundle))
 			if !strings.Contains(r.stderr, "referrers (signatures, attestations, SBOMs): "+itoa(n)+" pushed, 0 already there, 0 failed") {
 				t.Fatalf("push did not count %d referrers pushed:\n%s", n, r.stderr)
 			}
-			var rep struct{ Stats struct{ ReferrersPushed int } }
-			data, _ := os.ReadFile(report)
-			if json.Unmarshal(data, &rep); rep.Stats.ReferrersPushed != n {
-				t.Errorf("report counts %d referrers pushed, want %d: %s", rep.Stats.ReferrersPushed, n, data)
+			var rep report.Push
+			data, _ := os.ReadFile(rp)
+			if err := report.Decode(data, &rep); err != nil || rep.Stats.ReferrersPushed != int64(n) || !rep.OK {
+				t.Errorf("report counts %d referrers pushed, want %d (%v): %s", rep.Stats.ReferrersPushed, n, err, data)
 			}
 			for _, a := range up.refs.Attached {
 				repo, _ := name.NewRepository(dest.Host + "/" + a.Repo)

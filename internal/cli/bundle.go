@@ -60,7 +60,8 @@ func createCommand(e *env) *cli.Command {
 			&cli.StringSliceFlag{Name: "exclude", Usage: "leave out these `component[.container]` (repeatable)"},
 			&cli.StringSliceFlag{Name: "platform", Usage: "carry only this `os/arch[/variant]` of every multi-platform image (repeatable); the ConfigMap then carries the new digests"},
 			&cli.StringFlag{Name: "since", Usage: "make a delta: leave out the layers that `OLD.tar.zst` (an earlier bundle) or an inventory.json (from unbundle inventory) has"},
-			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
+			&cli.StringFlag{Name: "report", Usage: "write the report (as --json prints it: docs/json.md) to `FILE.json`"},
+			jsonFlag,
 			&cli.BoolFlag{Name: "dry-run", Usage: "resolve every image and print the plan (the chart's images and where each comes from, blobs, bytes to pull, bytes cached) without pulling layers or writing the bundle"},
 			&cli.StringFlag{Name: "cache", Usage: "keep pulled blobs in `DIR` and reuse them in later runs (default: none; a stopped run's NAME.tar.zst.partial is resumed without it)"},
 			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one)"},
@@ -166,7 +167,7 @@ func createCommand(e *env) *cli.Command {
 				var err error
 				res, err = mirror.Create(c.Context, client, mirror.CreateOptions{
 					List: list, ListContent: content, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
-					Output: out, Cache: c.String("cache"), Created: created, Tool: version.Tool("bundle"), Progress: m,
+					Output: out, Cache: c.String("cache"), Created: created, Tool: version.Tool("bundle"), Progress: observed(e, m),
 					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Chart: ch, PartSize: partSize, Parity: parity,
 					Referrers: c.IsSet("referrers"), ReferrerTypes: refTypes})
 				return err
@@ -176,16 +177,26 @@ func createCommand(e *env) *cli.Command {
 				for _, sk := range res.Skipped {
 					fmt.Fprintf(e.stderr, "referrer %s of %s not carried: %s\n", sk.Referrer, sk.Image, sk.Reason)
 				}
+				rep := createReport(c, out, res, start, signer != nil)
 				if rp := c.String("report"); rp != "" {
-					var done []outcome
-					if res.Manifest != nil {
-						for _, im := range res.Manifest.Images {
-							done = append(done, outcome{Container: im.Key(), Image: im.Ref(), Digest: im.Digest})
-						}
-					}
-					if rerr := writeReport(rp, nil, done, res.Failed); rerr != nil {
+					if rerr := writeReportFile(rp, rep); rerr != nil {
 						return rerr
 					}
+				}
+				if c.Bool("json") {
+					if signer != nil && res.Manifest != nil && !c.Bool("dry-run") {
+						set, serr := archive.Locate(out)
+						if serr == nil {
+							serr = signBundle(&env{stdout: e.stderr, stderr: e.stderr, log: e.log}, set, signer)
+						}
+						if serr != nil {
+							return serr
+						}
+					}
+					if jerr := writeJSON(e.stdout, rep); jerr != nil {
+						return jerr
+					}
+					return err
 				}
 			}
 			if res == nil || res.Manifest == nil {

@@ -24,13 +24,15 @@ import (
 // env is what a command reads and writes besides files.
 type env struct {
 	stdin          io.Reader
-	stdout, stderr io.Writer
+	stdout, stderr io.Writer // stderr is log, as --log-format and --quiet say
+	log            *logger
 }
 
 // Main runs the named program ("bundle" or "unbundle") with args (args[0] is the program) and
 // returns its exit code.
 func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	lg := &logger{w: stderr, prog: prog}
+	e := &env{stdin: stdin, stdout: stdout, stderr: lg, log: lg}
 	if path := os.Getenv("ESS_AIRGAP_CPUPROFILE"); path != "" { // for make bench and profiling
 		if f, err := os.Create(path); err == nil {
 			pprof.StartCPUProfile(f)
@@ -44,7 +46,7 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 	case "unbundle":
 		app = unbundleApp(e)
 	default:
-		return exitReport(ctx, stderr, prog, fmt.Errorf("unknown program %q", prog))
+		return exitReport(ctx, lg, fmt.Errorf("unknown program %q", prog))
 	}
 	app.Name = prog
 	app.Version = version.Get().Version
@@ -55,6 +57,13 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 	app.CustomAppHelpTemplate = cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n"
 	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usagef("%v", err) }
 	for _, c := range app.Commands {
+		c.Flags = append(c.Flags, logFlags()...)
+		c.Before = func(c *cli.Context) error {
+			if c.Bool("quiet") && !c.Bool("json") && quietStdout[c.Command.Name] {
+				e.stdout = io.Discard // its summary is all it prints there
+			}
+			return lg.configure(c)
+		}
 		c.OnUsageError = app.OnUsageError
 		c.CustomHelpTemplate = cli.CommandHelpTemplate + "\n" + exitCodesHelp + "\n"
 	}
@@ -64,8 +73,11 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 		}
 		return cli.ShowAppHelp(c)
 	}
-	return exitReport(ctx, stderr, prog, app.RunContext(ctx, hoistFlags(app, args)))
+	return exitReport(ctx, lg, app.RunContext(ctx, hoistFlags(app, args)))
 }
+
+// quietStdout are the commands whose standard output is a summary that --quiet silences.
+var quietStdout = map[string]bool{"create": true, "verify": true, "sign": true, "repair": true}
 
 // oneArg returns the single positional argument, refusing extras (flags that follow it were
 // moved before it by hoistFlags).
@@ -167,15 +179,6 @@ func password(c *cli.Context, e *env) (string, error) {
 	return "", usagef("--username needs a password: --password-stdin or $REGISTRY_PASSWORD")
 }
 
-// withProgress runs fn while showing a Meter on stderr.
-func withProgress(e *env, label string, fn func(m *progress.Meter) error) error {
-	m := &progress.Meter{}
-	d := progress.Start(e.stderr, label, m, 5*time.Second)
-	err := fn(m)
-	d.Stop()
-	return err
-}
-
 // verifyCommand is `verify NAME.tar.zst`, shared by both programs.
 func verifyCommand(e *env) *cli.Command {
 	return &cli.Command{
@@ -186,8 +189,9 @@ func verifyCommand(e *env) *cli.Command {
    glob, or the directories of several media. Every part missing or damaged is named, and
    whether the parity parts can rebuild it (unbundle repair). With --public-key the signature
    is checked first, and who signed it, and when, is printed.`,
-		Flags: []cli.Flag{publicKeyFlag},
-		Action: func(c *cli.Context) error {
+		Flags: []cli.Flag{publicKeyFlag, jsonFlag},
+		Action: func(c *cli.Context) (err error) {
+			e := e // --json sends the text to stderr
 			args, err := bundleArgs(c)
 			if err != nil {
 				return err
@@ -200,11 +204,21 @@ func verifyCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
+			start := time.Now()
+			var res *archive.Result
+			var users map[string][]string
+			if c.Bool("json") { // the report, whatever the outcome; the rest goes to stderr
+				out := e.stdout
+				e = &env{stdin: e.stdin, stdout: e.stderr, stderr: e.stderr, log: e.log}
+				defer func() {
+					if jerr := writeJSON(out, verifyReport(s.Name, res, users, start, err)); jerr != nil && err == nil {
+						err = jerr
+					}
+				}()
+			}
 			if err := checkSignature(e.stdout, s, keys); err != nil {
 				return err
 			}
-			start := time.Now()
-			var res *archive.Result
 			err = withProgress(e, "verify", func(m *progress.Meter) error {
 				m.SetTotal(setBytes(s))
 				var err error
@@ -212,7 +226,7 @@ func verifyCommand(e *env) *cli.Command {
 				return err
 			})
 			if res != nil && len(res.Bad) > 0 {
-				users := blobUsers(c.Context, s)
+				users = blobUsers(c.Context, s)
 				for _, bad := range res.Bad {
 					fmt.Fprintf(e.stderr, "BAD %s%s: %v\n", bad.Name, usedBy(users, bad.Digest), bad.Err)
 				}
@@ -220,12 +234,19 @@ func verifyCommand(e *env) *cli.Command {
 			var pe *archive.PartsError
 			if errors.As(err, &pe) {
 				printBadParts(e, pe.Bad)
+				if res == nil {
+					res = &archive.Result{}
+				}
+				res.Parts = mergeParts(res.Parts, pe.Bad)
 			}
 			if err != nil {
 				return err
 			}
 			if len(res.Bad) > 0 {
 				return fmt.Errorf("%s: %w: %d entries failed verification", s.Name, archive.ErrCorrupt, len(res.Bad))
+			}
+			if res.SHA256 == "" && s.Sums != nil {
+				res.SHA256 = s.Sums.SHA256
 			}
 			took := time.Since(start).Round(time.Millisecond)
 			if !s.Split() {
@@ -241,6 +262,24 @@ func verifyCommand(e *env) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// mergeParts puts the parts found bad into the list of every part (bad ones alone when the
+// list is empty).
+func mergeParts(all, bad []archive.PartStatus) []archive.PartStatus {
+	if len(all) == 0 {
+		return bad
+	}
+	byName := map[string]archive.PartStatus{}
+	for _, b := range bad {
+		byName[b.Name] = b
+	}
+	for i, p := range all {
+		if b, ok := byName[p.Name]; ok {
+			all[i] = b
+		}
+	}
+	return all
 }
 
 // setBytes is how many bytes verifying the bundle reads, for the progress bar.
@@ -278,7 +317,8 @@ func listCommand(e *env) *cli.Command {
 		Name:      "list",
 		Usage:     "list the images of a bundle, read from the head of the file",
 		ArgsUsage: bundleArgsUsage,
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the bundle manifest as JSON"}},
+		Flags: []cli.Flag{jsonFlag,
+			&cli.BoolFlag{Name: "manifest", Usage: "print the bundle manifest (bundle.json, docs/bundle-format.md) as it is"}},
 		Action: func(c *cli.Context) error {
 			b, err := openBundle(c, e, false)
 			if err != nil {
@@ -286,8 +326,11 @@ func listCommand(e *env) *cli.Command {
 			}
 			defer b.Close()
 			m := b.Manifest()
-			if c.Bool("json") {
+			switch {
+			case c.Bool("manifest"):
 				return writeJSON(e.stdout, m)
+			case c.Bool("json"):
+				return writeJSON(e.stdout, listReport(strings.Join(c.Args().Slice(), " "), b))
 			}
 			refs, err := mirror.ReferrersOf(c.Context, b)
 			if err != nil {
@@ -316,6 +359,10 @@ func listCommand(e *env) *cli.Command {
 			if ch := m.Chart; ch != nil {
 				fmt.Fprintf(e.stdout, "chart %s %s from %s (digest %s), values applied: %s; its image blocks are the %s.<values path> entries\n",
 					ch.Name, ch.Version, ch.Ref, ch.Digest, valuesNames(ch.Values), ch.Name)
+			}
+			for _, f := range m.Files {
+				fmt.Fprintf(e.stdout, "file %s: %s, %s (unbundle extract %s %s --dir DIR)\n", f.Name, progress.Bytes(f.Size), f.Digest,
+					strings.Join(c.Args().Slice(), " "), f.Name)
 			}
 			if m.Base != nil {
 				fmt.Fprintf(e.stdout, "delta bundle: relies on %s %s (%s) for %d layers it does not carry\n", m.Base.Kind, m.Base.Name, m.Base.Digest, len(m.External))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/mirror"
@@ -65,13 +64,14 @@ func exitCode(ctx context.Context, err error) int {
 	return ExitError
 }
 
-// exitReport prints err on stderr with the program's name and returns the exit code.
-func exitReport(ctx context.Context, stderr io.Writer, prog string, err error) int {
+// exitReport prints err on stderr with the program's name (as a JSON exit event with
+// --log-format json) and returns the exit code.
+func exitReport(ctx context.Context, lg *logger, err error) int {
 	code := exitCode(ctx, err)
 	if code == ExitInterrupted {
-		fmt.Fprintf(stderr, "%s: interrupted\n", prog)
+		lg.exit(errors.New("interrupted"), code)
 	} else if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		lg.exit(err, code)
 	}
 	return code
 }

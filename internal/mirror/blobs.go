@@ -159,6 +159,7 @@ func (r *pushRun) pushBlobTo(ctx context.Context, repo string, j *blobJob, from 
 		r.stats.blobsSkipped.Add(1)
 		j.progress(r.progress, j.Size)
 		*from = repo
+		observe(r.progress, Event{Kind: "blob", Phase: "skipped", Repo: repo, Digest: j.Digest, Size: j.Size})
 		return nil
 	}
 	session := ""
@@ -169,6 +170,7 @@ func (r *pushRun) pushBlobTo(ctx context.Context, repo string, j *blobJob, from 
 		}
 		if mounted {
 			r.stats.blobsMounted.Add(1)
+			observe(r.progress, Event{Kind: "blob", Phase: "mounted", Repo: repo, Digest: j.Digest, Size: j.Size})
 			return nil
 		}
 		session = s
@@ -198,6 +200,7 @@ func (r *pushRun) upload(ctx context.Context, repo string, j *blobJob, session s
 	}
 	r.stats.blobsUploaded.Add(1)
 	r.stats.bytesUploaded.Add(j.Size)
+	observe(r.progress, Event{Kind: "blob", Phase: "uploaded", Repo: repo, Digest: j.Digest, Size: j.Size})
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -86,7 +87,7 @@ type Plan struct {
 type Created struct {
 	Manifest *archive.Manifest
 	SHA256   string
-	Plan     Plan
+	Plan     Plan // what the run had to move, counted before it started
 	// Failed lists, per container key, the images that could not be resolved and were left out
 	// of the bundle; Create then returns an error wrapping ErrPartial.
 	Failed map[string]error
@@ -133,6 +134,12 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	for _, im := range images {
+		observe(o.Progress, Event{Kind: "image", Phase: "resolved", Container: memberKeys(im.group), Ref: im.group.Source.Ref(), Digest: im.root.Desc.Digest})
+	}
+	for _, k := range slices.Sorted(maps.Keys(failed)) {
+		observe(o.Progress, Event{Kind: "image", Phase: "failed", Container: k, Err: failed[k]})
+	}
 	var skipped []Skipped
 	if o.Referrers {
 		var refFailed map[string]error
@@ -178,6 +185,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 		}
 		return res, nil
 	}
+	pl := plan(blobs, external, o.Cache) // before the run fills the cache
 	var cached *cache.Dir
 	if o.Cache != "" {
 		if cached, err = cache.Open(o.Cache); err != nil {
@@ -214,7 +222,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if err != nil {
 		return nil, err
 	}
-	res := &Created{Manifest: m, SHA256: sum, Failed: failed, Kept: kept, Skipped: skipped}
+	res := &Created{Manifest: m, SHA256: sum, Failed: failed, Kept: kept, Skipped: skipped, Plan: pl}
 	if len(failed) > 0 {
 		return res, fmt.Errorf("%w: %d of %d containers left out of the bundle", ErrPartial, len(failed), len(sources))
 	}

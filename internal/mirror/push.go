@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -102,6 +103,12 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 	}
 	run.pushBlobs(ctx, jobs)
 	run.pushManifests(ctx, slices.DeleteFunc(ts, func(t *target) bool { return t.pushed }), res)
+	for _, im := range res.Images {
+		observe(o.Progress, Event{Kind: "image", Phase: "pushed", Container: im.Key(), Ref: im.Ref(), Digest: im.Digest})
+	}
+	for _, k := range slices.Sorted(maps.Keys(res.Failed)) {
+		observe(o.Progress, Event{Kind: "image", Phase: "failed", Container: k, Err: res.Failed[k]})
+	}
 	run.pushReferrers(ctx, all, res)
 	res.Stats = run.stats.snapshot()
 	if err := ctx.Err(); err != nil {
