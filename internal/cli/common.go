@@ -211,7 +211,7 @@ func verifyCommand(e *env) *cli.Command {
 				out := e.stdout
 				e = &env{stdin: e.stdin, stdout: e.stderr, stderr: e.stderr, log: e.log}
 				defer func() {
-					if jerr := writeJSON(out, verifyReport(s.Name, res, users, start, err)); jerr != nil && err == nil {
+					if jerr := writeJSON(out, verifyReport(strings.Join(args, " "), res, users, start, err)); jerr != nil && err == nil {
 						err = jerr
 					}
 				}()
