@@ -30,6 +30,10 @@ release:
 	$(GO) run ./cmd/release -dist dist -version '$(VERSION)' -commit '$(COMMIT)' \
 	  -source-date-epoch '$(SOURCE_DATE_EPOCH)' $(if $(SIGN_KEY),-sign-key '$(SIGN_KEY)')
 
+## man: man pages of bundle and unbundle, from their command definitions, in man/ (man -l man/bundle.1)
+man:
+	$(GO) run ./cmd/mangen -dir man
+
 ## vet: go vet and gofmt
 vet:
 	$(GO) vet ./...
@@ -83,21 +87,21 @@ bench-growth: build tools
 bench-real: build tools
 	$(GO) run ./bench -profile large -layers real -runs 1 -paths ours,floor -out bench/results-real.md
 
-## tools: the tools the tests drive, installed when missing: skopeo, zstd and ssh-keygen from
-## Debian's packages (apt-get: CI and a fresh machine run as root), regctl, crane and helm built
+## tools: the tools the tests drive, installed when missing: skopeo, zstd, ssh-keygen, and zsh and
+## fish (which check the completion scripts), from Debian's packages (apt-get: CI and a fresh machine run as root), regctl, crane and helm built
 ## from their Go modules (helm, not a Debian package, takes about 2 minutes on 2 cores the first
 ## time). Cosign signatures are checked in Go by the tests (e2e/referrers_test.go), as cosign
 ## verify --key does without a transparency log: cosign is not built.
 tools:
-	@missing=""; for t in skopeo zstd ssh-keygen; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	@missing=""; for t in skopeo zstd ssh-keygen zsh fish; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages for:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq skopeo zstd openssh-client >/dev/null; \
+	  apt-get update -qq && apt-get install -y -qq skopeo zstd openssh-client zsh fish >/dev/null; \
 	fi
 	@command -v regctl >/dev/null || $(GO) install github.com/regclient/regclient/cmd/regctl@v0.11.7
 	@command -v crane >/dev/null || $(GO) install github.com/google/go-containerregistry/cmd/crane@v0.22.1
 	@command -v helm >/dev/null || $(GO) install helm.sh/helm/v4/cmd/helm@v4.3.2
 
 clean:
-	rm -rf bin dist
+	rm -rf bin dist man

@@ -39,6 +39,16 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
+	app, err := newApp(prog, e)
+	if err != nil {
+		return exitReport(ctx, lg, err)
+	}
+	return exitReport(ctx, lg, app.RunContext(ctx, hoistFlags(app, args)))
+}
+
+// newApp makes the named program's command line: its commands, each with the log flags, the
+// exit codes in every help, errors returned rather than exits.
+func newApp(prog string, e *env) (*cli.App, error) {
 	var app *cli.App
 	switch prog {
 	case "bundle":
@@ -46,12 +56,12 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 	case "unbundle":
 		app = unbundleApp(e)
 	default:
-		return exitReport(ctx, lg, fmt.Errorf("unknown program %q", prog))
+		return nil, fmt.Errorf("unknown program %q", prog)
 	}
 	app.Name = prog
 	app.Version = version.Get().Version
-	app.Commands = append(app.Commands, versionCommand(e))
-	app.Writer, app.ErrWriter = stdout, stderr
+	app.Commands = append(app.Commands, versionCommand(e), completionCommand(e))
+	app.Writer, app.ErrWriter = e.stdout, e.log.w
 	app.ExitErrHandler = func(*cli.Context, error) {}
 	app.HideHelpCommand = true
 	app.CustomAppHelpTemplate = cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n"
@@ -62,7 +72,7 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 			if c.Bool("quiet") && !c.Bool("json") && quietStdout[c.Command.Name] {
 				e.stdout = io.Discard // its summary is all it prints there
 			}
-			return lg.configure(c)
+			return e.log.configure(c)
 		}
 		c.OnUsageError = app.OnUsageError
 		c.CustomHelpTemplate = cli.CommandHelpTemplate + "\n" + exitCodesHelp + "\n"
@@ -73,7 +83,7 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 		}
 		return cli.ShowAppHelp(c)
 	}
-	return exitReport(ctx, lg, app.RunContext(ctx, hoistFlags(app, args)))
+	return app, nil
 }
 
 // quietStdout are the commands whose standard output is a summary that --quiet silences.
