@@ -83,9 +83,9 @@ type PlainFile struct {
 func CheckFileName(name string) error {
 	switch {
 	case name == "" || name == "." || name == ".." || len(name) > 255 || strings.ContainsAny(name, "/\\\x00"):
-		return fmt.Errorf("%w: file name %q: one file name, no path", ErrCorrupt, name)
+		return fmt.Errorf("file name %q: one file name, no path, no . or ..", name)
 	case name == ManifestName || name == LayoutName || name == IndexName || name == "blobs":
-		return fmt.Errorf("%w: file name %q is a name of the bundle's layout", ErrCorrupt, name)
+		return fmt.Errorf("file name %q is a name of the bundle's layout", name)
 	}
 	return nil
 }
@@ -318,7 +318,7 @@ func (m *Manifest) checkFiles() error {
 	names := map[string]bool{}
 	for _, f := range m.Files {
 		if err := CheckFileName(f.Name); err != nil {
-			return err
+			return fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
 		if err := verify.Check(f.Digest); err != nil {
 			return fmt.Errorf("%w: file %s: %v", ErrCorrupt, f.Name, err)

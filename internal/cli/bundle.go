@@ -50,7 +50,12 @@ func createCommand(e *env) *cli.Command {
    size (the last holds the rest), as it streams: cat NAME.tar.zst.0* > NAME.tar.zst gives the
    bundle, and NAME.tar.zst.sha256 lists every part. --parity N adds N parity parts
    NAME.tar.zst.p01, ...: any N parts lost or damaged are rebuilt by unbundle repair.
-   --sign-key signs NAME.tar.zst.sha256 (see bundle sign).`,
+   --sign-key signs NAME.tar.zst.sha256 (see bundle sign).
+
+   --file and --with-unbundle carry plain files after the images (the ESS Installer, CRDs,
+   the site's values, the unbundle binary for the bastion): each is an entry of its own that
+   zstd -dc NAME.tar.zst | tar -x NAME extracts, listed by list, and written out, verified,
+   by unbundle extract NAME.tar.zst NAME --dir DIR.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "images", Usage: "the image list (images_digests.yml)"},
 			&cli.StringFlag{Name: "chart", Usage: "a Helm chart: `oci://HOST/PATH/NAME:VERSION`, a chart .tgz or a chart directory"},
@@ -69,12 +74,16 @@ func createCommand(e *env) *cli.Command {
 			&cli.IntFlag{Name: "parity", Usage: "with --split-size, write `N` parity parts, which rebuild any N parts lost or damaged"},
 			&cli.StringFlag{Name: "sign-key", Usage: "sign the bundle with the ed25519 key `FILE` (see bundle sign)"},
 			&cli.StringSliceFlag{Name: "referrers", Usage: "carry what refers to every image: cosign signatures, attestations and SBOMs (sha256-<hex>.sig, .att, .sbom tags) and OCI 1.1 referrers, and their own referrers; given a `TYPE` (repeatable), only referrers of that artifact type (application/vnd.dev.cosign.simplesigning.v1+json: cosign signatures)"},
-		}, registryFlags(oci.DefaultJobs)...),
+		}, append(fileFlags(), registryFlags(oci.DefaultJobs)...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
 			}
 			if err := required(c, "output"); err != nil {
+				return err
+			}
+			plain, err := plainFiles(c)
+			if err != nil {
 				return err
 			}
 			if !c.IsSet("images") && !c.IsSet("chart") {
@@ -85,7 +94,6 @@ func createCommand(e *env) *cli.Command {
 				return usagef("--output %q: the bundle name must end in .tar.zst", out)
 			}
 			var partSize int64
-			var err error
 			if s := c.String("split-size"); s != "" {
 				if partSize, err = parseSize(s); err != nil {
 					return usagef("--split-size: %v", err)
@@ -169,7 +177,7 @@ func createCommand(e *env) *cli.Command {
 					List: list, ListContent: content, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
 					Output: out, Cache: c.String("cache"), Created: created, Tool: version.Tool("bundle"), Progress: observed(e, m),
 					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Chart: ch, PartSize: partSize, Parity: parity,
-					Referrers: c.IsSet("referrers"), ReferrerTypes: refTypes})
+					Referrers: c.IsSet("referrers"), ReferrerTypes: refTypes, Files: plain})
 				return err
 			})
 			if res != nil {
@@ -219,6 +227,13 @@ func createCommand(e *env) *cli.Command {
 				progress.Bytes(t.BlobBytes), progress.Bytes(set.Sums.Size), partsSummary(set.Sums), res.SHA256, time.Since(start).Round(time.Millisecond))
 			if n := len(res.Manifest.Referrers); n > 0 || c.IsSet("referrers") {
 				fmt.Fprintf(e.stdout, "carried %d referrers (signatures, attestations, SBOMs): see bundle list\n", n)
+			}
+			if fs := res.Manifest.Files; len(fs) > 0 {
+				var names []string
+				for _, f := range fs {
+					names = append(names, f.Name)
+				}
+				fmt.Fprintf(e.stdout, "carried %d files: %s (unbundle extract %s NAME... --dir DIR writes them out)\n", len(fs), strings.Join(names, ", "), out)
 			}
 			if k := res.Kept; k.Blobs > 0 {
 				fmt.Fprintf(e.stdout, "resumed the unfinished run: kept %d layers (%s), verified; pulled the rest\n", k.Blobs, progress.Bytes(k.Bytes))

@@ -29,6 +29,7 @@ func unbundleApp(e *env) *cli.App {
 			diffCommand(e),
 			inventoryCommand(e),
 			serveCommand(e),
+			extractCommand(e),
 		},
 	}
 }

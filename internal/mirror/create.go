@@ -51,6 +51,8 @@ type CreateOptions struct {
 	// artifact types.
 	Referrers     bool
 	ReferrerTypes []string
+	// Files are plain files carried after the layers (archive.Manifest.Files).
+	Files []File
 }
 
 // sources is every image to resolve: the list's, then the chart's blocks'. A key in both is
@@ -174,10 +176,17 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	}
 	m, layout, index := describeBundle(o, images, blobs)
 	m.Base, m.External = o.Base, external
+	if m.Files, err = describeFiles(ctx, o.Files); err != nil {
+		return nil, err
+	}
 	if o.Chart != nil {
 		m.Chart = o.Chart.record()
 	}
-	o.Progress.SetTotal(m.Totals.BlobBytes)
+	total := m.Totals.BlobBytes
+	for _, f := range m.Files {
+		total += f.Size
+	}
+	o.Progress.SetTotal(total)
 	if o.DryRun {
 		res := &Created{Manifest: m, Failed: failed, Plan: plan(blobs, external, o.Cache), Skipped: skipped}
 		if len(failed) > 0 {
@@ -208,6 +217,9 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 			remote = append(remote, b)
 		}
 	}
+	for _, f := range m.Files {
+		entries = append(entries, archive.Entry{Name: f.Name, Digest: f.Digest, Size: f.Size, Executable: f.Executable})
+	}
 	w, err := archive.Create(o.Output, o.Created, entries, archive.WithParts(o.PartSize, o.Parity))
 	if err != nil {
 		return nil, err
@@ -216,6 +228,9 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	o.Progress.Add(inMem)
 	kept, err := pack(ctx, c, w, cached, remote, o.Progress)
 	if err != nil {
+		return nil, err
+	}
+	if err := writeFiles(ctx, w, o.Files, m.Files, o.Progress); err != nil {
 		return nil, err
 	}
 	sum, err := w.Commit(ctx)
