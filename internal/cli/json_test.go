@@ -81,6 +81,12 @@ func TestJSONReports(t *testing.T) {
 		t.Errorf("text in the JSON output:\n%s", r.stdout)
 	}
 
+	dry := decode[report.Create](t, "create --dry-run", runMain("bundle", "", "create", "--dry-run", "--images", list, "--output",
+		filepath.Join(dir, "dry.tar.zst"), "--json"), ExitOK)
+	if !dry.DryRun || dry.SHA256 != "" || dry.Size != 0 || dry.Plan.Blobs != cr.Totals.Blobs || len(dry.Images) != len(images) {
+		t.Errorf("create --dry-run report: %+v", dry)
+	}
+
 	lr := decode[report.List](t, "list", runMain("unbundle", "", "list", "--json", bundle), ExitOK)
 	if lr.Size != st.Size() || len(lr.Images) != len(images) || lr.Totals.Blobs != cr.Totals.Blobs || lr.Tool != cr.Tool || lr.Source == nil ||
 		!lr.Created.Equal(cr.Created) {
