@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"debug/buildinfo"
 	"flag"
@@ -113,8 +114,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// check runs `version` of a binary of this platform, and reads the stamped version of the
-// others from their build information: either must be o.Version.
+// check runs `version` of a binary of this platform. For the others it reads Go's build
+// information (what go version -m prints: with -trimpath, Go records no -ldflags there), which
+// must name the program and the platform, and looks for the stamped version and commit in the
+// binary itself.
 func check(ctx context.Context, o release.Options, a release.Artifact, stdout io.Writer) error {
 	path := filepath.Join(o.Dir, a.File)
 	if a.Platform == release.HostPlatform() {
@@ -129,13 +132,24 @@ func check(ctx context.Context, o release.Options, a release.Artifact, stdout io
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.File, err)
 	}
+	set := map[string]string{}
 	for _, s := range bi.Settings {
-		if s.Key == "-ldflags" && strings.Contains(s.Value, ".Version="+o.Version+" ") {
-			fmt.Fprintf(stdout, "%s: %s, %s, version %s stamped (go version -m)\n", a.File, bi.GoVersion, a.Platform, o.Version)
-			return nil
+		set[s.Key] = s.Value
+	}
+	if bi.Path != "github.com/element-hq/ess-airgap/cmd/"+a.Program || set["GOOS"]+"/"+set["GOARCH"] != a.Platform || set["CGO_ENABLED"] != "0" {
+		return fmt.Errorf("%s: go version -m says %s for %s/%s (CGO_ENABLED=%s)", a.File, bi.Path, set["GOOS"], set["GOARCH"], set["CGO_ENABLED"])
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for _, want := range []string{o.Version, o.Commit, o.Date.Format(time.RFC3339)} {
+		if !bytes.Contains(data, []byte(want)) {
+			return fmt.Errorf("%s: %q is not stamped in it", a.File, want)
 		}
 	}
-	return fmt.Errorf("%s: no version %s in its build information", a.File, o.Version)
+	fmt.Fprintf(stdout, "%s: %s, %s, static, version %s and commit stamped (go version -m, and the binary)\n", a.File, bi.GoVersion, a.Platform, o.Version)
+	return nil
 }
 
 func git(args ...string) (string, error) {
