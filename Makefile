@@ -1,12 +1,19 @@
 # Every target works from a clean clone on a machine without internet (the Go module proxy aside).
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X github.com/element-hq/ess-airgap/internal/version.Version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
+# the build date: $SOURCE_DATE_EPOCH when set, else the commit's time (never the clock: the same
+# commit gives the same binary)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+export SOURCE_DATE_EPOCH
+VPKG     := github.com/element-hq/ess-airgap/internal/version
+LDFLAGS  := -s -w -buildid= -X $(VPKG).Version=$(VERSION) -X $(VPKG).Commit=$(COMMIT) \
+            -X $(VPKG).Date=$(shell [ -n "$(SOURCE_DATE_EPOCH)" ] && date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
 GOBIN    := $(shell $(GO) env GOPATH)/bin
 export PATH := $(GOBIN):$(PATH)
 FUZZTIME ?= 20s
 
-.PHONY: all build test vet demo fuzz bench bench-small bench-link bench-growth bench-real clean tools
+.PHONY: all build release man test vet demo fuzz bench bench-small bench-link bench-growth bench-real clean tools
 
 all: build
 
@@ -14,6 +21,18 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/bundle ./cmd/bundle
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/unbundle ./cmd/unbundle
+
+## release: dist/ with static bundle and unbundle for linux/amd64, linux/arm64, darwin/amd64,
+## darwin/arm64 and windows/amd64 (bundle-linux-amd64, ...), an SPDX SBOM of each (.spdx.json),
+## SHA256SUMS and, with SIGN_KEY=FILE (an ed25519 OpenSSH key), SHA256SUMS.sig (namespace
+## ess-airgap-release). The same commit gives byte-identical files (docs/release.md).
+release:
+	$(GO) run ./cmd/release -dist dist -version '$(VERSION)' -commit '$(COMMIT)' \
+	  -source-date-epoch '$(SOURCE_DATE_EPOCH)' $(if $(SIGN_KEY),-sign-key '$(SIGN_KEY)')
+
+## man: man pages of bundle and unbundle, from their command definitions, in man/ (man -l man/bundle.1)
+man:
+	$(GO) run ./cmd/mangen -dir man
 
 ## vet: go vet and gofmt
 vet:
@@ -28,8 +47,9 @@ test: tools vet build
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/e2e$$')
 	$(GO) test -count=1 -timeout 20m -parallel 4 ./e2e
 
-## demo: the whole job end to end on in-process registries with generated images
-demo: tools
+## demo: the whole job end to end on in-process registries with generated images; needs only Go
+## (the Helm render check runs when helm is on PATH, and is skipped, saying so, when not)
+demo:
 	$(GO) run ./cmd/demo
 
 ## fuzz: each fuzz target for a bounded time (FUZZTIME, default 20s)
@@ -69,21 +89,23 @@ bench-growth: build tools
 bench-real: build tools
 	$(GO) run ./bench -profile large -layers real -runs 1 -paths ours,floor -out bench/results-real.md
 
-## tools: the tools the tests and the demo drive, installed when missing: skopeo, zstd,
-## ssh-keygen and ip (iproute2: the offline push runs in a network namespace) from Debian's packages (apt-get: CI and a fresh machine run as root), regctl, crane,
-## helm and cosign built from their Go modules (helm and cosign, not Debian packages, take about
-## 2 and several minutes on 2 cores the first time)
+## tools: the tools the tests drive, installed when missing: skopeo, zstd, ssh-keygen, ip
+## (iproute2: the offline push runs in a network namespace), and zsh and fish (which check the
+## completion scripts), from Debian's packages (apt-get: CI and a fresh machine run as root),
+## regctl, crane and helm built from their Go modules (helm, not a Debian package, takes about 2
+## minutes on 2 cores the first time). Cosign signatures are checked in Go by the tests
+## (e2e/referrers_test.go), as cosign verify --key does without a transparency log: cosign is
+## not built.
 tools:
-	@missing=""; for t in skopeo zstd ssh-keygen ip; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	@missing=""; for t in skopeo zstd ssh-keygen ip zsh fish; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages for:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq skopeo zstd openssh-client iproute2 >/dev/null; \
+	  apt-get update -qq && apt-get install -y -qq skopeo zstd openssh-client iproute2 zsh fish >/dev/null; \
 	fi
 	@command -v regctl >/dev/null || $(GO) install github.com/regclient/regclient/cmd/regctl@v0.11.7
 	@command -v crane >/dev/null || $(GO) install github.com/google/go-containerregistry/cmd/crane@v0.22.1
 	@command -v helm >/dev/null || $(GO) install helm.sh/helm/v4/cmd/helm@v4.3.2
-	@command -v cosign >/dev/null || $(GO) install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5
 
 clean:
-	rm -rf bin
+	rm -rf bin dist man

@@ -17,6 +17,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/cli"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
+	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
@@ -233,6 +234,19 @@ func TestChartEndToEnd(t *testing.T) {
 	if r.code != cli.ExitNotLocal || !strings.Contains(r.stderr, "NOT LOCAL "+exporter.Ref()+": not pulled by digest") ||
 		!strings.Contains(r.stderr, "used by Deployment/ess-redis container exporter") || strings.Count(r.stderr, "NOT LOCAL") != 1 {
 		t.Errorf("check with the exporter left out: exit %d\n%s", r.code, r.stderr)
+	}
+	// The same, with --json: the documented document, naming the image and its users.
+	r = check(partial, "--json")
+	var cv report.CheckValues
+	if err := report.Decode([]byte(r.stdout), &cv); err != nil || r.code != cli.ExitNotLocal || cv.OK || len(cv.NotLocal) != 1 ||
+		cv.NotLocal[0].Image != exporter.Ref() || !slices.Contains(cv.NotLocal[0].UsedBy, "Deployment/ess-redis container exporter") ||
+		cv.Chart == "" || cv.Containers == 0 || len(cv.Values) != 2 || cv.Error == "" {
+		t.Errorf("check-values --json: exit %d, %v\n%s", r.code, err, r.stdout)
+	}
+	r = check(values, "--json")
+	var good report.CheckValues
+	if err := report.Decode([]byte(r.stdout), &good); err != nil || r.code != 0 || !good.OK || len(good.NotLocal) != 0 || good.Images == 0 || good.Error != "" {
+		t.Errorf("check-values --json of good values: exit %d, %v\n%s", r.code, err, r.stdout)
 	}
 	// An image the values point at the registry but that it does not have.
 	missing := strings.Replace(string(data), w.chart.Images[0].Digest, "sha256:"+strings.Repeat("e", 64), 1)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/cli"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 )
 
@@ -86,23 +87,32 @@ func TestFlakyNetwork(t *testing.T) {
 	}
 }
 
-type report struct {
-	Images []struct {
-		Container, Image, Digest, Error string
-	} `json:"images"`
-}
-
-func readReport(t *testing.T, path string) report {
+// readReport reads a --report file strictly as docs/json.md documents it (report.Create for
+// bundle create, report.Push for unbundle push) and returns its images and failures.
+func readReport(t *testing.T, path string) ([]report.Image, []report.Failure) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r report
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatal(err)
+	var probe struct{ Command string }
+	json.Unmarshal(data, &probe)
+	switch probe.Command {
+	case "create":
+		var r report.Create
+		if err := report.Decode(data, &r); err != nil {
+			t.Fatalf("%s: %v\n%s", path, err, data)
+		}
+		return r.Images, r.Failed
+	case "push":
+		var r report.Push
+		if err := report.Decode(data, &r); err != nil {
+			t.Fatalf("%s: %v\n%s", path, err, data)
+		}
+		return r.Images, r.Failed
 	}
-	return r
+	t.Fatalf("%s: not a create or push report:\n%s", path, data)
+	return nil, nil
 }
 
 // TestRepositoryFailingForGood: one repository that always fails does not stop the others;
@@ -120,17 +130,21 @@ func TestRepositoryFailingForGood(t *testing.T) {
 	if len(brokenKeys) == 0 {
 		t.Fatalf("the fixture has no %s", broken)
 	}
-	check := func(t *testing.T, r result, rep report) {
+	check := func(t *testing.T, r result, images []report.Image, fails []report.Failure) {
 		t.Helper()
 		if r.code != cli.ExitPartial {
 			t.Fatalf("exit %d, want %d (partial)\n%s", r.code, cli.ExitPartial, r.stderr)
 		}
 		failed := map[string]bool{}
-		for _, o := range rep.Images {
-			if o.Error != "" {
-				failed[o.Container] = true
-			} else if o.Digest == "" {
-				t.Errorf("%s: no digest and no error in the report", o.Container)
+		for _, f := range fails {
+			if f.Error == "" {
+				t.Errorf("%s: failed with no error in the report", f.Container)
+			}
+			failed[f.Container] = true
+		}
+		for _, o := range images {
+			if o.Digest == "" || failed[o.Container] {
+				t.Errorf("%s: no digest, or both done and failed, in the report", o.Container)
 			}
 		}
 		for _, k := range brokenKeys {
@@ -142,8 +156,8 @@ func TestRepositoryFailingForGood(t *testing.T) {
 		if n := strings.Count(r.stderr, "FAILED "); n != 1 || len(brokenKeys) > 1 && !strings.Contains(r.stderr, fmt.Sprintf("FAILED %d containers: HTTP 500", len(brokenKeys))) {
 			t.Errorf("%d FAILED lines for one cause:\n%s", n, r.stderr)
 		}
-		if len(rep.Images) != len(w.images) || len(failed) != len(brokenKeys) {
-			t.Errorf("report: %d outcomes, %d failed; want %d, %d", len(rep.Images), len(failed), len(w.images), len(brokenKeys))
+		if len(images)+len(fails) != len(w.images) || len(failed) != len(brokenKeys) {
+			t.Errorf("report: %d done, %d failed; want %d in all, %d failed", len(images), len(failed), len(w.images), len(brokenKeys))
 		}
 	}
 	dir := t.TempDir()
@@ -159,7 +173,8 @@ func TestRepositoryFailingForGood(t *testing.T) {
 		rp := filepath.Join(dir, "create.json")
 		args := []string{"create", "--timeout", "1s", "--retry-time", "2s", "--images", list, "--output", out, "--report", rp}
 		r := runCmd("bundle", nil, args...)
-		check(t, r, readReport(t, rp))
+		images, fails := readReport(t, rp)
+		check(t, r, images, fails)
 		for _, f := range []string{out, out + ".sha256"} {
 			if _, err := os.Stat(f); err == nil {
 				t.Fatalf("%s written by a create that failed images\n%s", f, r.stderr)
@@ -170,7 +185,8 @@ func TestRepositoryFailingForGood(t *testing.T) {
 		}
 
 		r = runCmd("bundle", nil, append(args, "--allow-partial")...)
-		check(t, r, readReport(t, rp))
+		images, fails = readReport(t, rp)
+		check(t, r, images, fails)
 		m := mustOpenManifest(t, out)
 		if got := len(m.Images); got != len(w.images)-len(brokenKeys) || len(m.Missing) != len(brokenKeys) {
 			t.Fatalf("the partial bundle has %d containers, %d missing", got, len(m.Missing))
@@ -203,7 +219,8 @@ func TestRepositoryFailingForGood(t *testing.T) {
 		rp := filepath.Join(dir, "push.json")
 		cm := filepath.Join(dir, "cm.yaml")
 		r := runCmd("unbundle", nil, "push", "--timeout", "1s", "--retry-time", "2s", "--registry", dest.Host, "--configmap", cm, "--report", rp, w.bundle)
-		check(t, r, readReport(t, rp))
+		images, fails := readReport(t, rp)
+		check(t, r, images, fails)
 		if _, err := os.Stat(cm); err == nil {
 			t.Fatal("a ConfigMap was written after a partial push")
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
 	"github.com/element-hq/ess-airgap/internal/manifest"
+	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -166,15 +167,15 @@ func TestReferrersPushed(t *testing.T) {
 				foreign = attachForeign(t, dest, sbom.Repo, sbom.Subject)
 			}
 			cm := filepath.Join(t.TempDir(), "cm.yaml")
-			report := filepath.Join(t.TempDir(), "report.json")
-			r := must(t, runCmd("unbundle", nil, "push", "--registry", dest.Host, "--configmap", cm, "--report", report, bundle))
+			rp := filepath.Join(t.TempDir(), "report.json")
+			r := must(t, runCmd("unbundle", nil, "push", "--registry", dest.Host, "--configmap", cm, "--report", rp, bundle))
 			if !strings.Contains(r.stderr, "referrers (signatures, attestations, SBOMs): "+itoa(n)+" pushed, 0 already there, 0 failed") {
 				t.Fatalf("push did not count %d referrers pushed:\n%s", n, r.stderr)
 			}
-			var rep struct{ Stats struct{ ReferrersPushed int } }
-			data, _ := os.ReadFile(report)
-			if json.Unmarshal(data, &rep); rep.Stats.ReferrersPushed != n {
-				t.Errorf("report counts %d referrers pushed, want %d: %s", rep.Stats.ReferrersPushed, n, data)
+			var rep report.Push
+			data, _ := os.ReadFile(rp)
+			if err := report.Decode(data, &rep); err != nil || rep.Stats.ReferrersPushed != int64(n) || !rep.OK {
+				t.Errorf("report counts %d referrers pushed, want %d (%v): %s", rep.Stats.ReferrersPushed, n, err, data)
 			}
 			for _, a := range up.refs.Attached {
 				repo, _ := name.NewRepository(dest.Host + "/" + a.Repo)
@@ -276,29 +277,40 @@ type rawManifest struct{ raw []byte }
 func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
 func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
 
-// verifySignatures checks every image signature the fixture made, as reg serves it: the
-// simple signing payload names the image's digest and its ECDSA signature verifies with the
-// fixture's public key (what cosign verify --key checks without a transparency log); then
-// cosign itself verifies one.
+// verifySignatures checks every image signature the fixture made, as reg serves it (see
+// verifySignaturesAt).
 func verifySignatures(t *testing.T, reg *testregistry.Registry, up *signedUpstream) {
+	t.Helper()
+	verifySignaturesAt(t, reg.Host, reg.RemoteOptions(), up)
+}
+
+// verifySignaturesAt checks every image signature the fixture made, as the registry at host
+// serves it, as cosign verify --key does without a transparency log: the signature manifest
+// found under cosign's tag (sha256-<hex>.sig) has a simple signing payload that names the
+// image's digest, and its signature annotation is an ECDSA signature of the payload by the
+// fixture's public key. (In Go, so that make test need not build cosign, which takes minutes.)
+func verifySignaturesAt(t *testing.T, host string, opts []remote.Option, up *signedUpstream) {
 	t.Helper()
 	blk, _ := pem.Decode(up.refs.PublicKey)
 	key, err := x509.ParsePKIXPublicKey(blk.Bytes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var signed string
+	checked := 0
 	for _, a := range up.refs.Attached {
 		if a.What != "signature" && a.What != "attestation signature" {
 			continue
 		}
-		repo, _ := name.NewRepository(reg.Host + "/" + a.Repo)
-		img, err := remote.Image(repo.Tag(a.Tag), reg.RemoteOptions()...)
+		repo, _ := name.NewRepository(host + "/" + a.Repo)
+		img, err := remote.Image(repo.Tag(a.Tag), opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m, _ := img.Manifest()
 		layers, _ := img.Layers()
+		if len(layers) == 0 {
+			t.Fatalf("%s %s: no layer", a.What, a.Tag)
+		}
 		rc, err := layers[0].Compressed()
 		if err != nil {
 			t.Fatal(err)
@@ -322,16 +334,10 @@ func verifySignatures(t *testing.T, reg *testregistry.Registry, up *signedUpstre
 		if claim.Critical.Image.Digest != a.Subject || !ecdsa.VerifyASN1(key.(*ecdsa.PublicKey), h[:], sig) {
 			t.Errorf("%s %s: payload names %s (want %s), or the signature does not verify", a.What, a.Tag, claim.Critical.Image.Digest, a.Subject)
 		}
-		if a.What == "signature" && signed == "" {
-			signed = reg.Host + "/" + a.Repo + "@" + a.Subject
-		}
+		checked++
 	}
-	pub := filepath.Join(t.TempDir(), "cosign.pub")
-	os.WriteFile(pub, up.refs.PublicKey, 0o644)
-	out := run(t, "", []string{"HOME=" + t.TempDir()}, tool(t, "cosign"), "verify", "--key", pub, "--insecure-ignore-tlog=true",
-		"--allow-http-registry", "--allow-insecure-registry", signed)
-	if !strings.Contains(out, "The signatures were verified against the specified public key") {
-		t.Errorf("cosign verify %s:\n%s", signed, out)
+	if checked == 0 {
+		t.Fatal("no signature to check")
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package e2e runs bundle and unbundle end to end, as the built programs (the main paths built
 // with -race), against real Distribution registries in this process, and checks what other
-// tools (sha256sum, zstd, tar, regctl, skopeo, helm, cosign) make of the bundle. It runs
+// tools (sha256sum, zstd, tar, regctl, skopeo, helm) make of the bundle. It runs
 // without -race itself: `make test` runs it apart from the race-enabled unit tests.
 package e2e
 

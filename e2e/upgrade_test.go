@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,27 +8,16 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/report"
 	"go.yaml.in/yaml/v3"
 )
 
-// diffJSON is what `diff --json` prints, as a script reads it.
-type diffJSON struct {
-	Old, New  string
-	Added     []struct{ Key, Server, Path, Tag, Digest string }
-	Removed   []struct{ Key string }
-	Changed   []struct{ Key string }
-	Unchanged int
-	Delta     *struct {
-		Blobs, TotalBlobs int
-		Bytes, TotalBytes int64
-	}
-}
-
-func runDiff(t *testing.T, prog, old, new string) diffJSON {
+// runDiff runs diff --json and reads what it prints strictly as docs/json.md documents it.
+func runDiff(t *testing.T, prog, old, new string) report.Diff {
 	t.Helper()
 	r := must(t, runCmd(prog, nil, "diff", "--json", old, new))
-	var d diffJSON
-	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+	var d report.Diff
+	if err := report.Decode([]byte(r.stdout), &d); err != nil {
 		t.Fatalf("diff --json: %v\n%s", err, r.stdout)
 	}
 	return d

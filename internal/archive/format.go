@@ -73,6 +73,10 @@ type Manifest struct {
 	// the run could not pull, and why: the bundle does not carry them, and unbundle push
 	// writes no ConfigMap or Helm values for it unless told that this is accepted.
 	Missing []Missing `json:"missing,omitempty"`
+	// Files are plain files carried beside the image layout (bundle create --file,
+	// --with-unbundle): each an entry of its own named Name at the top of the tar, after the
+	// layers, verified like every entry.
+	Files []PlainFile `json:"files,omitempty"`
 
 	// byDigest indexes Blobs and External once a reader checked the manifest (decodeManifest);
 	// nil for a manifest being built, which lookups then scan.
@@ -103,6 +107,27 @@ func (m Missing) Ref() string {
 		return m.Server + "/" + m.Path + "@" + m.ListedDigest
 	}
 	return m.Server + "/" + m.Path + ":" + m.Tag
+}
+
+// PlainFile is a file a bundle carries as it is: `zstd -dc B | tar -x NAME` extracts it.
+type PlainFile struct {
+	Name       string `json:"name"`
+	Digest     string `json:"digest"`
+	Size       int64  `json:"size"`
+	Executable bool   `json:"executable,omitempty"` // its tar entry has mode 0755
+}
+
+// CheckFileName refuses a plain file's name that is not one safe file name of its own: a path
+// (/ or \), . or .., empty, over 255 bytes, or a name of the layout (bundle.json, oci-layout,
+// index.json, blobs).
+func CheckFileName(name string) error {
+	switch {
+	case name == "" || name == "." || name == ".." || len(name) > 255 || strings.ContainsAny(name, "/\\\x00"):
+		return fmt.Errorf("file name %q: one file name, no path, no . or ..", name)
+	case name == ManifestName || name == LayoutName || name == IndexName || name == "blobs":
+		return fmt.Errorf("file name %q is a name of the bundle's layout", name)
+	}
+	return nil
 }
 
 // Referrer is a manifest (or index) that refers to another the bundle carries.
@@ -323,6 +348,9 @@ func (m *Manifest) Check() error {
 	if err := m.checkMissing(); err != nil {
 		return err
 	}
+	if err := m.checkFiles(); err != nil {
+		return err
+	}
 	for _, d := range []string{m.Layout.OCILayout, m.Layout.Index} {
 		if err := verify.Check(d); err != nil {
 			return fmt.Errorf("%w: layout: %v", ErrCorrupt, err)
@@ -388,6 +416,27 @@ func (m *Manifest) checkMissing() error {
 	return nil
 }
 
+// checkFiles checks every plain file's name, digest and size, and that none is listed twice.
+func (m *Manifest) checkFiles() error {
+	names := map[string]bool{}
+	for _, f := range m.Files {
+		if err := CheckFileName(f.Name); err != nil {
+			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		if err := verify.Check(f.Digest); err != nil {
+			return fmt.Errorf("%w: file %s: %v", ErrCorrupt, f.Name, err)
+		}
+		if f.Size < 0 || f.Size > maxEntrySize {
+			return fmt.Errorf("%w: file %s has size %d", ErrCorrupt, f.Name, f.Size)
+		}
+		if names[f.Name] {
+			return fmt.Errorf("%w: file %s listed twice", ErrCorrupt, f.Name)
+		}
+		names[f.Name] = true
+	}
+	return nil
+}
+
 // BlobByDigest returns the record of a blob the bundle carries.
 func (m *Manifest) BlobByDigest(digest string) (Blob, bool) {
 	if m.byDigest != nil {
@@ -436,6 +485,9 @@ func (m *Manifest) expected() map[string]Blob {
 	want[IndexName] = Blob{Digest: m.Layout.Index, Size: -1}
 	for _, b := range m.Blobs {
 		want[BlobName(b.Digest)] = b
+	}
+	for _, f := range m.Files {
+		want[f.Name] = Blob{Digest: f.Digest, Size: f.Size}
 	}
 	return want
 }

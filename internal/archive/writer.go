@@ -28,6 +28,8 @@ type Entry struct {
 	// Data is the content of an entry that Create writes (the manifest, the layout, manifests
 	// and configs), compressed; nil for one written later by WriteEntry (layers), stored raw.
 	Data []byte
+	// Executable gives the tar entry mode 0755 instead of 0644 (a plain file: a binary).
+	Executable bool
 }
 
 // Writer writes a bundle whose every entry is known in advance: Create lays the whole file out
@@ -149,7 +151,11 @@ func (w *Writer) layout(mtime time.Time, entries []Entry) ([]piece, error) {
 		w.byName[e.Name] = i
 		hdr.Reset()
 		t := tar.NewWriter(&hdr)
-		if err := t.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: e.Name, Size: e.Size, Mode: 0o644, ModTime: mtime}); err != nil {
+		mode := int64(0o644)
+		if e.Executable {
+			mode = 0o755
+		}
+		if err := t.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: e.Name, Size: e.Size, Mode: mode, ModTime: mtime}); err != nil {
 			return nil, fmt.Errorf("bundle entry %s: %w", e.Name, err)
 		}
 		var frames bytes.Buffer

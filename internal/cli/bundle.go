@@ -58,7 +58,12 @@ func createCommand(e *env) *cli.Command {
    size (the last holds the rest), as it streams: cat NAME.tar.zst.0* > NAME.tar.zst gives the
    bundle, and NAME.tar.zst.sha256 lists every part. --parity N adds N parity parts
    NAME.tar.zst.p01, ...: any N parts lost or damaged are rebuilt by unbundle repair.
-   --sign-key signs NAME.tar.zst.sha256 (see bundle sign).`,
+   --sign-key signs NAME.tar.zst.sha256 (see bundle sign).
+
+   --file and --with-unbundle carry plain files after the images (the ESS Installer, CRDs,
+   the site's values, the unbundle binary for the bastion): each is an entry of its own that
+   zstd -dc NAME.tar.zst | tar -x NAME extracts, listed by list, and written out, verified,
+   by unbundle extract NAME.tar.zst NAME --dir DIR.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "images", Usage: "the image list (images_digests.yml)"},
 			&cli.StringSliceFlag{Name: "image", Usage: "carry this image too: a `REFERENCE` as docker pull takes it (postgres:17, quay.io/jetstack/cert-manager-controller:v1.15.0), listed as extra.<last path element>, or COMPONENT.CONTAINER=REFERENCE to name it (repeatable)"},
@@ -70,7 +75,8 @@ func createCommand(e *env) *cli.Command {
 			&cli.StringSliceFlag{Name: "exclude", Usage: "leave out these `component[.container]` (repeatable)"},
 			&cli.StringSliceFlag{Name: "platform", Usage: "carry only this `os/arch[/variant]` of every multi-platform image (repeatable); the ConfigMap then carries the new digests"},
 			&cli.StringFlag{Name: "since", Usage: "make a delta: leave out the layers that `OLD.tar.zst` (an earlier bundle) or an inventory.json (from unbundle inventory) has"},
-			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
+			&cli.StringFlag{Name: "report", Usage: "write the report (as --json prints it: docs/json.md) to `FILE.json`"},
+			jsonFlag,
 			&cli.BoolFlag{Name: "dry-run", Usage: "resolve every image and print the plan (the chart's images and where each comes from, blobs, bytes to pull, bytes cached) without pulling layers or writing the bundle"},
 			&cli.StringFlag{Name: "cache", Usage: "keep pulled blobs in `DIR` and reuse them in later runs (default: none; a stopped run's NAME.tar.zst.partial is resumed without it)"},
 			&cli.StringFlag{Name: "auth-registry", Usage: "the registry `HOST` that --username is for (default: the list's only server, if it has one; a registry with a --mirror: the mirror)"},
@@ -80,12 +86,16 @@ func createCommand(e *env) *cli.Command {
 			mirrorFlag,
 			&cli.StringSliceFlag{Name: "referrers", Usage: "carry what refers to every image: cosign signatures, attestations and SBOMs (sha256-<hex>.sig, .att, .sbom tags) and OCI 1.1 referrers, and their own referrers; given a `TYPE` (repeatable), only referrers of that artifact type (application/vnd.dev.cosign.simplesigning.v1+json: cosign signatures)"},
 			publicKeyFlag,
-		}, append(provenanceFlags("create"), registryFlags(oci.DefaultJobs)...)...),
+		}, append(append(fileFlags(), provenanceFlags("create")...), registryFlags(oci.DefaultJobs)...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
 			}
 			if err := required(c, "output"); err != nil {
+				return err
+			}
+			plain, err := plainFiles(c)
+			if err != nil {
 				return err
 			}
 			if !c.IsSet("images") && !c.IsSet("chart") && !c.IsSet("image") {
@@ -96,7 +106,6 @@ func createCommand(e *env) *cli.Command {
 				return usagef("--output %q: the bundle name must end in .tar.zst", out)
 			}
 			var partSize int64
-			var err error
 			if s := c.String("split-size"); s != "" {
 				if partSize, err = parseSize(s); err != nil {
 					return usagef("--split-size: %v", err)
@@ -190,9 +199,9 @@ func createCommand(e *env) *cli.Command {
 				var err error
 				res, err = mirror.Create(c.Context, client, mirror.CreateOptions{
 					List: list, ListContent: content, Extra: extra, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
-					Output: out, Cache: c.String("cache"), Created: created, Tool: "bundle " + version.Version, Progress: m,
+					Output: out, Cache: c.String("cache"), Created: created, Tool: version.Tool("bundle"), Progress: observed(e, m),
 					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Charts: charts, AllowPartial: c.Bool("allow-partial"), PartSize: partSize, Parity: parity,
-					Referrers: c.IsSet("referrers") || prov != nil, ReferrerTypes: refTypes, Provenance: prov})
+					Referrers: c.IsSet("referrers") || prov != nil, ReferrerTypes: refTypes, Provenance: prov, Files: plain})
 				return err
 			})
 			if res != nil {
@@ -205,16 +214,26 @@ func createCommand(e *env) *cli.Command {
 				for _, sk := range res.Skipped {
 					fmt.Fprintf(e.stderr, "referrer %s of %s not carried: %s\n", sk.Referrer, sk.Image, sk.Reason)
 				}
+				rep := createReport(c, out, res, start, signer != nil)
 				if rp := c.String("report"); rp != "" {
-					var done []outcome
-					if res.Manifest != nil {
-						for _, im := range res.Manifest.Images {
-							done = append(done, outcome{Container: im.Key(), Image: im.Ref(), Digest: im.Digest})
-						}
-					}
-					if rerr := writeReport(e.stdout, rp, nil, done, res.Failed); rerr != nil {
+					if rerr := writeReportFile(e.stdout, rp, rep); rerr != nil {
 						return rerr
 					}
+				}
+				if c.Bool("json") {
+					if signer != nil && res.Manifest != nil && !c.Bool("dry-run") {
+						set, serr := archive.Find(c.Context, archive.Trust{}, out)
+						if serr == nil {
+							serr = signBundle(&env{stdout: e.stderr, stderr: e.stderr, log: e.log}, set, signer)
+						}
+						if serr != nil {
+							return serr
+						}
+					}
+					if jerr := writeJSON(e.stdout, rep); jerr != nil {
+						return jerr
+					}
+					return err
 				}
 			}
 			if res == nil || res.Manifest == nil {
@@ -246,6 +265,13 @@ func createCommand(e *env) *cli.Command {
 				progress.Bytes(t.BlobBytes), progress.Bytes(set.Sums.Size), partsSummary(set.Sums), res.SHA256, time.Since(start).Round(time.Millisecond))
 			if n := len(res.Manifest.Referrers); n > 0 || c.IsSet("referrers") {
 				fmt.Fprintf(e.stdout, "carried %d referrers (signatures, attestations, SBOMs): see bundle list\n", n)
+			}
+			if fs := res.Manifest.Files; len(fs) > 0 {
+				var names []string
+				for _, f := range fs {
+					names = append(names, f.Name)
+				}
+				fmt.Fprintf(e.stdout, "carried %d files: %s (unbundle extract %s NAME... --dir DIR writes them out)\n", len(fs), strings.Join(names, ", "), out)
 			}
 			if k := res.Kept; k.Blobs > 0 {
 				fmt.Fprintf(e.stdout, "resumed the unfinished run: kept %d layers (%s), verified; pulled the rest\n", k.Blobs, progress.Bytes(k.Bytes))

@@ -11,6 +11,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/chart"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -40,6 +41,7 @@ func checkValuesCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "configmap-server", Usage: "the registry `HOST[:PORT]` as the cluster names it, when it differs from --registry's host"},
 			&cli.BoolFlag{Name: "from-bundle", Usage: "render the chart carried in the bundle, not the one in the registry"},
 			&cli.StringFlag{Name: "chart", Usage: "the chart `NAME` to check, of a bundle of several charts"},
+			jsonFlag,
 		), append(renderFlags(), registryFlags(oci.DefaultJobs)...)...),
 		Action: func(c *cli.Context) error {
 			if err := required(c, "helm-values"); err != nil {
@@ -54,17 +56,28 @@ func checkValuesCommand(e *env) *cli.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w: nothing to check", c.Args().First(), err)
 			}
-			return runCheck(c, e, client, b, dest, rec, c.String("helm-values"))
+			rep, err := runCheck(c, e, client, b, dest, rec, c.String("helm-values"))
+			if c.Bool("json") && rep.Chart != "" {
+				if err != nil {
+					rep.Error = err.Error()
+				}
+				if jerr := writeJSON(e.stdout, rep); jerr != nil && err == nil {
+					err = jerr
+				}
+			}
+			return err
 		},
 	}
 }
 
 // runCheck renders a chart of the bundle with the operator's values and the local values
-// file, and prints what would not come from the local registry by digest.
-func runCheck(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, dest mirror.Destination, rec *archive.Chart, valuesFile string) error {
+// file, and prints what would not come from the local registry by digest. It returns what
+// check-values --json prints (its Chart empty when the check could not start).
+func runCheck(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, dest mirror.Destination, rec *archive.Chart, valuesFile string) (report.CheckValues, error) {
+	rep := report.CheckValues{SchemaVersion: report.SchemaVersion, Command: "check-values", Values: []string{}, NotLocal: []report.NotLocal{}}
 	values, err := readValues(c)
 	if err != nil {
-		return err
+		return rep, err
 	}
 	from := "the operator's --values"
 	if !c.IsSet("values") {
@@ -75,27 +88,38 @@ func runCheck(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, des
 	}
 	local, err := os.ReadFile(valuesFile)
 	if err != nil {
-		return err
+		return rep, err
 	}
 	values = append(values, chart.ValuesFile{Name: valuesFile, Data: local})
+	rep.Chart, rep.Version = rec.Name, rec.Version
+	for _, v := range values {
+		rep.Values = append(rep.Values, v.Name)
+	}
 	uses, bad, err := mirror.CheckChart(c.Context, client, b, mirror.RenderCheckOptions{Destination: dest, Server: c.String("configmap-server"),
 		FromBundle: c.Bool("from-bundle"), Chart: rec.Name, Render: chart.RenderOptions{Helm: c.String("helm"), KubeVersion: c.String("kube-version"), Values: values}})
 	for _, u := range bad {
-		fmt.Fprintf(e.stderr, "NOT LOCAL %s: %s\n", u.Image, u.Reason)
+		var msg strings.Builder
+		fmt.Fprintf(&msg, "NOT LOCAL %s: %s\n", u.Image, u.Reason)
+		nl := report.NotLocal{Image: u.Image, Reason: u.Reason, UsedBy: []string{}}
 		for _, use := range u.Uses {
-			fmt.Fprintf(e.stderr, "    used by %s\n", use)
+			fmt.Fprintf(&msg, "    used by %s\n", use)
+			nl.UsedBy = append(nl.UsedBy, use.String())
 		}
-	}
-	if err != nil {
-		return fmt.Errorf("render check of chart %s %s with %s and %s: %w", rec.Name, rec.Version, from, valuesFile, err)
+		fmt.Fprint(e.stderr, msg.String()) // one message
+		rep.NotLocal = append(rep.NotLocal, nl)
 	}
 	images := map[string]bool{}
 	for _, u := range uses {
 		images[u.Image] = true
 	}
+	rep.Containers, rep.Images = len(uses), len(images)
+	if err != nil {
+		return rep, fmt.Errorf("render check of chart %s %s with %s and %s: %w", rec.Name, rec.Version, from, valuesFile, err)
+	}
+	rep.OK = true
 	fmt.Fprintf(e.stderr, "render check: chart %s %s with %s and %s runs %d containers, %d images, every one from the local registry by digest\n",
 		rec.Name, rec.Version, from, valuesFile, len(uses), len(images))
-	return nil
+	return rep, nil
 }
 
 // checkAfterPush runs the render check of one chart at the end of push when helm can be found;
@@ -118,7 +142,7 @@ func checkAfterPush(c *cli.Context, e *env, client *oci.Client, b *archive.Bundl
 		fmt.Fprintf(e.stderr, "render check not run: no helm on PATH; where helm is (or with --helm BINARY), run:\n  %s\n", later)
 		return nil
 	}
-	err := runCheck(c, e, client, b, dest, rec, file)
+	_, err := runCheck(c, e, client, b, dest, rec, file)
 	var refused *chart.RefusedError
 	if errors.As(err, &refused) && !c.IsSet("values") {
 		fmt.Fprintf(e.stderr, "render check skipped: chart %s %s does not render without the site's values; it asks for:\n    %s\n"+

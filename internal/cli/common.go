@@ -24,20 +24,32 @@ import (
 // env is what a command reads and writes besides files.
 type env struct {
 	stdin          io.Reader
-	stdout, stderr io.Writer
+	stdout, stderr io.Writer // stderr is log, as --log-format and --quiet say
+	log            *logger
 	args           []string // as given (args[0] is the program): the order of repeated flags
 }
 
 // Main runs the named program ("bundle" or "unbundle") with args (args[0] is the program) and
 // returns its exit code.
 func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, args: args}
+	lg := &logger{w: stderr, prog: prog}
+	e := &env{stdin: stdin, stdout: stdout, stderr: lg, log: lg, args: args}
 	if path := os.Getenv("ESS_AIRGAP_CPUPROFILE"); path != "" { // for make bench and profiling
 		if f, err := os.Create(path); err == nil {
 			pprof.StartCPUProfile(f)
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
+	app, err := newApp(prog, e)
+	if err != nil {
+		return exitReport(ctx, lg, err)
+	}
+	return exitReport(ctx, lg, app.RunContext(ctx, hoistFlags(app, args)))
+}
+
+// newApp makes the named program's command line: its commands, each with the log flags, the
+// exit codes in every help, errors returned rather than exits.
+func newApp(prog string, e *env) (*cli.App, error) {
 	var app *cli.App
 	switch prog {
 	case "bundle":
@@ -45,11 +57,12 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 	case "unbundle":
 		app = unbundleApp(e)
 	default:
-		return report(ctx, stderr, prog, fmt.Errorf("unknown program %q", prog))
+		return nil, fmt.Errorf("unknown program %q", prog)
 	}
 	app.Name = prog
-	app.Version = version.Version
-	app.Writer, app.ErrWriter = stdout, stderr
+	app.Version = version.Get().Version
+	app.Commands = append(app.Commands, versionCommand(e), completionCommand(e))
+	app.Writer, app.ErrWriter = e.stdout, e.log.w
 	app.ExitErrHandler = func(*cli.Context, error) {}
 	app.HideHelpCommand = true
 	app.CustomAppHelpTemplate = cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n"
@@ -57,6 +70,13 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 	for _, c := range app.Commands {
 		c.OnUsageError = app.OnUsageError
 		c.CustomHelpTemplate = cli.CommandHelpTemplate + "\n" + exitCodesHelp + "\n"
+		c.Flags = append(c.Flags, logFlags()...)
+		c.Before = func(c *cli.Context) error {
+			if c.Bool("quiet") && !c.Bool("json") && quietStdout[c.Command.Name] {
+				e.stdout = io.Discard // its summary is all it prints there
+			}
+			return e.log.configure(c)
+		}
 	}
 	app.Action = func(c *cli.Context) error {
 		if c.NArg() > 0 {
@@ -64,8 +84,11 @@ func Main(ctx context.Context, prog string, args []string, stdin io.Reader, stdo
 		}
 		return cli.ShowAppHelp(c)
 	}
-	return report(ctx, stderr, prog, app.RunContext(ctx, hoistFlags(app, args)))
+	return app, nil
 }
+
+// quietStdout are the commands whose standard output is a summary that --quiet silences.
+var quietStdout = map[string]bool{"create": true, "verify": true, "sign": true, "repair": true}
 
 // oneArg returns the single positional argument, refusing extras (flags that follow it were
 // moved before it by hoistFlags).
@@ -118,7 +141,7 @@ func registryFlags(jobs int) []cli.Flag {
 func newClient(c *cli.Context, e *env, authHost string, extra ...oci.Option) (*oci.Client, error) {
 	opts := append([]oci.Option{oci.WithJobs(c.Int("jobs")), oci.WithCAFile(c.String("ca-file")),
 		oci.WithPlainHTTP(c.Bool("plain-http")), oci.WithInsecureSkipTLSVerify(c.Bool("insecure-skip-tls-verify")),
-		oci.WithTimeout(c.Duration("timeout")), oci.WithUserAgent(c.App.Name + "/" + version.Version),
+		oci.WithTimeout(c.Duration("timeout")), oci.WithUserAgent(c.App.Name + "/" + version.Get().Version),
 		oci.WithRetry(c.Int("retries"), c.Duration("retry-time"))}, extra...)
 	ms, err := mirrors(c)
 	if err != nil {
@@ -175,15 +198,6 @@ func password(c *cli.Context, e *env) (string, error) {
 	return "", usagef("--username needs a password: --password-stdin or $REGISTRY_PASSWORD")
 }
 
-// withProgress runs fn while showing a Meter on stderr.
-func withProgress(e *env, label string, fn func(m *progress.Meter) error) error {
-	m := &progress.Meter{}
-	d := progress.Start(e.stderr, label, m, 5*time.Second)
-	err := fn(m)
-	d.Stop()
-	return err
-}
-
 // verifyCommand is `verify NAME.tar.zst`, shared by both programs.
 func verifyCommand(e *env) *cli.Command {
 	return &cli.Command{
@@ -196,18 +210,29 @@ func verifyCommand(e *env) *cli.Command {
    is checked first, and who signed it, and when, is printed. With --policy (or the policy the
    bundle carries, once --public-key checked its signature) every image's signatures are then
    checked offline against it, from what the bundle carries.`,
-		Flags: append([]cli.Flag{publicKeyFlag}, provenanceFlags("verify")...),
-		Action: func(c *cli.Context) error {
+		Flags: append([]cli.Flag{publicKeyFlag, jsonFlag}, provenanceFlags("verify")...),
+		Action: func(c *cli.Context) (err error) {
+			e := e // --json sends the text to stderr
 			args, err := bundleArgs(c)
-			if err != nil {
-				return err
-			}
-			s, err := findBundle(c, e, args...)
 			if err != nil {
 				return err
 			}
 			start := time.Now()
 			var res *archive.Result
+			var users map[string][]string
+			if c.Bool("json") { // the report, whatever the outcome; the rest goes to stderr
+				out := e.stdout
+				e = &env{stdin: e.stdin, stdout: e.stderr, stderr: e.stderr, log: e.log, args: e.args}
+				defer func() {
+					if jerr := writeJSON(out, verifyReport(strings.Join(args, " "), res, users, start, err)); jerr != nil && err == nil {
+						err = jerr
+					}
+				}()
+			}
+			s, err := findBundle(c, e, args...)
+			if err != nil {
+				return err
+			}
 			err = withProgress(e, "verify", func(m *progress.Meter) error {
 				m.SetTotal(setBytes(s))
 				var err error
@@ -215,7 +240,7 @@ func verifyCommand(e *env) *cli.Command {
 				return err
 			})
 			if res != nil && len(res.Bad) > 0 {
-				users := blobUsers(c.Context, s)
+				users = blobUsers(c.Context, s)
 				for _, bad := range res.Bad {
 					fmt.Fprintf(e.stderr, "BAD %s%s: %v\n", bad.Name, usedBy(users, bad.Digest), bad.Err)
 				}
@@ -223,12 +248,19 @@ func verifyCommand(e *env) *cli.Command {
 			var pe *archive.PartsError
 			if errors.As(err, &pe) {
 				printBadParts(e, pe.Bad)
+				if res == nil {
+					res = &archive.Result{}
+				}
+				res.Parts = mergeParts(res.Parts, pe.Bad)
 			}
 			if err != nil {
 				return err
 			}
 			if len(res.Bad) > 0 {
 				return fmt.Errorf("%s: %w: %d entries failed verification", s.Name, archive.ErrCorrupt, len(res.Bad))
+			}
+			if res.SHA256 == "" && s.Sums != nil {
+				res.SHA256 = s.Sums.SHA256
 			}
 			took := time.Since(start).Round(time.Millisecond)
 			if err := verifiedProvenance(c, e, s); err != nil {
@@ -248,6 +280,24 @@ func verifyCommand(e *env) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// mergeParts puts the parts found bad into the list of every part (bad ones alone when the
+// list is empty).
+func mergeParts(all, bad []archive.PartStatus) []archive.PartStatus {
+	if len(all) == 0 {
+		return bad
+	}
+	byName := map[string]archive.PartStatus{}
+	for _, b := range bad {
+		byName[b.Name] = b
+	}
+	for i, p := range all {
+		if b, ok := byName[p.Name]; ok {
+			all[i] = b
+		}
+	}
+	return all
 }
 
 // setBytes is how many bytes verifying the bundle reads, for the progress bar.
@@ -296,7 +346,8 @@ func listCommand(e *env) *cli.Command {
 		Name:      "list",
 		Usage:     "list the images of a bundle, read from the head of the file",
 		ArgsUsage: bundleArgsUsage,
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the bundle manifest as JSON"}, publicKeyFlag},
+		Flags: []cli.Flag{jsonFlag,
+			&cli.BoolFlag{Name: "manifest", Usage: "print the bundle manifest (bundle.json, docs/bundle-format.md) as it is"}, publicKeyFlag},
 		Action: func(c *cli.Context) error {
 			b, err := openBundle(c, e, false)
 			if err != nil {
@@ -304,8 +355,11 @@ func listCommand(e *env) *cli.Command {
 			}
 			defer b.Close()
 			m := b.Manifest()
-			if c.Bool("json") {
+			switch {
+			case c.Bool("manifest"):
 				return writeJSON(e.stdout, m)
+			case c.Bool("json"):
+				return writeJSON(e.stdout, listReport(strings.Join(c.Args().Slice(), " "), b))
 			}
 			refs, err := mirror.ReferrersOf(c.Context, b)
 			if err != nil {
@@ -341,6 +395,10 @@ func listCommand(e *env) *cli.Command {
 			for _, ch := range m.AllCharts() {
 				fmt.Fprintf(e.stdout, "chart %s %s from %s (digest %s), values applied: %s; its image blocks are the %s.<values path> entries\n",
 					ch.Name, ch.Version, ch.Ref, ch.Digest, valuesNames(ch.Values), ch.Name)
+			}
+			for _, f := range m.Files {
+				fmt.Fprintf(e.stdout, "file %s: %s, %s (unbundle extract %s %s --dir DIR)\n", f.Name, progress.Bytes(f.Size), f.Digest,
+					strings.Join(c.Args().Slice(), " "), f.Name)
 			}
 			if len(m.Missing) > 0 {
 				fmt.Fprintf(e.stdout, "%s (made with --allow-partial)\n", missingSummary(m.Missing))

@@ -7,6 +7,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/progress"
+	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -23,7 +24,7 @@ func diffCommand(e *env) *cli.Command {
    changed one, the fields that differ (server, path, tag, digest) are shown old -> new. A digest
    is compared only when both sides give one. When both are bundles, the blobs of NEW that OLD
    does not hold are counted: what a delta would carry. Exit code 0 whether or not they differ.`,
-		Flags: append([]cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print one JSON document: old, new, added, removed, changed, unchanged, delta (two bundles only)"},
+		Flags: append([]cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print one JSON document: old, new, added, removed, changed, unchanged, delta (two bundles only; docs/json.md)"},
 			&cli.StringSliceFlag{Name: "values", Usage: "a values `FILE` applied to a chart side, in order like helm -f (repeatable)"}, mirrorFlag,
 			publicKeyFlag}, registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
@@ -49,7 +50,7 @@ func diffCommand(e *env) *cli.Command {
 				doc.Delta = &d
 			}
 			if c.Bool("json") {
-				return writeJSON(e.stdout, doc)
+				return writeJSON(e.stdout, doc.report())
 			}
 			fmt.Fprintf(e.stdout, "old: %s (%s)\nnew: %s (%s)\n", old.Path, old.What(), new.Path, new.What())
 			fmt.Fprint(e.stdout, doc.Changes.Text())
@@ -64,10 +65,35 @@ func diffCommand(e *env) *cli.Command {
 	}
 }
 
-// diffDoc is what `diff --json` prints.
+// diffDoc is what diff found.
 type diffDoc struct {
-	Old string `json:"old"`
-	New string `json:"new"`
-	digests.Changes
-	Delta *mirror.DeltaSize `json:"delta,omitempty"`
+	Old, New string
+	Changes  digests.Changes
+	Delta    *mirror.DeltaSize
+}
+
+// report is what `diff --json` prints.
+func (d diffDoc) report() report.Diff {
+	r := report.Diff{SchemaVersion: report.SchemaVersion, Command: "diff", Old: d.Old, New: d.New, Added: []report.DiffEntry{},
+		Removed: []report.DiffEntry{}, Changed: []report.DiffChange{}, Unchanged: d.Changes.Unchanged}
+	entry := func(e digests.Entry) report.DiffEntry {
+		return report.DiffEntry{Key: e.Key, Server: e.Server, Path: e.Path, Tag: e.Tag, Digest: e.Digest}
+	}
+	for _, e := range d.Changes.Added {
+		r.Added = append(r.Added, entry(e))
+	}
+	for _, e := range d.Changes.Removed {
+		r.Removed = append(r.Removed, entry(e))
+	}
+	for _, ch := range d.Changes.Changed {
+		rc := report.DiffChange{Key: ch.Key, Fields: []report.FieldChange{}}
+		for _, f := range ch.Fields {
+			rc.Fields = append(rc.Fields, report.FieldChange{Field: f.Field, Old: f.Old, New: f.New})
+		}
+		r.Changed = append(r.Changed, rc)
+	}
+	if d.Delta != nil {
+		r.Delta = &report.Delta{Blobs: d.Delta.Blobs, Bytes: d.Delta.Bytes, TotalBlobs: d.Delta.TotalBlobs, TotalBytes: d.Delta.TotalBytes}
+	}
+	return r
 }

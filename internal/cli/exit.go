@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/mirror"
@@ -72,16 +71,17 @@ func exitCode(ctx context.Context, err error) int {
 	return ExitError
 }
 
-// report prints err on stderr with the program's name and returns the exit code.
-func report(ctx context.Context, stderr io.Writer, prog string, err error) int {
+// exitReport prints err on stderr with the program's name (as a JSON exit event with
+// --log-format json) and returns the exit code.
+func exitReport(ctx context.Context, lg *logger, err error) int {
 	code := exitCode(ctx, err)
 	if code == ExitInterrupted {
-		fmt.Fprintf(stderr, "%s: interrupted\n", prog)
+		lg.exit(errors.New("interrupted"), code)
 	} else if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
-		if code == ExitVerify && prog == "unbundle" && !errors.Is(err, archive.ErrSignature) && !errors.Is(err, provenance.ErrRefused) {
-			fmt.Fprintf(stderr, "%s: the bundle is damaged: carry it again (unbundle verify checks the copy), or repair it from its parity parts (unbundle repair); a rerun meets the same damage\n", prog)
+		if code == ExitVerify && lg.prog == "unbundle" && !errors.Is(err, archive.ErrSignature) && !errors.Is(err, provenance.ErrRefused) {
+			err = fmt.Errorf("%w\n%s: the bundle is damaged: carry it again (unbundle verify checks the copy), or repair it from its parity parts (unbundle repair); a rerun meets the same damage", err, lg.prog)
 		}
+		lg.exit(err, code)
 	}
 	return code
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/progress"
+	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -24,11 +25,15 @@ func inventoryCommand(e *env) *cli.Command {
    is recorded with no tags. The file holds digests, repository paths, tags and the --registry
    string: no credentials. Carry it to the connected side for bundle create --since.`,
 		Flags: append(append(destinationFlags(),
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "-", Usage: "`FILE` to write (inventory.json), - for standard output"}),
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "-", Usage: "`FILE` to write (inventory.json), - for standard output"},
+			jsonFlag),
 			registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			path, err := oneArg(c, "bundle or image list")
 			if err != nil {
+				return err
+			}
+			if err := stdoutTaken(c, "output"); err != nil {
 				return err
 			}
 			dest, err := destination(c)
@@ -77,6 +82,10 @@ func inventoryCommand(e *env) *cli.Command {
 				if len(r.Tags) == 0 {
 					empty++
 				}
+			}
+			if c.Bool("json") {
+				return writeJSON(e.stdout, report.Inventory{SchemaVersion: report.SchemaVersion, Command: "inventory", Registry: inv.Registry,
+					Output: out, Repositories: len(inv.Repositories), Absent: empty, Tags: tags, Manifests: len(inv.Manifests), Blobs: len(inv.Blobs)})
 			}
 			fmt.Fprintf(e.stderr, "inventory of %s: %d repositories (%d absent or empty), %d tags, %d manifests, %d blobs; %s written to %s\n",
 				inv.Registry, len(inv.Repositories), empty, tags, len(inv.Manifests), len(inv.Blobs), progress.Bytes(int64(sb.Len())), out)

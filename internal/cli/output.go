@@ -11,7 +11,11 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/atomicfile"
+	"github.com/urfave/cli/v2"
 )
+
+// jsonFlag is --json of the commands that report (docs/json.md).
+var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print the report as one JSON document on standard output (docs/json.md)"}
 
 // writeJSON writes v as indented JSON.
 func writeJSON(w io.Writer, v any) error {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -20,7 +21,7 @@ func checkCommand(e *env) *cli.Command {
    mounts blobs across repositories, the request body size it takes, and whether it has the
    OCI referrers API. Prints one line per cause with its fix. unbundle push runs the checks
    that decide whether it can succeed before it sends anything else.`,
-		Flags: append(destinationFlags(), registryFlags(oci.DefaultJobs)...),
+		Flags: append(append(destinationFlags(), jsonFlag), registryFlags(oci.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			dest, b, client, err := bundleAndRegistry(c, e)
 			if err != nil {
@@ -30,6 +31,22 @@ func checkCommand(e *env) *cli.Command {
 			res, err := mirror.Check(c.Context, client, b, mirror.CheckOptions{Destination: dest, Probe: true})
 			if err != nil {
 				return err
+			}
+			if c.Bool("json") {
+				notes := append([]string{}, res.Notes...)
+				ps := problems(res.Problems)
+				if ps == nil {
+					ps = []report.Problem{}
+				}
+				if err := writeJSON(e.stdout, report.Check{SchemaVersion: report.SchemaVersion, Command: "check", Registry: c.String("registry"),
+					OK: len(ps) == 0, Notes: notes, Problems: ps}); err != nil {
+					return err
+				}
+				if len(ps) > 0 {
+					printProblems(e, dest.Host, res.Problems)
+					return fmt.Errorf("%w: %d cause(s)", mirror.ErrRefused, len(ps))
+				}
+				return nil
 			}
 			for _, n := range res.Notes {
 				fmt.Fprintf(e.stdout, "%s %s\n", dest.Host, n)

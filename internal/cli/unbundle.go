@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/progress"
+	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -29,6 +29,7 @@ func unbundleApp(e *env) *cli.App {
 			diffCommand(e),
 			inventoryCommand(e),
 			serveCommand(e),
+			extractCommand(e),
 		},
 	}
 }
@@ -80,11 +81,16 @@ func pushCommand(e *env) *cli.Command {
    every image's signatures are checked offline, from what the bundle carries, before a byte
    is pushed: a refused image stops the push (exit 3).`,
 		Flags: append(append(append(destinationFlags(), configMapFlags()...),
-			&cli.StringFlag{Name: "report", Usage: "write each image's outcome to `FILE.json`"},
+			&cli.StringFlag{Name: "report", Usage: "write the report (as --json prints it: docs/json.md) to `FILE.json`"},
+			jsonFlag,
 			allowPartialFlag,
 			&cli.StringFlag{Name: "chunk-size", Usage: "upload blobs larger than `SIZE` (16MiB, 8388608) in chunks of that size from the start, for a proxy that limits request bodies (default: one request per blob, chunks only after a 413)"}),
 			append(append(provenanceFlags("push"), helmFlags()...), registryFlags(oci.DefaultPushJobs)...)...),
-		Action: func(c *cli.Context) error {
+		Action: func(c *cli.Context) (err error) {
+			if c.Bool("json") && (c.String("configmap") == "-" || c.String("helm-values") == "-") {
+				return usagef("--json prints the report on standard output: give --configmap FILE (and --helm-values FILE)")
+			}
+			start := time.Now()
 			dest, b, client, err := bundleAndRegistry(c, e)
 			if err != nil {
 				return err
@@ -100,11 +106,26 @@ func pushCommand(e *env) *cli.Command {
 			if ms := b.Manifest().Missing; len(ms) > 0 {
 				fmt.Fprintf(e.stderr, "this bundle is %s\n", missingSummary(ms))
 			}
-			start := time.Now()
 			var res *mirror.Pushed
+			var wrote report.Push // the files written
+			defer func() {        // --report and --json: whatever the outcome, once it is known
+				rep := pushReport(c, strings.Join(c.Args().Slice(), " "), res, start)
+				rep.ConfigMap, rep.HelmValues = wrote.ConfigMap, wrote.HelmValues
+				rep.OK = rep.OK && err == nil
+				if rp := c.String("report"); rp != "" && res != nil {
+					if rerr := writeReportFile(e.stdout, rp, rep); rerr != nil && err == nil {
+						err = rerr
+					}
+				}
+				if c.Bool("json") {
+					if jerr := writeJSON(e.stdout, rep); jerr != nil && err == nil {
+						err = jerr
+					}
+				}
+			}()
 			err = withProgress(e, "push", func(m *progress.Meter) error {
 				var err error
-				res, err = mirror.Push(c.Context, client, b, mirror.PushOptions{Destination: dest, Progress: m})
+				res, err = mirror.Push(c.Context, client, b, mirror.PushOptions{Destination: dest, Progress: observed(e, m)})
 				return err
 			})
 			if res != nil && len(res.Problems) > 0 {
@@ -124,18 +145,6 @@ func pushCommand(e *env) *cli.Command {
 				printFailures(e, res.Failed, imageRefs(b.Manifest()))
 				for _, k := range sortedKeys(res.ReferrersFailed) {
 					fmt.Fprintf(e.stderr, "FAILED referrer %s: %v\n", k, res.ReferrersFailed[k])
-				}
-				if rp := c.String("report"); rp != "" {
-					var done []outcome
-					for _, im := range res.Images {
-						done = append(done, outcome{Container: im.Key(), Image: im.Ref(), Digest: im.Digest})
-					}
-					for _, k := range sortedKeys(res.ReferrersFailed) {
-						done = append(done, outcome{Referrer: k, Error: res.ReferrersFailed[k].Error()})
-					}
-					if rerr := writeReport(e.stdout, rp, res.Stats, done, res.Failed); rerr != nil {
-						return rerr
-					}
 				}
 			}
 			var refErr error // only referrers failed: the images and the ConfigMap are good
@@ -170,6 +179,9 @@ func pushCommand(e *env) *cli.Command {
 				if err := writeConfigMap(c, e, listed); err != nil {
 					return err
 				}
+				if f := c.String("configmap"); f != "-" {
+					wrote.ConfigMap = f
+				}
 			} else if c.IsSet("configmap") {
 				fmt.Fprintln(e.stderr, "no ConfigMap written: the bundle has no image list, only a Helm chart (see --helm-values)")
 			}
@@ -177,10 +189,13 @@ func pushCommand(e *env) *cli.Command {
 			case helm == nil:
 			case len(helm.charts) > 0:
 				var checkErr error
+				var files []string
 				for _, rec := range helm.charts {
 					if err := writeChartValues(c, e, helm, rec, b.Manifest(), res.Images); err != nil {
 						return err
 					}
+					files = append(files, helm.valuesFile(rec))
+					wrote.HelmValues = strings.Join(files, ",")
 					if err := checkAfterPush(c, e, client, b, dest, helm, rec); err != nil && checkErr == nil {
 						checkErr = err // the other charts' values are written all the same
 					}
@@ -192,6 +207,7 @@ func pushCommand(e *env) *cli.Command {
 				if err := writeHelmValues(c, e, helm.m, listed); err != nil {
 					return err
 				}
+				wrote.HelmValues = helm.file
 			}
 			return refErr
 		},
@@ -229,32 +245,6 @@ Next steps:
     and add to dockerSecrets: {url: %q, name: local-registry}
 `, file, c.String("namespace"), c.String("name"), server, c.String("namespace"), server)
 	return nil
-}
-
-// outcome is one container's line in a --report file.
-type outcome struct {
-	Container string `json:"container,omitempty"`
-	Referrer  string `json:"referrer,omitempty"` // "repository: referrer", for a referrer that failed
-	Image     string `json:"image,omitempty"`
-	Digest    string `json:"digest,omitempty"`
-	Error     string `json:"error,omitempty"`
-}
-
-// writeReport writes --report: the run's counters and each container's outcome; "-" is
-// standard output.
-func writeReport(stdout io.Writer, path string, stats any, done []outcome, failed map[string]error) error {
-	rep := struct {
-		Stats  any       `json:"stats,omitempty"`
-		Images []outcome `json:"images"`
-	}{Stats: stats, Images: done}
-	for _, k := range sortedKeys(failed) {
-		rep.Images = append(rep.Images, outcome{Container: k, Error: failed[k].Error()})
-	}
-	var sb strings.Builder
-	if err := writeJSON(&sb, rep); err != nil {
-		return err
-	}
-	return writeFile(stdout, path, []byte(sb.String()), 0o644)
 }
 
 func configMapCommand(e *env) *cli.Command {

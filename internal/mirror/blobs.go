@@ -160,6 +160,7 @@ func (r *pushRun) pushBlobTo(ctx context.Context, repo string, j *blobJob, from 
 		r.stats.blobsSkipped.Add(1)
 		j.progress(r.progress, j.Size)
 		*from = repo
+		observe(r.progress, Event{Kind: "blob", Phase: "skipped", Repo: repo, Digest: j.Digest, Size: j.Size})
 		return nil
 	}
 	session := ""
@@ -171,6 +172,7 @@ func (r *pushRun) pushBlobTo(ctx context.Context, repo string, j *blobJob, from 
 		if mounted {
 			r.stats.blobsMounted.Add(1)
 			r.stop.passed()
+			observe(r.progress, Event{Kind: "blob", Phase: "mounted", Repo: repo, Digest: j.Digest, Size: j.Size})
 			return nil
 		}
 		session = s
@@ -201,6 +203,7 @@ func (r *pushRun) upload(ctx context.Context, repo string, j *blobJob, session s
 	r.stats.blobsUploaded.Add(1)
 	r.stats.bytesUploaded.Add(j.Size)
 	r.stop.passed()
+	observe(r.progress, Event{Kind: "blob", Phase: "uploaded", Repo: repo, Digest: j.Digest, Size: j.Size})
 	return nil
 }
 

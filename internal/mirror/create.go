@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -61,6 +62,8 @@ type CreateOptions struct {
 	// Provenance, when set, checks every image's signatures (found as referrers: set
 	// Referrers too) against a policy; an image the policy refuses is left out and failed.
 	Provenance *Provenance
+	// Files are plain files carried after the layers (archive.Manifest.Files).
+	Files []File
 }
 
 // sources is every image to resolve: the list's and the extra images, then the chart's
@@ -102,7 +105,7 @@ type Plan struct {
 type Created struct {
 	Manifest *archive.Manifest
 	SHA256   string
-	Plan     Plan
+	Plan     Plan // what the run had to move, counted before it started
 	// Failed lists, per container key, the images that could not be resolved and were left out
 	// of the bundle; Create then returns an error wrapping ErrPartial.
 	Failed map[string]error
@@ -154,6 +157,12 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	images, failed := resolve(ctx, c, (&digests.List{Images: sources}).Groups(), o.Platforms, held)
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	for _, im := range images {
+		observe(o.Progress, Event{Kind: "image", Phase: "resolved", Container: memberKeys(im.group), Ref: im.group.Source.Ref(), Digest: im.root.Desc.Digest})
+	}
+	for _, k := range slices.Sorted(maps.Keys(failed)) {
+		observe(o.Progress, Event{Kind: "image", Phase: "failed", Container: k, Err: failed[k]})
 	}
 	var skipped []Skipped
 	if o.Referrers {
@@ -214,7 +223,14 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 		m.Provenance.Images = provenanceImages(verdicts)
 	}
 	m.Missing = missing(sources, failed, blockPathsOf(o.Charts))
-	o.Progress.SetTotal(m.Totals.BlobBytes)
+	if m.Files, err = describeFiles(ctx, o.Files); err != nil {
+		return nil, err
+	}
+	total := m.Totals.BlobBytes
+	for _, f := range m.Files {
+		total += f.Size
+	}
+	o.Progress.SetTotal(total)
 	if o.DryRun {
 		res := &Created{Manifest: m, Failed: failed, Plan: plan(blobs, external, o.Cache), Skipped: skipped, Provenance: verdicts}
 		if len(failed) > 0 {
@@ -222,6 +238,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 		}
 		return res, nil
 	}
+	pl := plan(blobs, external, o.Cache) // before the run fills the cache
 	var cached *cache.Dir
 	if o.Cache != "" {
 		if cached, err = cache.Open(o.Cache); err != nil {
@@ -244,6 +261,9 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 			remote = append(remote, b)
 		}
 	}
+	for _, f := range m.Files {
+		entries = append(entries, archive.Entry{Name: f.Name, Digest: f.Digest, Size: f.Size, Executable: f.Executable})
+	}
 	w, err := archive.Create(o.Output, o.Created, entries, archive.WithParts(o.PartSize, o.Parity))
 	if err != nil {
 		return nil, err
@@ -254,15 +274,18 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := writeFiles(ctx, w, o.Files, m.Files, o.Progress); err != nil {
+		return nil, err
+	}
 	if len(failed) > 0 && !o.AllowPartial { // the .partial stays, with every layer pulled
-		res := &Created{Manifest: m, Failed: failed, Kept: kept, Skipped: skipped, Unfinished: true}
+		res := &Created{Manifest: m, Failed: failed, Kept: kept, Skipped: skipped, Unfinished: true, Plan: pl}
 		return res, failedError(fmt.Errorf("%w: %d of %d containers could not be pulled; no bundle written", ErrPartial, len(failed), len(sources)), failed)
 	}
 	sum, err := w.Commit(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res := &Created{Manifest: m, SHA256: sum, Failed: failed, Kept: kept, Skipped: skipped, Provenance: verdicts}
+	res := &Created{Manifest: m, SHA256: sum, Failed: failed, Kept: kept, Skipped: skipped, Provenance: verdicts, Plan: pl}
 	if len(failed) > 0 {
 		return res, failedError(fmt.Errorf("%w: %d of %d containers left out of the bundle (--allow-partial)", ErrPartial, len(failed), len(sources)), failed)
 	}

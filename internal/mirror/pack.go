@@ -49,13 +49,22 @@ func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Di
 // the cache, or pulled.
 func packBlob(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Dir, b *blob, p Progress) (resumed bool, err error) {
 	name := archive.BlobName(b.Digest)
+	ev := Event{Kind: "blob", Repo: b.repo, Digest: b.Digest, Size: b.Size}
+	defer func() {
+		if err == nil {
+			observe(p, ev)
+		}
+	}()
 	if w.Resume(ctx, name) {
 		p.Add(b.Size)
+		ev.Phase = "kept"
 		return true, nil
 	}
 	if cache != nil {
+		ev.Phase = "cached"
 		return false, packCached(ctx, c, w, cache, b, p)
 	}
+	ev.Phase = "pulled"
 	return false, retryBlob(ctx, c, func(ctx context.Context) error {
 		rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
 		if err != nil {

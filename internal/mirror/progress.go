@@ -27,3 +27,27 @@ func (c *countReader) Read(b []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// Event is one step of a run: an image or a blob reaching a phase. A Progress that also
+// implements Observer is told of each (unbundle --log-format json writes them as JSON lines).
+type Event struct {
+	Kind  string // "image" or "blob"
+	Phase string // image: resolved, failed (create), pushed, failed (push); blob: pulled, cached, kept (create), uploaded, mounted, skipped (push)
+	// Container is the image's component.container (several, comma-separated, for one source
+	// image that several containers use); Ref its reference.
+	Container, Ref string
+	Repo           string // a blob's source or destination repository
+	Digest         string
+	Size           int64
+	Err            error
+}
+
+// Observer receives Events; it must be safe for concurrent use.
+type Observer interface{ Observe(Event) }
+
+// observe tells p of e when p is an Observer.
+func observe(p Progress, e Event) {
+	if o, ok := p.(Observer); ok {
+		o.Observe(e)
+	}
+}

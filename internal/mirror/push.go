@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -110,6 +111,12 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 		return run.stopped(ts, res, cause)
 	}
 	run.pushManifests(ctx, slices.DeleteFunc(ts, func(t *target) bool { return t.pushed }), res)
+	for _, im := range res.Images {
+		observe(o.Progress, Event{Kind: "image", Phase: "pushed", Container: im.Key(), Ref: im.Ref(), Digest: im.Digest})
+	}
+	for _, k := range slices.Sorted(maps.Keys(res.Failed)) {
+		observe(o.Progress, Event{Kind: "image", Phase: "failed", Container: k, Err: res.Failed[k]})
+	}
 	run.pushReferrers(ctx, all, res)
 	res.Stats = run.stats.snapshot()
 	if err := ctx.Err(); err != nil {

@@ -26,6 +26,9 @@ func (m *Meter) SetTotal(n int64) { m.total.Store(n) }
 // Add counts n bytes done.
 func (m *Meter) Add(n int64) { m.done.Add(n) }
 
+// Total is the number of bytes expected (0 until SetTotal).
+func (m *Meter) Total() int64 { return m.total.Load() }
+
 // Done is the number of bytes done so far.
 func (m *Meter) Done() int64 { return m.done.Load() }
 
