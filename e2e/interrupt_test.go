@@ -299,10 +299,15 @@ func TestInterruptedResume(t *testing.T) {
 		cmd := run(out)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
+		before := th.served.Load()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(100+200*i) * time.Millisecond) // resuming, then pulling
+		// A sign of life first (its first request upstream: the signal handler is installed by
+		// then; a signal before it would meet Go's default action, not ours), then resuming,
+		// then pulling.
+		waitFor(t, 20*time.Second, func() bool { return th.served.Load() > before })
+		time.Sleep(time.Duration(200*i) * time.Millisecond)
 		cmd.Process.Signal(sig)
 		sent := time.Now()
 		err := cmd.Wait()
@@ -333,5 +338,15 @@ func TestInterruptedResume(t *testing.T) {
 	}
 	if r := runCmd("bundle", nil, "verify", out); r.code != 0 {
 		t.Fatalf("verify: %s", r.stderr)
+	}
+}
+
+// waitFor polls cond every 5 ms until it holds, failing the test after limit.
+func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not seen within %s", limit)
+		}
 	}
 }
