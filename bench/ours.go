@@ -179,7 +179,10 @@ func dirSize(dir string) int64 {
 }
 
 // resume measures the rerun of a bundle create killed with SIGKILL once the upstream served
-// half the unique blob bytes (the kill is not timed). The resumed bundle is removed after.
+// half the unique blob bytes (the kill is not timed). It records what the killed run received
+// (behind the link: what the link delivered to it, not what the registry had sent onto the
+// link) and what the rerun pulled, for the rerun's bytes against the bytes that were missing.
+// The resumed bundle is removed after.
 func (b *bench) resume(ctx context.Context, create proc) result {
 	out := create.argv[slices.Index(create.argv, "--output")+1]
 	defer os.Remove(out)
@@ -187,15 +190,22 @@ func (b *bench) resume(ctx context.Context, create proc) result {
 	if half <= 0 {
 		return failed(errors.New("the unique blob bytes are unknown"))
 	}
+	received := func() int64 { return b.upstream.BlobBytesSent() }
+	if b.link != nil {
+		received = func() int64 { return b.link.delivered.Load() }
+	}
 	killed := create
 	killed.killWhen = func() bool { return b.upstream.BlobBytesSent()-base >= half }
+	got := received()
 	if _, err := b.exec(ctx, killed); err != nil {
 		return failed(fmt.Errorf("the create to kill: %w", err))
 	}
+	got = received() - got
 	base = b.upstream.BlobBytesSent()
 	ph := b.phase()
 	r := ph.done(ph.run(ctx, create))
 	r.pulled = b.upstream.BlobBytesSent() - base
+	r.killed = got
 	r.archive = fileSize(out)
 	return r
 }

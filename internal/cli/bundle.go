@@ -209,8 +209,9 @@ func createCommand(e *env) *cli.Command {
 			if n := len(res.Manifest.Referrers); n > 0 || c.IsSet("referrers") {
 				fmt.Fprintf(e.stdout, "carried %d referrers (signatures, attestations, SBOMs): see bundle list\n", n)
 			}
-			if k := res.Kept; k.Blobs > 0 {
-				fmt.Fprintf(e.stdout, "resumed the unfinished run: kept %d layers (%s), verified; pulled the rest\n", k.Blobs, progress.Bytes(k.Bytes))
+			if k := res.Kept; k.Blobs > 0 || k.Taken > 0 {
+				fmt.Fprintf(e.stdout, "resumed the unfinished run: kept %d layers (%s; %d checked against its checkpoint, %d verified in full), took up %d half-written layers where they stopped (%s written); pulled the rest\n",
+					k.Blobs, progress.Bytes(k.Bytes), k.Checked, k.Verified, k.Taken, progress.Bytes(k.TakenBytes))
 			}
 			if m := res.Manifest; m.Base != nil {
 				var left int64

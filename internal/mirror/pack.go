@@ -41,6 +41,8 @@ func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Di
 			cancel() // the others stop; the bundle is not complete anyway
 		}
 	})
+	st := w.ResumeStats()
+	kept.Checked, kept.Verified, kept.Taken, kept.TakenBytes = st.Checked, st.Verified, st.Taken, st.TakenBytes
 	if firstErr != nil {
 		return kept, firstErr
 	}
