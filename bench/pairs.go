@@ -75,7 +75,9 @@ func joinRatios(xs []float64) string {
 func (b *bench) issue21() string {
 	var w strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&w, format, a...) }
-	has := func(path, phase string) bool { return b.cfg.paths[path] && !b.cfg.skips(phase) && len(b.agg(key{path, phase}).ok) > 0 }
+	has := func(path, phase string) bool {
+		return b.cfg.paths[path] && !b.cfg.skips(phase) && len(b.agg(key{path, phase}).ok) > 0
+	}
 	p("\n## Issue 21: pairs of the same run, CPU per GiB, resume, memory\n\n")
 	p("Each run runs every path once, in the reverse order every other run; a pair is ours and a peer of the same run, and its ratio is taken before the median (the median of the ratios, not the ratio of the medians).\n\n")
 	p("| pair (same run) | ratio per run | median | target | |\n|---|---|---:|---|---|\n")
