@@ -129,7 +129,7 @@ func createCommand(e *env) *cli.Command {
 			}
 			var base *archive.Base
 			var have func(string) bool
-			var local []oci.Option
+			var locals mirror.Locals
 			if since := c.String("since"); since != "" {
 				var earlier *archive.Bundle
 				if base, have, earlier, err = delta.LoadBase(since); err != nil {
@@ -137,8 +137,16 @@ func createCommand(e *env) *cli.Command {
 				}
 				if earlier != nil { // its manifests and configs need not be fetched again
 					defer earlier.Close()
-					local = append(local, oci.WithLocal(earlier))
+					locals = append(locals, earlier)
 				}
+			}
+			if l, closer, ok := mirror.UnfinishedLocal(out); ok { // a rerun: nor those a stopped run wrote
+				defer closer.Close()
+				locals = append(locals, l)
+			}
+			var local []oci.Option
+			if len(locals) > 0 {
+				local = append(local, oci.WithLocal(locals))
 			}
 			var refTypes []string
 			for _, t := range c.StringSlice("referrers") {

@@ -28,7 +28,10 @@ func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Di
 		firstErr error
 		kept     Kept
 	)
-	forEach(ctx, c.Jobs(), blobs, func(_ int, b *blob) {
+	// A small blob over a distant link is mostly its round trips: four of them take the place
+	// of one large transfer, so that the link does not idle while they wait.
+	weight := func(b *blob) int64 { return 1 + 3*min(b.Size, smallPull)/smallPull }
+	forEachWeighted(ctx, c.Jobs(), blobs, weight, func(_ int, b *blob) {
 		resumed, err := packBlob(ctx, c, w, cache, b, p)
 		mu.Lock()
 		defer mu.Unlock()
@@ -48,6 +51,9 @@ func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Di
 	}
 	return kept, ctx.Err()
 }
+
+// smallPull is the size under which a pull weighs less than a whole job (pack).
+const smallPull = 4 << 20
 
 // packBlob makes one blob's entry complete: recovered from an unfinished run (resumed), from
 // the cache, or pulled.
