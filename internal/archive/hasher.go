@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // The file's sha256 (and, in parts, each part's) is taken over the file in order, beside the
@@ -21,25 +22,31 @@ import (
 // entry (its rollback point) and goes back to it when the bytes it took in are dropped
 // (rollback), and it does not go past an entry before the entry is complete.
 //
-// One goroutine (run) hashes whatever is ready. On two cores, though, it gets one turn in
-// five beside four writers, and would fall behind and finish alone after them; so each writer,
-// after each chunk it writes, hashes about as much as it wrote if no one else is hashing
-// (help), taking its own chunk from memory when it is next. The work is the same; it is done
-// while the writes go on, not after them. Whoever hashes holds fileHasher.mu.
+// One goroutine (hash) hashes whatever is ready. On two cores, though, it gets one turn in
+// five beside four writers (and less on a busy machine), and would fall behind and finish alone
+// after them; so each writer, after each chunk it writes, hashes about as much as it wrote if
+// no one else is hashing (help), taking its own chunk from memory when it is next; and a writer
+// more than helpLag ahead of the hash waits its turn to hash twice as much. The work is the
+// same; it is done while the writes go on, not after them, and a stopped run's checkpoint
+// finds the hash close behind the writes. Whoever hashes holds fileHasher.mu.
 
 // hashPiece is the most one step reads and hashes.
 const hashPiece = 1 << 20
+
+// helpLag is how far ahead of the hash a writer may write before it waits to help.
+const helpLag = 256 << 20
 
 // fileHasher is the state of the file's hash. Guarded by mu, which is taken before Writer.mu.
 type fileHasher struct {
 	mu    sync.Mutex
 	f     *files // the file, as Create opened it (Close closes it: reads then fail)
 	sum   hash.Hash
-	ph    *partHasher // nil for one file
-	dst   io.Writer   // sum, or sum and ph
-	pos   int64       // the file's first pos bytes are hashed
-	floor int64       // where this run's hash began: it never goes back before it
-	entry int         // the entry pos lies in; len(Entries) past the last
+	ph    *partHasher  // nil for one file
+	dst   io.Writer    // sum, or sum and ph
+	pos   int64        // the file's first pos bytes are hashed
+	at    atomic.Int64 // pos, for the writers to read without the lock
+	floor int64        // where this run's hash began: it never goes back before it
+	entry int          // the entry pos lies in; len(Entries) past the last
 	// back is the rollback point of the entry pos lies in, when that entry is not complete:
 	// the offset and the states there.
 	back     int64
@@ -51,6 +58,7 @@ type fileHasher struct {
 
 func newFileHasher(f *files, sum hash.Hash, ph *partHasher, from int64) *fileHasher {
 	hs := &fileHasher{f: f, sum: sum, ph: ph, dst: sum, pos: from, floor: from, back: -1, buf: make([]byte, hashPiece)}
+	hs.at.Store(from)
 	if ph != nil {
 		hs.dst = bothWriter{sum, ph}
 	}
@@ -110,6 +118,7 @@ func (w *Writer) step(limit int64, mine []byte, mineAt int64) (int64, error) {
 		hs.pos += n
 		hashed += n
 	}
+	hs.at.Store(hs.pos)
 	return hashed, hs.err
 }
 
@@ -152,6 +161,7 @@ func (w *Writer) rollback(i int, keptEnd int64) {
 		}
 	}
 	hs.pos = rb
+	hs.at.Store(rb)
 }
 
 // safePoint returns a position of the hash before which every byte is final (Create's, or of
@@ -168,13 +178,18 @@ func (w *Writer) safePoint() (off int64, sum []byte, part *partHasherState, err 
 	return hs.pos, sum, part, err
 }
 
-// help hashes, when no one else is, about as many bytes as a writer just wrote (b, at at):
+// help hashes, when no one else is, about as many bytes as a writer just wrote (b, at at), and
+// twice as many, waiting for its turn, when the writer is more than helpLag ahead of the hash:
 // see the top of this file.
 func (w *Writer) help(at int64, b []byte) {
-	if !w.hs.mu.TryLock() {
+	limit := int64(len(b))
+	if at-w.hs.at.Load() > helpLag {
+		w.hs.mu.Lock()
+		limit *= 2
+	} else if !w.hs.mu.TryLock() {
 		return
 	}
-	w.step(int64(len(b)), b, at)
+	w.step(limit, b, at)
 	w.hs.mu.Unlock()
 }
 
