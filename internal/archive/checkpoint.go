@@ -14,7 +14,8 @@ import (
 )
 
 // A Writer saves its progress beside the unfinished bundle, in NAME.partial.sum, every
-// checkpointEvery while it writes and when it is closed, so that a rerun that resumes in place
+// checkpointBytes written or checkpointEvery, whichever comes first, while it writes, and when
+// it is closed, so that a rerun that resumes in place
 // (Resume) does not pull or hash again what was done:
 //
 //   - the file's hash: an offset before which every byte is final (the bytes Create writes,
@@ -34,7 +35,14 @@ import (
 // layer's digest at its end: if the state was wrong the layer fails and is pulled again whole.
 // The file carries its own sha256, so a torn or damaged checkpoint is ignored, as is one of
 // another layout; a missing one only costs work. It is not synced: losing it costs work too.
-const checkpointEvery = 100 * time.Millisecond
+//
+// A kill -9 loses what was written since the last save: at most checkpointBytes, or what a
+// slow pull brings in checkpointEvery, besides the chunk each writer was filling.
+const (
+	checkpointEvery = 50 * time.Millisecond
+	checkpointBytes = 4 << 20
+	checkpointTick  = 10 * time.Millisecond
+)
 
 const checkpointVersion = 2
 
@@ -74,18 +82,23 @@ func unpackSums(b []byte) []uint64 {
 
 func (w *Writer) checkpointPath() string { return w.path + ".partial.sum" }
 
-// saver saves a checkpoint every checkpointEvery when something was written since the last,
-// until stop is closed.
+// saver saves a checkpoint once checkpointBytes were written since the last, or
+// checkpointEvery passed with something written, until stop is closed.
 func (w *Writer) saver(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	t := time.NewTicker(checkpointEvery)
+	t := time.NewTicker(checkpointTick)
 	defer t.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-stop:
 			return
-		case <-t.C:
-			w.saveCheckpoint()
+		case now := <-t.C:
+			if w.unsaved.Load() >= checkpointBytes || now.Sub(last) >= checkpointEvery {
+				w.unsaved.Store(0)
+				w.saveCheckpoint()
+				last = now
+			}
 		}
 	}
 }

@@ -160,6 +160,7 @@ func (w *Writer) wrote(ctx context.Context, i int, st Stater, at int64, b []byte
 	if closed {
 		return errors.New("bundle writer closed")
 	}
+	w.unsaved.Add(int64(len(b)))
 	w.help(at, b)
 	return ctx.Err()
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/atomicfile"
@@ -67,8 +68,9 @@ type Writer struct {
 	hashed  chan hashResult
 	stats   ResumeStats
 
-	saveMu    sync.Mutex // one checkpoint save at a time
-	stopSaver func()     // stops the saver goroutine and waits for it (idempotent)
+	saveMu    sync.Mutex   // one checkpoint save at a time
+	unsaved   atomic.Int64 // bytes written since the last checkpoint
+	stopSaver func()       // stops the saver goroutine and waits for it (idempotent)
 	committed bool
 }
 
