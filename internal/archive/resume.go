@@ -204,21 +204,6 @@ func hashChunk(h hash.Hash, p []byte, start, end, content, size int64) error {
 	return nil
 }
 
-// drain reads r to its end, in large reads, checking ctx between them.
-func drain(ctx context.Context, r io.Reader) error {
-	buf := make([]byte, 1<<20)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if _, err := r.Read(buf); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return err
-		}
-	}
-}
-
 // ctxReader fails its reads once ctx is done, so that a long copy stops within one read.
 type ctxReader struct {
 	ctx context.Context
