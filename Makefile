@@ -38,7 +38,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/archive
 
 ## bench: ours vs crane, regctl, skopeo, a direct copy and the upload floor on the 2 GiB fixture,
-## 3 runs, medians, CPU per GiB, ours paired with each peer of the same run (10-15 minutes); the
+## 3 runs, medians, CPU per GiB, ours paired with each peer of the same run (about 20 minutes with bench/serve); the
 ## table goes to stdout and bench/results.md; then unbundle serve against Distribution, pulled
 ## by crane and regctl, and by four crane pullers side by side (bench/serve-results.md)
 bench: build tools

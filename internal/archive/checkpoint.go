@@ -196,35 +196,34 @@ func (w *Writer) loadCheckpoint() (hash.Hash, *partHasher, int64, map[string]*en
 
 // Checkpointed returns how many content bytes of the layers of the unfinished bundle at path
 // (NAME.tar.zst; its NAME.partial and NAME.partial.sum) the checkpoint records as written: the
-// sizes of the complete layers and the whole chunks of the half-written ones. A rerun that
+// sizes of the complete layers, and the whole chunks of the half-written ones. A rerun that
 // finds the file as the checkpoint says pulls the rest of the layers and nothing more. False
 // when there is no unfinished bundle, or no checkpoint of it that can be read.
-func Checkpointed(path string) (int64, bool) {
+func Checkpointed(path string) (complete, partial int64, ok bool) {
 	b, err := Open(path + ".partial")
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
 	defer b.Close()
 	data, err := os.ReadFile(path + ".partial.sum")
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
 	body, tail, _ := bytes.Cut(data, []byte("\n"))
 	sum := sha256.Sum256(body)
 	var c checkpoint
 	if string(bytes.TrimSpace(tail)) != hex.EncodeToString(sum[:]) || json.Unmarshal(body, &c) != nil || c.Version != checkpointVersion {
-		return 0, false
+		return 0, 0, false
 	}
-	var n int64
 	for name, r := range c.Entries {
 		e, ok := b.byName[name]
 		switch {
 		case !ok:
 		case r.Done:
-			n += e.Size
+			complete += e.Size
 		default:
-			n += min(r.At, e.Size)
+			partial += min(r.At, e.Size)
 		}
 	}
-	return n, true
+	return complete, partial, true
 }
