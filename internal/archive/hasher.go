@@ -53,11 +53,13 @@ type fileHasher struct {
 	backSum  []byte
 	backPart *partHasherState
 	buf      []byte
-	err      error // sticky: a read of the file failed
+	err      error         // sticky: a read of the file failed
+	kick     chan struct{} // the hash moved on: more to write back (writebacks)
 }
 
 func newFileHasher(f *files, sum hash.Hash, ph *partHasher, from int64) *fileHasher {
-	hs := &fileHasher{f: f, sum: sum, ph: ph, dst: sum, pos: from, floor: from, back: -1, buf: make([]byte, hashPiece)}
+	hs := &fileHasher{f: f, sum: sum, ph: ph, dst: sum, pos: from, floor: from, back: -1, buf: make([]byte, hashPiece),
+		kick: make(chan struct{}, 1)}
 	hs.at.Store(from)
 	if ph != nil {
 		hs.dst = bothWriter{sum, ph}
@@ -114,11 +116,16 @@ func (w *Writer) step(limit int64, mine []byte, mineAt int64) (int64, error) {
 			}
 		}
 		hs.dst.Write(p)
-		hs.f.writeback(hs.pos, n)
 		hs.pos += n
 		hashed += n
 	}
 	hs.at.Store(hs.pos)
+	if hashed > 0 {
+		select {
+		case hs.kick <- struct{}{}:
+		default:
+		}
+	}
 	return hashed, hs.err
 }
 
@@ -230,6 +237,36 @@ func (w *Writer) hash() {
 		}
 	}
 }
+
+// writebacks starts the write-back to the disk of what the hash has passed, as it passes it,
+// so that Commit's sync has little left to wait for. It runs beside the hash rather than in
+// it: starting a write-back blocks when the disk's queue is full, and the hash, which the
+// writers wait for, must not wait for the disk. It returns once stop is closed.
+func (w *Writer) writebacks(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	hs := w.hs
+	from := hs.at.Load()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-hs.kick:
+		}
+		for to := hs.at.Load(); to-from >= writebackPiece || (to > from && to == w.size); to = hs.at.Load() {
+			n := min(to-from, writebackPiece)
+			hs.f.writeback(from, n)
+			from += n
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}
+}
+
+// writebackPiece is the most one write-back asks of the disk at a time.
+const writebackPiece = 8 << 20
 
 // finishHash sends the file's sha256, its parts', and makes the parity parts.
 func (w *Writer) finishHash() {

@@ -71,7 +71,9 @@ type Writer struct {
 	saveMu    sync.Mutex   // one checkpoint save at a time
 	unsaved   atomic.Int64 // bytes written since the last checkpoint
 	stopSaver func()       // stops the saver goroutine and waits for it (idempotent)
-	committed bool
+	// stopWriteback stops the goroutine that starts the write-back behind the hash (idempotent).
+	stopWriteback func()
+	committed     bool
 }
 
 type hashResult struct {
@@ -141,6 +143,10 @@ func Create(path string, mtime time.Time, entries []Entry, opts ...Option) (*Wri
 	var once sync.Once
 	w.stopSaver = func() { once.Do(func() { close(stop); <-stopped }) }
 	go w.saver(stop, stopped)
+	wbStop, wbStopped := make(chan struct{}), make(chan struct{})
+	var wbOnce sync.Once
+	w.stopWriteback = func() { wbOnce.Do(func() { close(wbStop); <-wbStopped }) }
+	go w.writebacks(wbStop, wbStopped)
 	go w.hash()
 	return w, nil
 }
@@ -294,6 +300,7 @@ func (w *Writer) Commit(ctx context.Context) (string, error) {
 		return "", h.err
 	}
 	w.stopSaver()
+	w.stopWriteback()
 	w.committed = true
 	if err := w.f.Sync(); err != nil {
 		return "", err
@@ -320,6 +327,9 @@ func (w *Writer) Commit(ctx context.Context) (string, error) {
 // Close releases the file, leaving NAME.partial (when not committed) for a later Create to
 // resume. It is a no-op after Commit.
 func (w *Writer) Close() {
+	if w.stopWriteback != nil {
+		w.stopWriteback()
+	}
 	if w.stopSaver != nil {
 		w.stopSaver()
 		if !w.committed {
