@@ -60,8 +60,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTable$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/archive
 
 ## bench: ours vs crane, regctl, skopeo, a direct copy and the upload floor on the 2 GiB fixture,
-## 3 runs, medians (several minutes); the table goes to stdout and bench/results.md; then
-## unbundle serve against Distribution, pulled by crane and regctl (bench/serve-results.md)
+## 3 runs, medians, CPU per GiB, ours paired with each peer of the same run (about 20 minutes with bench/serve); the
+## table goes to stdout and bench/results.md; then unbundle serve against Distribution, pulled
+## by crane and regctl, and by four crane pullers side by side (bench/serve-results.md)
 bench: build tools
 	$(GO) run ./bench -profile large -runs 3 -out bench/results.md
 	$(GO) run ./bench/serve -profile large -runs 3 -out bench/serve-results.md

@@ -46,7 +46,7 @@ func (c config) skips(phase string) bool {
 	case "growth":
 		return phase == "resume" || phase == "plan" || strings.HasPrefix(phase, "split") || strings.HasPrefix(phase, "parity")
 	case "link":
-		return phase != "bundle" && phase != "plan" && phase != "since" && phase != "pack" && phase != "read"
+		return phase != "bundle" && phase != "plan" && phase != "since" && phase != "resume" && phase != "pull" && phase != "pack" && phase != "read"
 	}
 	return false
 }

@@ -158,24 +158,31 @@ func (b *bench) findTime(ctx context.Context) {
 	b.logf("time: %s %s (measures peak RSS)", p, b.timeVersion)
 }
 
+// usage is what a subprocess used: its peak RSS, and its CPU time (user and system, of it and
+// of the children it waited for: a pipeline's every command).
+type usage struct {
+	rssKiB int64
+	cpu    time.Duration
+}
+
 // exec runs p under the timeout, in its own process group (killed whole on timeout or
-// interrupt), and returns its peak RSS in KiB.
+// interrupt), and returns its peak RSS in KiB and its CPU time.
 //
 // The RSS is ru_maxrss of the rusage wait4 returns for the process, which on Linux covers the
 // process and every descendant it waited for, as a maximum, not a sum: for `bash -c 'a | b'`
 // it is the RSS of the biggest of bash, a and b. But Linux also folds into it the high-water
 // RSS of the memory the process had before its exec: a copy of its parent's. Measured straight
 // from this process (which holds the registries), even /bin/true would show this process's
-// peak. So p runs under GNU time (`time -f %M -o FILE`), a small C parent that forks it and
-// reports the ru_maxrss of that child alone.
-func (b *bench) exec(ctx context.Context, p proc) (rssKiB int64, err error) {
+// peak. So p runs under GNU time (`time -f '%M %U %S' -o FILE`), a small C parent that forks it
+// and reports the ru_maxrss of that child alone, with its user and system time.
+func (b *bench) exec(ctx context.Context, p proc) (u usage, err error) {
 	cctx, cancel := context.WithTimeout(ctx, b.cfg.timeout)
 	defer cancel()
 	argv := p.argv
 	rssFile := ""
 	if b.timeBin != "" {
 		rssFile = filepath.Join(b.rssDir, fmt.Sprint(b.seq.Add(1)))
-		argv = append([]string{b.timeBin, "-f", "%M", "-o", rssFile, "--"}, p.argv...)
+		argv = append([]string{b.timeBin, "-f", "%M %U %S", "-o", rssFile, "--"}, p.argv...)
 	}
 	cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
 	cmd.Dir = p.dir
@@ -200,26 +207,30 @@ func (b *bench) exec(ctx context.Context, p proc) (rssKiB int64, err error) {
 	} else if err == nil {
 		err = cmd.Wait()
 	}
+	if cmd.ProcessState != nil { // GNU time's own CPU is a few milliseconds
+		u.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
 	if rssFile != "" {
 		// GNU time writes "Command exited with non-zero status N" first on a failure.
 		data, _ := os.ReadFile(rssFile)
 		os.Remove(rssFile)
-		lines := strings.Fields(string(data))
-		if len(lines) > 0 {
-			fmt.Sscan(lines[len(lines)-1], &rssKiB)
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		var user, sys float64
+		if n, _ := fmt.Sscan(lines[len(lines)-1], &u.rssKiB, &user, &sys); n == 3 {
+			u.cpu = time.Duration((user + sys) * float64(time.Second))
 		}
 	} else if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			rssKiB = ru.Maxrss
+			u.rssKiB = ru.Maxrss
 		}
 	}
 	if err != nil {
 		if errors.Is(cctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s", b.cfg.timeout)
 		}
-		return rssKiB, fmt.Errorf("%s: %v: %s", showArgv(p.argv), err, tail(out.String(), 600))
+		return u, fmt.Errorf("%s: %v: %s", showArgv(p.argv), err, tail(out.String(), 600))
 	}
-	return rssKiB, nil
+	return u, nil
 }
 
 // waitOrKill waits for cmd, killing its process group once kill holds; it returns nil when
@@ -295,27 +306,40 @@ func (t *tailBuffer) String() string {
 	return string(t.buf)
 }
 
-// phase measures one phase: the wall time from start to done and the largest peak RSS of the
-// subprocesses it ran.
+// phase measures one phase: the wall time from start to done, the largest peak RSS of the
+// subprocesses it ran, the CPU time they used, and the CPU time of this process meanwhile (the
+// registries, and the floors' clients).
 type phase struct {
 	b     *bench
 	start time.Time
+	self  time.Duration // this process's CPU time at the start
 	mu    sync.Mutex
 	rss   int64
+	cpu   time.Duration
 }
 
-func (b *bench) phase() *phase { return &phase{b: b, start: time.Now()} }
+func (b *bench) phase() *phase { return &phase{b: b, start: time.Now(), self: selfCPU()} }
 
-func (ph *phase) note(rss int64) {
+func (ph *phase) note(u usage) {
 	ph.mu.Lock()
-	ph.rss = max(ph.rss, rss)
+	ph.rss = max(ph.rss, u.rssKiB)
+	ph.cpu += u.cpu
 	ph.mu.Unlock()
 }
 
 func (ph *phase) run(ctx context.Context, p proc) error {
-	rss, err := ph.b.exec(ctx, p)
-	ph.note(rss)
+	u, err := ph.b.exec(ctx, p)
+	ph.note(u)
 	return err
+}
+
+// selfCPU is the CPU time (user and system) this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // runAll runs ps, parallel at a time, in order; after the first failure it starts no more
@@ -362,6 +386,14 @@ func (ph *phase) done(err error) result {
 	r.wall = time.Since(ph.start)
 	r.rss = ph.rss
 	r.err = err
+	r.cpu, r.selfCPU = ph.cpu, selfCPU()-ph.self
+	return r
+}
+
+// inProcess ends a phase that ran in this process (a floor): its CPU is this process's.
+func (ph *phase) inProcess(err error) result {
+	r := ph.done(err)
+	r.cpu = -1
 	return r
 }
 

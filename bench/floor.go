@@ -240,7 +240,8 @@ func (b *bench) floorRun(ctx context.Context, e *env) map[string]result {
 	}
 	b.dropCache(files...)
 	_, stop := b.tracePhase("upload floor")
-	start := time.Now()
+	ph := b.phase()
+	start := ph.start
 	err := parallel(ctx, b.cfg.floorJobs, len(b.floor.blobs), func(ctx context.Context, i int) error {
 		return b.floorUpload(ctx, base, b.floor.blobs[i])
 	})
@@ -255,9 +256,7 @@ func (b *bench) floorRun(ctx context.Context, e *env) map[string]result {
 			return b.do(ctx, http.MethodPost, u.String(), nil, 0, "", http.StatusCreated, nil)
 		})
 	}
-	r := newResult()
-	r.wall = time.Since(start)
-	r.err = err
+	r := ph.inProcess(err)
 	r.uploaded = e.dest.BlobBytesReceived() - before
 	r.bad = nil
 	res["uploads+mounts"] = r
@@ -265,7 +264,7 @@ func (b *bench) floorRun(ctx context.Context, e *env) map[string]result {
 	if err != nil {
 		return res
 	}
-	start = time.Now()
+	ph = b.phase()
 	for _, m := range b.floor.manifests {
 		data, rerr := os.ReadFile(m.file)
 		if rerr != nil {
@@ -277,9 +276,7 @@ func (b *bench) floorRun(ctx context.Context, e *env) map[string]result {
 			break
 		}
 	}
-	mr := newResult()
-	mr.wall = time.Since(start)
-	mr.err = err
+	mr := ph.inProcess(err)
 	if ctx.Err() == nil {
 		mr.kept, mr.total, mr.bad = b.checkDigests(ctx, e.dest.Host)
 	}

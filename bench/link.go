@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,6 +21,9 @@ type link struct {
 	conns    sync.WaitGroup
 	mu       sync.Mutex
 	open     map[net.Conn]bool
+	// delivered counts the bytes the link handed to the clients: what a client killed while
+	// bytes were on the link received (the registry counts what it sent).
+	delivered atomic.Int64
 }
 
 const (
@@ -87,8 +91,8 @@ func (l *link) serve(c net.Conn) {
 	l.track(u, true)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); l.pump(u, c, l.up) }()
-	go func() { defer wg.Done(); l.pump(c, u, l.down) }()
+	go func() { defer wg.Done(); l.pump(u, c, l.up, nil) }()
+	go func() { defer wg.Done(); l.pump(c, u, l.down, &l.delivered) }()
 	wg.Wait()
 	c.Close()
 	u.Close()
@@ -102,8 +106,9 @@ type chunk struct {
 }
 
 // pump copies src to dst through the link: each chunk leaves when the shared pacer lets it
-// and arrives half a round trip later. At the end of src it half-closes dst.
-func (l *link) pump(dst, src net.Conn, p *pacer) {
+// and arrives half a round trip later, and is counted in n (if not nil) once written. At the
+// end of src it half-closes dst.
+func (l *link) pump(dst, src net.Conn, p *pacer, n *atomic.Int64) {
 	ch := make(chan chunk, linkWindow/linkChunk)
 	go func() {
 		defer close(ch)
@@ -129,6 +134,8 @@ func (l *link) pump(dst, src net.Conn, p *pacer) {
 		if _, err := dst.Write(c.b); err != nil {
 			failed = true
 			src.Close()
+		} else if n != nil {
+			n.Add(int64(len(c.b)))
 		}
 	}
 	if tc, ok := dst.(*net.TCPConn); ok && !failed {

@@ -49,6 +49,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -279,9 +280,15 @@ func (b *bench) measure(ctx context.Context) error {
 	// blobs: their bytes (behind every MiB/s), the floors' plan and the zstd -3 reference size.
 	b.prepare(ctx)
 
-	// The runs: every path once per run, interleaved, so drift hits every path alike.
+	// The runs: every path once per run, interleaved, so drift hits every path alike, and in
+	// the reverse order every other run, so that ours and each peer take turns at going first
+	// (the pairs of the report compare the two of one run).
 	for i := 1; i <= cfg.runs; i++ {
-		for _, p := range allPaths {
+		order := slices.Clone(allPaths)
+		if i%2 == 0 {
+			slices.Reverse(order)
+		}
+		for _, p := range order {
 			if !cfg.paths[p] {
 				continue
 			}

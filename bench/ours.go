@@ -178,24 +178,34 @@ func dirSize(dir string) int64 {
 	return n
 }
 
-// resume measures the rerun of a bundle create killed with SIGKILL once the upstream served
-// half the unique blob bytes (the kill is not timed). The resumed bundle is removed after.
+// resume measures the rerun of a bundle create killed with SIGKILL once it received half the
+// unique blob bytes (the kill is not timed): on loopback, what the upstream served; behind the
+// link, what the link delivered (the registry has sent up to the link's window more, per
+// connection). It records what the killed run received and what the rerun pulled, for the
+// rerun's bytes against the bytes that were missing. The resumed bundle is removed after.
 func (b *bench) resume(ctx context.Context, create proc) result {
 	out := create.argv[slices.Index(create.argv, "--output")+1]
 	defer os.Remove(out)
-	half, base := b.uniqueBytes()/2, b.upstream.BlobBytesSent()
+	half := b.uniqueBytes() / 2
 	if half <= 0 {
 		return failed(errors.New("the unique blob bytes are unknown"))
 	}
+	received := func() int64 { return b.upstream.BlobBytesSent() }
+	if b.link != nil {
+		received = func() int64 { return b.link.delivered.Load() }
+	}
+	got := received()
 	killed := create
-	killed.killWhen = func() bool { return b.upstream.BlobBytesSent()-base >= half }
+	killed.killWhen = func() bool { return received()-got >= half }
 	if _, err := b.exec(ctx, killed); err != nil {
 		return failed(fmt.Errorf("the create to kill: %w", err))
 	}
-	base = b.upstream.BlobBytesSent()
+	got = received() - got
+	base := b.upstream.BlobBytesSent()
 	ph := b.phase()
 	r := ph.done(ph.run(ctx, create))
 	r.pulled = b.upstream.BlobBytesSent() - base
+	r.killed = got
 	r.archive = fileSize(out)
 	return r
 }

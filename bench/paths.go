@@ -21,9 +21,9 @@ type key struct{ path, phase string }
 // phasesOf lists each path's phases, in order.
 var phasesOf = map[string][]string{
 	"ours":   {"bundle", "plan", "since", "resume", "unbundle", "unbundle alt", "split bundle", "split unbundle", "parity bundle"},
-	"crane":  {"pack", "unpack+push"},
-	"regctl": {"pack", "unpack+push"},
-	"skopeo": {"pack", "unpack+push"},
+	"crane":  {"pull", "pack", "unpack+push"},
+	"regctl": {"pull", "pack", "unpack+push"},
+	"skopeo": {"pull", "pack", "unpack+push"},
 	"direct": {"copy"},
 	"floor":  {"read", "uploads+mounts", "manifests"},
 }
@@ -31,22 +31,26 @@ var phasesOf = map[string][]string{
 // result is one phase of one run.
 type result struct {
 	wall      time.Duration
-	rss       int64 // KiB, -1 when not measured (in-process)
-	uploaded  int64 // blob bytes the destination received; -1 n/a
-	extraDisk int64 // peak bytes written on the bastion side besides the bundle; -1 n/a
-	archive   int64 // bundle bytes; -1 n/a
-	pulled    int64 // blob bytes the upstream served; -1 n/a
-	requests  int64 // requests the upstream served (token requests included); -1 n/a
-	tokens    int64 // of which token requests
-	kept      int   // tags resolving to the upstream digest
-	total     int   // 0: not checked in this phase
-	bad       []string
-	err       error
-	skipped   bool // an earlier phase failed
+	rss       int64         // KiB, -1 when not measured (in-process)
+	uploaded  int64         // blob bytes the destination received; -1 n/a
+	extraDisk int64         // peak bytes written on the bastion side besides the bundle; -1 n/a
+	archive   int64         // bundle bytes; -1 n/a
+	pulled    int64         // blob bytes the upstream served; -1 n/a
+	requests  int64         // requests the upstream served (token requests included); -1 n/a
+	tokens    int64         // of which token requests
+	cpu       time.Duration // CPU time of the phase's commands (user + system); -1 in process
+	selfCPU   time.Duration // CPU time of the bench process meanwhile: the registries (and a floor)
+	// killed is, for resume, the blob bytes the killed run received before the kill; -1 n/a
+	killed  int64
+	kept    int // tags resolving to the upstream digest
+	total   int // 0: not checked in this phase
+	bad     []string
+	err     error
+	skipped bool // an earlier phase failed
 }
 
 func newResult() result {
-	return result{rss: -1, uploaded: -1, extraDisk: -1, archive: -1, pulled: -1, requests: -1}
+	return result{rss: -1, uploaded: -1, extraDisk: -1, archive: -1, pulled: -1, requests: -1, cpu: -1, killed: -1}
 }
 
 // upstreamCounts returns a function that sets r's pulled bytes and requests since the call.
@@ -207,11 +211,16 @@ func (b *bench) pushPhase(ctx context.Context, e *env, body func(ph *phase) erro
 
 // peerPack runs fill (which pulls every image into the layout directory), then packs the layout
 // as a user would: tar | zstd -T0 -3, then sync the file, because our bundle is fsynced before
-// its rename. The pulled layout is removed afterwards, outside the timing.
-func (b *bench) peerPack(ctx context.Context, e *env, bundle, layout string, fill func(ph *phase) error) result {
+// its rename. It records the pull alone (res["pull"]: what the issues compare bundle create
+// with) and the whole (res["pack"]). The pulled layout is removed afterwards, outside the
+// timing.
+func (b *bench) peerPack(ctx context.Context, e *env, res map[string]result, bundle, layout string, fill func(ph *phase) error) {
 	ph := b.phase()
 	counts := b.upstreamCounts()
 	err := fill(ph)
+	pull := ph.done(err)
+	counts(&pull)
+	res["pull"] = pull
 	if err == nil {
 		err = ph.run(ctx, proc{argv: pipeline(`tar -C "$1" -cf - . | zstd -T0 -3 -q -o "$2"`, layout, bundle), dir: e.pack, env: e.vars(e.packTmp)})
 	}
@@ -221,8 +230,8 @@ func (b *bench) peerPack(ctx context.Context, e *env, bundle, layout string, fil
 	r := ph.done(err)
 	counts(&r)
 	r.archive = fileSize(bundle)
+	res["pack"] = r
 	os.RemoveAll(layout)
-	return r
 }
 
 // extract unpacks a bundle on the bastion side: zstd -dc | tar -x.
@@ -315,7 +324,7 @@ func (b *bench) crane(ctx context.Context, e *env) map[string]result {
 	crane := tl[0]
 	bundle := filepath.Join(e.transfer, "crane.tar.zst")
 	layout := filepath.Join(e.pack, "layout")
-	res["pack"] = b.peerPack(ctx, e, bundle, layout, func(ph *phase) error {
+	b.peerPack(ctx, e, res, bundle, layout, func(ph *phase) error {
 		argv := []string{crane, "pull", "--insecure", "--format=oci", "--annotate-ref"}
 		for _, r := range b.refs {
 			argv = append(argv, r.Src)
@@ -377,7 +386,7 @@ func (b *bench) regctl(ctx context.Context, e *env) map[string]result {
 	}
 	bundle := filepath.Join(e.transfer, "regctl.tar.zst")
 	layout := filepath.Join(e.pack, "layout")
-	res["pack"] = b.peerPack(ctx, e, bundle, layout, func(ph *phase) error {
+	b.peerPack(ctx, e, res, bundle, layout, func(ph *phase) error {
 		var ps []proc
 		for _, r := range b.refs {
 			ps = append(ps, proc{argv: []string{regctl, "image", "copy", r.Src, "ocidir://" + layout + ":" + r.Name}, dir: e.pack, env: e.vars(e.packTmp)})
@@ -433,7 +442,7 @@ func (b *bench) skopeo(ctx context.Context, e *env) map[string]result {
 	}
 	bundle := filepath.Join(e.transfer, "skopeo.tar.zst")
 	layout := filepath.Join(e.pack, "layout")
-	res["pack"] = b.peerPack(ctx, e, bundle, layout, func(ph *phase) error {
+	b.peerPack(ctx, e, res, bundle, layout, func(ph *phase) error {
 		var ps []proc
 		for _, r := range b.refs {
 			ps = append(ps, proc{argv: []string{skopeo, "--insecure-policy", "copy", "--all", "--quiet", "--src-tls-verify=false",

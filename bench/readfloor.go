@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 )
 
 // The read floor: what the upstream registry (and the link in front of it) can give at best,
@@ -30,15 +29,13 @@ func (b *bench) readFloor(ctx context.Context, e *env) result {
 	defer os.RemoveAll(dir)
 	tk := &tokens{b: b, byRepo: map[string]string{}}
 	counts := b.upstreamCounts()
-	start := time.Now()
+	ph := b.phase()
 	err := parallel(ctx, b.cfg.floorJobs, len(b.floor.blobs), func(ctx context.Context, i int) error {
 		bl := b.floor.blobs[i]
 		return tk.download(ctx, "http://"+b.upstreamHost+"/v2/"+bl.repo+"/blobs/"+bl.digest, bl.repo,
 			filepath.Join(dir, strings.TrimPrefix(bl.digest, "sha256:")), bl.size)
 	})
-	r := newResult()
-	r.wall = time.Since(start)
-	r.err = err
+	r := ph.inProcess(err)
 	counts(&r)
 	return r
 }

@@ -131,9 +131,9 @@ func (b *bench) report() string {
 	}
 
 	p("\n## Results\n\n")
-	p("Median wall time of %d run(s); MiB/s = unique blob bytes / wall; peak RSS = the largest ru_maxrss of any one process of the phase, largest over the runs; uploaded = blob bytes the destination registry read from upload requests; extra disk = peak bytes allocated on the bastion side besides the bundle; archive = the bundle file.\n\n", b.cfg.runs)
-	p("| path | phase | wall s | MiB/s | peak RSS MiB | uploaded MiB | extra disk MiB | archive MiB | digests kept | note |\n")
-	p("|---|---|---:|---:|---:|---:|---:|---:|---|---|\n")
+	p("Median wall time of %d run(s); MiB/s = unique blob bytes / wall; CPU s/GiB = user + system time of the phase's commands per GiB of unique blob bytes (the floors, which run in this process: this process's, registries included); peak RSS = the largest ru_maxrss of any one process of the phase, largest over the runs; uploaded = blob bytes the destination registry read from upload requests; extra disk = peak bytes allocated on the bastion side besides the bundle; archive = the bundle file.\n\n", b.cfg.runs)
+	p("| path | phase | wall s | MiB/s | CPU s/GiB | peak RSS MiB | uploaded MiB | extra disk MiB | archive MiB | digests kept | note |\n")
+	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 	for _, path := range allPaths {
 		if !b.cfg.paths[path] {
 			continue
@@ -143,26 +143,29 @@ func (b *bench) report() string {
 				continue
 			}
 			a := b.agg(key{path, ph})
-			cells := []string{path, ph, "-", "-", "-", "-", "-", "-", "-", ""}
+			cells := []string{path, ph, "-", "-", "-", "-", "-", "-", "-", "-", ""}
 			if wall, ok := a.wall(); ok {
 				cells[2] = fmt.Sprintf("%.2f", wall)
 				if unique > 0 && wall > 0 && ph != "manifests" {
 					cells[3] = fmt.Sprintf("%.0f", float64(unique)/(1<<20)/wall)
 				}
 			}
+			if v, ok := b.medianCPU(key{path, ph}, path == "floor"); ok && ph != "manifests" {
+				cells[4] = fmt.Sprintf("%.2f", v)
+			}
 			if v, ok := a.maxInt(func(r result) int64 { return r.rss }); ok {
-				cells[4] = fmt.Sprintf("%.0f", float64(v)/1024)
+				cells[5] = fmt.Sprintf("%.0f", float64(v)/1024)
 			} else if len(a.ok) > 0 {
-				cells[4] = "(in-process)"
+				cells[5] = "(in-process)"
 			}
 			if v, ok := a.medianInt(func(r result) int64 { return r.uploaded }); ok {
-				cells[5] = mib(v)
-			}
-			if v, ok := a.maxInt(func(r result) int64 { return r.extraDisk }); ok {
 				cells[6] = mib(v)
 			}
-			if v, ok := a.medianInt(func(r result) int64 { return r.archive }); ok {
+			if v, ok := a.maxInt(func(r result) int64 { return r.extraDisk }); ok {
 				cells[7] = mib(v)
+			}
+			if v, ok := a.medianInt(func(r result) int64 { return r.archive }); ok {
+				cells[8] = mib(v)
 			}
 			kept, total := -1, 0
 			for _, r := range append(append([]result(nil), a.ok...), a.failed...) {
@@ -171,7 +174,7 @@ func (b *bench) report() string {
 				}
 			}
 			if total > 0 {
-				cells[8] = fmt.Sprintf("%d/%d", kept, total)
+				cells[9] = fmt.Sprintf("%d/%d", kept, total)
 			}
 			var notes []string
 			if len(a.failed) > 0 {
@@ -180,7 +183,7 @@ func (b *bench) report() string {
 			if a.skipped > 0 {
 				notes = append(notes, fmt.Sprintf("not run %d time(s): an earlier phase failed", a.skipped))
 			}
-			cells[9] = strings.Join(notes, "; ")
+			cells[10] = strings.Join(notes, "; ")
 			p("| %s |\n", strings.Join(cells, " | "))
 		}
 	}
@@ -305,6 +308,8 @@ func (b *bench) report() string {
 		ex, okE := b.agg(key{"ours", "unbundle"}).maxInt(func(r result) int64 { return r.extraDisk })
 		ratio("ours extra disk on the bastion / bundle bytes", float64(ex), float64(arch), okE && okA, "<= 0.01", le(0.01))
 	}
+
+	p("%s", b.issue21())
 
 	p("\n## Every run\n\n")
 	p("| path | phase | wall s per run |\n|---|---|---|\n")

@@ -13,7 +13,11 @@
 // --format=oci, regctl image copy to an OCI layout. Both servers have the bundle's bytes in
 // the page cache (the bundle and the store were just written). The table gives the median
 // time, the throughput (the bundle's blob bytes over the time) and each server's peak RSS
-// (VmHWM), and the ratio serve / Distribution (target: at least 1.00).
+// (VmHWM), and the ratio serve / Distribution (target: at least 1.00). Then, every run, the
+// load a site gives a registry (issue 21): four crane pullers side by side, each pulling every
+// image twice (into a fresh directory each time), against each server in turn (the order
+// alternates between runs): the time until the last puller is done, and the server's CPU time
+// meanwhile (target: serve at most 0.9x Distribution's time).
 package main
 
 import (
@@ -84,7 +88,11 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	for i := 1; i <= c.runs; i++ {
-		for _, srv := range b.servers {
+		order := append([]*server(nil), b.servers...)
+		if i%2 == 0 {
+			order[0], order[1] = order[1], order[0]
+		}
+		for _, srv := range order {
 			for _, tool := range []string{"crane", "regctl"} {
 				d, err := b.pull(ctx, srv, tool, i)
 				if err != nil {
@@ -93,6 +101,17 @@ func run(ctx context.Context, args []string) error {
 				b.logf("run %d: %s from %s: %.2fs", i, tool, srv.name, d.Seconds())
 				srv.times[tool] = append(srv.times[tool], d)
 			}
+		}
+		for _, srv := range order {
+			cpu0 := procCPU(srv.cmd.Process.Pid)
+			d, err := b.load(ctx, srv, i)
+			if err != nil {
+				return fmt.Errorf("load on %s: %w", srv.name, err)
+			}
+			cpu := procCPU(srv.cmd.Process.Pid) - cpu0
+			b.logf("run %d: load (%d pullers x %d passes) on %s: %.2fs, server CPU %.2fs", i, loadPullers, loadPasses, srv.name, d.Seconds(), cpu.Seconds())
+			srv.times["load"] = append(srv.times["load"], d)
+			srv.cpu = append(srv.cpu, cpu)
 		}
 	}
 	md := b.report()
@@ -115,8 +134,9 @@ type server struct {
 	name  string
 	host  string
 	cmd   *exec.Cmd
-	times map[string][]time.Duration
-	rss   int64 // peak, KiB
+	times map[string][]time.Duration // by tool, and "load"
+	cpu   []time.Duration            // the server's CPU time during each load
+	rss   int64                      // peak, KiB
 }
 
 type bench struct {
@@ -295,7 +315,115 @@ func (b *bench) report() string {
 		}
 		fmt.Fprintf(&sb, "- %s: serve's throughput / Distribution's = %.2f (target >= 1.00: %s)\n", tool, ratio, verdict)
 	}
+	b.loadReport(&sb, mib)
 	return sb.String()
+}
+
+// loadPullers pullers side by side, each pulling every image loadPasses times: the load of
+// issue 21.
+const loadPullers, loadPasses = 4, 2
+
+// load runs the pullers against srv and returns the time until the last is done.
+func (b *bench) load(ctx context.Context, srv *server, run int) (time.Duration, error) {
+	refs := b.distinctRefs(srv.host)
+	errs := make(chan error, loadPullers)
+	start := time.Now()
+	for p := range loadPullers {
+		go func() {
+			dir := filepath.Join(b.root, fmt.Sprintf("load-%d-%s-%d", run, strings.ReplaceAll(srv.name, " ", "-"), p))
+			defer os.RemoveAll(dir)
+			env := append(os.Environ(), "HOME="+dir)
+			for pass := range loadPasses {
+				out := filepath.Join(dir, fmt.Sprint(pass))
+				for i, ref := range refs {
+					if o, err := command(ctx, env, b.tools["crane"], "pull", "--format=oci", ref, filepath.Join(out, fmt.Sprint(i))).CombinedOutput(); err != nil {
+						errs <- fmt.Errorf("crane pull %s: %v\n%s", ref, err, o)
+						return
+					}
+				}
+				os.RemoveAll(out)
+			}
+			errs <- nil
+		}()
+	}
+	var first error
+	for range loadPullers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return time.Since(start), first
+}
+
+// distinctRefs is every distinct image by digest on host.
+func (b *bench) distinctRefs(host string) []string {
+	seen := map[string]bool{}
+	var refs []string
+	for _, im := range b.manifest.Images {
+		ref := host + "/" + im.Path + "@" + im.Digest
+		if !seen[ref] {
+			seen[ref] = true
+			refs = append(refs, ref)
+		}
+	}
+	return refs
+}
+
+// loadReport renders the load's table and its ratio, pair by pair (the same run).
+func (b *bench) loadReport(sb *strings.Builder, mib float64) {
+	if len(b.servers) != 2 || len(b.servers[0].times["load"]) == 0 {
+		return
+	}
+	fmt.Fprintf(sb, "\n## Under load: %d crane pullers side by side, each pulling every image %d times (issue 21)\n\n", loadPullers, loadPasses)
+	sb.WriteString("| server | time per run | median | MiB/s served | server CPU s per run | server CPU s/GiB served |\n|---|---|---:|---:|---|---:|\n")
+	served := mib * loadPullers * loadPasses / 1024 // GiB
+	for _, s := range b.servers {
+		var ts, cs []string
+		var cpus []time.Duration
+		for i, d := range s.times["load"] {
+			ts = append(ts, fmt.Sprintf("%.2f", d.Seconds()))
+			cs = append(cs, fmt.Sprintf("%.2f", s.cpu[i].Seconds()))
+			cpus = append(cpus, s.cpu[i])
+		}
+		m := median(s.times["load"])
+		fmt.Fprintf(sb, "| %s | %s | %.2fs | %.0f | %s | %.2f |\n", s.name, strings.Join(ts, ", "), m.Seconds(), served*1024/m.Seconds(), strings.Join(cs, ", "), median(cpus).Seconds()/served)
+	}
+	var ratios []float64
+	var rs []string
+	for i := range min(len(b.servers[0].times["load"]), len(b.servers[1].times["load"])) {
+		r := b.servers[0].times["load"][i].Seconds() / b.servers[1].times["load"][i].Seconds()
+		ratios = append(ratios, r)
+		rs = append(rs, fmt.Sprintf("%.3f", r))
+	}
+	sort.Float64s(ratios)
+	m := ratios[len(ratios)/2]
+	if len(ratios)%2 == 0 {
+		m = (ratios[len(ratios)/2-1] + ratios[len(ratios)/2]) / 2
+	}
+	verdict := "**met**"
+	if m > 0.9 {
+		verdict = "**missed**"
+	}
+	fmt.Fprintf(sb, "\n- serve's time / Distribution's, same run: %s; median %.3f (target <= 0.90: %s)\n", strings.Join(rs, ", "), m, verdict)
+	fmt.Fprintf(sb, "- peak RSS: serve %.0f MiB (target <= 64 MiB: %s)\n", float64(b.servers[0].rss)/1024, map[bool]string{true: "**met**", false: "**missed**"}[b.servers[0].rss <= 64<<10])
+}
+
+// procCPU is the CPU time (user + system) process pid has used, from /proc.
+func procCPU(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: count the fields after it.
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	var utime, stime int64
+	fmt.Sscan(f[11], &utime)
+	fmt.Sscan(f[12], &stime)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ, 100 on Linux
 }
 
 func (b *bench) close() {
@@ -349,6 +477,9 @@ func median(ds []time.Duration) time.Duration {
 	}
 	s := append([]time.Duration{}, ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
 	return s[len(s)/2]
 }
 

@@ -219,4 +219,20 @@ func TestBlobReadersOwnDescriptors(t *testing.T) {
 	if got := fds(); got != before {
 		t.Errorf("%d descriptors open after Close, %d before the readers", got, before)
 	}
+	// A range of a large blob (what unbundle serve streams of a blob it verified), likewise.
+	r, err := b.OpenBlobRange(verify.Digest(big1), 1000, 2<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fds() - before; got != 1 {
+		t.Errorf("a range of 2 MiB opened %d descriptors, want 1", got)
+	}
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, big1[1000:1000+2<<20]) {
+		t.Errorf("range: %d bytes, %v", len(got), err)
+	}
+	r.Close()
+	if got := fds(); got != before {
+		t.Errorf("%d descriptors open after the range's Close, %d before", got, before)
+	}
 }

@@ -45,7 +45,7 @@ func plainFileBundle(t *testing.T, dir string, files map[string][]byte, exec map
 	}
 	writeBlob(t, w, layer)
 	for _, n := range names {
-		if err := w.WriteEntry(n, verify.NewReader(bytes.NewReader(files[n]), verify.Digest(files[n]), int64(len(files[n])))); err != nil {
+		if err := w.WriteEntry(context.Background(), n, verify.NewReader(bytes.NewReader(files[n]), verify.Digest(files[n]), int64(len(files[n])))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -282,7 +282,7 @@ func TestPartsResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeBlob(t, w, f.blobs[0]) // spans parts 1 to 3
-	if err := w.WriteEntry(BlobName(verifyDigest(f.blobs[1])), failAfter(f.blobs[1], 1000)); err == nil {
+	if err := w.WriteEntry(context.Background(), BlobName(verifyDigest(f.blobs[1])), failAfter(f.blobs[1], 1000)); err == nil {
 		t.Fatal("a stopped write succeeded")
 	}
 	w.Close()

@@ -33,38 +33,76 @@ func rawFrameLen(content int64) int64 {
 	return rawHeaderLen + 3*blocks + content
 }
 
+// A raw frame is written in chunks of rawBlocksAtOne blocks (chunkContent content bytes, the
+// last chunk holding the rest), each one write; the frame header is a write of its own. These
+// writes are the frame's extents: extent 0 is the header, extent k the chunk k-1. A stopped
+// write is taken up at a chunk's start (Writer.Continue).
+const (
+	chunkContent = rawBlocksAtOne * rawBlockMax
+	chunkFrame   = rawBlocksAtOne * (3 + rawBlockMax)
+)
+
+// chunks is the number of chunks of a raw frame of content bytes (an empty frame has one).
+func chunks(content int64) int64 { return max(1, (content+chunkContent-1)/chunkContent) }
+
+// extent returns where extent k of the raw frame of content bytes lies, relative to the frame's
+// start, and the content bytes it ends at (0 for the header).
+func extent(k int, content int64) (off, n, contentEnd int64) {
+	if k == 0 {
+		return 0, rawHeaderLen, 0
+	}
+	start := int64(k-1) * chunkContent
+	c := min(chunkContent, content-start)
+	blocks := max(1, (c+rawBlockMax-1)/rawBlockMax)
+	return rawHeaderLen + int64(k-1)*chunkFrame, c + 3*blocks, start + c
+}
+
 // rawBufs are the buffers of writeRawFrame: rawBlocksAtOne blocks with their headers.
-var rawBufs = sync.Pool{New: func() any { b := make([]byte, rawBlocksAtOne*(3+rawBlockMax)); return &b }}
+var rawBufs = sync.Pool{New: func() any { b := make([]byte, chunkFrame); return &b }}
+
+// wroteFunc is told of every extent writeRawFrame wrote: its file offset, its bytes, the
+// content bytes written so far and whether it was the last. An error stops the write.
+type wroteFunc func(at int64, p []byte, content int64, last bool) error
 
 // writeRawFrame writes at off, through w, the raw frame of exactly size bytes read from src
 // followed by the tar padding; then it reads src to io.EOF, so that a verifying src fails
 // there on a mismatch, and so does writeRawFrame. Bytes reach w before src is verified: the
-// caller writes into a file that is not trusted until complete.
-func writeRawFrame(w io.WriterAt, off, size int64, src io.Reader) error {
+// caller writes into a file that is not trusted until complete. from, a multiple of
+// chunkContent, is where src starts in the content: the header and the chunks before it are
+// left as they are. wrote, if not nil, is told of every extent once written.
+func writeRawFrame(w io.WriterAt, off, size, from int64, src io.Reader, wrote wroteFunc) error {
 	content := size + padding(size)
-	var hdr [rawHeaderLen]byte
-	binary.LittleEndian.PutUint32(hdr[0:], zstdMagic)
-	hdr[4], hdr[5] = rawDescriptor, rawWindow
-	binary.LittleEndian.PutUint64(hdr[6:], uint64(content))
-	if _, err := w.WriteAt(hdr[:], off); err != nil {
-		return err
+	if from < 0 || from%chunkContent != 0 || (from > 0 && from >= content) {
+		return fmt.Errorf("raw frame of %d bytes taken up at %d: not the start of a chunk", content, from)
 	}
-	off += rawHeaderLen
+	if from == 0 {
+		var hdr [rawHeaderLen]byte
+		binary.LittleEndian.PutUint32(hdr[0:], zstdMagic)
+		hdr[4], hdr[5] = rawDescriptor, rawWindow
+		binary.LittleEndian.PutUint64(hdr[6:], uint64(content))
+		if _, err := w.WriteAt(hdr[:], off); err != nil {
+			return err
+		}
+		if wrote != nil {
+			if err := wrote(off, hdr[:], 0, false); err != nil {
+				return err
+			}
+		}
+	}
+	at, _, _ := extent(int(from/chunkContent)+1, content)
+	off += at
 	bp := rawBufs.Get().(*[]byte)
 	defer rawBufs.Put(bp)
 	buf := *bp
-	lim := &io.LimitedReader{R: src, N: size}
+	lim := &io.LimitedReader{R: src, N: size - from}
 	data := io.MultiReader(lim, zeros{}) // never at EOF: its errors are src's
-	for done, last := int64(0), false; !last; {
+	for done, last := from, false; !last; {
 		n := 0
 		for k := 0; k < rawBlocksAtOne && !last; k++ {
 			blk := min(content-done, rawBlockMax)
 			last = done+blk == content
-			h := uint32(blk) << 3 // block type 0: raw
-			if last {
-				h |= 1
-			}
-			buf[n], buf[n+1], buf[n+2] = byte(h), byte(h>>8), byte(h>>16)
+			h := blockHeader(blk, last)
+			copy(buf[n:], h[:])
 			if _, err := io.ReadFull(data, buf[n+3:n+3+int(blk)]); err != nil {
 				return err
 			}
@@ -74,15 +112,20 @@ func writeRawFrame(w io.WriterAt, off, size int64, src io.Reader) error {
 		if _, err := w.WriteAt(buf[:n], off); err != nil {
 			return err
 		}
+		if wrote != nil {
+			if err := wrote(off, buf[:n], done, last); err != nil {
+				return err
+			}
+		}
 		off += int64(n)
 	}
 	if lim.N > 0 {
-		return fmt.Errorf("%d bytes, want %d", size-lim.N, size)
+		return sizeError{size - lim.N, size}
 	}
 	var one [1]byte
 	if m, err := src.Read(one[:]); m > 0 || err != io.EOF {
 		if err == nil || err == io.EOF {
-			err = fmt.Errorf("more than the declared %d bytes", size)
+			err = sizeError{size + 1, size}
 		}
 		return err
 	}

@@ -49,7 +49,7 @@ func stoppedRun(t *testing.T, path string, created time.Time, blobs [][]byte, ha
 			writeBlob(t, w, b)
 			continue
 		}
-		if err := w.WriteEntry(BlobName(verify.Digest(b)), failAfter(b, len(b)/2)); err == nil {
+		if err := w.WriteEntry(context.Background(), BlobName(verify.Digest(b)), failAfter(b, len(b)/2)); err == nil {
 			t.Fatal("a stopped write succeeded")
 		}
 	}
@@ -328,7 +328,7 @@ func TestResumeCheckpoint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, _, from := w.loadCheckpoint(); (from > 0) != tc.wantFrom {
+			if _, _, from, _ := w.loadCheckpoint(); (from > 0) != tc.wantFrom {
 				t.Fatalf("the rerun hashes from entry %d", from)
 			}
 			for _, x := range blobs {

@@ -9,7 +9,9 @@ import (
 // off: for a layer (a raw data frame) read straight from the block that holds off, for any
 // other entry decoded from its start. The bytes are not verified against the digest (a part of
 // a blob cannot be): callers hand on ranges of a blob they verified whole with OpenBlob. Block
-// headers and padding are checked as in any read. The caller closes it.
+// headers and padding are checked as in any read. A range of 1 MiB or more of a bundle on disk
+// is read through descriptors of its own, as OpenBlob reads (files.stream). The caller closes
+// it.
 func (b *Bundle) OpenBlobRange(digest string, off, n int64) (io.ReadCloser, error) {
 	name := BlobName(digest)
 	e, ok := b.byName[name]
@@ -25,13 +27,18 @@ func (b *Bundle) OpenBlobRange(digest string, off, n int64) (io.ReadCloser, erro
 	if _, err := b.f.ReadAt(h[:], dataOff); err == nil && isRawHeader(h[:], content) && e.Length-rawFrameLen(content) <= maxHeaderFrame {
 		first := off / rawBlockMax
 		at := dataOff + rawHeaderLen + first*(3+rawBlockMax)
-		rr := newRawReader(io.NewSectionReader(b.f, at, e.Offset+e.Length-at), e.Size)
+		ra, done := b.f, func() {}
+		if fs, ok := b.f.(*files); ok && n >= streamMin {
+			ra, done = fs.stream(at, e.Offset+e.Length-at)
+		}
+		rr := newRawReader(io.NewSectionReader(ra, at, e.Offset+e.Length-at), e.Size)
 		rr.next = first * rawBlockMax
+		release := func() { rr.release(); done() }
 		if _, err := io.CopyN(io.Discard, rr, off-rr.next); err != nil {
-			rr.release()
+			release()
 			return nil, fmt.Errorf("bundle entry %s: %w", name, err)
 		}
-		return &rangeReader{Reader: io.LimitReader(rr, n), close: rr.release}, nil
+		return &rangeReader{Reader: io.LimitReader(rr, n), close: release}, nil
 	}
 	r, err := b.openEntry(e)
 	if err != nil {

@@ -5,15 +5,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/atomicfile"
@@ -40,10 +39,11 @@ type Entry struct {
 // its parts, NAME.partial.001, ... (renamed NAME.001, ...), and the parity parts are made at
 // the end (parity.go).
 //
-// The file's sha256 is computed by one goroutine that reads the file back, in order, as the
-// entries ahead of it are complete, and starts their write-back to the disk as it goes, so
-// that Commit has little left to hash or to sync. The caller ends every Writer with Commit or
-// Close, which stop that goroutine.
+// The file's sha256 is taken in order beside the writes, over the prefix of the file that is
+// written (hasher.go), and the write-back of what it hashed to the disk is started as it goes,
+// so that Commit has little left to hash or to sync. What is written is saved now and then in
+// a checkpoint beside the file (checkpoint.go), for a rerun to resume from (Resume, Continue).
+// The caller ends every Writer with Commit or Close, which stop its goroutines.
 type Writer struct {
 	path     string
 	f        *files
@@ -51,18 +51,31 @@ type Writer struct {
 	parity   int
 	tab      table
 	byName   map[string]int
-	dataOff  []int64 // per entry: where its data frame starts (after its header frame)
-	size     int64   // of the whole file
-	tableSum string  // sha256 of the offset table, naming the layout
-	check    *Bundle // reads entries of f back, verified (Resume)
-	prev     *Bundle // an unfinished bundle of another plan (NAME.partial.prev), or nil
-	inPlace  bool    // f is an unfinished bundle of this very plan
+	dataOff  []int64                 // per entry: where its data frame starts (after its header frame)
+	size     int64                   // of the whole file
+	tableSum string                  // sha256 of the offset table, naming the layout
+	check    *Bundle                 // reads entries of f back, verified (Resume)
+	prev     *Bundle                 // an unfinished bundle of another plan (NAME.partial.prev), or nil
+	inPlace  bool                    // f is an unfinished bundle of this very plan
+	records  map[string]*entryRecord // what the stopped run's checkpoint says of its layers (in place)
+	hs       *fileHasher
 
-	mu     sync.Mutex
-	cond   *sync.Cond
-	done   []bool
-	closed bool
-	hashed chan hashResult
+	mu      sync.Mutex
+	cond    *sync.Cond // signalled on changed, and on closed
+	done    []bool
+	prog    []entryProgress
+	changed bool // something was written since the hasher last looked
+	dirty   bool // something was written since the last checkpoint
+	closed  bool
+	hashed  chan hashResult
+	stats   ResumeStats
+
+	saveMu    sync.Mutex   // one checkpoint save at a time
+	unsaved   atomic.Int64 // bytes written since the last checkpoint
+	stopSaver func()       // stops the saver goroutine and waits for it (idempotent)
+	// stopWriteback stops the goroutine that starts the write-back behind the hash (idempotent).
+	stopWriteback func()
+	committed     bool
 }
 
 type hashResult struct {
@@ -110,13 +123,33 @@ func Create(path string, mtime time.Time, entries []Entry, opts ...Option) (*Wri
 		}
 	}
 	w.check = &Bundle{f: w.f, size: w.size}
-	h, ph, from := sha256.New(), w.newPartHasher(), 0
+	w.prog = make([]entryProgress, len(w.tab.Entries))
+	h, ph, from := hash.Hash(sha256.New()), w.newPartHasher(), int64(0)
 	if w.inPlace {
-		h, ph, from = w.loadCheckpoint()
+		h, ph, from, w.records = w.loadCheckpoint()
 	} else {
 		os.Remove(w.checkpointPath())
 	}
-	go w.hash(w.f, h, ph, from)
+	w.hs = newFileHasher(w.f, h, ph, from)
+	for w.hs.entry < len(w.tab.Entries) && w.tab.Entries[w.hs.entry].Offset+w.tab.Entries[w.hs.entry].Length <= from {
+		w.hs.entry++
+	}
+	if from > 0 {
+		w.hs.back, w.hs.backSum, w.hs.backPart = from, nil, nil
+		if err := w.hs.keepBack(); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	w.stopSaver = func() { once.Do(func() { close(stop); <-stopped }) }
+	go w.saver(stop, stopped)
+	wbStop, wbStopped := make(chan struct{}), make(chan struct{})
+	var wbOnce sync.Once
+	w.stopWriteback = func() { wbOnce.Do(func() { close(wbStop); <-wbStopped }) }
+	go w.writebacks(wbStop, wbStopped)
+	go w.hash()
 	return w, nil
 }
 
@@ -241,87 +274,6 @@ func sameTable(a, b *table) bool {
 	return true
 }
 
-// WriteEntry writes the named entry, one of those Create was given without Data, from exactly
-// its size bytes read from r; it then reads r to io.EOF. The caller has verified the content,
-// or r fails at its end on a mismatch (and so does WriteEntry). An entry that failed may be
-// written again. Safe for concurrent use on different entries.
-func (w *Writer) WriteEntry(name string, r io.Reader) error {
-	i, ok := w.byName[name]
-	if !ok {
-		return fmt.Errorf("bundle entry %s: %w", name, ErrNotFound)
-	}
-	if w.isDone(i) {
-		return fmt.Errorf("bundle entry %s: written already", name)
-	}
-	if err := writeRawFrame(w.f, w.dataOff[i], w.tab.Entries[i].Size, r); err != nil {
-		return fmt.Errorf("bundle entry %s: %w", name, err)
-	}
-	w.markDone(i)
-	return nil
-}
-
-func (w *Writer) isDone(i int) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.done[i]
-}
-
-// markDone records entry i as complete, for the hashing goroutine waiting on it.
-func (w *Writer) markDone(i int) {
-	w.mu.Lock()
-	w.done[i] = true
-	w.cond.Broadcast()
-	w.mu.Unlock()
-}
-
-// hash reads f back in order, each entry once it is complete, and hashes it, into sum
-// (and, in parts, into ph), which hold the hash of the entries before from; it saves its
-// progress now and then. Then it makes the parity parts, if any.
-func (w *Writer) hash(f *files, sum hash.Hash, ph *partHasher, from int) {
-	buf := make([]byte, 1<<20)
-	saved := w.tab.Entries[from].Offset
-	var dst io.Writer = sum
-	if ph != nil {
-		dst = bothWriter{sum, ph}
-	}
-	read := func(off, n int64) error {
-		if _, err := io.CopyBuffer(dst, io.NewSectionReader(f, off, n), buf); err != nil {
-			return err
-		}
-		f.writeback(off, n)
-		return nil
-	}
-	for i, e := range w.tab.Entries[from:] {
-		i += from
-		w.mu.Lock()
-		for !w.done[i] && !w.closed {
-			w.cond.Wait()
-		}
-		closed := w.closed
-		w.mu.Unlock()
-		if closed {
-			w.hashed <- hashResult{err: errors.New("bundle writer closed")}
-			return
-		}
-		if err := read(e.Offset, e.Length); err != nil {
-			w.hashed <- hashResult{err: err}
-			return
-		}
-		if end := e.Offset + e.Length; end-saved >= checkpointEvery {
-			w.saveCheckpoint(sum, ph, end)
-			saved = end
-		}
-	}
-	res := hashResult{err: read(w.tab.EndOffset, w.size-w.tab.EndOffset), sum: hex.EncodeToString(sum.Sum(nil))}
-	if res.err == nil && ph != nil {
-		res.parts = ph.sums()
-		if w.parity > 0 {
-			res.parity, res.err = w.writeParity(f)
-		}
-	}
-	w.hashed <- res
-}
-
 // isClosed reports whether Close was called (the hashing goroutine stops).
 func (w *Writer) isClosed() bool {
 	w.mu.Lock()
@@ -353,6 +305,9 @@ func (w *Writer) Commit(ctx context.Context) (string, error) {
 	if h.err != nil {
 		return "", h.err
 	}
+	w.stopSaver()
+	w.stopWriteback()
+	w.committed = true
 	if err := w.f.Sync(); err != nil {
 		return "", err
 	}
@@ -378,6 +333,15 @@ func (w *Writer) Commit(ctx context.Context) (string, error) {
 // Close releases the file, leaving NAME.partial (when not committed) for a later Create to
 // resume. It is a no-op after Commit.
 func (w *Writer) Close() {
+	if w.stopWriteback != nil {
+		w.stopWriteback()
+	}
+	if w.stopSaver != nil {
+		w.stopSaver()
+		if !w.committed {
+			w.saveCheckpoint() // what a Ctrl-C stopped, for the rerun
+		}
+	}
 	w.mu.Lock()
 	w.closed = true
 	w.cond.Broadcast()

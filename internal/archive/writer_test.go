@@ -43,7 +43,7 @@ func testPlan(t testing.TB, created time.Time, blobs ...[]byte) []Entry {
 func writeBlob(t testing.TB, w *Writer, b []byte) {
 	t.Helper()
 	d := verify.Digest(b)
-	if err := w.WriteEntry(BlobName(d), verify.NewReader(bytes.NewReader(b), d, int64(len(b)))); err != nil {
+	if err := w.WriteEntry(context.Background(), BlobName(d), verify.NewReader(bytes.NewReader(b), d, int64(len(b)))); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -112,11 +112,11 @@ func TestWriteEntryRejects(t *testing.T) {
 		"short": bytes.NewReader(blob[:len(blob)-1]),
 		"long":  bytes.NewReader(append(bytes.Clone(blob), 0)),
 	} {
-		if err := w.WriteEntry(name, r); err == nil {
+		if err := w.WriteEntry(context.Background(), name, r); err == nil {
 			t.Fatalf("%s content accepted", what)
 		}
 	}
-	if err := w.WriteEntry(name, verify.NewReader(bytes.NewReader(other), d, int64(len(other)))); !errors.Is(err, verify.ErrMismatch) {
+	if err := w.WriteEntry(context.Background(), name, verify.NewReader(bytes.NewReader(other), d, int64(len(other)))); !errors.Is(err, verify.ErrMismatch) {
 		t.Fatalf("content of another digest: %v", err)
 	}
 	if _, err := w.Commit(context.Background()); err == nil || !strings.Contains(err.Error(), name) {

@@ -157,7 +157,7 @@ func createCommand(e *env) *cli.Command {
 			}
 			var base *archive.Base
 			var have func(string) bool
-			var local []oci.Option
+			var locals mirror.Locals
 			if since := c.String("since"); since != "" {
 				var earlier *archive.Bundle
 				if base, have, earlier, err = delta.LoadBase(since, bundleOpener(c, e)); err != nil {
@@ -165,8 +165,16 @@ func createCommand(e *env) *cli.Command {
 				}
 				if earlier != nil { // its manifests and configs need not be fetched again
 					defer earlier.Close()
-					local = append(local, oci.WithLocal(earlier))
+					locals = append(locals, earlier)
 				}
+			}
+			if l, closer, ok := mirror.UnfinishedLocal(out); ok { // a rerun: nor those a stopped run wrote
+				defer closer.Close()
+				locals = append(locals, l)
+			}
+			var local []oci.Option
+			if len(locals) > 0 {
+				local = append(local, oci.WithLocal(locals))
 			}
 			var refTypes []string
 			for _, t := range c.StringSlice("referrers") {
@@ -273,8 +281,9 @@ func createCommand(e *env) *cli.Command {
 				}
 				fmt.Fprintf(e.stdout, "carried %d files: %s (unbundle extract %s NAME... --dir DIR writes them out)\n", len(fs), strings.Join(names, ", "), out)
 			}
-			if k := res.Kept; k.Blobs > 0 {
-				fmt.Fprintf(e.stdout, "resumed the unfinished run: kept %d layers (%s), verified; pulled the rest\n", k.Blobs, progress.Bytes(k.Bytes))
+			if k := res.Kept; k.Blobs > 0 || k.Taken > 0 {
+				fmt.Fprintf(e.stdout, "resumed the unfinished run: kept %d layers (%s; %d checked against its checkpoint, %d verified in full), took up %d half-written layers where they stopped (%s written); pulled the rest\n",
+					k.Blobs, progress.Bytes(k.Bytes), k.Checked, k.Verified, k.Taken, progress.Bytes(k.TakenBytes))
 			}
 			if m := res.Manifest; m.Base != nil {
 				var left int64

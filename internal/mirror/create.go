@@ -120,10 +120,16 @@ type Created struct {
 	Provenance []provenance.Result
 }
 
-// Kept counts the layers a run recovered from an unfinished earlier one instead of pulling them.
+// Kept counts the layers a run recovered from an unfinished earlier one instead of pulling them
+// (Blobs, Bytes: of those, Checked were checked against the stopped run's checkpoint without
+// hashing them, Verified read and hashed in full), and the half-written layers it took up
+// where they stopped (Taken, of which TakenBytes were written already).
 type Kept struct {
-	Blobs int
-	Bytes int64
+	Blobs             int
+	Bytes             int64
+	Checked, Verified int
+	Taken             int
+	TakenBytes        int64
 }
 
 // image is one distinct source image and what was pulled for it.

@@ -74,7 +74,7 @@ func writeFiles(ctx context.Context, w *archive.Writer, files []File, plain []ar
 		if err != nil {
 			return err
 		}
-		err = w.WriteEntry(pf.Name, &countReader{r: verify.NewReader(ctxReader{ctx, fh}, pf.Digest, pf.Size), p: p})
+		err = w.WriteEntry(ctx, pf.Name, &countReader{r: verify.NewReader(ctxReader{ctx, fh}, pf.Digest, pf.Size), p: p})
 		fh.Close()
 		if err != nil {
 			return fmt.Errorf("file %s (%s): %w", f.Path, pf.Name, err)

@@ -14,10 +14,12 @@ import (
 
 // pack pulls the blobs the bundle does not hold in memory, the client's jobs at a time, largest
 // first, each streamed from the registry straight to its place in the bundle, verified as it
-// streams (a blob that fails is written again). A blob that an unfinished earlier run already
-// wrote, and that still verifies, is not pulled again (Writer.Resume). With a cache (--cache),
-// blobs are pulled into it and copied from it, so that later runs find them there.
-// It returns what it kept from an unfinished run.
+// streams. A blob that an unfinished earlier run already wrote, and that still checks, is not
+// pulled again (Writer.Resume); one it wrote part of, and a transfer that broke in this run,
+// are taken up where they stopped with a ranged GET that continues the blob's hash
+// (Writer.Continue, oci.OpenBlobAt); a blob that fails to verify is pulled again whole. With a
+// cache (--cache), blobs are pulled into it and copied from it, so that later runs find them
+// there. It returns what it kept from an unfinished run.
 func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Dir, blobs []*blob, p Progress) (Kept, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -26,7 +28,10 @@ func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Di
 		firstErr error
 		kept     Kept
 	)
-	forEach(ctx, c.Jobs(), blobs, func(_ int, b *blob) {
+	// A small blob over a distant link is mostly its round trips: four of them take the place
+	// of one large transfer, so that the link does not idle while they wait.
+	weight := func(b *blob) int64 { return 1 + 3*min(b.Size, smallPull)/smallPull }
+	forEachWeighted(ctx, c.Jobs(), blobs, weight, func(_ int, b *blob) {
 		resumed, err := packBlob(ctx, c, w, cache, b, p)
 		mu.Lock()
 		defer mu.Unlock()
@@ -39,11 +44,16 @@ func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Di
 			cancel() // the others stop; the bundle is not complete anyway
 		}
 	})
+	st := w.ResumeStats()
+	kept.Checked, kept.Verified, kept.Taken, kept.TakenBytes = st.Checked, st.Verified, st.Taken, st.TakenBytes
 	if firstErr != nil {
 		return kept, firstErr
 	}
 	return kept, ctx.Err()
 }
+
+// smallPull is the size under which a pull weighs less than a whole job (pack).
+const smallPull = 4 << 20
 
 // packBlob makes one blob's entry complete: recovered from an unfinished run (resumed), from
 // the cache, or pulled.
@@ -66,14 +76,16 @@ func packBlob(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cach
 	}
 	ev.Phase = "pulled"
 	return false, retryBlob(ctx, c, func(ctx context.Context) error {
-		rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
+		from, state := w.Continue(name)
+		rc, err := c.OpenBlobAt(ctx, b.repo, b.Digest, b.Size, from, state)
 		if err != nil {
 			return err
 		}
 		defer rc.Close() // the client's reader fails at its end unless size and digest matched
+		p.Add(rc.From()) // what an earlier try or run wrote, counted once
 		cr := &countReader{r: rc, p: p}
-		if err := w.WriteEntry(name, cr); err != nil {
-			p.Add(-cr.n) // the retry counts again
+		if err := w.WriteEntryFrom(ctx, name, rc.From(), cr); err != nil {
+			p.Add(-rc.From() - cr.n) // the retry counts again
 			return err
 		}
 		return nil
@@ -85,7 +97,7 @@ func packBlob(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cach
 // loss it may hold anything) and pulled again if it fails.
 func packCached(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Dir, b *blob, p Progress) error {
 	if cache.Has(b.Digest) {
-		if err := copyCached(w, cache, b); err == nil {
+		if err := copyCached(ctx, w, cache, b); err == nil {
 			p.Add(b.Size)
 			return nil
 		}
@@ -117,11 +129,11 @@ func packCached(ctx context.Context, c *oci.Client, w *archive.Writer, cache *ca
 	if err != nil {
 		return err
 	}
-	return copyCached(w, cache, b)
+	return copyCached(ctx, w, cache, b)
 }
 
 // copyCached writes the bundle entry of a cached blob, verifying the cache's copy as it reads.
-func copyCached(w *archive.Writer, cache *cache.Dir, b *blob) error {
+func copyCached(ctx context.Context, w *archive.Writer, cache *cache.Dir, b *blob) error {
 	f, err := cache.Open(b.Digest)
 	if err != nil {
 		return err
@@ -132,7 +144,7 @@ func copyCached(w *archive.Writer, cache *cache.Dir, b *blob) error {
 		return err
 	}
 	defer r.Close()
-	return w.WriteEntry(archive.BlobName(b.Digest), r)
+	return w.WriteEntry(ctx, archive.BlobName(b.Digest), r)
 }
 
 // plan counts what a run would pull: the blobs not in memory already and not in the cache

@@ -2,8 +2,10 @@ package mirror
 
 import (
 	"context"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 )
 
 // forEach runs fn on the items, at most jobs at a time, starting them in the slice's order
@@ -22,4 +24,24 @@ func forEach[T any](ctx context.Context, jobs int, items []T, fn func(i int, ite
 		})
 	}
 	g.Wait()
+}
+
+// forEachWeighted is forEach where an item weighs weight(item) quarters of a job (1 to 4): with
+// jobs 4, sixteen items of weight 1 run at once, or four of weight 4. Items start in order.
+func forEachWeighted[T any](ctx context.Context, jobs int, items []T, weight func(T) int64, fn func(i int, item T)) {
+	sem := semaphore.NewWeighted(4 * int64(jobs))
+	var wg sync.WaitGroup
+	for i, item := range items {
+		w := min(4, max(1, weight(item)))
+		if sem.Acquire(ctx, w) != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer sem.Release(w)
+			fn(i, item)
+		}()
+	}
+	wg.Wait()
 }

@@ -1,6 +1,10 @@
 package mirror
 
-import "io"
+import (
+	"io"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+)
 
 // Progress receives byte counts, for create and push alike. Implementations must be safe for
 // concurrent use and cheap: they are called from the data path.
@@ -19,6 +23,14 @@ type countReader struct {
 	r io.Reader
 	p Progress
 	n int64
+}
+
+// State passes on the hash state of the reader counted (archive.Stater), when it keeps one.
+func (c *countReader) State() (int64, []byte) {
+	if s, ok := c.r.(archive.Stater); ok {
+		return s.State()
+	}
+	return 0, nil
 }
 
 func (c *countReader) Read(b []byte) (int, error) {

@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
-	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
 const (
@@ -25,11 +23,12 @@ const (
 	maxRanges = 8
 )
 
-// serveBlob answers GET and HEAD of a blob of rp: a manifest's bytes from memory, a small blob
-// read whole and verified, a large one verified whole the first time it is asked for (once,
-// however many ask at once) and streamed verified again, or a range of it (http.ServeContent:
-// Range, If-Range, If-None-Match). More than maxRanges ranges in one request are refused
-// (416) before anything is read.
+// serveBlob answers GET and HEAD of a blob of rp: a manifest's bytes from memory; any other
+// blob verified whole before a byte of it is sent, the first time it is asked for and whenever
+// the bundle's files changed since (verified.go), then streamed as it is in the bundle, or a
+// range of it (http.ServeContent: Range, If-Range, If-None-Match). A blob whose files have no
+// identity to remember is streamed verified again, its last bytes held until they matched. More than
+// maxRanges ranges in one request are refused (416) before anything is read.
 func (r *Registry) serveBlob(w http.ResponseWriter, req *http.Request, name string, rp *repo, digest string) {
 	if n := strings.Count(req.Header.Get("Range"), ",") + 1; n > maxRanges && req.Method == http.MethodGet {
 		writeError(w, http.StatusRequestedRangeNotSatisfiable, "RANGE_INVALID", fmt.Sprintf("%d ranges asked: at most %d a request", n, maxRanges))
@@ -55,8 +54,13 @@ func (r *Registry) serveBlob(w http.ResponseWriter, req *http.Request, name stri
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	trusted, err := r.verifyWhole(req.Context(), b, digest)
+	if err != nil {
+		r.fail(w, req, name, digest, err)
+		return
+	}
 	if rec.Size <= smallBlob {
-		data, err := readBlob(b, digest)
+		data, err := readBlob(b, digest, rec.Size, trusted)
 		if err != nil {
 			r.fail(w, req, name, digest, err)
 			return
@@ -64,11 +68,7 @@ func (r *Registry) serveBlob(w http.ResponseWriter, req *http.Request, name stri
 		http.ServeContent(w, req, "", time.Time{}, bytes.NewReader(data))
 		return
 	}
-	if err := r.verifyWhole(req.Context(), b, digest); err != nil {
-		r.fail(w, req, name, digest, err)
-		return
-	}
-	s := &blobSeeker{b: b, digest: digest, size: rec.Size}
+	s := &blobSeeker{b: b, digest: digest, size: rec.Size, trusted: trusted}
 	defer s.Close()
 	http.ServeContent(w, req, "", time.Time{}, s)
 	if s.err != nil {
@@ -82,8 +82,12 @@ func (r *Registry) fail(w http.ResponseWriter, req *http.Request, name, digest s
 	writeError(w, http.StatusInternalServerError, "UNKNOWN", "blob "+digest+" cannot be served: it failed verification or could not be read (see the server's log)")
 }
 
-func readBlob(b *archive.Bundle, digest string) ([]byte, error) {
+// readBlob reads a blob whole: as it is in the bundle when it is trusted, else verified.
+func readBlob(b *archive.Bundle, digest string, size int64, trusted bool) ([]byte, error) {
 	rc, err := b.OpenBlob(digest)
+	if trusted {
+		rc, err = b.OpenBlobRange(digest, 0, size)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -91,58 +95,20 @@ func readBlob(b *archive.Bundle, digest string) ([]byte, error) {
 	return io.ReadAll(rc)
 }
 
-// check is one blob's whole verification: done is closed when err is set.
-type check struct {
-	done chan struct{}
-	err  error
-}
-
-// verifyWhole reads the blob through once, verified, the first time it is asked for; callers
-// asking meanwhile wait for that read. A blob found corrupt stays so (every request for it is
-// a 500); another failure (an I/O error) is tried again by the next request.
-func (r *Registry) verifyWhole(ctx context.Context, b *archive.Bundle, digest string) error {
-	r.mu.Lock()
-	c, ok := r.checks[digest]
-	if !ok {
-		c = &check{done: make(chan struct{})}
-		r.checks[digest] = c
-	}
-	r.mu.Unlock()
-	if ok {
-		select {
-		case <-c.done:
-			return c.err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	rc, err := b.OpenBlob(digest)
-	if err == nil {
-		_, err = io.Copy(io.Discard, rc)
-		rc.Close()
-	}
-	c.err = err
-	if err != nil && !errors.Is(err, archive.ErrCorrupt) && !errors.Is(err, verify.ErrMismatch) {
-		r.mu.Lock()
-		delete(r.checks, digest)
-		r.mu.Unlock()
-	}
-	close(c.done)
-	return err
-}
-
-// blobSeeker is a blob as an io.ReadSeeker for http.ServeContent. Read from the start, it is
-// the verified reader of the blob with its last heldTail bytes held back until the digest
-// matched: a blob that changed since it was verified ends short, never with wrong bytes
-// complete. Read from elsewhere (a Range), it is the raw frame read from there.
+// blobSeeker is a blob as an io.ReadSeeker for http.ServeContent. A trusted blob (verified,
+// its files unchanged since) is the raw frame read from wherever it is read. An untrusted one,
+// read from the start, is the verified reader of the blob with its last heldTail bytes held
+// back until the digest matched: a blob that changed since it was verified ends short, never
+// with wrong bytes complete; read from elsewhere (a Range), it is the raw frame read from there.
 type blobSeeker struct {
-	b      *archive.Bundle
-	digest string
-	size   int64
-	pos    int64
-	rc     io.ReadCloser
-	src    io.Reader
-	err    error // the first read error, for the log
+	b       *archive.Bundle
+	digest  string
+	size    int64
+	trusted bool
+	pos     int64
+	rc      io.ReadCloser
+	src     io.Reader
+	err     error // the first read error, for the log
 }
 
 func (s *blobSeeker) Seek(off int64, whence int) (int64, error) {
@@ -168,7 +134,7 @@ func (s *blobSeeker) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		var err error
-		if s.pos == 0 {
+		if s.pos == 0 && !s.trusted {
 			if s.rc, err = s.b.OpenBlob(s.digest); err == nil {
 				s.src = &heldBack{src: s.rc, left: s.size}
 			}

@@ -24,9 +24,10 @@ type Registry struct {
 	images  int
 
 	mu     sync.Mutex
-	checks map[string]*check // blob digest -> its whole-blob verification
+	checks map[string]*check // blob digest -> its whole-blob verification (verified.go)
 
 	requests, bytesSent atomic.Int64
+	verified            atomic.Int64 // whole-blob verifications run
 	// passed remembers the sha256 of credentials bcrypt accepted, so that a client's requests
 	// do not each cost a bcrypt comparison (some 50 ms at htpasswd's default cost).
 	passed   sync.Map

@@ -39,6 +39,10 @@ type Quirks struct {
 	// RefuseDocker refuses Docker schema 2 manifests and manifest lists with 400
 	// MANIFEST_INVALID: Zot without http.compat ["docker2s2"] (zot #3104).
 	RefuseDocker bool
+	// IgnoreRange drops the Range header of every GET before the registry sees it, so that a
+	// ranged blob GET gets the whole blob with 200: a registry, proxy or storage backend that
+	// does not serve ranges (RFC 9110 lets a server ignore Range). Not counted as refused.
+	IgnoreRange bool
 
 	refused atomic.Int64
 }
@@ -53,6 +57,10 @@ func WithQuirks(q *Quirks) Option {
 
 func (q *Quirks) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if q.IgnoreRange && r.Header.Get("Range") != "" {
+			r = r.Clone(r.Context())
+			r.Header.Del("Range")
+		}
 		if !q.allow(w, r, h) {
 			q.refused.Add(1)
 			return

@@ -7,6 +7,7 @@ package verify
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -64,6 +65,33 @@ type Reader struct {
 // (a sha256 digest; check it first with Check). It reads at most size+1 bytes from r.
 func NewReader(r io.Reader, digest string, size int64) *Reader {
 	return &Reader{r: r, digest: digest, size: size, h: sha256.New()}
+}
+
+// NewReaderFrom returns a Reader of the content from byte off on: r yields the content's bytes
+// from off to its end, and state is the sha256 state (State) of its first off bytes, which
+// the caller read and kept earlier. It verifies the whole content, as NewReader does, and
+// hands out size-off bytes. A state that does not unmarshal fails the first Read.
+func NewReaderFrom(r io.Reader, digest string, size, off int64, state []byte) *Reader {
+	v := &Reader{r: r, digest: digest, size: size, n: off, h: sha256.New()}
+	if off < 0 || off > size {
+		v.err = fmt.Errorf("%w: %s: resume at byte %d of %d", ErrMismatch, digest, off, size)
+	} else if off > 0 {
+		if err := v.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+			v.err = fmt.Errorf("%s: resume at byte %d: hash state: %w", digest, off, err)
+		}
+	}
+	return v
+}
+
+// State returns how many bytes of the content were read so far (from its start, whatever
+// offset the Reader began at) and the sha256 state of those bytes, for NewReaderFrom to go on
+// from later. The state is only what was read: it says nothing of whether the content matched.
+func (v *Reader) State() (int64, []byte) {
+	st, err := v.h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil { // sha256's never fails
+		return 0, nil
+	}
+	return v.n, st
 }
 
 // Read implements io.Reader. It returns io.EOF only after exactly size bytes that hash to the

@@ -71,3 +71,36 @@ func TestCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReaderFrom: a reader taken up at byte off with the state a first reader had there
+// verifies the whole content; a state of other bytes, or a wrong offset, fails at the end.
+func TestReaderFrom(t *testing.T) {
+	content := bytes.Repeat([]byte("0123456789abcdef"), 4096)
+	d := Digest(content)
+	first := NewReader(bytes.NewReader(content), d, int64(len(content)))
+	head := make([]byte, 20000)
+	if _, err := io.ReadFull(first, head); err != nil {
+		t.Fatal(err)
+	}
+	off, state := first.State()
+	if off != 20000 {
+		t.Fatalf("State() = %d bytes, want 20000", off)
+	}
+	rest, err := io.ReadAll(NewReaderFrom(bytes.NewReader(content[off:]), d, int64(len(content)), off, state))
+	if err != nil || !bytes.Equal(rest, content[off:]) {
+		t.Fatalf("resumed: %d bytes, %v", len(rest), err)
+	}
+	other := NewReader(bytes.NewReader(bytes.ToUpper(content)), d, int64(len(content)))
+	io.ReadFull(other, head)
+	_, badState := other.State()
+	for name, r := range map[string]*Reader{
+		"another state":   NewReaderFrom(bytes.NewReader(content[off:]), d, int64(len(content)), off, badState),
+		"another offset":  NewReaderFrom(bytes.NewReader(content[off+1:]), d, int64(len(content)), off+1, state),
+		"garbage state":   NewReaderFrom(bytes.NewReader(content[off:]), d, int64(len(content)), off, []byte("nope")),
+		"offset past end": NewReaderFrom(bytes.NewReader(nil), d, int64(len(content)), int64(len(content))+1, state),
+	} {
+		if _, err := io.ReadAll(r); err == nil || r.Verified() {
+			t.Errorf("%s: verified", name)
+		}
+	}
+}
