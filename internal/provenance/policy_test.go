@@ -212,6 +212,12 @@ rules:
 	if r := p.Match("c.io/x"); r != nil {
 		t.Errorf("c.io/x matched rule %s", r.Label())
 	}
+	// Document markers around the one document are fine.
+	for _, framed := range []string{"---\n" + string(data), string(data) + "...\n", string(data) + "---\n", string(data) + "---\n# end\n---\n"} {
+		if _, err := ParsePolicy("p.yaml", []byte(framed)); err != nil {
+			t.Errorf("%q: %v", framed, err)
+		}
+	}
 }
 
 // TestParsePolicyLimits: the bounds on rules, signers and nesting hold.
@@ -228,6 +234,9 @@ func TestParsePolicyLimits(t *testing.T) {
 		{"too many signers", "version: 1\nrules:\n  - images: [x.io/a]\n    signers: [" + strings.Repeat(signer+", ", maxSignersRule) + signer + "]\n", "101 signers"},
 		{"too deep", deep, "YAML nodes"},
 		{"empty", "", "version 0"},
+		{"two documents", "version: 1\nrules: [{images: [x.io/a], missing: report}]\n---\nversion: 2\n", "more than one YAML document"},
+		{"a second document of null", "version: 1\nrules: [{images: [x.io/a], missing: report}]\n---\nnull\n", "more than one YAML document"},
+		{"a broken second document", "version: 1\nrules: [{images: [x.io/a], missing: report}]\n---\n[\n", "more than one YAML document"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
