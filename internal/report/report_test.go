@@ -202,7 +202,7 @@ func TestDecodeEmbedded(t *testing.T) {
 	if err := Decode(data, new(List)); err != nil {
 		t.Errorf("a null chart and base: %v", err)
 	}
-	for _, bad := range []string{"", "[]", "{} {}"} {
+	for _, bad := range []string{"", "[]", "{} {}", "null", " null\n"} {
 		if err := Decode([]byte(bad), new(List)); err == nil {
 			t.Errorf("Decode(%q) accepted", bad)
 		}
