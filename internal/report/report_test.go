@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
 	"regexp"
 	"strings"
@@ -206,5 +207,29 @@ func TestDecodeEmbedded(t *testing.T) {
 		if err := Decode([]byte(bad), new(List)); err == nil {
 			t.Errorf("Decode(%q) accepted", bad)
 		}
+	}
+}
+
+// TestDocumentedKeys: every key of every document, optional ones included, is named in
+// docs/json.md (in an example, or in the text as `key`): a key added to a type without a word
+// in the documentation fails here.
+func TestDocumentedKeys(t *testing.T) {
+	data, err := os.ReadFile("../../docs/json.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	for name, mk := range documents {
+		v := mk()
+		n := 0
+		fill(reflect.ValueOf(v).Elem(), &n)
+		out, _ := json.Marshal(v)
+		var raw map[string]any
+		json.Unmarshal(out, &raw)
+		keys(raw, "", func(path, key string) {
+			if !strings.Contains(doc, `"`+key+`"`) && !strings.Contains(doc, "`"+key+"`") {
+				t.Errorf("%s: key %s.%s is not in docs/json.md", name, path, key)
+			}
+		})
 	}
 }
