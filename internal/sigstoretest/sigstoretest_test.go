@@ -1,6 +1,7 @@
 package sigstoretest
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -18,6 +19,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/signature"
 )
 
 const (
@@ -313,5 +315,50 @@ func TestLogIndexConcurrent(t *testing.T) {
 	wg.Wait()
 	if len(seen) != 8 {
 		t.Errorf("%d distinct log indexes for 8 signatures", len(seen))
+	}
+}
+
+// TestSignBundleKeyed: a keyed bundle, logged, verifies with sigstore-go against the key (by
+// its hint "sigstoretest") and the trusted root's Rekor log, and not against another key.
+func TestSignBundleKeyed(t *testing.T) {
+	s, tr := newSigstore(t)
+	key, _ := NewKey()
+	stranger, _ := NewKey()
+	data, err := s.SignBundle(Statement(digest), key, time.Now().Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(data); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := b.TlogEntries(); len(entries) != 1 || !entries[0].HasInclusionProof() || !entries[0].HasInclusionPromise() {
+		t.Fatalf("entries %v", entries)
+	}
+	h, _ := hex.DecodeString(strings.TrimPrefix(digest, "sha256:"))
+	for _, c := range []struct {
+		name string
+		pub  *Signer
+		ok   bool
+	}{{"its key", key, true}, {"another key", stranger, false}} {
+		block, _ := pem.Decode(c.pub.PublicKeyPEM())
+		pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sv, err := signature.LoadVerifier(pub, crypto.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tm := root.TrustedMaterialCollection{tr, root.NewTrustedPublicKeyMaterialFromMapping(map[string]*root.ExpiringKey{
+			"sigstoretest": root.NewExpiringKey(sv, time.Time{}, time.Time{})})}
+		v, err := verify.NewVerifier(tm, verify.WithTransparencyLog(1), verify.WithIntegratedTimestamps(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = v.Verify(&b, verify.NewPolicy(verify.WithArtifactDigest("sha256", h), verify.WithKey()))
+		if (err == nil) != c.ok {
+			t.Errorf("%s: %v", c.name, err)
+		}
 	}
 }
