@@ -217,6 +217,7 @@ func TestParseAllowedLines(t *testing.T) {
 		{"", "f: no public key in it"},
 		{"# only\n", "f: no public key in it"},
 		{"ops@x " + line(a)[:20] + "\n", "f:1: not a public key"},
+		{"ops@x\n", "f:1: not a public key, nor an allowed_signers line"}, // principals and no key
 		{"# c\nops@x unknown=1 " + line(a), `f:2: unknown option "unknown"`},
 		{"ops@x valid-before=\"tomorrow\" " + line(a), "f:1: valid-before"},
 		{"ssh-ed25519 AAAA!!", "f:1:"},
