@@ -151,7 +151,7 @@ func TestLoadBaseDeltaOfDelta(t *testing.T) {
 	md := manifest.Descriptor{MediaType: manifest.OCIManifest, Digest: verify.Digest(m), Size: int64(len(m))}
 	index := testbundle.JSON(map[string]any{"schemaVersion": 2, "mediaType": manifest.OCIIndex, "manifests": []manifest.Descriptor{md}})
 	l := archivetest.Layout{Index: index,
-		Blobs: []archivetest.BlobRecord{{Data: m, Kind: archive.KindManifest, MediaType: manifest.OCIManifest}, {Data: config, Kind: archive.KindConfig, MediaType: manifest.OCIConfig}},
+		Blobs:  []archivetest.BlobRecord{{Data: m, Kind: archive.KindManifest, MediaType: manifest.OCIManifest}, {Data: config, Kind: archive.KindConfig, MediaType: manifest.OCIConfig}},
 		Images: []archive.Image{{Component: "c", Container: "c", Server: "ghcr.io", Path: "new/image", Tag: "1", Digest: md.Digest, MediaType: md.MediaType, Size: md.Size}},
 		Edit: func(man *archive.Manifest) {
 			man.Base = &archive.Base{Kind: "inventory", Name: "inv.json", Digest: verify.Digest([]byte("inv")), Paths: []string{"old/image", "new/image"}}
