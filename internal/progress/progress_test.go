@@ -118,7 +118,7 @@ func (l *lines) wait(t *testing.T, from int, prefix string) (int, string) {
 		case <-timeout:
 			l.mu.Lock()
 			defer l.mu.Unlock()
-			t.Fatalf("no line %q in 10 s among %d, the last %q", prefix, len(l.got), l.got[len(l.got)-1])
+			t.Fatalf("no line %q in 10 s among %d: %q", prefix, len(l.got), l.got[max(0, len(l.got)-3):])
 		}
 	}
 }
