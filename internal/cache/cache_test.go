@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
 func TestPut(t *testing.T) {
@@ -143,5 +145,33 @@ func TestRemove(t *testing.T) {
 	os.WriteFile(file, nil, 0o644)
 	if _, err := Open(filepath.Join(file, "c")); err == nil || !strings.HasPrefix(err.Error(), "cache: ") {
 		t.Errorf("a cache under a file: %v", err)
+	}
+}
+
+// TestBadDigest: a digest that is not sha256 and 64 hex digits names no entry: a path in it
+// (from a hostile manifest, were a caller not to check it) cannot reach another file.
+func TestBadDigest(t *testing.T) {
+	root := t.TempDir()
+	d, err := Open(filepath.Join(root, "a", "b", "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dg := range []string{"sha256:../../../escape", "sha256:" + strings.Repeat("A", 64), "md5:abc", ""} {
+		err := d.Put(dg, func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err })
+		if !errors.Is(err, verify.ErrBadDigest) {
+			t.Errorf("Put(%q): %v", dg, err)
+		}
+		if _, err := d.Open(dg); !errors.Is(err, verify.ErrBadDigest) {
+			t.Errorf("Open(%q): %v", dg, err)
+		}
+		if err := d.Remove(dg); !errors.Is(err, verify.ErrBadDigest) {
+			t.Errorf("Remove(%q): %v", dg, err)
+		}
+		if d.Has(dg) {
+			t.Errorf("Has(%q)", dg)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "a", "escape.zst")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a file was written outside the cache: %v", err)
 	}
 }
