@@ -1,7 +1,11 @@
 package version
 
 import (
+	"os"
+	"reflect"
+	"regexp"
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -76,4 +80,27 @@ func TestString(t *testing.T) {
 	if got := Tool("unbundle"); got != "unbundle "+Get().Version {
 		t.Errorf("Tool = %q", got)
 	}
+}
+
+// TestMakefileStamps: the linker silently ignores -X for a variable that does not exist, so a
+// renamed variable or package would leave every build "dev". The Makefile's -X flags must name
+// this package and its three variables.
+func TestMakefileStamps(t *testing.T) {
+	data, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg := reflect.TypeOf(Info{}).PkgPath()
+	m := regexp.MustCompile(`(?m)^VPKG\s*:?=\s*(\S+)`).FindSubmatch(data)
+	if m == nil || string(m[1]) != pkg {
+		t.Fatalf("the Makefile's VPKG is %q, this package is %s", m, pkg)
+	}
+	var names []string
+	for _, x := range regexp.MustCompile(`-X \$\(VPKG\)\.(\w+)=`).FindAllSubmatch(data, -1) {
+		names = append(names, string(x[1]))
+	}
+	if strings.Join(names, " ") != "Version Commit Date" {
+		t.Errorf("the Makefile stamps %q, want Version, Commit and Date", names)
+	}
+	_ = []*string{&Version, &Commit, &Date} // they exist, as strings the linker can set: a rename fails to compile here
 }
