@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -121,7 +123,9 @@ func TestPasswordStdinInterrupt(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Signalled once it waits in read(0): before its handler is in place, a loaded machine's
+	// slow start would make SIGINT the default action (a half-second sleep did, at load 20).
+	waitFor(t, 30*time.Second, func() bool { return readingStdin(cmd.Process.Pid) })
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)
@@ -135,4 +139,18 @@ func TestPasswordStdinInterrupt(t *testing.T) {
 	if took := time.Since(start); took > time.Second || cmd.ProcessState.ExitCode() != cli.ExitInterrupted {
 		t.Errorf("exit %d after %s: %s", cmd.ProcessState.ExitCode(), took, stderr.String())
 	}
+}
+
+// readingStdin reports whether a thread of process pid is in the read system call on fd 0
+// (/proc/PID/task/*/syscall: the call's number, then its arguments).
+func readingStdin(pid int) bool {
+	nr := map[string]string{"amd64": "0", "arm64": "63"}[runtime.GOARCH]
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		if fs := strings.Fields(string(b)); len(fs) > 1 && fs[0] == nr && fs[1] == "0x0" {
+			return true
+		}
+	}
+	return false
 }
