@@ -119,6 +119,7 @@ func TestSumsRefused(t *testing.T) {
 			"1 parts of 1000 bytes cannot hold 1500 bytes"},
 		{"lines name other parts", parts(h+"  b.tar.zst.001", h2+"  b.tar.zst.005", strings.TrimSpace(bundleLine(1500, h)),
 			"# parts: 1000 bytes each, 2 data, 0 parity"), "do not name the 2 data and 0 parity parts of b.tar.zst"},
+		{"a line longer than a scanner reads", parts(h+"  b.tar.zst", "# "+strings.Repeat("x", 70<<10), h2+"  c.tar.zst"), "line 2"},
 		{"data line where parity goes", parts(h+"  b.tar.zst.001", h2+"  b.tar.zst.002", strings.TrimSpace(bundleLine(500, h)),
 			"# parts: 1000 bytes each, 1 data, 1 parity"), "do not name the 1 data and 1 parity parts"},
 	} {
