@@ -15,8 +15,8 @@ import (
 )
 
 // fixture is a registry of two repositories: library/a (tags 1 and 2, one manifest with a
-// config and a 2 MiB layer) and library/b (tag 1, a manifest with the same config and a small
-// layer).
+// config and a layer a little over smallBlob, streamed) and library/b (tag 1, a manifest with
+// the same config and a small layer).
 type fixture struct {
 	r                  *Registry
 	b                  *archive.Bundle
@@ -28,7 +28,7 @@ type fixture struct {
 func newFixture(t *testing.T, opts ...Option) *fixture {
 	t.Helper()
 	f := &fixture{}
-	data := make([]byte, 2<<20+123)
+	data := make([]byte, smallBlob+40000) // over smallBlob: streamed
 	rand.Read(data)
 	f.config = testbundle.Blob{Data: []byte(`{"architecture":"amd64","os":"linux"}`), MediaType: manifest.OCIConfig, Kind: archive.KindConfig}
 	f.big = testbundle.Blob{Data: data, MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", Kind: archive.KindLayer}
