@@ -117,7 +117,9 @@ func parseSums(data []byte) (*Sums, error) {
 	var order []string
 	var data_, parity int
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
+	n := 0
+	for sc.Scan() {
+		n++
 		line := sc.Text()
 		bad := func(why string) error { return fmt.Errorf("%w: checksum file, line %d: %s", ErrCorrupt, n, why) }
 		var err error
@@ -155,6 +157,9 @@ func parseSums(data []byte) (*Sums, error) {
 			files[name] = strings.ToLower(sum)
 			order = append(order, name)
 		}
+	}
+	if err := sc.Err(); err != nil { // a line over the scanner's 64 KiB: what follows it is not read
+		return nil, fmt.Errorf("%w: checksum file, line %d: %v", ErrCorrupt, n+1, err)
 	}
 	if len(order) == 0 {
 		return nil, fmt.Errorf("%w: checksum file lists no file", ErrCorrupt)
