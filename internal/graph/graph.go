@@ -107,6 +107,21 @@ func (g *Graph) Bundles() []*archive.Bundle { return g.bundles }
 // Images are the image entries of every bundle, bundle by bundle, in each bundle's order.
 func (g *Graph) Images() []*Image { return g.images }
 
+// Blobs are the blobs the bundles carry (manifests, configs, layers), each digest once, the
+// record of the first bundle that carries it, in the bundles' order (for one bundle, its
+// manifest's Blobs).
+func (g *Graph) Blobs() []archive.Blob {
+	var out []archive.Blob
+	for _, b := range g.bundles {
+		for _, bl := range b.Manifest().Blobs {
+			if g.carrier[bl.Digest] == b {
+				out = append(out, bl)
+			}
+		}
+	}
+	return out
+}
+
 // Carrier is the first bundle given that carries the blob (a manifest, a config, a layer),
 // or nil: a delta's external blob is carried by its base, when that is one of the bundles.
 func (g *Graph) Carrier(digest string) *archive.Bundle { return g.carrier[digest] }
