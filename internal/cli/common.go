@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/graph"
 	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
@@ -329,8 +330,11 @@ func blobUsers(ctx context.Context, s *archive.Set) map[string][]string {
 		return nil
 	}
 	defer b.Close()
-	users, _ := mirror.BlobUsers(ctx, b)
-	return users
+	g, err := graph.Read(ctx, b)
+	if err != nil {
+		return nil
+	}
+	return g.BlobUsers()
 }
 
 func usedBy(users map[string][]string, digest string) string {
@@ -361,7 +365,7 @@ func listCommand(e *env) *cli.Command {
 			case c.Bool("json"):
 				return writeJSON(e.stdout, listReport(strings.Join(c.Args().Slice(), " "), b))
 			}
-			refs, err := mirror.ReferrersOf(c.Context, b)
+			refs, err := imageReferrers(c.Context, b)
 			if err != nil {
 				return err
 			}
@@ -411,6 +415,25 @@ func listCommand(e *env) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// imageReferrers maps the digest of every image of the bundle that has referrers to them, in
+// the bundle's order, read from its manifests; none are read when it carries no referrers.
+func imageReferrers(ctx context.Context, b *archive.Bundle) (map[string][]graph.Referrer, error) {
+	if len(b.Manifest().Referrers) == 0 {
+		return nil, nil
+	}
+	g, err := graph.Read(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]graph.Referrer{}
+	for _, im := range g.Images() {
+		if len(im.Referrers) > 0 {
+			out[im.Digest] = im.Referrers
+		}
+	}
+	return out, nil
 }
 
 // sortedKeys returns the keys of a map in order.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/graph"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/progress"
@@ -54,7 +54,7 @@ func inventoryCommand(e *env) *cli.Command {
 			}
 			repos := make([]string, 0, len(side.Images))
 			for _, im := range side.Images {
-				repos = append(repos, dest.Repo(archive.Image{Path: im.Path}))
+				repos = append(repos, graph.Repo(dest.Prefix, im.Path))
 			}
 			client, err := newClient(c, e, dest.Host)
 			if err != nil {

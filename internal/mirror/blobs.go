@@ -11,7 +11,7 @@ import (
 	"sync"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
-	"github.com/element-hq/ess-airgap/internal/manifest"
+	"github.com/element-hq/ess-airgap/internal/graph"
 	"github.com/element-hq/ess-airgap/internal/oci"
 )
 
@@ -28,41 +28,27 @@ type blobJob struct {
 	done  bool  // pushed to every repository already (by the preflight)
 }
 
-func blobJobs(b *archive.Bundle, ts []*target) []*blobJob {
+// blobJobs plans the push of every blob the targets' images and their referrers use: one job
+// a digest, with the repositories that need it and the containers that use it, largest first.
+func blobJobs(g *graph.Graph, ts []*target) []*blobJob {
 	byDigest := map[string]*blobJob{}
 	var jobs []*blobJob
 	for _, t := range ts {
-		roots := []*manifest.Node{t.root}
-		for _, r := range t.refs {
-			roots = append(roots, r.node)
-		}
-		for _, root := range roots {
-			root.Walk(func(n *manifest.Node) {
-				for _, d := range n.Blobs {
-					j, ok := byDigest[d.Digest]
-					if !ok {
-						rec, ok := b.Manifest().BlobByDigest(d.Digest)
-						j = &blobJob{Blob: rec}
-						if !ok {
-							rec, j.external = b.Manifest().ExternalBlob(d.Digest)
-							j.Blob = rec
-						}
-						if rec.Digest == "" { // neither carried nor external: the upload will say so
-							j.Blob = archive.Blob{Digest: d.Digest, Size: d.Size, Kind: archive.KindLayer}
-						}
-						byDigest[d.Digest] = j
-						jobs = append(jobs, j)
-					}
-					if !slices.Contains(j.repos, t.repo) {
-						j.repos = append(j.repos, t.repo)
-					}
-					for _, im := range t.images {
-						if !slices.Contains(j.users, im.Key()) {
-							j.users = append(j.users, im.Key())
-						}
-					}
+		for _, d := range t.images[0].Blobs() {
+			j, ok := byDigest[d.Digest]
+			if !ok {
+				rec, external, found := g.Blob(d.Digest)
+				if !found { // neither carried nor external: the upload will say so
+					rec = archive.Blob{Digest: d.Digest, Size: d.Size, Kind: archive.KindLayer}
 				}
-			})
+				j = &blobJob{Blob: rec, external: external}
+				byDigest[d.Digest] = j
+				jobs = append(jobs, j)
+			}
+			j.repos = appendNew(j.repos, t.repo)
+			for _, im := range t.images {
+				j.users = appendNew(j.users, im.Key())
+			}
 		}
 	}
 	sort.SliceStable(jobs, func(i, k int) bool { return jobs[i].Size > jobs[k].Size })

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/graph"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 )
 
@@ -34,22 +35,21 @@ func ParseDestination(registry, pathPrefix string) (Destination, error) {
 }
 
 // Repo is the destination repository path (without the host) of a source image.
-func (d Destination) Repo(im archive.Image) string {
-	if d.Prefix == "" {
-		return im.Path
-	}
-	return d.Prefix + "/" + im.Path
-}
+func (d Destination) Repo(im archive.Image) string { return graph.Repo(d.Prefix, im.Path) }
 
 // target is one repository:tag to push, and the images (containers) that map to it.
 type target struct {
 	repo, tag string
 	digest    string
-	root      *manifest.Node
-	images    []archive.Image
-	pushed    bool              // by the preflight
-	refs      []*targetReferrer // its image's referrers (loadReferrers)
+	images    []*graph.Image
+	pushed    bool // by the preflight
 }
+
+// root is the image's graph (nil until the graph is loaded).
+func (t *target) root() *manifest.Node { return t.images[0].Root }
+
+// refs are the image's referrers (nil until the graph is loaded).
+func (t *target) refs() []graph.Referrer { return t.images[0].Referrers }
 
 func (t *target) String() string {
 	ref := t.repo + ":" + t.tag
@@ -65,12 +65,12 @@ func (t *target) String() string {
 
 // targets groups the bundle's images by destination repository and tag, and refuses two
 // sources that would land on the same repository:tag with different digests.
-func targets(d Destination, images []archive.Image) ([]*target, error) {
+func targets(d Destination, images []*graph.Image) ([]*target, error) {
 	byRef := map[string]*target{}
 	var out []*target
 	var clashes []string
 	for _, im := range images {
-		repo := d.Repo(im)
+		repo := im.Repo(d.Prefix)
 		key := repo + ":" + im.Tag
 		if im.Tag == "" {
 			key = repo + "@" + im.Digest

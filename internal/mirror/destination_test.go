@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/graph"
 )
 
 func TestParseDestination(t *testing.T) {
@@ -42,16 +43,16 @@ func TestParseDestination(t *testing.T) {
 // TestTargetsClash: two sources landing on one repository:tag with different digests are refused;
 // the same digest twice (one image under several containers) is one target.
 func TestTargetsClash(t *testing.T) {
-	img := func(key, server, digest string) archive.Image {
+	img := func(key, server, digest string) *graph.Image {
 		c, k, _ := strings.Cut(key, ".")
-		return archive.Image{Component: c, Container: k, Server: server, Path: "library/redis", Tag: "7", Digest: digest}
+		return &graph.Image{Image: archive.Image{Component: c, Container: k, Server: server, Path: "library/redis", Tag: "7", Digest: digest}}
 	}
 	a, b := "sha256:"+strings.Repeat("a", 64), "sha256:"+strings.Repeat("b", 64)
-	ts, err := targets(Destination{Host: "r"}, []archive.Image{img("x.redis", "docker.io", a), img("y.redis", "docker.io", a)})
+	ts, err := targets(Destination{Host: "r"}, []*graph.Image{img("x.redis", "docker.io", a), img("y.redis", "docker.io", a)})
 	if err != nil || len(ts) != 1 || len(ts[0].images) != 2 {
 		t.Fatalf("same image twice: %v targets, %v", len(ts), err)
 	}
-	_, err = targets(Destination{Host: "r"}, []archive.Image{img("x.redis", "docker.io", a), img("y.redis", "quay.io", b)})
+	_, err = targets(Destination{Host: "r"}, []*graph.Image{img("x.redis", "docker.io", a), img("y.redis", "quay.io", b)})
 	if !errors.Is(err, ErrClash) || !strings.Contains(err.Error(), "quay.io/library/redis:7") {
 		t.Fatalf("clash: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/chart"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/graph"
 	"github.com/element-hq/ess-airgap/internal/oci"
 )
 
@@ -105,9 +106,10 @@ func LoadDiffSide(ctx context.Context, path string, values []chart.ValuesFile, c
 		return nil, err
 	}
 	defer b.Close()
-	m := b.Manifest()
-	s := &DiffSide{Path: path, Blobs: append([]archive.Blob{}, m.Blobs...)}
-	for _, im := range m.Images {
+	// What bundle.json lists: no manifest is read. Blobs not nil: the side is a bundle.
+	g := graph.New(b)
+	s := &DiffSide{Path: path, Blobs: append([]archive.Blob{}, g.Blobs()...)}
+	for _, im := range g.Images() {
 		s.Images = append(s.Images, digests.Image{Component: im.Component, Container: im.Container,
 			Server: im.Server, Path: im.Path, Tag: im.Tag, Digest: im.Digest})
 	}

@@ -3,12 +3,12 @@ package mirror
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"sync"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/graph"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/oci"
 )
@@ -43,7 +43,7 @@ func (r *pushRun) forTargets(ctx context.Context, ts []*target, res *Pushed, fn 
 func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
 	var failed []error
 	r.mu.Lock()
-	t.root.Walk(func(n *manifest.Node) {
+	t.root().Walk(func(n *manifest.Node) {
 		for _, d := range n.Blobs {
 			if err := r.blobErr[blobKey(d.Digest, t.repo)]; err != nil {
 				failed = append(failed, err)
@@ -69,8 +69,8 @@ func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
 		return got, nil
 	}
 	var err error
-	t.root.Walk(func(n *manifest.Node) {
-		if err != nil || n == t.root {
+	t.root().Walk(func(n *manifest.Node) {
+		if err != nil || n == t.root() {
 			return
 		}
 		err = r.putManifest(ctx, t.repo, n.Desc.Digest, n)
@@ -78,7 +78,7 @@ func (r *pushRun) pushTarget(ctx context.Context, t *target) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := r.p.PutManifest(ctx, t.repo, ref, t.root.Raw, t.root.Desc.MediaType); err != nil {
+	if err := r.p.PutManifest(ctx, t.repo, ref, t.root().Raw, t.root().Desc.MediaType); err != nil {
 		return "", err
 	}
 	r.stats.manifestsPushed.Add(1)
@@ -105,7 +105,7 @@ func (r *pushRun) readBack(ctx context.Context, t *target) (string, error) {
 // returns the images as the registry serves them. A tag that is missing or serves another
 // digest than the bundle's is reported in Failed, and the error wraps ErrPartial.
 func ReadBack(ctx context.Context, c *oci.Client, b *archive.Bundle, d Destination) (*Pushed, error) {
-	ts, err := targets(d, b.Manifest().Images)
+	ts, err := targets(d, graph.New(b).Images()) // tags and digests: no manifest read
 	if err != nil {
 		return nil, err
 	}
@@ -137,29 +137,4 @@ func (r *pushRun) putManifest(ctx context.Context, repo, ref string, n *manifest
 	}
 	r.stats.manifestsPushed.Add(1)
 	return nil
-}
-
-// BlobUsers maps every blob digest of the bundle (manifests included) to the containers that
-// use it, from the manifests in the bundle.
-func BlobUsers(ctx context.Context, b *archive.Bundle) (map[string][]string, error) {
-	ts, err := targets(Destination{}, b.Manifest().Images)
-	if err != nil {
-		return nil, err
-	}
-	if err := loadTrees(ctx, b, ts); err != nil {
-		return nil, err
-	}
-	users := map[string][]string{}
-	for _, t := range ts {
-		t.root.Walk(func(n *manifest.Node) {
-			for _, d := range append([]manifest.Descriptor{n.Desc}, n.Blobs...) {
-				for _, im := range t.images {
-					if !slices.Contains(users[d.Digest], im.Key()) {
-						users[d.Digest] = append(users[d.Digest], im.Key())
-					}
-				}
-			}
-		})
-	}
-	return users, nil
 }

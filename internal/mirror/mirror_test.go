@@ -14,6 +14,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
+	"github.com/element-hq/ess-airgap/internal/graph"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
@@ -247,7 +248,8 @@ func TestPushMountsDeclined(t *testing.T) {
 	}
 	// Asks already in flight when the first is declined are declined too; none after.
 	var chances int64
-	for _, j := range blobJobs(b, mustTargets(t, b)) {
+	g, ts := mustTargets(t, b)
+	for _, j := range blobJobs(g, ts) {
 		chances += int64(len(j.repos) - 1)
 	}
 	c := newClient(t)
@@ -309,17 +311,18 @@ func TestRetryable(t *testing.T) {
 	}
 }
 
-// mustTargets reads the bundle's targets and their trees.
-func mustTargets(t *testing.T, b *archive.Bundle) []*target {
+// mustTargets reads the bundle's graph and its targets.
+func mustTargets(t *testing.T, b *archive.Bundle) (*graph.Graph, []*target) {
 	t.Helper()
-	ts, err := targets(Destination{Host: "x"}, b.Manifest().Images)
+	g, err := graph.Read(t.Context(), b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := loadTrees(t.Context(), b, ts); err != nil {
+	ts, err := targets(Destination{Host: "x"}, g.Images())
+	if err != nil {
 		t.Fatal(err)
 	}
-	return ts
+	return g, ts
 }
 
 // TestCreateConfigLost: an image whose config the upstream lost is left out and named with the

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/graph"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/oci"
 )
@@ -49,11 +50,12 @@ var ErrRefused = errors.New("refused: a rerun meets the same answer until the ca
 // (Zot without docker2s2). It returns an error only when it could not check; what it found is
 // in Checked.
 func Check(ctx context.Context, c *oci.Client, b *archive.Bundle, o CheckOptions) (*Checked, error) {
-	ts, err := targets(o.Destination, b.Manifest().Images)
+	g := graph.New(b)
+	ts, err := targets(o.Destination, g.Images())
 	if err != nil {
 		return nil, err
 	}
-	if err := loadTrees(ctx, b, ts); err != nil {
+	if err := g.Load(ctx); err != nil { // verified and bounded: past the bounds the bundle is corrupt
 		return nil, err
 	}
 	p, err := c.PushSession(ctx, o.Destination.Host)
@@ -63,7 +65,7 @@ func Check(ctx context.Context, c *oci.Client, b *archive.Bundle, o CheckOptions
 	if err != nil {
 		return nil, err
 	}
-	r := &pushRun{c: c, b: b, p: p, progress: noProgress{}, blobErr: map[string]error{}}
+	r := &pushRun{c: c, b: b, g: g, p: p, progress: noProgress{}, blobErr: map[string]error{}}
 	return r.check(ctx, ts, o)
 }
 
@@ -154,14 +156,14 @@ func repoProblem(host, repo string, err error) Problem {
 func (r *pushRun) pushFirstDocker(ctx context.Context, ts []*target, res *Checked) (*target, error) {
 	var first *target
 	size := func(t *target) (n int64) {
-		t.root.Walk(func(nd *manifest.Node) {
+		t.root().Walk(func(nd *manifest.Node) {
 			for _, d := range nd.Blobs {
 				n += d.Size
 			}
 		})
 		return n
 	}
-	docker := func(t *target) bool { return strings.HasPrefix(t.root.Desc.MediaType, "application/vnd.docker.") }
+	docker := func(t *target) bool { return strings.HasPrefix(t.root().Desc.MediaType, "application/vnd.docker.") }
 	for _, t := range ts {
 		if first == nil || docker(t) && !docker(first) || docker(t) == docker(first) && size(t) < size(first) {
 			first = t
@@ -171,7 +173,7 @@ func (r *pushRun) pushFirstDocker(ctx context.Context, ts []*target, res *Checke
 		return first, nil
 	}
 	one := []*target{first}
-	jobs := blobJobs(r.b, one)
+	jobs := blobJobs(r.g, one)
 	if r.jobs != nil { // in a push: the push's jobs, to every repository that needs them
 		var in []*blobJob
 		for _, j := range r.jobs {
@@ -207,7 +209,7 @@ func (r *pushRun) pushFirstDocker(ctx context.Context, ts []*target, res *Checke
 				}
 			}
 			res.Problems = append(res.Problems, Problem{
-				Cause: fmt.Sprintf("%s refuses Docker media types (%s)", r.p.Host(), first.root.Desc.MediaType),
+				Cause: fmt.Sprintf("%s refuses Docker media types (%s)", r.p.Host(), first.root().Desc.MediaType),
 				Fix:   "enable them (Zot: http.compat [\"docker2s2\"]), or push to a registry that takes them: converting the manifests would change the digests ESS pins",
 				Repos: repos})
 		} else if r.jobs == nil { // unbundle check: say why; a push goes on and reports it with the rest
@@ -225,11 +227,11 @@ func (r *pushRun) probe(ctx context.Context, ts []*target, first *target, res *C
 	if first == nil {
 		return nil
 	}
-	if other := otherRepo(ts, first.repo); other != "" && len(first.root.Blobs) > 0 {
+	if other := otherRepo(ts, first.repo); other != "" && len(first.root().Blobs) > 0 {
 		if !first.pushed { // the mount needs the blob in first's repository
-			r.pushBlobs(ctx, blobJobs(r.b, []*target{first}))
+			r.pushBlobs(ctx, blobJobs(r.g, []*target{first}))
 		}
-		mounted, _, err := r.p.Mount(ctx, other, first.root.Blobs[0].Digest, first.repo)
+		mounted, _, err := r.p.Mount(ctx, other, first.root().Blobs[0].Digest, first.repo)
 		switch {
 		case err != nil:
 			return err

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/graph"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/provenance"
@@ -130,25 +131,16 @@ func provenanceImages(results []provenance.Result) []archive.ImageProvenance {
 }
 
 // CheckProvenance verifies, offline, the signatures the bundle carries for each of its images
-// (each distinct digest, charts left out) against v, reading nothing but the bundle. It
+// (each distinct digest, charts left out) against v, reading nothing but the bundle: the
+// referrers' manifests through internal/graph (verified, and bounded as a push bounds them:
+// past the bounds the bundle is corrupt), their signature layers verified as read. It
 // returns every verdict; the caller refuses the push when one has Failed.
 func CheckProvenance(ctx context.Context, b *archive.Bundle, v *provenance.Verifier) ([]provenance.Result, error) {
-	m := b.Manifest()
-	raw := map[string][]byte{}
-	for _, r := range m.Referrers {
-		if _, done := raw[r.Digest]; done {
-			continue
-		}
-		rec, ok := m.BlobByDigest(r.Digest)
-		if !ok || rec.Size > maxManifestRead {
-			return nil, fmt.Errorf("referrer %s: %w", r.Digest, archive.ErrCorrupt)
-		}
-		data, err := b.ReadFile(archive.BlobName(r.Digest))
-		if err != nil {
-			return nil, fmt.Errorf("referrer %s: %w", r.Digest, err)
-		}
-		raw[r.Digest] = data
+	g, err := graph.Read(ctx, b)
+	if err != nil {
+		return nil, err
 	}
+	m := b.Manifest()
 	read := func(ctx context.Context, d manifest.Descriptor) ([]byte, error) {
 		if rec, ok := m.BlobByDigest(d.Digest); !ok || rec.Size != d.Size {
 			return nil, fmt.Errorf("%w: the bundle does not carry it as the referrer describes it", archive.ErrCorrupt)
@@ -162,7 +154,7 @@ func CheckProvenance(ctx context.Context, b *archive.Bundle, v *provenance.Verif
 	}
 	var out []provenance.Result
 	seen := map[string]bool{}
-	for _, im := range m.Images {
+	for _, im := range g.Images() {
 		name := im.Server + "/" + im.Path
 		if im.Kind == archive.KindChart || seen[name+"@"+im.Digest] {
 			continue
@@ -171,7 +163,12 @@ func CheckProvenance(ctx context.Context, b *archive.Bundle, v *provenance.Verif
 			return nil, err
 		}
 		seen[name+"@"+im.Digest] = true
-		sigs, err := signaturesOf(ctx, im.Digest, m.Referrers, func(d string) []byte { return raw[d] }, read)
+		raw := map[string][]byte{}
+		refs := make([]archive.Referrer, len(im.Referrers))
+		for i, r := range im.Referrers {
+			refs[i], raw[r.Digest] = r.Referrer, r.Node.Raw
+		}
+		sigs, err := signaturesOf(ctx, im.Digest, refs, func(d string) []byte { return raw[d] }, read)
 		if err != nil {
 			return nil, fmt.Errorf("%s (%s): %w", im.Key(), im.Ref(), err)
 		}
@@ -179,6 +176,3 @@ func CheckProvenance(ctx context.Context, b *archive.Bundle, v *provenance.Verif
 	}
 	return out, nil
 }
-
-// maxManifestRead bounds a referrer manifest read for its signatures.
-const maxManifestRead = 4 << 20

@@ -10,7 +10,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
-	"github.com/element-hq/ess-airgap/internal/manifest"
+	"github.com/element-hq/ess-airgap/internal/graph"
 	"github.com/element-hq/ess-airgap/internal/oci"
 )
 
@@ -56,14 +56,12 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 		o.Progress = noProgress{}
 	}
 	m := b.Manifest()
-	ts, err := targets(o.Destination, m.Images)
+	g := graph.New(b)
+	ts, err := targets(o.Destination, g.Images())
 	if err != nil {
 		return nil, err
 	}
-	if err := loadTrees(ctx, b, ts); err != nil {
-		return nil, err
-	}
-	if err := loadReferrers(ctx, b, ts); err != nil {
+	if err := g.Load(ctx); err != nil { // verified and bounded: past the bounds the bundle is corrupt
 		return nil, err
 	}
 	all := slices.Clone(ts)
@@ -75,7 +73,7 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 	var baseRepos []string
 	if base := m.Base; base != nil {
 		for _, path := range base.Paths {
-			if r := o.Destination.Repo(archive.Image{Path: path}); !slices.Contains(repos, r) {
+			if r := graph.Repo(o.Destination.Prefix, path); !slices.Contains(repos, r) {
 				baseRepos = appendNew(baseRepos, r)
 			}
 		}
@@ -84,8 +82,8 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 	if err != nil {
 		return nil, err
 	}
-	run := &pushRun{c: c, b: b, p: p, progress: o.Progress, blobErr: map[string]error{}}
-	jobs := blobJobs(b, ts)
+	run := &pushRun{c: c, b: b, g: g, p: p, progress: o.Progress, blobErr: map[string]error{}}
+	jobs := blobJobs(g, ts)
 	candidates := append(append([]string{}, repos...), baseRepos...)
 	if err := run.checkBase(ctx, jobs, candidates); err != nil {
 		return nil, err
@@ -150,36 +148,10 @@ func (r *pushRun) stopped(ts []*target, res *Pushed, cause string) (*Pushed, err
 		err, stopAfter, len(res.Failed), len(res.Failed)+len(res.Images))
 }
 
-// loadTrees reads every target's manifest graph from the bundle (verified, bounded as
-// manifest.Parse bounds it), once per distinct image.
-func loadTrees(ctx context.Context, b *archive.Bundle, ts []*target) error {
-	if err := checkManifestBytes(b); err != nil {
-		return err
-	}
-	fetch := bundleManifest(b)
-	trees := map[string]*manifest.Node{}
-	for _, t := range ts {
-		if n, ok := trees[t.digest]; ok {
-			t.root = n
-			continue
-		}
-		im := t.images[0]
-		d := manifest.Descriptor{MediaType: im.MediaType, Digest: im.Digest, Size: im.Size}
-		raw, err := fetch(ctx, d)
-		if err != nil {
-			return fmt.Errorf("%s: %w", t, err)
-		}
-		if t.root, err = manifest.Parse(ctx, d, raw, fetch); err != nil {
-			return fmt.Errorf("%s: %w", t, corruptIf(err))
-		}
-		trees[t.digest] = t.root
-	}
-	return nil
-}
-
 type pushRun struct {
 	c        *oci.Client
 	b        *archive.Bundle
+	g        *graph.Graph // b's, loaded (nil for a read back)
 	p        *oci.Session
 	progress Progress
 	stats    counters

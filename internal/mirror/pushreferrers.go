@@ -8,54 +8,13 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/graph"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 )
 
 // ErrReferrers is wrapped (with ErrPartial) when every image was pushed but some of their
 // referrers were not: the images are usable, their signatures or SBOMs are missing.
 var ErrReferrers = errors.New("some referrers (signatures, attestations, SBOMs) failed")
-
-// targetReferrer is a referrer to push into a target's repository, with its manifest tree.
-type targetReferrer struct {
-	ImageReferrer
-	node *manifest.Node
-}
-
-func (r *targetReferrer) String() string {
-	if r.Tag != "" {
-		return fmt.Sprintf("%s %s (tag %s)", r.ArtifactType, r.Digest, r.Tag)
-	}
-	return fmt.Sprintf("%s %s (of %s)", r.ArtifactType, r.Digest, r.Subject)
-}
-
-// loadReferrers reads, for every target, the referrers of its image from the bundle, with
-// their manifest trees (verified).
-func loadReferrers(ctx context.Context, b *archive.Bundle, ts []*target) error {
-	all := b.Manifest().Referrers
-	if len(all) == 0 {
-		return nil
-	}
-	nodes := map[string]*manifest.Node{}
-	for _, t := range ts {
-		for _, ir := range referrersOf(t.root, all) {
-			n, ok := nodes[ir.Digest]
-			if !ok {
-				d := manifest.Descriptor{MediaType: ir.MediaType, Digest: ir.Digest, Size: ir.Size}
-				raw, err := bundleManifest(b)(ctx, d)
-				if err != nil {
-					return fmt.Errorf("%s: referrer %s: %w", t, ir.Digest, err)
-				}
-				if n, err = manifest.Parse(ctx, d, raw, bundleManifest(b)); err != nil {
-					return fmt.Errorf("%s: referrer %s: %w", t, ir.Digest, corruptIf(err))
-				}
-				nodes[ir.Digest] = n
-			}
-			t.refs = append(t.refs, &targetReferrer{ImageReferrer: ir, node: n})
-		}
-	}
-	return nil
-}
 
 // pushReferrers pushes the referrers of every target whose images were all pushed, into its
 // repository, after the images: a repository at a time (its referrers in the bundle's
@@ -64,17 +23,17 @@ func loadReferrers(ctx context.Context, b *archive.Bundle, ts []*target) error {
 // referrers API, added to its subject's index under the referrers tag scheme. A referrer that
 // fails is recorded in res.ReferrersFailed; the images stay pushed.
 func (r *pushRun) pushReferrers(ctx context.Context, ts []*target, res *Pushed) {
-	byRepo := map[string][]*targetReferrer{}
+	byRepo := map[string][]graph.Referrer{}
 	var repos []string
 	for _, t := range ts {
-		if len(t.refs) == 0 || slices.ContainsFunc(t.images, func(im archive.Image) bool { return res.Failed[im.Key()] != nil }) {
+		if len(t.refs()) == 0 || slices.ContainsFunc(t.images, func(im *graph.Image) bool { return res.Failed[im.Key()] != nil }) {
 			continue
 		}
 		if _, ok := byRepo[t.repo]; !ok {
 			repos = append(repos, t.repo)
 		}
-		for _, tr := range t.refs {
-			if !slices.ContainsFunc(byRepo[t.repo], func(o *targetReferrer) bool { return o.Digest == tr.Digest && o.Tag == tr.Tag }) {
+		for _, tr := range t.refs() {
+			if !slices.ContainsFunc(byRepo[t.repo], func(o graph.Referrer) bool { return o.Digest == tr.Digest && o.Tag == tr.Tag }) {
 				byRepo[t.repo] = append(byRepo[t.repo], tr)
 			}
 		}
@@ -97,10 +56,10 @@ func (r *pushRun) pushReferrers(ctx context.Context, ts []*target, res *Pushed) 
 
 // pushReferrer pushes one referrer into repo, unless the repository has it already (under its
 // tag, and in its subject's index where that is kept by the tag scheme).
-func (r *pushRun) pushReferrer(ctx context.Context, repo string, tr *targetReferrer) error {
+func (r *pushRun) pushReferrer(ctx context.Context, repo string, tr graph.Referrer) error {
 	var failed []error
 	r.mu.Lock()
-	tr.node.Walk(func(n *manifest.Node) {
+	tr.Node.Walk(func(n *manifest.Node) {
 		for _, d := range n.Blobs {
 			if err := r.blobErr[blobKey(d.Digest, repo)]; err != nil {
 				failed = append(failed, err)
@@ -112,8 +71,8 @@ func (r *pushRun) pushReferrer(ctx context.Context, repo string, tr *targetRefer
 		return failed[0]
 	}
 	var err error
-	tr.node.Walk(func(n *manifest.Node) { // an index's children first
-		if err == nil && n != tr.node {
+	tr.Node.Walk(func(n *manifest.Node) { // an index's children first
+		if err == nil && n != tr.Node {
 			err = r.putManifest(ctx, repo, n.Desc.Digest, n)
 		}
 	})
@@ -134,18 +93,18 @@ func (r *pushRun) pushReferrer(ctx context.Context, repo string, tr *targetRefer
 		if ref == "" {
 			ref = tr.Digest
 		}
-		if err := r.p.PutManifest(ctx, repo, ref, tr.node.Raw, tr.MediaType); err != nil {
+		if err := r.p.PutManifest(ctx, repo, ref, tr.Node.Raw, tr.MediaType); err != nil {
 			return err
 		}
 		pushed = true
 	}
-	if subject := manifest.SubjectOf(tr.node.Raw); subject != "" {
+	if subject := manifest.SubjectOf(tr.Node.Raw); subject != "" {
 		api, err := r.referrersAPI(ctx, repo, subject)
 		if err != nil {
 			return err
 		}
 		if !api {
-			added, err := r.p.AddReferrers(ctx, repo, subject, []manifest.Descriptor{manifest.ReferrerDescriptor(tr.node.Raw, tr.MediaType)})
+			added, err := r.p.AddReferrers(ctx, repo, subject, []manifest.Descriptor{manifest.ReferrerDescriptor(tr.Node.Raw, tr.MediaType)})
 			if err != nil {
 				return err
 			}
@@ -183,48 +142,4 @@ func referrersError(failed map[string]error) error {
 	}
 	sort.Strings(keys)
 	return fmt.Errorf("%w: %w: %d of them, the first %s: %w", ErrPartial, ErrReferrers, len(failed), keys[0], failed[keys[0]])
-}
-
-// bundleManifest fetches manifests from the bundle, verified, checking size and media type
-// against the index that names them and, before a byte is read, that the bundle's is at most
-// manifest.MaxBytes (a manifest-type blob of many MiB that compresses well is refused, not
-// read).
-func bundleManifest(b *archive.Bundle) manifest.FetchFunc {
-	return func(ctx context.Context, d manifest.Descriptor) ([]byte, error) {
-		rec, ok := b.Manifest().BlobByDigest(d.Digest)
-		if !ok {
-			return nil, fmt.Errorf("manifest %s: %w", d.Digest, archive.ErrNotFound)
-		}
-		if rec.Size != d.Size || rec.MediaType != d.MediaType {
-			return nil, fmt.Errorf("%w: manifest %s: bundle has %d bytes of %s, the index says %d bytes of %s", archive.ErrCorrupt, d.Digest, rec.Size, rec.MediaType, d.Size, d.MediaType)
-		}
-		if err := manifest.CheckSize("manifest "+d.Digest, rec.Size); err != nil {
-			return nil, fmt.Errorf("%w: %w", archive.ErrCorrupt, err)
-		}
-		return b.ReadFile(archive.BlobName(d.Digest))
-	}
-}
-
-// corruptIf marks as a corrupt bundle (exit 3) a manifest read from one that cannot be
-// carried: bundle create refuses those, so a bundle holding one was not made by it.
-func corruptIf(err error) error {
-	if errors.Is(err, manifest.ErrBad) && !errors.Is(err, archive.ErrCorrupt) {
-		return fmt.Errorf("%w: %w", archive.ErrCorrupt, err)
-	}
-	return err
-}
-
-// checkManifestBytes refuses, before any is read, a bundle whose manifests and indexes pass
-// manifest.MaxTotalBytes in all (push holds them in memory): a corrupt bundle.
-func checkManifestBytes(b *archive.Bundle) error {
-	var total int64
-	for _, bl := range b.Manifest().Blobs {
-		if bl.Kind == archive.KindIndex || bl.Kind == archive.KindManifest || manifest.IsIndex(bl.MediaType) || manifest.IsManifest(bl.MediaType) {
-			total += bl.Size
-		}
-	}
-	if err := manifest.CheckTotal("the bundle", total); err != nil {
-		return fmt.Errorf("%w: %w", archive.ErrCorrupt, err)
-	}
-	return nil
 }

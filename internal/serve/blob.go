@@ -42,7 +42,7 @@ func (r *Registry) serveBlob(w http.ResponseWriter, req *http.Request, name stri
 		http.ServeContent(w, req, "", time.Time{}, bytes.NewReader(m.raw))
 		return
 	}
-	b := r.carrier[digest]
+	b := r.graph.Carrier(digest)
 	if !rp.blobs[digest] || b == nil {
 		writeError(w, http.StatusNotFound, "BLOB_UNKNOWN", "blob unknown to repository "+name)
 		return

@@ -14,6 +14,7 @@
 // (Serve), at most 8 ranges a request, the same bcrypt work for unknown users, and failed
 // logins limited per address (failures.go).
 //
-// The package reads bundles through internal/archive and manifests through internal/manifest;
-// it knows nothing of registry clients.
+// The package reads the bundles' images, their manifests and referrers through internal/graph
+// (the graph unbundle push reads), blobs through internal/archive; it knows nothing of
+// registry clients.
 package serve

@@ -45,9 +45,26 @@ type Image struct {
 // manifests first, then configs and layers, as bundle create orders them) for images, and
 // returns its path. The images' roots must be among the blobs.
 func Write(dir, name string, images []Image, blobs []Blob) (string, error) {
+	return WriteWith(dir, name, images, blobs, Extra{})
+}
+
+// Extra is what a bundle's manifest records beyond its images and blobs.
+type Extra struct {
+	// Referrers are the bundle's referrers, subjects first; their manifests must be among
+	// the blobs.
+	Referrers []archive.Referrer
+	// Base and External make a delta bundle: what it was made against, and the blobs its
+	// images use that it relies on the base for (not among the blobs).
+	Base     *archive.Base
+	External []archive.Blob
+}
+
+// WriteWith is Write, with the manifest's referrers and, for a delta, its base and external
+// blobs.
+func WriteWith(dir, name string, images []Image, blobs []Blob, x Extra) (string, error) {
 	created := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	m := &archive.Manifest{FormatVersion: archive.FormatVersion, MediaType: archive.ManifestMediaType,
-		Tool: "testbundle", Created: created}
+		Tool: "testbundle", Created: created, Referrers: x.Referrers, Base: x.Base, External: x.External}
 	idx := struct {
 		SchemaVersion int                   `json:"schemaVersion"`
 		MediaType     string                `json:"mediaType"`
