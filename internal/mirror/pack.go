@@ -104,7 +104,7 @@ func packCached(ctx context.Context, c *oci.Client, w *archive.Writer, cache *ca
 		cache.Remove(b.Digest)
 	}
 	err := retryBlob(ctx, c, func(ctx context.Context) error {
-		rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
+		rc, err := c.OpenBlob(ctx, b.repo, b.Digest, b.Size)
 		if err != nil {
 			return err
 		}

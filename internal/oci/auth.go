@@ -16,7 +16,7 @@ import (
 )
 
 // authTransport answers registries' authentication challenges itself, for every request of the
-// client (pulls through go-containerregistry, pushes through our own requests):
+// client (pulls and pushes alike):
 //
 //   - A Basic challenge gets the registry's credentials on each request.
 //   - A Bearer challenge (Docker token auth: Distribution, Harbor, GitLab, Quay, ghcr.io,
@@ -104,7 +104,7 @@ func (a *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if !fresh {
 		// Nothing new to try: the registry refuses what was sent for another reason.
-		resp.Header.Del("WWW-Authenticate") // and go-containerregistry must not try on its own
+		resp.Header.Del("WWW-Authenticate") // and nothing above tries on its own
 		return resp, err
 	}
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {

@@ -70,7 +70,7 @@ func TestMirror(t *testing.T) {
 		t.Fatalf("digest %s, want %s", got.Digest, want)
 	}
 	layers := must(img.Layers())
-	rc, err := c.OpenBlob(t.Context(), "docker.io/library/postgres", must(layers[1].Digest()).String())
+	rc, err := c.OpenBlob(t.Context(), "docker.io/library/postgres", must(layers[1].Digest()).String(), must(layers[1].Size()))
 	if err != nil {
 		t.Fatal(err)
 	}

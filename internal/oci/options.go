@@ -1,16 +1,11 @@
 package oci
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // Defaults of a Client's options, in one place: the command-line flags take them too.
@@ -146,31 +141,4 @@ func WithRetry(attempts int, total time.Duration) Option {
 		o.attempts, o.retryTime = attempts, total
 		return nil
 	}
-}
-
-// baseTransport builds the HTTP transport from the TLS options.
-func (o *options) baseTransport() (http.RoundTripper, error) {
-	if o.transport != nil {
-		return o.transport, nil
-	}
-	t := remote.DefaultTransport.(*http.Transport).Clone()
-	t.TLSHandshakeTimeout = o.timeout
-	t.MaxIdleConnsPerHost = metadataJobs(o.jobs)                                       // as many as may be open at once: none is dialled twice
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.skipVerify} //nolint:gosec // only when asked
-	if o.caFile != "" {
-		pem, err := os.ReadFile(o.caFile)
-		if err != nil {
-			return nil, fmt.Errorf("--ca-file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", o.caFile)
-		}
-		cfg.RootCAs = pool
-	}
-	t.TLSClientConfig = cfg
-	return t, nil
 }
