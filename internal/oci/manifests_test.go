@@ -25,7 +25,7 @@ func fakeRegistry(t *testing.T, answer http.HandlerFunc) (*Client, string) {
 
 // TestGetManifestHostile: a manifest asked for by digest is checked against it, whatever the
 // registry says its digest is; one asked for by tag is recorded as the digest of the bytes
-// served; a manifest over manifest.MaxBytes is refused.
+// served; a manifest over manifest.MaxBytes is refused, from its Content-Length when it has one.
 func TestGetManifestHostile(t *testing.T) {
 	served := []byte(`{"schemaVersion":2}`)
 	asked := verify.Digest([]byte(`{"schemaVersion":2,"other":true}`))
@@ -34,6 +34,11 @@ func TestGetManifestHostile(t *testing.T) {
 			w.Header().Set("Content-Type", manifest.OCIManifest)
 			w.Write(make([]byte, manifest.MaxBytes+1)) // chunked: no length to refuse it by
 			return
+		}
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/manifests/declared") {
+			w.Header().Set("Content-Type", manifest.OCIManifest)
+			w.Header().Set("Content-Length", fmt.Sprint(manifest.MaxBytes+1))
+			return // refused from its length, before a byte is read: none follows
 		}
 		w.Header().Set("Content-Type", manifest.OCIManifest+"; charset=utf-8")
 		w.Header().Set("Docker-Content-Digest", asked) // a lie: the bytes are what counts
@@ -50,8 +55,10 @@ func TestGetManifestHostile(t *testing.T) {
 	if m.Digest != verify.Digest(served) || string(m.Raw) != string(served) || m.MediaType != manifest.OCIManifest {
 		t.Fatalf("by tag: digest %s, media type %q, %q", m.Digest, m.MediaType, m.Raw)
 	}
-	if _, err := c.GetManifest(t.Context(), host+"/ess/app:huge"); !errors.Is(err, manifest.ErrTooLarge) {
-		t.Fatalf("over the cap: err = %v, want manifest.ErrTooLarge", err)
+	for _, tag := range []string{"huge", "declared"} {
+		if _, err := c.GetManifest(t.Context(), host+"/ess/app:"+tag); !errors.Is(err, manifest.ErrTooLarge) {
+			t.Fatalf("over the cap (%s): err = %v, want manifest.ErrTooLarge", tag, err)
+		}
 	}
 }
 

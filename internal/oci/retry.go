@@ -123,7 +123,8 @@ func (r *retrying) once(req *http.Request, stalls int) (*http.Response, error) {
 	w.kick()
 	body := &watchedBody{ReadCloser: resp.Body, w: w, done: true, stalls: stalls}
 	resp.Body = body
-	if limit := smallRead(req, resp); limit > 0 {
+	// One that says it is over the cap is left to bodyLimits, which refuses it unread.
+	if limit := smallRead(req, resp); limit > 0 && resp.ContentLength <= limit {
 		head, err := io.ReadAll(io.LimitReader(body, limit+1))
 		if err != nil {
 			body.Close()
