@@ -173,10 +173,13 @@ func newClient(c *cli.Context, e *env, authHost string, extra ...oci.Option) (*o
 		return nil, usagef("--password-stdin needs --username")
 	}
 	client, err := oci.New(opts...) // it checks the values, once
-	if errors.Is(err, oci.ErrOption) {
-		return nil, usagef("%v", err)
+	if err != nil {
+		if oerr := optionError(err); oerr != nil {
+			return nil, oerr
+		}
+		return nil, err
 	}
-	return client, err
+	return client, nil
 }
 
 // password reads the password from stdin (--password-stdin: at a terminal, prompted for

@@ -10,7 +10,9 @@
 // link-local address (ErrRealm).
 //
 // Every request to a registry is made by a Session, through the Client's one transport
-// (transport.go).
+// (transport.go). Messages name registries, repositories, digests and files,
+// never the command line's flags: the typed errors (errors.go) let the caller say which flag
+// would help.
 //
 // It is the only product package that imports go-containerregistry, and of it only name
 // (reference parsing) and authn (the Docker config and its credential helpers); it imports

@@ -17,8 +17,9 @@ import (
 var (
 	// ErrUnauthorized is wrapped when a registry refuses the credentials (401) or the action (403).
 	ErrUnauthorized = errors.New("registry refused the credentials")
-	// ErrUnknownCA is wrapped when a registry's certificate is signed by an authority we do not trust.
-	ErrUnknownCA = errors.New("certificate signed by an unknown authority (give the CA with --ca-file)")
+	// ErrUnknownCA is wrapped when a registry's certificate is signed by an authority we do not
+	// trust (WithCAFile adds one).
+	ErrUnknownCA = errors.New("certificate signed by an unknown authority")
 	// ErrNotFound is wrapped when a manifest, blob or repository does not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrTooLarge is wrapped when a registry, or a proxy in front of it, refuses a request body
@@ -26,12 +27,27 @@ var (
 	ErrTooLarge = errors.New("request body too large")
 	// ErrMediaType is wrapped when a registry refuses a manifest's media type.
 	ErrMediaType = errors.New("media type refused")
-	// ErrSpeaksHTTP is wrapped when a registry reached over HTTPS answers in plain HTTP.
-	ErrSpeaksHTTP = errors.New("the registry answers in plain HTTP, not HTTPS: give --plain-http if that is meant (what is sent then crosses the network unencrypted, credentials included)")
+	// ErrSpeaksHTTP is wrapped when a registry reached over HTTPS answers in plain HTTP
+	// (WithPlainHTTP allows plain HTTP to it).
+	ErrSpeaksHTTP = errors.New("the registry answers in plain HTTP, not HTTPS")
+	// ErrNoCredentials is wrapped when a registry asks for credentials and none were given for
+	// it (WithCredentials) or found in the Docker config. It matches ErrUnauthorized too.
+	ErrNoCredentials error = &alsoIs{msg: "needs credentials, and none were found for it", is: ErrUnauthorized}
+	// ErrCAFile is wrapped when the file of WithCAFile cannot be read or holds no certificate.
+	ErrCAFile = errors.New("unusable CA file")
 	// ErrRealm is wrapped when a registry names a token service this client will not ask
 	// (on a link-local address).
 	ErrRealm = errors.New("token realm refused")
 )
+
+// alsoIs is a sentinel that matches another one too.
+type alsoIs struct {
+	msg string
+	is  error
+}
+
+func (e *alsoIs) Error() string        { return e.msg }
+func (e *alsoIs) Is(target error) bool { return target == e.is }
 
 // StatusError is a registry's unexpected answer to one of our requests. Its message names
 // what was asked, the HTTP status and the registry's own error code and message when it gave

@@ -22,8 +22,9 @@ func IsLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// ErrPlainHTTP is returned for a plain-HTTP request to a non-loopback registry without --plain-http.
-var ErrPlainHTTP = errors.New("plain HTTP is only used for loopback registries unless --plain-http is given")
+// ErrPlainHTTP is returned for a plain-HTTP request to a registry that is not on loopback,
+// unless WithPlainHTTP allows it.
+var ErrPlainHTTP = errors.New("plain HTTP is only used for loopback registries unless allowed")
 
 // guard refuses plain HTTP to registries that are not on this machine, unless allowed.
 type guard struct {

@@ -60,7 +60,7 @@ func (s *Session) checkAuth(ctx context.Context) error {
 	if resp.StatusCode == http.StatusUnauthorized {
 		cfg, _ := s.c.auth.credentials(ctx, s.host)
 		if cfg == nil || (cfg.Username == "" && cfg.Password == "" && cfg.IdentityToken == "" && cfg.RegistryToken == "") {
-			return fmt.Errorf("registry %s needs credentials: give --username and --password-stdin, or log in with docker login: %w", s.host, ErrUnauthorized)
+			return fmt.Errorf("registry %s %w", s.host, ErrNoCredentials)
 		}
 		return fmt.Errorf("registry %s refused the credentials of %q (HTTP 401): check the username and password: %w", s.host, cfg.Username, ErrUnauthorized)
 	}

@@ -37,14 +37,14 @@ func (o *options) baseTransport() (http.RoundTripper, error) {
 	if o.caFile != "" {
 		pem, err := os.ReadFile(o.caFile)
 		if err != nil {
-			return nil, fmt.Errorf("--ca-file: %w", err)
+			return nil, fmt.Errorf("%w: %w", ErrCAFile, err)
 		}
 		pool, err := x509.SystemCertPool()
 		if err != nil {
 			pool = x509.NewCertPool()
 		}
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", o.caFile)
+			return nil, fmt.Errorf("%w %s: no PEM certificate in it", ErrCAFile, o.caFile)
 		}
 		cfg.RootCAs = pool
 	}
