@@ -69,8 +69,8 @@ func TestOptionError(t *testing.T) {
 	}
 }
 
-// TestRegistryFlagErrors: the registry flags' bad values, through the command: a bad --mirror
-// is a usage error (exit 2) naming the flag; a CA file that is not there
+// TestRegistryFlagErrors: the registry flags' bad values, through the command: --jobs below 1
+// and a bad --mirror are usage errors (exit 2) naming the flag; a CA file that is not there
 // names --ca-file and the file (exit 1). None reaches a registry.
 func TestRegistryFlagErrors(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "b.tar.zst")
@@ -80,6 +80,7 @@ func TestRegistryFlagErrors(t *testing.T) {
 		code  int
 		want  string
 	}{
+		{[]string{"--jobs", "0"}, ExitUsage, "--jobs must be at least 1, got 0"},
 		{[]string{"--mirror", "docker.io"}, ExitUsage, `--mirror "docker.io": want REGISTRY=LOCATION[/PREFIX]`},
 		{[]string{"--ca-file", missing}, ExitError, "--ca-file: unusable CA file: open " + missing},
 	} {

@@ -312,7 +312,7 @@ func TestTokenOncePerScope(t *testing.T) {
 	for i := range repos {
 		pushImage(t, s, fmt.Sprintf("ess/app%02d", i), "v1", []byte("a layer"), "")
 	}
-	c, err := New(WithCredentials(reg.Host, "admin", "s3cret"), WithJobs(repos),
+	c, err := New(WithCredentials(reg.Host, "admin", "s3cret"),
 		WithTransport(slowTransport{http.DefaultTransport, 50 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)

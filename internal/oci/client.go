@@ -29,7 +29,7 @@ type Client struct {
 // New makes a Client. Defaults: Docker config credentials, system TLS roots, the retries and
 // timeout of DefaultAttempts, DefaultRetryTime and DefaultTimeout.
 func New(opts ...Option) (*Client, error) {
-	o := options{jobs: DefaultJobs, userAgent: "ess-airgap", timeout: DefaultTimeout, attempts: DefaultAttempts, retryTime: DefaultRetryTime}
+	o := options{userAgent: "ess-airgap", timeout: DefaultTimeout, attempts: DefaultAttempts, retryTime: DefaultRetryTime}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -45,16 +45,6 @@ func New(opts ...Option) (*Client, error) {
 	c.http = &http.Client{Transport: userAgent{bodyLimits{c.auth}, o.userAgent}}
 	return c, nil
 }
-
-// Jobs is the concurrency limit the client was made with.
-func (c *Client) Jobs() int { return c.o.jobs }
-
-// MetadataJobs is the concurrency limit of small reads (manifests, configs, referrers): each is
-// a round trip or two and hardly any bytes, so over a site's uplink the limit of the blob
-// transfers would leave the link idle while they wait.
-func (c *Client) MetadataJobs() int { return metadataJobs(c.o.jobs) }
-
-func metadataJobs(jobs int) int { return 4 * jobs }
 
 // TokenRequests is the number of tokens asked of registries' token services so far.
 func (c *Client) TokenRequests() int64 { return c.auth.tokenRequests.Load() }

@@ -10,7 +10,8 @@
 // link-local address (ErrRealm).
 //
 // Every request to a registry is made by a Session, through the Client's one transport
-// (transport.go). Messages name registries, repositories, digests and files,
+// (transport.go). A Client sets no limit on concurrent requests: the operation that uses it
+// runs one pool of its own size. Messages name registries, repositories, digests and files,
 // never the command line's flags: the typed errors (errors.go) let the caller say which flag
 // would help.
 //

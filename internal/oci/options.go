@@ -10,8 +10,6 @@ import (
 
 // Defaults of a Client's options, in one place: the command-line flags take them too.
 const (
-	DefaultJobs      = 4 // concurrent blob transfers (bundle create; WithJobs)
-	DefaultPushJobs  = 8 // unbundle push's: uploads in flight while the registry commits others
 	DefaultTimeout   = 30 * time.Second
 	DefaultAttempts  = 6
 	DefaultRetryTime = 2 * time.Minute
@@ -24,7 +22,6 @@ var ErrOption = errors.New("bad option")
 type Option func(*options) error
 
 type options struct {
-	jobs       int
 	chunkSize  int64
 	host, user string
 	password   string
@@ -54,17 +51,6 @@ type Local interface {
 func WithLocal(l Local) Option {
 	return func(o *options) error {
 		o.local = l
-		return nil
-	}
-}
-
-// WithJobs caps concurrent blob transfers across all images. Default DefaultJobs.
-func WithJobs(n int) Option {
-	return func(o *options) error {
-		if n < 1 {
-			return fmt.Errorf("%w: jobs must be at least 1, got %d", ErrOption, n)
-		}
-		o.jobs = n
 		return nil
 	}
 }

@@ -19,9 +19,14 @@ import (
 // the requests above. Token requests go from authTransport straight to the user agent and the
 // guard: they are retried, guarded and capped (maxTokenBytes) like every other request.
 
+// maxIdlePerHost is how many idle connections to one registry are kept for the next request:
+// more than any operation runs at once (a push of 16 jobs reads 64 manifests at once),
+// so that none is dialled twice. An idle connection costs a file descriptor and a few KiB.
+const maxIdlePerHost = 128
+
 // baseTransport builds the HTTP transport from the TLS options: TLS 1.2 at least, the system
-// roots and the CA file's certificates, idle connections kept for as many requests as any
-// operation runs at once (none is dialled twice), proxies from the environment.
+// roots and the CA file's certificates, idle connections kept (maxIdlePerHost), proxies from
+// the environment.
 func (o *options) baseTransport() (http.RoundTripper, error) {
 	if o.transport != nil {
 		return o.transport, nil
@@ -32,7 +37,7 @@ func (o *options) baseTransport() (http.RoundTripper, error) {
 	t.DialContext = (&net.Dialer{Timeout: min(5*time.Second, o.timeout), KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = o.timeout
 	t.MaxIdleConns = 0 // no bound across hosts; per host:
-	t.MaxIdleConnsPerHost = metadataJobs(o.jobs)
+	t.MaxIdleConnsPerHost = maxIdlePerHost
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.skipVerify} //nolint:gosec // only when asked
 	if o.caFile != "" {
 		pem, err := os.ReadFile(o.caFile)
