@@ -76,6 +76,7 @@ type throttle struct {
 	manifests     atomic.Int64 // requests for manifests
 	ranged        atomic.Int64 // requests with a Range header
 	ignoreRange   atomic.Bool  // drop the Range header of requests: a registry that ignores it
+	hold          atomic.Bool  // serve no blob bytes until it is cleared
 }
 
 func newThrottle(t *testing.T, target string, rate int) *throttle {
@@ -85,7 +86,7 @@ func newThrottle(t *testing.T, target string, rate int) *throttle {
 	p := httputil.NewSingleHostReverseProxy(u)
 	p.ModifyResponse = func(resp *http.Response) error {
 		if resp.Request.Method == http.MethodGet && strings.Contains(resp.Request.URL.Path, "/blobs/sha256:") {
-			resp.Body = &slow{ReadCloser: resp.Body, rate: rate, n: &th.served}
+			resp.Body = &slow{ReadCloser: resp.Body, rate: rate, n: &th.served, hold: &th.hold, ctx: resp.Request.Context()}
 		}
 		return nil
 	}
@@ -105,6 +106,7 @@ func newThrottle(t *testing.T, target string, rate int) *throttle {
 		p.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { th.hold.Store(false) })
 	th.host = strings.TrimPrefix(srv.URL, "http://")
 	return th
 }
@@ -113,9 +115,17 @@ type slow struct {
 	io.ReadCloser
 	rate int
 	n    *atomic.Int64
+	hold *atomic.Bool
+	ctx  context.Context // a response's: once its client is gone, nothing more is counted
 }
 
 func (s *slow) Read(p []byte) (int, error) {
+	for s.hold != nil && s.hold.Load() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s.ctx != nil && s.ctx.Err() != nil {
+		return 0, s.ctx.Err()
+	}
 	if len(p) > s.rate/50 {
 		p = p[:s.rate/50]
 	}
@@ -274,7 +284,8 @@ func TestInterruptedCreateTakesUp(t *testing.T) {
 			total, layers := pulledBytes(t, w.bundle), layerBytes(t, w.bundle)
 			base := th.served.Load()
 			cmd := run(out)
-			signalWhen(t, cmd, syscall.SIGINT, func() bool { return th.served.Load()-base >= total/2 })
+			signalWhen(t, cmd, syscall.SIGINT, halfWritten(th, base, total, out))
+			release(th)
 			if code := cmd.ProcessState.ExitCode(); code != 130 {
 				t.Fatalf("SIGINT: exit code %d, want 130", code)
 			}
@@ -339,7 +350,8 @@ func TestInterruptedCreateLyingCheckpoint(t *testing.T) {
 	}
 	total, base := pulledBytes(t, w.bundle), th.served.Load()
 	cmd := run(out)
-	signalWhen(t, cmd, syscall.SIGINT, func() bool { return th.served.Load()-base >= total/2 })
+	signalWhen(t, cmd, syscall.SIGINT, halfWritten(th, base, total, out))
+	release(th)
 	complete, partial, ok := archive.Checkpointed(out)
 	if !ok {
 		t.Fatal("the stopped run left no checkpoint")
@@ -391,6 +403,39 @@ func TestInterruptedCreateLyingCheckpoint(t *testing.T) {
 	if fileSHA(t, out) != fileSHA(t, whole) {
 		t.Fatal("the resumed bundle differs from one made without a stop")
 	}
+}
+
+// halfWritten is the moment to stop a create whose rerun must take up a half-written layer:
+// a third of the blob bytes served (the largest are pulled first: later, fewer layers span
+// more than a chunk), and the checkpoint recording a layer written in part. The
+// checkpoint is saved every 50 ms and records whole chunks, so what it records may be done by
+// the time a signal lands (a stop between two layers, or inside a layer's first chunk, leaves
+// none to take up): the throttle holds the blob bytes, the checkpoint is read once what was in
+// flight is saved, and the stop falls inside the hold; without a layer written in part, the
+// bytes flow for a moment and it is tried again. The caller releases the hold once the
+// command ended.
+func halfWritten(th *throttle, base, total int64, out string) func() bool {
+	return func() bool {
+		if th.served.Load()-base < total/3 {
+			return false
+		}
+		th.hold.Store(true)
+		time.Sleep(200 * time.Millisecond)
+		if _, partial, ok := archive.Checkpointed(out); ok && partial > 0 {
+			return true
+		}
+		th.hold.Store(false)
+		time.Sleep(60 * time.Millisecond)
+		return false
+	}
+}
+
+// release clears the hold of a throttle whose client was stopped inside it, once the proxy has
+// seen the client's connections close: the held reads then end uncounted, and what the next
+// run pulls is counted alone.
+func release(th *throttle) {
+	time.Sleep(200 * time.Millisecond)
+	th.hold.Store(false)
 }
 
 // pulledBytes is what a create of the bundle's images GETs as blobs: its configs and layers

@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	say("the ConfigMap (%s), with the digests the local registry serves:", cm)
 	stdout.Write(data)
 	say("done: every image is in the local registry with its upstream digest")
-	return helmPath(ctx, say, stdout, stderr, *dir, upstream, local)
+	return helmPath(ctx, say, stdout, stderr, *dir, min(*size, 16<<20), upstream, local)
 }
 
 type step struct {
@@ -126,11 +126,11 @@ func runSteps(ctx context.Context, say func(string, ...any), stdout, stderr io.W
 	return nil
 }
 
-// helmPath carries a Helm chart and its images: bundle create --chart, push with
-// --helm-values and the render check, then the check on its own.
-func helmPath(ctx context.Context, say func(string, ...any), stdout, stderr io.Writer, dir string, upstream, local *testregistry.Registry) error {
+// helmPath carries a Helm chart and its images (size bytes of layers): bundle create --chart,
+// push with --helm-values and the render check, then the check on its own.
+func helmPath(ctx context.Context, say func(string, ...any), stdout, stderr io.Writer, dir string, size int64, upstream, local *testregistry.Registry) error {
 	say("the Helm path: a chart with matrix-stack's shapes, and its images, upstream as an OCI chart")
-	ch, err := fixture.PushChart(ctx, fixture.Options{Registry: upstream.Host, Size: 16 << 20, Seed: 2608}, filepath.Join(dir, "mini-stack"))
+	ch, err := fixture.PushChart(ctx, fixture.Options{Registry: upstream.Host, Size: size, Seed: 2608}, filepath.Join(dir, "mini-stack"))
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,5 +135,90 @@ func TestRunTree(t *testing.T) {
 	}
 	if len(next) != 37 || next["adminbot.haproxy"] != def["adminbot.haproxy"] || def["adminbot.haproxy"] == "" {
 		t.Errorf("ess-2408: %d entries, haproxy %q; ess-2310's haproxy %q", len(next), next["adminbot.haproxy"], def["adminbot.haproxy"])
+	}
+}
+
+// TestExitCode: usage 2, interrupted 130, help 0, anything else 1.
+func TestExitCode(t *testing.T) {
+	live := context.Background()
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, c := range []struct {
+		ctx  context.Context
+		err  error
+		want int
+	}{
+		{live, nil, 0},
+		{live, flag.ErrHelp, 0},
+		{live, fmt.Errorf("%w: --size", errUsage), 2},
+		{stopped, context.Canceled, 130},
+		{stopped, fmt.Errorf("%w: --registry", errUsage), 2},
+		{live, errors.New("push failed"), 1},
+	} {
+		if got := exitCode(c.ctx, c.err); got != c.want {
+			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+}
+
+// TestHelpAndInterrupt: --help prints the usage and is not an error of use; a cancelled run
+// stops with the context's error.
+func TestHelpAndInterrupt(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(t.Context(), []string{"--help"}, strings.NewReader(""), &bytes.Buffer{}, &stderr)
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr.String(), "Usage: essfixture --registry HOST:PORT") || !strings.Contains(stderr.String(), "-seed") {
+		t.Errorf("--help: %v\n%s", err, stderr.String())
+	}
+	r := testregistry.StartT(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err = run(ctx, []string{"--registry", r.Host, "--plain-http", "--size", "1MiB", "--output", filepath.Join(t.TempDir(), "o.yml")},
+		strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	if !errors.Is(err, context.Canceled) || exitCode(ctx, err) != 130 {
+		t.Errorf("cancelled: %v", err)
+	}
+}
+
+// TestWriteFile: the file appears whole, mode 0644, with no temporary file left; a missing
+// directory is an error.
+func TestWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "images_digests.yml")
+	os.WriteFile(path, []byte("old"), 0o600)
+	if err := writeFile(path, []byte("new\n")); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	fi, _ := os.Stat(path)
+	if string(data) != "new\n" || fi.Mode().Perm() != 0o644 {
+		t.Errorf("%q, mode %v", data, fi.Mode().Perm())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("%d files left, want 1", len(entries))
+	}
+	if err := writeFile(filepath.Join(dir, "missing", "x.yml"), nil); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a missing directory: %v", err)
+	}
+}
+
+// TestTransportTrusting: a CA file must hold a PEM certificate.
+func TestTransportTrusting(t *testing.T) {
+	r := testregistry.StartT(t, testregistry.WithTLS())
+	tr, err := transportTrusting(r.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Transport: tr}).Get("https://" + r.Host + "/v2/")
+	if err != nil {
+		t.Fatalf("the registry's CA is not trusted: %v", err)
+	}
+	resp.Body.Close()
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(notPEM, []byte("not a certificate"), 0o644)
+	if _, err := transportTrusting(notPEM); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("not PEM: %v", err)
+	}
+	if _, err := transportTrusting(filepath.Join(t.TempDir(), "none.pem")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing: %v", err)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
 // Dir is a cache directory.
@@ -39,7 +41,11 @@ func entryPath(dir, digest string) string {
 }
 
 // Exists reports whether the cache directory dir holds the blob, without creating anything.
+// A digest that is not "sha256:" and 64 hex digits is never held.
 func Exists(dir, digest string) bool {
+	if verify.Check(digest) != nil {
+		return false
+	}
 	st, err := os.Stat(entryPath(dir, digest))
 	return err == nil && st.Mode().IsRegular()
 }
@@ -48,11 +54,20 @@ func Exists(dir, digest string) bool {
 func (d *Dir) Has(digest string) bool { return Exists(d.path, digest) }
 
 // Open opens the cached frame of a blob. The caller closes it.
-func (d *Dir) Open(digest string) (*os.File, error) { return os.Open(d.file(digest)) }
+func (d *Dir) Open(digest string) (*os.File, error) {
+	if err := verify.Check(digest); err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	return os.Open(d.file(digest))
+}
 
 // Put stores a blob: fill writes its frame, and must fail if the content did not verify.
-// Nothing is left behind when fill fails.
+// Nothing is left behind when fill fails. The digest must be "sha256:" and 64 hex digits:
+// it names the entry's file, and nothing else may (a path in it would name another file).
 func (d *Dir) Put(digest string, fill func(io.Writer) error) error {
+	if err := verify.Check(digest); err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
 	tmp, err := os.CreateTemp(d.path, ".put-*")
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
@@ -70,6 +85,9 @@ func (d *Dir) Put(digest string, fill func(io.Writer) error) error {
 
 // Remove drops a blob from the cache; a missing one is not an error.
 func (d *Dir) Remove(digest string) error {
+	if err := verify.Check(digest); err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
 	if err := os.Remove(d.file(digest)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}

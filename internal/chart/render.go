@@ -81,7 +81,8 @@ func Render(ctx context.Context, tgz []byte, o RenderOptions) ([]byte, error) {
 
 // chartRefusal reads helm's message for a refusal of the chart's own: a template's required
 // or fail ("execution error at (CHART/templates/FILE:L:C): TEXT"), or its values schema. It
-// returns what the chart says: the TEXT of each, or the schema's complaints, at most 8 lines.
+// returns what the chart says: the TEXT of each, or the schema's complaints, at most 8 lines;
+// helm's own words (its "Use --debug flag" hint, its debug lines) are left out.
 func chartRefusal(msg string) ([]string, bool) {
 	var asked []string
 	schema, failing := false, false
@@ -99,6 +100,7 @@ func chartRefusal(msg string) ([]string, bool) {
 			schema, failing = true, false
 		case schema && strings.HasPrefix(line, "- "):
 			asked = append(asked, strings.TrimPrefix(line, "- "))
+		case strings.HasPrefix(line, "Use --debug flag"): // helm template's own hint, not the chart's
 		case failing && !errorLine && line != "" && !strings.HasPrefix(line, "helm.go:"):
 			asked = append(asked, line) // a fail's message of several lines
 		default:

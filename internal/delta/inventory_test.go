@@ -55,3 +55,27 @@ func TestReadInventorySorts(t *testing.T) {
 		t.Fatalf("blobs %v, want %v", inv.Blobs, want)
 	}
 }
+
+// TestInventoryHas: Has finds manifests and blobs, and nothing else (a tag's digest is not
+// in the lists unless recorded there).
+func TestInventoryHas(t *testing.T) {
+	m, b, tagged := verify.Digest([]byte("m")), verify.Digest([]byte("b")), verify.Digest([]byte("t"))
+	path := writeInventory(t, Inventory{FormatVersion: 1, MediaType: InventoryMediaType, Registry: "r",
+		Repositories: []InventoryRepo{{Name: "a", Tags: map[string]string{"1": tagged}}}, Manifests: []string{m}, Blobs: []string{b}})
+	inv, err := ReadInventory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !inv.Has(m) || !inv.Has(b) || inv.Has(tagged) || inv.Has("") {
+		t.Errorf("Has: manifest %v, blob %v, tag only %v", inv.Has(m), inv.Has(b), inv.Has(tagged))
+	}
+	if inv.Repositories[0].Tags["1"] != tagged || inv.Registry != "r" {
+		t.Errorf("read %+v", inv)
+	}
+	if err := os.WriteFile(path, []byte(`{"formatVersion":1,"mediaType":"`+InventoryMediaType+`"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if inv, err := ReadInventory(path); err != nil || inv.Has(m) || len(inv.Repositories) != 0 {
+		t.Errorf("an empty inventory: %v, %+v", err, inv)
+	}
+}

@@ -2,6 +2,7 @@ package imageref
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -64,6 +65,52 @@ func TestParseRegistry(t *testing.T) {
 	for _, bad := range []string{"", "postgres", "https://ghcr.io", "ghcr.io/x", "a b", "x@y"} {
 		if _, err := ParseRegistry(bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("ParseRegistry(%q): %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+// TestRefString: each form names what was given, tag and digest together when both were.
+func TestRefString(t *testing.T) {
+	const dg = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, c := range []struct {
+		r    Ref
+		want string
+	}{
+		{Ref{Server: "ghcr.io", Path: "a/b", Tag: "1"}, "ghcr.io/a/b:1"},
+		{Ref{Server: "ghcr.io", Path: "a/b", Digest: dg}, "ghcr.io/a/b@" + dg},
+		{Ref{Server: "ghcr.io", Path: "a/b", Tag: "1", Digest: dg}, "ghcr.io/a/b:1@" + dg},
+		{Ref{Server: "localhost:5000", Path: "x"}, "localhost:5000/x"},
+	} {
+		if got := c.r.String(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.r, got, c.want)
+		}
+		if got := c.r.Repository(); got != c.r.Server+"/"+c.r.Path {
+			t.Errorf("Repository %q", got)
+		}
+	}
+	// A reference read back from its string is the same reference.
+	for _, s := range []string{"postgres", "ghcr.io/x/y:1.0@" + dg, "127.0.0.1:5000/a/b@" + dg, "  redis:7  "} {
+		r, err := Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Parse(r.String())
+		if err != nil || again != r {
+			t.Errorf("%q: %+v, then %+v (%v)", s, r, again, err)
+		}
+	}
+}
+
+func TestParseRegistryMore(t *testing.T) {
+	for in, want := range map[string]string{"Docker.IO": "docker.io", "INDEX.docker.io": "docker.io", "localhost:5000": "localhost:5000",
+		"[::1]:5000": "[::1]:5000", "reg.example.org": "reg.example.org"} {
+		if got, err := ParseRegistry(in); err != nil || got != want {
+			t.Errorf("ParseRegistry(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"ghcr.io:", "-ghcr.io", "library", "oci://ghcr.io", "ghcr.io/"} {
+		if got, err := ParseRegistry(bad); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "HOST[:PORT]") {
+			t.Errorf("ParseRegistry(%q) = %q, %v", bad, got, err)
 		}
 	}
 }

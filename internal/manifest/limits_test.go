@@ -126,3 +126,39 @@ func TestParseDepthShared(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitErrors: each bound's error matches ErrBad and its own kind, not the other kind, is
+// recognised by IsLimit through wrapping, and names what passed the bound.
+func TestLimitErrors(t *testing.T) {
+	d := digestOf('7')
+	cases := []struct {
+		name      string
+		err       error
+		kind, not error
+		says      string
+	}{
+		{"size", CheckSize("manifest "+d, MaxBytes+1), ErrTooLarge, ErrGraph, "manifest " + d + " is 4194305 bytes, over the 4 MiB limit of a manifest, index or config"},
+		{"size unnamed", CheckSize("", MaxBytes+1), ErrTooLarge, ErrGraph, "4194305 bytes, over the 4 MiB limit of a manifest, index or config"},
+		{"over", Over("config " + d), ErrTooLarge, ErrGraph, "config " + d + " is over the 4 MiB limit of a manifest, index or config"},
+		{"total", CheckTotal("bundle b.tar.zst", MaxTotalBytes+1), ErrGraph, ErrTooLarge, "bundle b.tar.zst: its manifests and indexes are 67108865 bytes in all, over the 64 MiB limit"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !errors.Is(c.err, ErrBad) || !errors.Is(c.err, c.kind) || errors.Is(c.err, c.not) {
+				t.Fatalf("%v: Is(ErrBad) %v, Is(kind) %v, Is(other) %v", c.err, errors.Is(c.err, ErrBad), errors.Is(c.err, c.kind), errors.Is(c.err, c.not))
+			}
+			if c.err.Error() != c.says {
+				t.Errorf("%q, want %q", c.err, c.says)
+			}
+			if !IsLimit(fmt.Errorf("push x: %w", c.err)) {
+				t.Error("IsLimit does not see through wrapping")
+			}
+		})
+	}
+	if CheckSize("x", MaxBytes) != nil || CheckTotal("x", MaxTotalBytes) != nil || CheckSize("x", 0) != nil {
+		t.Error("a size at the bound is refused")
+	}
+	if IsLimit(nil) || IsLimit(ErrBad) || IsLimit(fmt.Errorf("%w: other", ErrBad)) {
+		t.Error("IsLimit matches an error that is not a bound passed")
+	}
+}

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -53,5 +54,85 @@ func TestFilterPlatforms(t *testing.T) {
 	if len(got.Manifests) != 3 || got.Manifests[0].Digest != d('a') || got.Manifests[1].Digest != d('c') || got.Manifests[2].Digest != d('e') ||
 		got.Annotations["x"] != "y" || two.Desc.Digest != verify.Digest(two.Raw) || len(two.Children) != 3 {
 		t.Fatalf("filtered index: %s (digest %s)", two.Raw, two.Desc.Digest)
+	}
+}
+
+func TestParsePlatform(t *testing.T) {
+	cases := []struct {
+		in   string
+		want Platform
+		ok   bool
+	}{
+		{"linux/amd64", Platform{OS: "linux", Architecture: "amd64"}, true},
+		{"linux/arm/v7", Platform{OS: "linux", Architecture: "arm", Variant: "v7"}, true},
+		{"linux/arm/", Platform{OS: "linux", Architecture: "arm"}, true},
+		{"linux", Platform{}, false},
+		{"", Platform{}, false},
+		{"/amd64", Platform{}, false},
+		{"linux/", Platform{}, false},
+		{"linux/arm/v7/x", Platform{}, false},
+	}
+	for _, c := range cases {
+		got, err := ParsePlatform(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParsePlatform(%q) = %+v, %v", c.in, got, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "os/arch") {
+			t.Errorf("ParsePlatform(%q): %v does not say the form", c.in, err)
+		}
+		if c.ok && c.in != "linux/arm/" && got.String() != c.in {
+			t.Errorf("%q reads back as %q", c.in, got.String())
+		}
+	}
+	var none *Platform
+	if none.String() != "" {
+		t.Error("a nil platform names something")
+	}
+}
+
+// TestPlatformMatches: a platform without a variant matches every variant; with one, only it.
+func TestPlatformMatches(t *testing.T) {
+	arm := Platform{OS: "linux", Architecture: "arm"}
+	v7 := Platform{OS: "linux", Architecture: "arm", Variant: "v7"}
+	v6 := &Platform{OS: "linux", Architecture: "arm", Variant: "v6"}
+	cases := []struct {
+		p    Platform
+		q    *Platform
+		want bool
+	}{
+		{arm, &v7, true}, {arm, v6, true}, {arm, &arm, true},
+		{v7, &v7, true}, {v7, v6, false}, {v7, &arm, false},
+		{arm, &Platform{OS: "windows", Architecture: "arm"}, false},
+		{arm, &Platform{OS: "linux", Architecture: "arm64"}, false},
+		{arm, nil, false},
+	}
+	for _, c := range cases {
+		if got := c.p.Matches(c.q); got != c.want {
+			t.Errorf("%s matches %s: %v, want %v", c.p.String(), c.q.String(), got, c.want)
+		}
+	}
+}
+
+// TestFilterPlatformsManifest: a single manifest is kept as it is, whatever is asked (the
+// platform of a plain manifest is not in its descriptor); variants are matched as asked.
+func TestFilterPlatformsManifest(t *testing.T) {
+	m := &Node{Desc: Descriptor{MediaType: DockerManifest, Digest: digestOf('a'), Size: 3}}
+	if got, err := FilterPlatforms(m, []Platform{{OS: "linux", Architecture: "s390x"}}); err != nil || got != m {
+		t.Fatalf("a manifest: %v, %v", got, err)
+	}
+	v6 := &Node{Desc: Descriptor{MediaType: DockerManifest, Digest: digestOf('b'), Platform: &Platform{OS: "linux", Architecture: "arm", Variant: "v6"}}}
+	v7 := &Node{Desc: Descriptor{MediaType: DockerManifest, Digest: digestOf('c'), Platform: &Platform{OS: "linux", Architecture: "arm", Variant: "v7"}}}
+	idx := &Node{Desc: Descriptor{MediaType: DockerList, Digest: digestOf('d')}, Children: []*Node{v6, v7}}
+	if got, err := FilterPlatforms(idx, []Platform{{OS: "linux", Architecture: "arm", Variant: "v7"}}); err != nil || got != v7 {
+		t.Fatalf("linux/arm/v7: %v, %v", got, err)
+	}
+	_, err := FilterPlatforms(idx, []Platform{{OS: "linux", Architecture: "arm", Variant: "v8"}})
+	if !errors.Is(err, ErrPlatform) || !strings.Contains(err.Error(), "linux/arm/v6, linux/arm/v7") || !strings.Contains(err.Error(), digestOf('d')) {
+		t.Fatalf("linux/arm/v8: %v, want ErrPlatform naming the index and what it has", err)
+	}
+	// linux/arm names both variants: both are kept, in a new index.
+	idx.Raw, _ = json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": DockerList, "manifests": []Descriptor{v6.Desc, v7.Desc}})
+	if got, err := FilterPlatforms(idx, []Platform{{OS: "linux", Architecture: "arm"}}); err != nil || got != idx {
+		t.Fatalf("linux/arm, both variants: %v, %v", got, err)
 	}
 }

@@ -147,3 +147,94 @@ func TestParseChildrenSideBySide(t *testing.T) {
 		}
 	}
 }
+
+// TestParseSelfAndErrors: a graph that lists itself (which only unverified content can do) is
+// refused; a fetch's error comes back as it is, the first child's in the index's order; a
+// cancelled context stops the parse.
+func TestParseSelfAndErrors(t *testing.T) {
+	s := store{}
+	self := Descriptor{MediaType: OCIIndex, Digest: digestOf('e'), Size: 1}
+	raw, _ := json.Marshal(Doc{SchemaVersion: 2, MediaType: OCIIndex, Manifests: []Descriptor{self}})
+	self.Size = int64(len(raw))
+	if _, err := Parse(context.Background(), self, raw, s.fetch); !errors.Is(err, ErrBad) || !strings.Contains(err.Error(), "lists itself") {
+		t.Errorf("an index listing itself: %v", err)
+	}
+
+	a, b := image(s, 1), image(s, 2)
+	top := s.put(Doc{SchemaVersion: 2, MediaType: OCIIndex, Manifests: []Descriptor{a, b}})
+	errA, errB := errors.New("a is gone"), errors.New("b is gone")
+	fetch := func(ctx context.Context, d Descriptor) ([]byte, error) {
+		switch d.Digest {
+		case a.Digest:
+			return nil, errA
+		case b.Digest:
+			return nil, errB
+		}
+		return s.fetch(ctx, d)
+	}
+	for range 10 { // whichever fetch ends first, the error is the first child's
+		if _, err := Parse(context.Background(), top, s[top.Digest], fetch); !errors.Is(err, errA) {
+			t.Fatalf("got %v, want the first child's error", err)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	fetched := false
+	_, err := Parse(ctx, top, s[top.Digest], func(ctx context.Context, d Descriptor) ([]byte, error) {
+		fetched = true
+		return s.fetch(ctx, d)
+	})
+	if !errors.Is(err, context.Canceled) || fetched {
+		t.Errorf("cancelled: %v (fetched %v)", err, fetched)
+	}
+}
+
+// TestParseDocker: Docker's manifest list and manifests are read as OCI's are, and a manifest
+// without a mediaType field is taken as the type it was served as; a fetch that returns more
+// than MaxBytes (not checking the descriptor's size) is refused.
+func TestParseDocker(t *testing.T) {
+	s := store{}
+	m := s.putRaw([]byte(`{"schemaVersion":2,"config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"`+digestOf('c')+`","size":5},`+
+		`"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":"`+digestOf('2')+`","size":7}]}`), DockerManifest)
+	m.Platform = &Platform{OS: "linux", Architecture: "amd64"}
+	list := s.put(Doc{SchemaVersion: 2, MediaType: DockerList, Manifests: []Descriptor{m}})
+	n, err := Parse(context.Background(), list, s[list.Digest], s.fetch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Children) != 1 || len(n.Children[0].Blobs) != 2 || n.Children[0].Blobs[0].Digest != digestOf('c') || n.Size() != 12 {
+		t.Fatalf("%+v", n.Children[0])
+	}
+	huge := func(context.Context, Descriptor) ([]byte, error) { return make([]byte, MaxBytes+1), nil }
+	if _, err := Parse(context.Background(), list, s[list.Digest], huge); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("an oversize fetch: %v", err)
+	}
+	garbage := func(context.Context, Descriptor) ([]byte, error) { return []byte("<html>"), nil }
+	if _, err := Parse(context.Background(), list, s[list.Digest], garbage); !errors.Is(err, ErrBad) || !strings.Contains(err.Error(), "not a manifest") {
+		t.Errorf("a page for a manifest: %v", err)
+	}
+}
+
+// TestWalkShared: a manifest listed by two indexes of an image is visited once, and its blobs
+// counted once in Size.
+func TestWalkShared(t *testing.T) {
+	s := store{}
+	shared := image(s, 2)
+	left := s.put(Doc{SchemaVersion: 2, MediaType: OCIIndex, Manifests: []Descriptor{shared}})
+	right := s.put(Doc{SchemaVersion: 2, MediaType: OCIIndex, Manifests: []Descriptor{shared, image(s, 3)}, Annotations: map[string]string{"r": "1"}})
+	top := s.put(Doc{SchemaVersion: 2, MediaType: OCIIndex, Manifests: []Descriptor{left, right}})
+	n, err := Parse(context.Background(), top, s[top.Digest], s.fetch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	n.Walk(func(m *Node) { seen = append(seen, m.Desc.Digest) })
+	want := []string{shared.Digest, left.Digest, image(s, 3).Digest, right.Digest, top.Digest}
+	if strings.Join(seen, " ") != strings.Join(want, " ") {
+		t.Errorf("walk:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
+	}
+	if n.Size() != 10+100+101+102 {
+		t.Errorf("size %d", n.Size())
+	}
+}

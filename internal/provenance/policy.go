@@ -81,7 +81,8 @@ type Key struct {
 }
 
 // ParsePolicy reads a policy file: at most MaxPolicySize bytes and maxPolicyNodes YAML nodes
-// (aliases counted as expanded), no unknown field, every pattern, expression and key valid.
+// (aliases counted as expanded), one YAML document (an empty one may follow), no unknown field, every pattern,
+// expression and key valid.
 // Errors wrap ErrPolicy and name the file (name) and the rule.
 func ParsePolicy(name string, data []byte) (*Policy, error) {
 	if len(data) > MaxPolicySize {
@@ -99,6 +100,16 @@ func ParsePolicy(name string, data []byte) (*Policy, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&p); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%w %s: %v", ErrPolicy, name, err)
+	}
+	for { // a later document would be silently ignored: refuse it, unless it is empty
+		var more yaml.Node
+		err := dec.Decode(&more)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil || !emptyDocument(&more) {
+			return nil, fmt.Errorf("%w %s: more than one YAML document (---); a policy is one document", ErrPolicy, name)
+		}
 	}
 	if p.Version != 1 {
 		return nil, fmt.Errorf("%w %s: version %d; this tool reads version: 1", ErrPolicy, name, p.Version)
@@ -252,6 +263,12 @@ func globRegexp(pat string) (*regexp.Regexp, error) {
 	}
 	b.WriteString("$")
 	return regexp.Compile(b.String())
+}
+
+// emptyDocument reports whether n is a document holding nothing (a "---" with nothing after).
+func emptyDocument(n *yaml.Node) bool {
+	return len(n.Content) == 0 || len(n.Content) == 1 && n.Content[0].Kind == yaml.ScalarNode &&
+		n.Content[0].Tag == "!!null" && n.Content[0].Value == ""
 }
 
 // countNodes counts the nodes under n, following aliases, and stops past limit.

@@ -10,7 +10,8 @@ import (
 
 // Decode decodes one JSON document into v (a pointer to one of this package's types) strictly:
 // a key v does not have, a key v requires (a field without omitempty) that is absent, or data
-// after the document is an error. Tests use it to hold the commands' output to these shapes.
+// after the document is an error, as is a document that is null. Tests use it to hold the
+// commands' output to these shapes.
 func Decode(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -23,6 +24,9 @@ func Decode(data []byte, v any) error {
 	var raw any
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return err
+	}
+	if raw == nil {
+		return fmt.Errorf("null, want a JSON object")
 	}
 	return required(reflect.TypeOf(v).Elem(), raw, "")
 }

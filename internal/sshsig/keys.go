@@ -58,7 +58,7 @@ func ParseAllowed(name string, data []byte) ([]Allowed, error) {
 		principals, rest, _ := strings.Cut(line, " ")
 		a.Principals = strings.Split(principals, ",")
 		rest = strings.TrimSpace(rest)
-		if !isKeyType(rest) {
+		if rest != "" && !isKeyType(rest) {
 			opts, after := cutOptions(rest)
 			if err := a.setOptions(opts); err != nil {
 				return nil, fmt.Errorf("%s: %v", a.Source, err)

@@ -208,11 +208,13 @@ func testFaultBody(t *testing.T, opts ...testregistry.Option) {
 	blobPath := "/v2/test/app/blobs/" + digest
 	f.SetRate(1)
 
-	// get fetches the blob with a client timeout of 300 ms; it fails the test unless the
-	// headers arrive with the full Content-Length.
-	get := func(t *testing.T) (body []byte, readErr error, took time.Duration) {
+	// get fetches the blob with the client timeout given; it fails the test unless the
+	// headers arrive with the full Content-Length. Only the stall needs a short timeout: a
+	// reset or a truncation is not waited for (300 ms for the headers of a reset failed
+	// under -race on a loaded machine).
+	get := func(t *testing.T, timeout time.Duration) (body []byte, readErr error, took time.Duration) {
 		t.Helper()
-		c := &http.Client{Transport: r.Transport(), Timeout: 300 * time.Millisecond}
+		c := &http.Client{Transport: r.Transport(), Timeout: timeout}
 		start := time.Now()
 		resp, body, err := do(t, c, r, http.MethodGet, blobPath, nil)
 		if resp == nil {
@@ -226,7 +228,7 @@ func testFaultBody(t *testing.T, opts ...testregistry.Option) {
 
 	t.Run("reset", func(t *testing.T) {
 		f.SetKinds(testregistry.FaultReset)
-		body, err, _ := get(t)
+		body, err, _ := get(t, 30*time.Second)
 		if !errors.Is(err, syscall.ECONNRESET) {
 			t.Errorf("read error %v, want a connection reset", err)
 		}
@@ -237,7 +239,7 @@ func testFaultBody(t *testing.T, opts ...testregistry.Option) {
 	t.Run("truncate", func(t *testing.T) {
 		f.SetKinds(testregistry.FaultTruncate)
 		sent := r.BlobBytesSent()
-		body, err, _ := get(t)
+		body, err, _ := get(t, 30*time.Second)
 		if !errors.Is(err, io.ErrUnexpectedEOF) || len(body) != blobSize/2 {
 			t.Errorf("read %d bytes, %v; want %d and an unexpected EOF", len(body), err, blobSize/2)
 		}
@@ -260,7 +262,7 @@ func testFaultBody(t *testing.T, opts ...testregistry.Option) {
 	})
 	t.Run("stall", func(t *testing.T) {
 		f.SetKinds(testregistry.FaultStall)
-		body, err, took := get(t)
+		body, err, took := get(t, 300*time.Millisecond)
 		var nerr net.Error
 		if !errors.As(err, &nerr) || !nerr.Timeout() || len(body) != blobSize/2 {
 			t.Errorf("read %d bytes, %v; want %d and a timeout", len(body), err, blobSize/2)

@@ -104,3 +104,90 @@ func TestReaderFrom(t *testing.T) {
 		}
 	}
 }
+
+// eofWith returns its data with io.EOF in the same call, as some readers do.
+type eofWith struct{ b []byte }
+
+func (e *eofWith) Read(p []byte) (int, error) {
+	n := copy(p, e.b)
+	e.b = e.b[n:]
+	if len(e.b) == 0 {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// counting counts the bytes read from an endless source.
+type counting struct{ n int64 }
+
+func (c *counting) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'a'
+	}
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+// TestReaderEdges: data and EOF in one call; an endless source read no further than one byte
+// past the size; the source's own error passed on, and every error sticky.
+func TestReaderEdges(t *testing.T) {
+	content := []byte("content")
+	if got, err := io.ReadAll(NewReader(&eofWith{content}, Digest(content), 7)); err != nil || string(got) != "content" {
+		t.Errorf("data with EOF: %q, %v", got, err)
+	}
+	if _, err := io.ReadAll(NewReader(&eofWith{content[:3]}, Digest(content), 7)); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "3 bytes, want 7") {
+		t.Errorf("short with EOF: %v", err)
+	}
+
+	src := &counting{}
+	v := NewReader(src, Digest(content), 7)
+	if _, err := io.ReadAll(v); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "more than the declared 7 bytes") {
+		t.Errorf("endless source: %v", err)
+	}
+	if src.n > 8 {
+		t.Errorf("read %d bytes of an endless source for 7 declared", src.n)
+	}
+
+	boom := errors.New("connection reset")
+	v = NewReader(io.MultiReader(bytes.NewReader(content[:2]), iotestErr{boom}), Digest(content), 7)
+	_, err := io.ReadAll(v)
+	if !errors.Is(err, boom) || errors.Is(err, ErrMismatch) {
+		t.Errorf("source error: %v", err)
+	}
+	if n, again := v.Read(make([]byte, 4)); n != 0 || !errors.Is(again, boom) || v.Verified() {
+		t.Errorf("after an error: %d, %v", n, again)
+	}
+
+	v = NewReader(bytes.NewReader(content), Digest(content), 7)
+	if v.Verified() {
+		t.Error("verified before reading")
+	}
+	io.ReadAll(v)
+	if n, err := v.Read(make([]byte, 4)); n != 0 || err != io.EOF || !v.Verified() {
+		t.Errorf("after the end: %d, %v", n, err)
+	}
+}
+
+type iotestErr struct{ err error }
+
+func (e iotestErr) Read([]byte) (int, error) { return 0, e.err }
+
+func TestBytes(t *testing.T) {
+	b := []byte("blob")
+	d := Digest(b)
+	if err := Bytes(b, d, 4); err != nil {
+		t.Error(err)
+	}
+	if err := Bytes(b, d, -1); err != nil {
+		t.Errorf("size not checked: %v", err)
+	}
+	if err := Bytes(b, d, 5); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "size 4, want 5") {
+		t.Errorf("size: %v", err)
+	}
+	if err := Bytes([]byte("blub"), d, 4); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "hashes to "+Digest([]byte("blub"))) {
+		t.Errorf("content: %v", err)
+	}
+	if Digest(nil) != "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" {
+		t.Errorf("Digest(nil) = %s", Digest(nil))
+	}
+}

@@ -1,7 +1,11 @@
 package version
 
 import (
+	"os"
+	"reflect"
+	"regexp"
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -38,4 +42,65 @@ func TestFill(t *testing.T) {
 	if g := Get(); g.GoVersion == "" || g.Platform == "" || g.Version == "" {
 		t.Errorf("Get: %+v", g)
 	}
+}
+
+// TestFillEdges: an unreadable VCS time is left out; a stamped commit keeps the stamped
+// "modified" (the toolchain's is about the tree, the stamp names the commit); an empty version
+// is "dev"; a short commit is named whole.
+func TestFillEdges(t *testing.T) {
+	bi := &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "abc"}, {Key: "vcs.time", Value: "yesterday"}, {Key: "vcs.modified", Value: "true"}}}
+	if got := fill(Info{Version: "dev"}, bi); got.Date != "" || got.Version != "dev-abc-dirty" || got.Commit != "abc" {
+		t.Errorf("vcs with a bad time: %+v", got)
+	}
+	if got := fill(Info{Version: "v1", Commit: "stamped"}, bi); got.Modified || got.Commit != "stamped" || got.Version != "v1" {
+		t.Errorf("stamped commit: %+v", got)
+	}
+	if got := fill(Info{}, &debug.BuildInfo{Main: debug.Module{Version: "v2.0.0"}}); got.Version != "v2.0.0" {
+		t.Errorf("empty version: %+v", got)
+	}
+	if got := fill(Info{Version: "dev", Date: "D"}, bi); got.Date != "D" {
+		t.Errorf("a stamped date was replaced: %+v", got)
+	}
+}
+
+func TestString(t *testing.T) {
+	for _, c := range []struct {
+		in   Info
+		want string
+	}{
+		{Info{Version: "dev", GoVersion: "go1.26", Platform: "linux/arm64"}, "dev (go1.26, linux/arm64)"},
+		{Info{Version: "v1", Commit: "abc", Modified: true, GoVersion: "go1", Platform: "p"}, "v1 (commit abc with local changes, go1, p)"},
+		{Info{Version: "v1", Date: "2026-01-01T00:00:00Z", GoVersion: "go1", Platform: "p"}, "v1 (built 2026-01-01T00:00:00Z, go1, p)"},
+	} {
+		if got := c.in.String(); got != c.want {
+			t.Errorf("%q, want %q", got, c.want)
+		}
+	}
+	if got := Tool("unbundle"); got != "unbundle "+Get().Version {
+		t.Errorf("Tool = %q", got)
+	}
+}
+
+// TestMakefileStamps: the linker silently ignores -X for a variable that does not exist, so a
+// renamed variable or package would leave every build "dev". The Makefile's -X flags must name
+// this package and its three variables.
+func TestMakefileStamps(t *testing.T) {
+	data, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg := reflect.TypeOf(Info{}).PkgPath()
+	m := regexp.MustCompile(`(?m)^VPKG\s*:?=\s*(\S+)`).FindSubmatch(data)
+	if m == nil || string(m[1]) != pkg {
+		t.Fatalf("the Makefile's VPKG is %q, this package is %s", m, pkg)
+	}
+	var names []string
+	for _, x := range regexp.MustCompile(`-X \$\(VPKG\)\.(\w+)=`).FindAllSubmatch(data, -1) {
+		names = append(names, string(x[1]))
+	}
+	if strings.Join(names, " ") != "Version Commit Date" {
+		t.Errorf("the Makefile stamps %q, want Version, Commit and Date", names)
+	}
+	_ = []*string{&Version, &Commit, &Date} // they exist, as strings the linker can set: a rename fails to compile here
 }

@@ -73,3 +73,43 @@ func TestUnmarshalDecode(t *testing.T) {
 		t.Fatalf("end: %v", err)
 	}
 }
+
+// TestBudgetCountsAliasesOnly: a large document without aliases passes whatever its size
+// (the budget is on what aliases add); aliases of aliases count what they reach in all.
+func TestBudgetCountsAliasesOnly(t *testing.T) {
+	big := "list: [" + strings.TrimSuffix(strings.Repeat("x, ", 3*MaxAliasNodes), ", ") + "]\n"
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(big), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(&doc); err != nil {
+		t.Errorf("%d plain nodes: %v", 3*MaxAliasNodes, err)
+	}
+	// l1 is 100 aliases of a 2-node list (200 nodes reached); l2 names l1 60 times: 12,000.
+	nested := "l0: &l0 [a]\nl1: &l1 [" + strings.TrimSuffix(strings.Repeat("*l0, ", 100), ", ") + "]\n" +
+		"l2: [" + strings.TrimSuffix(strings.Repeat("*l1, ", 60), ", ") + "]\n"
+	if err := Unmarshal([]byte(nested), &map[string]any{}); !errors.Is(err, ErrAliases) {
+		t.Errorf("aliases of aliases: %v", err)
+	}
+	if err := Check(nil); err != nil {
+		t.Errorf("Check(nil): %v", err)
+	}
+}
+
+// TestUnmarshalEdges: an empty document leaves the value as it was; a syntax error is YAML's
+// own, not ErrAliases; a merge key through an alias decodes.
+func TestUnmarshalEdges(t *testing.T) {
+	m := map[string]any{"kept": true}
+	if err := Unmarshal([]byte("# nothing\n"), &m); err != nil || m["kept"] != true {
+		t.Errorf("empty document: %v, %v", m, err)
+	}
+	if err := Unmarshal([]byte("a: [\n"), &m); err == nil || errors.Is(err, ErrAliases) {
+		t.Errorf("syntax error: %v", err)
+	}
+	var merged struct {
+		B struct{ X, Y int } `yaml:"b"`
+	}
+	if err := Unmarshal([]byte("a: &a {x: 1}\nb:\n  <<: *a\n  y: 2\n"), &merged); err != nil || merged.B.X != 1 || merged.B.Y != 2 {
+		t.Errorf("merge key: %+v, %v", merged, err)
+	}
+}
