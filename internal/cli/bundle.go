@@ -86,7 +86,7 @@ func createCommand(e *env) *cli.Command {
 			mirrorFlag,
 			&cli.StringSliceFlag{Name: "referrers", Usage: "carry what refers to every image: cosign signatures, attestations and SBOMs (sha256-<hex>.sig, .att, .sbom tags) and OCI 1.1 referrers, and their own referrers; given a `TYPE` (repeatable), only referrers of that artifact type (application/vnd.dev.cosign.simplesigning.v1+json: cosign signatures)"},
 			publicKeyFlag,
-		}, append(append(fileFlags(), provenanceFlags("create")...), registryFlags(oci.DefaultJobs)...)...),
+		}, append(append(fileFlags(), provenanceFlags("create")...), registryFlags(mirror.DefaultJobs)...)...),
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -209,7 +209,7 @@ func createCommand(e *env) *cli.Command {
 					List: list, ListContent: content, Extra: extra, Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"),
 					Output: out, Cache: c.String("cache"), Created: created, Tool: version.Tool("bundle"), Progress: observed(e, m),
 					Platforms: platforms, Base: base, Have: have, DryRun: c.Bool("dry-run"), Charts: charts, AllowPartial: c.Bool("allow-partial"), PartSize: partSize, Parity: parity,
-					Referrers: c.IsSet("referrers") || prov != nil, ReferrerTypes: refTypes, Provenance: prov, Files: plain})
+					Referrers: c.IsSet("referrers") || prov != nil, ReferrerTypes: refTypes, Provenance: prov, Files: plain, Jobs: c.Int("jobs")})
 				return err
 			})
 			if res != nil {

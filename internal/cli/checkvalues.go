@@ -42,7 +42,7 @@ func checkValuesCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "from-bundle", Usage: "render the chart carried in the bundle, not the one in the registry"},
 			&cli.StringFlag{Name: "chart", Usage: "the chart `NAME` to check, of a bundle of several charts"},
 			jsonFlag,
-		), append(renderFlags(), registryFlags(oci.DefaultJobs)...)...),
+		), append(renderFlags(), registryFlags(mirror.DefaultJobs)...)...),
 		Action: func(c *cli.Context) error {
 			if err := required(c, "helm-values"); err != nil {
 				return err

@@ -140,7 +140,10 @@ func registryFlags(jobs int) []cli.Flag {
 // newClient builds a registry client from the flags; credentials given on the command line
 // apply to authHost (or, when authHost is mirrored, to its mirror's location).
 func newClient(c *cli.Context, e *env, authHost string, extra ...oci.Option) (*oci.Client, error) {
-	opts := append([]oci.Option{oci.WithJobs(c.Int("jobs")), oci.WithCAFile(c.String("ca-file")),
+	if c.Int("jobs") < 1 { // the operation's option (mirror's), checked once here for every command
+		return nil, usagef("--jobs must be at least 1, got %d", c.Int("jobs"))
+	}
+	opts := append([]oci.Option{oci.WithCAFile(c.String("ca-file")),
 		oci.WithPlainHTTP(c.Bool("plain-http")), oci.WithInsecureSkipTLSVerify(c.Bool("insecure-skip-tls-verify")),
 		oci.WithTimeout(c.Duration("timeout")), oci.WithUserAgent(c.App.Name + "/" + version.Get().Version),
 		oci.WithRetry(c.Int("retries"), c.Duration("retry-time"))}, extra...)
@@ -174,10 +177,13 @@ func newClient(c *cli.Context, e *env, authHost string, extra ...oci.Option) (*o
 		return nil, usagef("--password-stdin needs --username")
 	}
 	client, err := oci.New(opts...) // it checks the values, once
-	if errors.Is(err, oci.ErrOption) {
-		return nil, usagef("%v", err)
+	if err != nil {
+		if oerr := optionError(err); oerr != nil {
+			return nil, oerr
+		}
+		return nil, err
 	}
-	return client, err
+	return client, nil
 }
 
 // password reads the password from stdin (--password-stdin: at a terminal, prompted for

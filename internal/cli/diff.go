@@ -26,7 +26,7 @@ func diffCommand(e *env) *cli.Command {
    does not hold are counted: what a delta would carry. Exit code 0 whether or not they differ.`,
 		Flags: append([]cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print one JSON document: old, new, added, removed, changed, unchanged, delta (two bundles only; docs/json.md)"},
 			&cli.StringSliceFlag{Name: "values", Usage: "a values `FILE` applied to a chart side, in order like helm -f (repeatable)"}, mirrorFlag,
-			publicKeyFlag}, registryFlags(oci.DefaultJobs)...),
+			publicKeyFlag}, registryFlags(mirror.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
 				return usagef("diff: want two arguments, OLD and NEW, got %d", c.NArg())

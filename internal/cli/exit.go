@@ -81,7 +81,7 @@ func exitReport(ctx context.Context, lg *logger, err error) int {
 		if code == ExitVerify && lg.prog == "unbundle" && !errors.Is(err, archive.ErrSignature) && !errors.Is(err, provenance.ErrRefused) {
 			err = fmt.Errorf("%w\n%s: the bundle is damaged: carry it again (unbundle verify checks the copy), or repair it from its parity parts (unbundle repair); a rerun meets the same damage", err, lg.prog)
 		}
-		lg.exit(err, code)
+		lg.exit(withHint(err), code)
 	}
 	return code
 }

@@ -28,8 +28,11 @@ func printFailures(e *env, failed map[string]error, refs map[string]string) {
 	for _, c := range causes {
 		keys := byCause[c]
 		if len(keys) == 1 {
-			fmt.Fprintf(e.stderr, "FAILED %s: %v\n", keys[0], failed[keys[0]])
+			fmt.Fprintf(e.stderr, "FAILED %s: %v\n", keys[0], withHint(failed[keys[0]]))
 			continue
+		}
+		if h := flagHint(failed[keys[0]]); h != "" {
+			c += ": " + h
 		}
 		named := make([]string, len(keys))
 		for i, k := range keys {

@@ -27,7 +27,7 @@ func inventoryCommand(e *env) *cli.Command {
 		Flags: append(append(destinationFlags(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "-", Usage: "`FILE` to write (inventory.json), - for standard output"},
 			jsonFlag),
-			registryFlags(oci.DefaultJobs)...),
+			registryFlags(mirror.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			path, err := oneArg(c, "bundle or image list")
 			if err != nil {
@@ -60,7 +60,7 @@ func inventoryCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			inv, err := mirror.TakeInventory(c.Context, client, dest, repos)
+			inv, err := mirror.TakeInventory(c.Context, client, dest, repos, c.Int("jobs"))
 			if err != nil {
 				return err
 			}

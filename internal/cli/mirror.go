@@ -14,7 +14,7 @@ func mirrors(c *cli.Context) ([]oci.Mirror, error) {
 	for _, s := range c.StringSlice("mirror") {
 		m, err := oci.ParseMirror(s)
 		if err != nil {
-			return nil, usagef("%v", err)
+			return nil, optionError(err)
 		}
 		out = append(out, m)
 	}

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/mirror"
-	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/urfave/cli/v2"
 )
@@ -21,14 +20,14 @@ func checkCommand(e *env) *cli.Command {
    mounts blobs across repositories, the request body size it takes, and whether it has the
    OCI referrers API. Prints one line per cause with its fix. unbundle push runs the checks
    that decide whether it can succeed before it sends anything else.`,
-		Flags: append(append(destinationFlags(), jsonFlag), registryFlags(oci.DefaultJobs)...),
+		Flags: append(append(destinationFlags(), jsonFlag), registryFlags(mirror.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			dest, b, client, err := bundleAndRegistry(c, e)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			res, err := mirror.Check(c.Context, client, b, mirror.CheckOptions{Destination: dest, Probe: true})
+			res, err := mirror.Check(c.Context, client, b, mirror.CheckOptions{Destination: dest, Probe: true, Jobs: c.Int("jobs")})
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/mirror"
-	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/progress"
 	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/urfave/cli/v2"
@@ -85,7 +84,7 @@ func pushCommand(e *env) *cli.Command {
 			jsonFlag,
 			allowPartialFlag,
 			&cli.StringFlag{Name: "chunk-size", Usage: "upload blobs larger than `SIZE` (16MiB, 8388608) in chunks of that size from the start, for a proxy that limits request bodies (default: one request per blob, chunks only after a 413)"}),
-			append(append(provenanceFlags("push"), helmFlags()...), registryFlags(oci.DefaultPushJobs)...)...),
+			append(append(provenanceFlags("push"), helmFlags()...), registryFlags(mirror.DefaultPushJobs)...)...),
 		Action: func(c *cli.Context) (err error) {
 			if c.Bool("json") && (c.String("configmap") == "-" || c.String("helm-values") == "-") {
 				return usagef("--json prints the report on standard output: give --configmap FILE (and --helm-values FILE)")
@@ -125,7 +124,7 @@ func pushCommand(e *env) *cli.Command {
 			}()
 			err = withProgress(e, "push", func(m *progress.Meter) error {
 				var err error
-				res, err = mirror.Push(c.Context, client, b, mirror.PushOptions{Destination: dest, Progress: observed(e, m)})
+				res, err = mirror.Push(c.Context, client, b, mirror.PushOptions{Destination: dest, Progress: observed(e, m), Jobs: c.Int("jobs")})
 				return err
 			})
 			if res != nil && len(res.Problems) > 0 {
@@ -252,7 +251,7 @@ func configMapCommand(e *env) *cli.Command {
 		Name:      "configmap",
 		Usage:     "write the ConfigMap for images already pushed, with the digests the registry serves",
 		ArgsUsage: "NAME.tar.zst",
-		Flags:     append(append(append(destinationFlags(), configMapFlags()...), allowPartialFlag), registryFlags(oci.DefaultJobs)...),
+		Flags:     append(append(append(destinationFlags(), configMapFlags()...), allowPartialFlag), registryFlags(mirror.DefaultJobs)...),
 		Action: func(c *cli.Context) error {
 			dest, b, client, err := bundleAndRegistry(c, e)
 			if err != nil {
@@ -262,7 +261,7 @@ func configMapCommand(e *env) *cli.Command {
 			if err := partialAllowed(c, b.Manifest(), "no ConfigMap written", "ConfigMap"); err != nil {
 				return err
 			}
-			res, err := mirror.ReadBack(c.Context, client, b, dest)
+			res, err := mirror.ReadBack(c.Context, client, b, dest, c.Int("jobs"))
 			if res != nil {
 				printFailures(e, res.Failed, imageRefs(b.Manifest()))
 			}

@@ -102,7 +102,7 @@ func totalBytes(jobs []*blobJob) (total int64) {
 
 // pushBlobs runs one pool of workers over the distinct blobs, largest first.
 func (r *pushRun) pushBlobs(ctx context.Context, jobs []*blobJob) {
-	forEach(ctx, r.c.Jobs(), jobs, func(_ int, j *blobJob) {
+	forEach(ctx, r.workers, jobs, func(_ int, j *blobJob) {
 		if !j.done {
 			r.pushBlob(ctx, j)
 		}

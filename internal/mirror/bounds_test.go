@@ -243,7 +243,7 @@ func TestReferrersBounded(t *testing.T) {
 	src := digests.Image{Component: "c", Container: "x", Server: host, Path: "signed", Tag: "1"}
 	im := &image{group: digests.Group{Source: src, Members: []digests.Image{src}},
 		root: &manifest.Node{Desc: manifest.Descriptor{MediaType: manifest.OCIManifest, Digest: subject, Size: 100}}}
-	ok, failed, _ := findReferrers(t.Context(), newClient(t), []*image{im}, nil, newHeldBytes())
+	ok, failed, _ := findReferrers(t.Context(), newClient(t), DefaultJobs, []*image{im}, nil, newHeldBytes())
 	err := failed["c.x"]
 	if len(ok) != 0 || !errors.Is(err, manifest.ErrBad) || !strings.Contains(err.Error(), subject) || fetched.Load() != 0 {
 		t.Fatalf("ok %d, err %v, %d referrers fetched", len(ok), err, fetched.Load())

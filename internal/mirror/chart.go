@@ -125,7 +125,7 @@ func (ch *Chart) pull(ctx context.Context, c *oci.Client, ref string) error {
 func readBlob(ctx context.Context, c *oci.Client, repo string, d manifest.Descriptor) ([]byte, error) {
 	var data []byte
 	err := retryBlob(ctx, c, func(ctx context.Context) error {
-		rc, err := c.OpenBlob(ctx, repo, d.Digest)
+		rc, err := c.OpenBlob(ctx, repo, d.Digest, d.Size)
 		if err != nil {
 			return err
 		}

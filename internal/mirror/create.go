@@ -31,8 +31,11 @@ type CreateOptions struct {
 	// Created is recorded, and is the mtime of every tar entry. Zero: the creation time of the
 	// unfinished bundle a stopped run left (so that the rerun lays the file out the same way
 	// and resumes it in place), else now.
-	Created  time.Time
-	Tool     string   // "bundle vX.Y.Z"
+	Created time.Time
+	Tool    string // "bundle vX.Y.Z"
+	// Jobs is how many blobs are pulled at once (DefaultJobs when 0); manifests, configs and
+	// referrers are read 4 times as many at once.
+	Jobs     int
 	Cache    string   // a cache directory of pulled blobs kept across runs; "" for none
 	Progress Progress // may be nil
 	// Platforms, when set, keeps only these platforms of every index (see filterPlatforms).
@@ -149,7 +152,7 @@ type blob struct {
 }
 
 // Create pulls every image of the list and writes the bundle. Manifests are resolved first
-// (in parallel, through the client's one limiter), so the bundle manifest at the head of the file
+// (in parallel, 4x o.Jobs at once), so the bundle manifest at the head of the file
 // lists every blob; then blobs are streamed from the registries into the file, verified.
 func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, error) {
 	if o.Progress == nil {
@@ -160,7 +163,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 		return nil, err
 	}
 	held := newHeldBytes()
-	images, failed := resolve(ctx, c, (&digests.List{Images: sources}).Groups(), o.Platforms, held)
+	images, failed := resolve(ctx, c, o.Jobs, (&digests.List{Images: sources}).Groups(), o.Platforms, held)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -173,7 +176,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	var skipped []Skipped
 	if o.Referrers {
 		var refFailed map[string]error
-		images, refFailed, skipped = findReferrers(ctx, c, images, o.ReferrerTypes, held)
+		images, refFailed, skipped = findReferrers(ctx, c, o.Jobs, images, o.ReferrerTypes, held)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -182,7 +185,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	var verdicts []provenance.Result
 	if o.Provenance != nil {
 		var refused map[string]error
-		images, refused, verdicts = checkProvenance(ctx, c, images, o.Provenance)
+		images, refused, verdicts = checkProvenance(ctx, c, o.Jobs, images, o.Provenance)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -276,7 +279,7 @@ func Create(ctx context.Context, c *oci.Client, o CreateOptions) (*Created, erro
 	}
 	defer w.Close() // an unfinished bundle stays, for the rerun to resume
 	o.Progress.Add(inMem)
-	kept, err := pack(ctx, c, w, cached, remote, o.Progress)
+	kept, err := pack(ctx, c, o.Jobs, w, cached, remote, o.Progress)
 	if err != nil {
 		return nil, err
 	}

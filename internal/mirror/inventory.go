@@ -20,9 +20,9 @@ import (
 // index's children by digest (verified), each manifest's config and layers (named, not
 // fetched). A repository the registry does not know is recorded with no tags; any other
 // failure (a tag that vanishes between the list and the fetch, a manifest that is neither OCI
-// nor Docker v2) is an error naming the repository and tag. Repositories are read the client's
-// jobs at a time, with pull access only. Created is the current time, to the second, in UTC.
-func TakeInventory(ctx context.Context, c *oci.Client, d Destination, repos []string) (*delta.Inventory, error) {
+// nor Docker v2) is an error naming the repository and tag. Repositories are read jobs at a
+// time (DefaultJobs when 0), with pull access only. Created is the current time, to the second, in UTC.
+func TakeInventory(ctx context.Context, c *oci.Client, d Destination, repos []string, jobs int) (*delta.Inventory, error) {
 	repos = slices.Compact(slices.Sorted(slices.Values(repos)))
 	p, err := c.ReadSession(ctx, d.Host)
 	if err != nil {
@@ -35,7 +35,7 @@ func TakeInventory(ctx context.Context, c *oci.Client, d Destination, repos []st
 	}
 	w := &inventoryWalk{p: p, walked: map[string]bool{}, manifests: map[string]bool{}, blobs: map[string]bool{}}
 	errs := make([]error, len(repos))
-	forEach(ctx, c.Jobs(), repos, func(i int, repo string) {
+	forEach(ctx, jobsOr(jobs), repos, func(i int, repo string) {
 		inv.Repositories[i], errs[i] = w.repo(ctx, repo)
 	})
 	if err := ctx.Err(); err != nil {

@@ -84,7 +84,7 @@ func TestTakeInventory(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := Destination{Host: reg.Host, Prefix: "ess"}
-	inv, err := TakeInventory(ctx, c, d, []string{"ess/web", "ess/app", "ess/absent", "ess/app"})
+	inv, err := TakeInventory(ctx, c, d, []string{"ess/web", "ess/app", "ess/absent", "ess/app"}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

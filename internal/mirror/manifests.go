@@ -18,11 +18,11 @@ func (r *pushRun) pushManifests(ctx context.Context, ts []*target, res *Pushed) 
 	r.forTargets(ctx, ts, res, func(t *target) (string, error) { return r.pushTarget(ctx, t) })
 }
 
-// forTargets runs fn for every target, the client's jobs at a time, and records the outcome of
+// forTargets runs fn for every target, the operation's jobs at a time, and records the outcome of
 // each of its containers in res.
 func (r *pushRun) forTargets(ctx context.Context, ts []*target, res *Pushed, fn func(*target) (string, error)) {
 	var mu sync.Mutex
-	forEach(ctx, r.c.Jobs(), ts, func(_ int, t *target) {
+	forEach(ctx, r.workers, ts, func(_ int, t *target) {
 		digest, err := fn(t)
 		mu.Lock()
 		defer mu.Unlock()
@@ -103,8 +103,9 @@ func (r *pushRun) readBack(ctx context.Context, t *target) (string, error) {
 
 // ReadBack reads every tag of the bundle back from the destination, without pushing, and
 // returns the images as the registry serves them. A tag that is missing or serves another
-// digest than the bundle's is reported in Failed, and the error wraps ErrPartial.
-func ReadBack(ctx context.Context, c *oci.Client, b *archive.Bundle, d Destination) (*Pushed, error) {
+// digest than the bundle's is reported in Failed, and the error wraps ErrPartial. jobs tags are
+// read at once (DefaultJobs when 0).
+func ReadBack(ctx context.Context, c *oci.Client, b *archive.Bundle, d Destination, jobs int) (*Pushed, error) {
 	ts, err := targets(d, graph.New(b).Images()) // tags and digests: no manifest read
 	if err != nil {
 		return nil, err
@@ -113,7 +114,7 @@ func ReadBack(ctx context.Context, c *oci.Client, b *archive.Bundle, d Destinati
 	if err != nil {
 		return nil, err
 	}
-	r := &pushRun{c: c, b: b, p: p}
+	r := &pushRun{c: c, b: b, p: p, workers: jobsOr(jobs)}
 	res := &Pushed{Failed: map[string]error{}}
 	r.forTargets(ctx, ts, res, func(t *target) (string, error) { return r.readBack(ctx, t) })
 	if len(res.Failed) > 0 {

@@ -12,15 +12,15 @@ import (
 	"github.com/element-hq/ess-airgap/internal/oci"
 )
 
-// pack pulls the blobs the bundle does not hold in memory, the client's jobs at a time, largest
-// first, each streamed from the registry straight to its place in the bundle, verified as it
+// pack pulls the blobs the bundle does not hold in memory, jobs at a time (a small blob weighs a
+// quarter of a job: forEachWeighted), largest first, each streamed from the registry straight to its place in the bundle, verified as it
 // streams. A blob that an unfinished earlier run already wrote, and that still checks, is not
 // pulled again (Writer.Resume); one it wrote part of, and a transfer that broke in this run,
 // are taken up where they stopped with a ranged GET that continues the blob's hash
 // (Writer.Continue, oci.OpenBlobAt); a blob that fails to verify is pulled again whole. With a
 // cache (--cache), blobs are pulled into it and copied from it, so that later runs find them
 // there. It returns what it kept from an unfinished run.
-func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Dir, blobs []*blob, p Progress) (Kept, error) {
+func pack(ctx context.Context, c *oci.Client, jobs int, w *archive.Writer, cache *cache.Dir, blobs []*blob, p Progress) (Kept, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -31,7 +31,7 @@ func pack(ctx context.Context, c *oci.Client, w *archive.Writer, cache *cache.Di
 	// A small blob over a distant link is mostly its round trips: four of them take the place
 	// of one large transfer, so that the link does not idle while they wait.
 	weight := func(b *blob) int64 { return 1 + 3*min(b.Size, smallPull)/smallPull }
-	forEachWeighted(ctx, c.Jobs(), blobs, weight, func(_ int, b *blob) {
+	forEachWeighted(ctx, jobsOr(jobs), blobs, weight, func(_ int, b *blob) {
 		resumed, err := packBlob(ctx, c, w, cache, b, p)
 		mu.Lock()
 		defer mu.Unlock()
@@ -104,7 +104,7 @@ func packCached(ctx context.Context, c *oci.Client, w *archive.Writer, cache *ca
 		cache.Remove(b.Digest)
 	}
 	err := retryBlob(ctx, c, func(ctx context.Context) error {
-		rc, err := c.OpenBlob(ctx, b.repo, b.Digest)
+		rc, err := c.OpenBlob(ctx, b.repo, b.Digest, b.Size)
 		if err != nil {
 			return err
 		}

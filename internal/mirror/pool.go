@@ -8,6 +8,28 @@ import (
 	"golang.org/x/sync/semaphore"
 )
 
+// Defaults of the operations' Jobs (CreateOptions, PushOptions, CheckOptions, ReadBack,
+// TakeInventory): the command-line flags take them too. The registry client sets no limit of
+// its own: each operation runs one pool of its jobs (docs/performance.md says how each
+// default was chosen).
+const (
+	DefaultJobs     = 4 // concurrent blob transfers (bundle create, and the reads of the other commands)
+	DefaultPushJobs = 8 // unbundle push's: uploads in flight while the registry commits others
+)
+
+// jobsOr is jobs, or DefaultJobs when it is not set (below 1).
+func jobsOr(jobs int) int {
+	if jobs < 1 {
+		return DefaultJobs
+	}
+	return jobs
+}
+
+// metadataJobs is the concurrency limit of small reads (manifests, configs, referrers) of an
+// operation of jobs blob transfers: each is a round trip or two and hardly any bytes, so over a
+// site's uplink the limit of the blob transfers would leave the link idle while they wait.
+func metadataJobs(jobs int) int { return 4 * jobsOr(jobs) }
+
 // forEach runs fn on the items, at most jobs at a time, starting them in the slice's order
 // (largest blobs first, where the caller sorted them so). Once ctx is done it starts no more.
 // It returns when every fn it started has returned; fn records its own outcome.

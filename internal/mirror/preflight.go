@@ -36,6 +36,8 @@ type CheckOptions struct {
 	// Probe adds the checks that are not needed to push, only to know the registry: whether
 	// it mounts, its body limit, its referrers API (unbundle check).
 	Probe bool
+	// Jobs is how many repositories are checked at once (DefaultJobs when 0).
+	Jobs int
 }
 
 // ErrRefused is wrapped when the registry refuses what a push needs, so that running it again
@@ -65,7 +67,7 @@ func Check(ctx context.Context, c *oci.Client, b *archive.Bundle, o CheckOptions
 	if err != nil {
 		return nil, err
 	}
-	r := &pushRun{c: c, b: b, g: g, p: p, progress: noProgress{}, blobErr: map[string]error{}}
+	r := &pushRun{c: c, b: b, g: g, p: p, workers: jobsOr(o.Jobs), progress: noProgress{}, blobErr: map[string]error{}}
 	return r.check(ctx, ts, o)
 }
 
@@ -85,7 +87,7 @@ func (r *pushRun) check(ctx context.Context, ts []*target, o CheckOptions) (*Che
 }
 
 // checkRepos opens and cancels an upload session in every destination repository, the
-// client's jobs at a time, and groups the refusals by cause.
+// operation's jobs at a time, and groups the refusals by cause.
 func (r *pushRun) checkRepos(ctx context.Context, ts []*target, res *Checked) error {
 	var repos []string
 	for _, t := range ts {
@@ -94,7 +96,7 @@ func (r *pushRun) checkRepos(ctx context.Context, ts []*target, res *Checked) er
 		}
 	}
 	errs := make([]error, len(repos))
-	forEach(ctx, r.c.Jobs(), repos, func(i int, repo string) { errs[i] = r.p.CanPush(ctx, repo) })
+	forEach(ctx, r.workers, repos, func(i int, repo string) { errs[i] = r.p.CanPush(ctx, repo) })
 	if err := ctx.Err(); err != nil {
 		return err
 	}

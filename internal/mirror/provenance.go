@@ -36,10 +36,10 @@ func (p *Provenance) record() *archive.Provenance {
 // checkProvenance verifies every image's signatures, found among its referrers, fetching each
 // signature layer (small, verified). An image the policy refuses is returned in failed and
 // left out; the others' verdicts are returned for the manifest, in images' order.
-func checkProvenance(ctx context.Context, c *oci.Client, images []*image, p *Provenance) ([]*image, map[string]error, []provenance.Result) {
+func checkProvenance(ctx context.Context, c *oci.Client, jobs int, images []*image, p *Provenance) ([]*image, map[string]error, []provenance.Result) {
 	results := make([]provenance.Result, len(images))
 	errs := make([]error, len(images))
-	forEach(ctx, c.MetadataJobs(), images, func(i int, im *image) {
+	forEach(ctx, metadataJobs(jobs), images, func(i int, im *image) {
 		repo := im.group.Source.Repository()
 		var refs []archive.Referrer
 		nodes := map[string]*manifest.Node{}

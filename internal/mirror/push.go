@@ -18,6 +18,9 @@ import (
 type PushOptions struct {
 	Destination Destination
 	Progress    Progress // may be nil
+	// Jobs is how many blobs are uploaded at once (DefaultJobs when 0; unbundle push's
+	// default is DefaultPushJobs), and how many manifests are pushed at once.
+	Jobs int
 }
 
 // Pushed is the outcome of a push.
@@ -45,7 +48,7 @@ type Stats struct {
 }
 
 // Push pushes every image of the bundle into the destination registry, then reads every tag
-// back. Blobs go first, largest first, through one pool of the client's jobs: each blob is
+// back. Blobs go first, largest first, through one pool of o.Jobs workers: each blob is
 // uploaded once, straight from the bundle and verified as it streams, and mounted into the other
 // repositories that need it; blobs the registry has are skipped. Manifests follow, children
 // before the index that names them, as the exact bytes of the bundle. An image whose blob or
@@ -82,7 +85,7 @@ func Push(ctx context.Context, c *oci.Client, b *archive.Bundle, o PushOptions) 
 	if err != nil {
 		return nil, err
 	}
-	run := &pushRun{c: c, b: b, g: g, p: p, progress: o.Progress, blobErr: map[string]error{}}
+	run := &pushRun{c: c, b: b, g: g, p: p, workers: jobsOr(o.Jobs), progress: o.Progress, blobErr: map[string]error{}}
 	jobs := blobJobs(g, ts)
 	candidates := append(append([]string{}, repos...), baseRepos...)
 	if err := run.checkBase(ctx, jobs, candidates); err != nil {
@@ -153,6 +156,7 @@ type pushRun struct {
 	b        *archive.Bundle
 	g        *graph.Graph // b's, loaded (nil for a read back)
 	p        *oci.Session
+	workers  int // the operation's jobs: its pools' size
 	progress Progress
 	stats    counters
 

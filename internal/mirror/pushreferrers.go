@@ -18,7 +18,7 @@ var ErrReferrers = errors.New("some referrers (signatures, attestations, SBOMs) 
 
 // pushReferrers pushes the referrers of every target whose images were all pushed, into its
 // repository, after the images: a repository at a time (its referrers in the bundle's
-// order, a subject before what refers to it), the client's jobs repositories at once. A
+// order, a subject before what refers to it), the operation's jobs repositories at once. A
 // cosign tag is put as a tag; an OCI 1.1 referrer by digest, and, where the registry has no
 // referrers API, added to its subject's index under the referrers tag scheme. A referrer that
 // fails is recorded in res.ReferrersFailed; the images stay pushed.
@@ -39,7 +39,7 @@ func (r *pushRun) pushReferrers(ctx context.Context, ts []*target, res *Pushed) 
 		}
 	}
 	var mu sync.Mutex
-	forEach(ctx, r.c.Jobs(), repos, func(_ int, repo string) {
+	forEach(ctx, r.workers, repos, func(_ int, repo string) {
 		for _, tr := range byRepo[repo] {
 			if ctx.Err() != nil {
 				return

@@ -38,11 +38,11 @@ type Skipped struct {
 // tag and parsed with their children; a referrer that is not an image manifest or index (the
 // withdrawn OCI artifact manifest) is skipped and reported. An image whose referrers cannot
 // be read fails, as one whose manifest cannot: it is returned in failed and left out.
-func findReferrers(ctx context.Context, c *oci.Client, images []*image, types []string, held *heldBytes) ([]*image, map[string]error, []Skipped) {
+func findReferrers(ctx context.Context, c *oci.Client, jobs int, images []*image, types []string, held *heldBytes) ([]*image, map[string]error, []Skipped) {
 	errs := make([]error, len(images))
 	skipped := make([][]Skipped, len(images))
 	tags := &tagLists{lists: map[string]map[string]bool{}}
-	forEach(ctx, c.MetadataJobs(), images, func(i int, im *image) {
+	forEach(ctx, metadataJobs(jobs), images, func(i int, im *image) {
 		errs[i] = retryMany(ctx, c, func(ctx context.Context) error {
 			im.referrers, skipped[i] = nil, nil
 			var err error

@@ -17,10 +17,10 @@ import (
 // resolve fetches every distinct image's manifest tree, in parallel, holding what it reads in
 // held. It returns the images that resolved, in order, and why the others did not, per
 // container key.
-func resolve(ctx context.Context, c *oci.Client, groups []digests.Group, platforms []manifest.Platform, held *heldBytes) ([]*image, map[string]error) {
+func resolve(ctx context.Context, c *oci.Client, jobs int, groups []digests.Group, platforms []manifest.Platform, held *heldBytes) ([]*image, map[string]error) {
 	images := make([]*image, len(groups))
 	errs := make([]error, len(groups))
-	forEach(ctx, c.MetadataJobs(), groups, func(i int, g digests.Group) {
+	forEach(ctx, metadataJobs(jobs), groups, func(i int, g digests.Group) {
 		errs[i] = retryMany(ctx, c, func(ctx context.Context) error {
 			var err error
 			images[i], err = resolveOne(ctx, c, g, platforms, held)

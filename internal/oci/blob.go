@@ -41,15 +41,16 @@ func (b *BlobReader) State() (int64, []byte) {
 	return b.v.State()
 }
 
+// OpenBlob streams the blob digest of size bytes of repository repo ("host/path"), whole:
+// OpenBlobAt from byte 0.
+func (c *Client) OpenBlob(ctx context.Context, repo, digest string, size int64) (*BlobReader, error) {
+	return c.OpenBlobAt(ctx, repo, digest, size, 0, nil)
+}
+
 // OpenBlobAt streams the blob digest of repository repo ("host/path"), size bytes, from byte
-// off on, where state is the sha256 state of the blob's first off bytes as an earlier
-// BlobReader's State gave it; off 0 (and state nil) reads it whole, from WithLocal's content
-// when it has it. It asks for the rest with a Range request. A registry, proxy or storage
-// backend that ignores Range answers with the whole blob (200), and one that answers another
-// range or refuses it (416) is asked for the whole blob: the reader then starts at byte 0, as
-// From says, and the caller writes from there. Either way the reader verifies the whole blob:
-// the bytes it reads continue the hash of the first off bytes, and a state that does not
-// belong to them fails the blob at its end.
+// off on, through the host's mirror if it has one (WithMirror), where state is the sha256 state
+// of the blob's first off bytes as an earlier BlobReader's State gave it; off 0 (and state nil)
+// reads it whole, from WithLocal's content when it has it. See Session.OpenBlobAt.
 func (c *Client) OpenBlobAt(ctx context.Context, repo, digest string, size, off int64, state []byte) (*BlobReader, error) {
 	if err := verify.Check(digest); err != nil {
 		return nil, err
@@ -63,24 +64,39 @@ func (c *Client) OpenBlobAt(ctx context.Context, repo, digest string, size, off 
 			return &BlobReader{r: rc, body: rc}, nil
 		}
 	}
-	host := r.RegistryStr()
-	u := c.scheme(ctx, host) + "://" + host + "/v2/" + r.RepositoryStr() + "/blobs/" + digest
-	what := fmt.Sprintf("pull blob %s of %s", digest, repo)
-	if mirror != nil {
-		what += fmt.Sprintf(" (pulled through mirror %s)", mirror)
+	br, err := c.reader(ctx, r.RegistryStr()).OpenBlobAt(ctx, r.RepositoryStr(), digest, size, off, state)
+	if err != nil {
+		return nil, through(mirror, err)
 	}
+	return br, nil
+}
+
+// OpenBlobAt streams the blob digest of repo, size bytes, from byte off on, where state is the
+// sha256 state of the blob's first off bytes; off 0 (and state nil) reads it whole. It asks for
+// the rest with a Range request. A registry, proxy or storage backend that ignores Range
+// answers with the whole blob (200), and one that answers another range or refuses it (416)
+// is asked for the whole blob: the reader then starts at byte 0, as From says, and the caller
+// writes from there. Either way the reader verifies the whole blob: the bytes it reads
+// continue the hash of the first off bytes, and a state that does not belong to them fails the
+// blob at its end.
+func (s *Session) OpenBlobAt(ctx context.Context, repo, digest string, size, off int64, state []byte) (*BlobReader, error) {
+	if err := verify.Check(digest); err != nil {
+		return nil, err
+	}
+	u := s.base + repo + "/blobs/" + digest
+	what := fmt.Sprintf("pull blob %s of %s/%s", digest, s.host, repo)
 	if off > 0 && off < size {
-		resp, err := c.getBlob(ctx, u, off)
+		resp, err := s.getBlob(ctx, u, off)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		switch resp.StatusCode {
 		case http.StatusPartialContent:
 			if contentRange(resp.Header.Get("Content-Range"), off, size) {
-				return c.blobReader(resp, digest, size, off, state, what)
+				return blobReader(resp, digest, size, off, state, what)
 			}
 		case http.StatusOK: // Range ignored: the whole blob follows
-			return c.blobReader(resp, digest, size, 0, nil, what)
+			return blobReader(resp, digest, size, 0, nil, what)
 		case http.StatusRequestedRangeNotSatisfiable:
 		default:
 			defer resp.Body.Close()
@@ -89,7 +105,7 @@ func (c *Client) OpenBlobAt(ctx context.Context, repo, digest string, size, off 
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
 	}
-	resp, err := c.getBlob(ctx, u, 0)
+	resp, err := s.getBlob(ctx, u, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -97,27 +113,23 @@ func (c *Client) OpenBlobAt(ctx context.Context, repo, digest string, size, off 
 		defer resp.Body.Close()
 		return nil, statusError(resp, what)
 	}
-	return c.blobReader(resp, digest, size, 0, nil, what)
+	return blobReader(resp, digest, size, 0, nil, what)
 }
 
 // getBlob sends the GET of a blob, for its bytes from off on when off > 0.
-func (c *Client) getBlob(ctx context.Context, u string, off int64) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+func (s *Session) getBlob(ctx context.Context, u string, off int64) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(withPushIf(ctx, s.push), http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}
 	if off > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", off))
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, describe(stripURL(err))
-	}
-	return resp, nil
+	return s.send(req)
 }
 
 // blobReader verifies resp's body, the blob from byte from on.
-func (c *Client) blobReader(resp *http.Response, digest string, size, from int64, state []byte, what string) (*BlobReader, error) {
+func blobReader(resp *http.Response, digest string, size, from int64, state []byte, what string) (*BlobReader, error) {
 	if resp.ContentLength >= 0 && resp.ContentLength != size-from {
 		resp.Body.Close()
 		return nil, fmt.Errorf("%s: %w: the registry sends %d bytes from byte %d, the blob has %d", what, verify.ErrMismatch, resp.ContentLength, from, size)

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // SameAnswer is how many times in a row one transfer may get the same error answer (a 5xx
@@ -104,10 +102,6 @@ func Answer(err error) string {
 	var se *StatusError
 	if errors.As(err, &se) && se.Transient() {
 		return se.cause()
-	}
-	var terr *transport.Error
-	if errors.As(err, &terr) && TransientStatus(terr.StatusCode) {
-		return transportCause(terr)
 	}
 	return ""
 }

@@ -144,14 +144,14 @@ func TestCause(t *testing.T) {
 
 func wrap(err error) error { return errors.Join(errors.New("context"), err) }
 
-// TestSpeaksHTTP: a registry that answers HTTPS in plain HTTP gets the --plain-http hint, and
-// counts as a refusal a rerun meets again, not a hiccup.
+// TestSpeaksHTTP: a registry that answers HTTPS in plain HTTP is told as such (ErrSpeaksHTTP:
+// the command line names its flag), and counts as a refusal a rerun meets again, not a hiccup.
 func TestSpeaksHTTP(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
 	_, err := http.Get("https://" + srv.Listener.Addr().String() + "/v2/")
 	err = describe(stripURL(err))
-	if !errors.Is(err, ErrSpeaksHTTP) || !strings.Contains(err.Error(), "--plain-http") || Transient(err) {
+	if !errors.Is(err, ErrSpeaksHTTP) || !strings.Contains(err.Error(), "plain HTTP") || strings.Contains(err.Error(), "--") || Transient(err) {
 		t.Errorf("err = %v (transient %v)", err, Transient(err))
 	}
 }

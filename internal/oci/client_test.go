@@ -98,7 +98,7 @@ func TestLocal(t *testing.T) {
 	if err != nil || !bytes.Equal(m.Raw, raw) || m.Digest != md {
 		t.Fatalf("manifest by digest: %v", err)
 	}
-	rc, err := c.OpenBlob(t.Context(), reg.Host+"/a/b", ld)
+	rc, err := c.OpenBlob(t.Context(), reg.Host+"/a/b", ld, int64(len(lb)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,14 +12,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/element-hq/ess-airgap/internal/manifest"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 var (
 	// ErrUnauthorized is wrapped when a registry refuses the credentials (401) or the action (403).
 	ErrUnauthorized = errors.New("registry refused the credentials")
-	// ErrUnknownCA is wrapped when a registry's certificate is signed by an authority we do not trust.
-	ErrUnknownCA = errors.New("certificate signed by an unknown authority (give the CA with --ca-file)")
+	// ErrUnknownCA is wrapped when a registry's certificate is signed by an authority we do not
+	// trust (WithCAFile adds one).
+	ErrUnknownCA = errors.New("certificate signed by an unknown authority")
 	// ErrNotFound is wrapped when a manifest, blob or repository does not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrTooLarge is wrapped when a registry, or a proxy in front of it, refuses a request body
@@ -27,12 +27,27 @@ var (
 	ErrTooLarge = errors.New("request body too large")
 	// ErrMediaType is wrapped when a registry refuses a manifest's media type.
 	ErrMediaType = errors.New("media type refused")
-	// ErrSpeaksHTTP is wrapped when a registry reached over HTTPS answers in plain HTTP.
-	ErrSpeaksHTTP = errors.New("the registry answers in plain HTTP, not HTTPS: give --plain-http if that is meant (what is sent then crosses the network unencrypted, credentials included)")
+	// ErrSpeaksHTTP is wrapped when a registry reached over HTTPS answers in plain HTTP
+	// (WithPlainHTTP allows plain HTTP to it).
+	ErrSpeaksHTTP = errors.New("the registry answers in plain HTTP, not HTTPS")
+	// ErrNoCredentials is wrapped when a registry asks for credentials and none were given for
+	// it (WithCredentials) or found in the Docker config. It matches ErrUnauthorized too.
+	ErrNoCredentials error = &alsoIs{msg: "needs credentials, and none were found for it", is: ErrUnauthorized}
+	// ErrCAFile is wrapped when the file of WithCAFile cannot be read or holds no certificate.
+	ErrCAFile = errors.New("unusable CA file")
 	// ErrRealm is wrapped when a registry names a token service this client will not ask
 	// (on a link-local address).
 	ErrRealm = errors.New("token realm refused")
 )
+
+// alsoIs is a sentinel that matches another one too.
+type alsoIs struct {
+	msg string
+	is  error
+}
+
+func (e *alsoIs) Error() string        { return e.msg }
+func (e *alsoIs) Is(target error) bool { return target == e.is }
 
 // StatusError is a registry's unexpected answer to one of our requests. Its message names
 // what was asked, the HTTP status and the registry's own error code and message when it gave
@@ -158,10 +173,6 @@ func Cause(err error) string {
 	if errors.As(err, &se) {
 		return se.cause()
 	}
-	var terr *transport.Error
-	if errors.As(err, &terr) {
-		return transportCause(terr)
-	}
 	var oerr *net.OpError
 	if errors.As(err, &oerr) && oerr.Err != nil {
 		what := oerr.Op + " " + oerr.Net
@@ -191,16 +202,6 @@ func Cause(err error) string {
 	}
 }
 
-// transportCause is what go-containerregistry's error comes down to: the status, and the
-// registry's first code and message.
-func transportCause(terr *transport.Error) string {
-	e := &StatusError{Code: terr.StatusCode}
-	if len(terr.Errors) > 0 {
-		e.Reg, e.Message = string(terr.Errors[0].Code), oneLine(terr.Errors[0].Message)
-	}
-	return e.cause()
-}
-
 // Transient reports whether an error of this package may pass on another try: a transient
 // status, or a connection that failed or broke. Refused credentials, missing repositories,
 // refused media types, proxies' limits, manifests over our own cap and unknown CAs are not.
@@ -208,10 +209,6 @@ func Transient(err error) bool {
 	var se *StatusError
 	if errors.As(err, &se) {
 		return se.Transient()
-	}
-	var terr *transport.Error
-	if errors.As(err, &terr) {
-		return TransientStatus(terr.StatusCode)
 	}
 	return !errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrUnknownCA) &&
 		!errors.Is(err, ErrPlainHTTP) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrMediaType) && !errors.Is(err, ErrSpeaksHTTP) &&
@@ -228,34 +225,17 @@ func Broken(err error) bool {
 	if errors.As(err, &se) {
 		return se.Transient()
 	}
-	var terr *transport.Error
 	var oerr *net.OpError
-	if errors.As(err, &terr) || (errors.As(err, &oerr) && oerr.Op == "dial") {
+	if errors.As(err, &oerr) && oerr.Op == "dial" {
 		return false
 	}
 	return Transient(err)
 }
 
-// describe turns go-containerregistry's errors into ones that say what to do about them. An
-// answer that is not a registry's JSON error is named by its status, not quoted: it may be an
-// HTML page, or 64 KiB of anything.
+// describe turns a failed request's error into one that says what to do about it: a
+// certificate of an unknown authority (ErrUnknownCA), an HTTPS request answered in plain HTTP
+// (ErrSpeaksHTTP).
 func describe(err error) error {
-	var terr *transport.Error
-	if errors.As(err, &terr) {
-		if len(terr.Errors) == 0 {
-			msg := fmt.Sprintf("HTTP %d %s", terr.StatusCode, http.StatusText(terr.StatusCode))
-			if r := terr.Request; r != nil && r.URL != nil {
-				msg = fmt.Sprintf("%s %s://%s%s: %s", r.Method, r.URL.Scheme, r.URL.Host, r.URL.Path, msg)
-			}
-			err = &unquoted{msg: msg, err: err}
-		}
-		switch terr.StatusCode {
-		case http.StatusUnauthorized, http.StatusForbidden:
-			return fmt.Errorf("%w (HTTP %d): %w", ErrUnauthorized, terr.StatusCode, err)
-		case http.StatusNotFound:
-			return fmt.Errorf("%w: %w", ErrNotFound, err)
-		}
-	}
 	var uerr x509.UnknownAuthorityError
 	if errors.As(err, &uerr) {
 		return fmt.Errorf("%w: %v", ErrUnknownCA, err)
@@ -265,12 +245,3 @@ func describe(err error) error {
 	}
 	return err
 }
-
-// unquoted is an error with its own message instead of its cause's.
-type unquoted struct {
-	msg string
-	err error
-}
-
-func (u *unquoted) Error() string { return u.msg }
-func (u *unquoted) Unwrap() error { return u.err }

@@ -9,9 +9,8 @@ import (
 	"github.com/element-hq/ess-airgap/internal/manifest"
 )
 
-// Our own caps on what a registry may make us read, whatever the library that reads it
-// (go-containerregistry reads manifests up to 100 MiB): every response of the client passes
-// through bodyLimits.
+// Our own caps on what a registry may make us read (go-containerregistry's remote reads
+// manifests up to 100 MiB): every response of the client passes through bodyLimits.
 const (
 	// maxErrorBody bounds the body of an answer other than 2xx: a registry's JSON error is a
 	// few hundred bytes; the rest of a larger one is not read.

@@ -29,23 +29,44 @@ func (m Mirror) String() string {
 
 var prefixRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
 
-// ParseMirror reads REGISTRY=LOCATION[/PREFIX] (bundle create --mirror): docker.io=harbor.corp/dockerhub-proxy.
+// MirrorError is a mirror that cannot be used: as it was given ("" for a conflict between
+// two), and what is wrong with it. It matches ErrOption.
+type MirrorError struct {
+	Mirror  string
+	Problem string
+}
+
+func (e *MirrorError) Error() string {
+	if e.Mirror == "" {
+		return "mirrors: " + e.Problem
+	}
+	return fmt.Sprintf("mirror %q: %s", e.Mirror, e.Problem)
+}
+
+// Is matches ErrOption.
+func (e *MirrorError) Is(target error) bool { return target == ErrOption }
+
+// ParseMirror reads REGISTRY=LOCATION[/PREFIX] (bundle create --mirror):
+// docker.io=harbor.corp/dockerhub-proxy. What it refuses is a *MirrorError.
 func ParseMirror(s string) (Mirror, error) {
+	bad := func(format string, a ...any) (Mirror, error) {
+		return Mirror{}, &MirrorError{Mirror: s, Problem: fmt.Sprintf(format, a...)}
+	}
 	reg, loc, ok := strings.Cut(s, "=")
 	if !ok {
-		return Mirror{}, fmt.Errorf("%w: --mirror %q: want REGISTRY=LOCATION[/PREFIX], e.g. docker.io=harbor.example.com/dockerhub-proxy", ErrOption, s)
+		return bad("want REGISTRY=LOCATION[/PREFIX], e.g. docker.io=harbor.example.com/dockerhub-proxy")
 	}
 	var m Mirror
 	var err error
 	if m.Registry, err = imageref.ParseRegistry(reg); err != nil {
-		return Mirror{}, fmt.Errorf("%w: --mirror %q: the registry mirrored: %v", ErrOption, s, err)
+		return bad("the registry mirrored: %v", err)
 	}
 	host, prefix, _ := strings.Cut(strings.TrimSuffix(loc, "/"), "/")
 	if m.Location, err = imageref.ParseRegistry(host); err != nil {
-		return Mirror{}, fmt.Errorf("%w: --mirror %q: the mirror's location: %v", ErrOption, s, err)
+		return bad("the mirror's location: %v", err)
 	}
 	if prefix != "" && !prefixRE.MatchString(prefix) {
-		return Mirror{}, fmt.Errorf("%w: --mirror %q: prefix %q is not a repository path (lowercase, no '..')", ErrOption, s, prefix)
+		return bad("prefix %q is not a repository path (lowercase, no '..')", prefix)
 	}
 	m.Prefix = prefix
 	return m, nil
@@ -62,7 +83,7 @@ func WithMirror(m Mirror) Option {
 			o.mirrors = map[string]Mirror{}
 		}
 		if prev, ok := o.mirrors[m.Registry]; ok && prev != m {
-			return fmt.Errorf("%w: --mirror: two mirrors for %s: %s and %s", ErrOption, m.Registry, prev, m)
+			return &MirrorError{Problem: fmt.Sprintf("two mirrors for %s: %s and %s", m.Registry, prev, m)}
 		}
 		o.mirrors[m.Registry] = m
 		return nil

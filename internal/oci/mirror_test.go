@@ -27,11 +27,15 @@ func TestParseMirror(t *testing.T) {
 	}
 	for _, bad := range []string{"docker.io", "docker.io=", "=harbor.corp", "postgres=harbor.corp", "docker.io=https://harbor.corp",
 		"docker.io=harbor.corp/Proxy", "docker.io=harbor.corp/a/../b"} {
-		if _, err := ParseMirror(bad); !errors.Is(err, ErrOption) {
-			t.Errorf("ParseMirror(%q): %v, want ErrOption", bad, err)
+		_, err := ParseMirror(bad)
+		var me *MirrorError
+		if !errors.Is(err, ErrOption) || !errors.As(err, &me) || me.Mirror != bad || me.Problem == "" || strings.Contains(err.Error(), "--") {
+			t.Errorf("ParseMirror(%q): %v, want a MirrorError naming it (and no flag)", bad, err)
 		}
 	}
-	if _, err := New(WithMirror(Mirror{"docker.io", "a.corp", ""}), WithMirror(Mirror{"docker.io", "b.corp", ""})); !errors.Is(err, ErrOption) {
+	_, err := New(WithMirror(Mirror{"docker.io", "a.corp", ""}), WithMirror(Mirror{"docker.io", "b.corp", ""}))
+	var me *MirrorError
+	if !errors.Is(err, ErrOption) || !errors.As(err, &me) || !strings.Contains(me.Problem, "a.corp and b.corp") {
 		t.Errorf("two mirrors for one registry: %v", err)
 	}
 }
@@ -70,7 +74,7 @@ func TestMirror(t *testing.T) {
 		t.Fatalf("digest %s, want %s", got.Digest, want)
 	}
 	layers := must(img.Layers())
-	rc, err := c.OpenBlob(t.Context(), "docker.io/library/postgres", must(layers[1].Digest()).String())
+	rc, err := c.OpenBlob(t.Context(), "docker.io/library/postgres", must(layers[1].Digest()).String(), must(layers[1].Size()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,22 +1,15 @@
 package oci
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // Defaults of a Client's options, in one place: the command-line flags take them too.
 const (
-	DefaultJobs      = 4 // concurrent blob transfers (bundle create; WithJobs)
-	DefaultPushJobs  = 8 // unbundle push's: uploads in flight while the registry commits others
 	DefaultTimeout   = 30 * time.Second
 	DefaultAttempts  = 6
 	DefaultRetryTime = 2 * time.Minute
@@ -29,7 +22,6 @@ var ErrOption = errors.New("bad option")
 type Option func(*options) error
 
 type options struct {
-	jobs       int
 	chunkSize  int64
 	host, user string
 	password   string
@@ -59,17 +51,6 @@ type Local interface {
 func WithLocal(l Local) Option {
 	return func(o *options) error {
 		o.local = l
-		return nil
-	}
-}
-
-// WithJobs caps concurrent blob transfers across all images. Default DefaultJobs.
-func WithJobs(n int) Option {
-	return func(o *options) error {
-		if n < 1 {
-			return fmt.Errorf("%w: jobs must be at least 1, got %d", ErrOption, n)
-		}
-		o.jobs = n
 		return nil
 	}
 }
@@ -146,31 +127,4 @@ func WithRetry(attempts int, total time.Duration) Option {
 		o.attempts, o.retryTime = attempts, total
 		return nil
 	}
-}
-
-// baseTransport builds the HTTP transport from the TLS options.
-func (o *options) baseTransport() (http.RoundTripper, error) {
-	if o.transport != nil {
-		return o.transport, nil
-	}
-	t := remote.DefaultTransport.(*http.Transport).Clone()
-	t.TLSHandshakeTimeout = o.timeout
-	t.MaxIdleConnsPerHost = metadataJobs(o.jobs)                                       // as many as may be open at once: none is dialled twice
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.skipVerify} //nolint:gosec // only when asked
-	if o.caFile != "" {
-		pem, err := os.ReadFile(o.caFile)
-		if err != nil {
-			return nil, fmt.Errorf("--ca-file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", o.caFile)
-		}
-		cfg.RootCAs = pool
-	}
-	t.TLSClientConfig = cfg
-	return t, nil
 }

@@ -76,20 +76,3 @@ func (s *Session) BodyLimit(ctx context.Context, repo string, n int64) (refused 
 	}
 	return false, statusError(resp, what)
 }
-
-// HasReferrersAPI reports whether the registry serves the OCI 1.1 referrers API (Distribution
-// v3 and older Harbor do not: the referrers tag scheme is their fallback).
-func (s *Session) HasReferrersAPI(ctx context.Context, repo, digest string) (bool, error) {
-	resp, err := s.do(ctx, http.MethodGet, s.base+repo+"/referrers/"+digest, nil, -1, "")
-	if err != nil {
-		return false, err
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-		return true, nil
-	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusBadRequest:
-		return false, nil
-	}
-	return false, statusError(resp, "referrers of "+repo+"@"+digest)
-}

@@ -2,52 +2,97 @@ package oci
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/element-hq/ess-airgap/internal/manifest"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
 // Referrers returns the descriptors of what refers to digest in repo ("host/path") by its OCI
-// 1.1 subject field: the registry's referrers API answer or, where the registry has no
-// referrers API, the index kept under the referrers tag scheme's tag (none when there is no
-// such tag). The list is as the registry gives it: fetch each manifest by digest to trust it.
+// 1.1 subject field, through the host's mirror if it has one (WithMirror): see
+// Session.Referrers.
 func (c *Client) Referrers(ctx context.Context, repo, digest string) ([]manifest.Descriptor, error) {
-	r, mirror, err := c.repository(repo)
-	if err != nil {
-		return nil, err
-	}
-	idx, err := remote.Referrers(r.Digest(digest), append(c.remoteOptions(), remote.WithContext(ctx))...)
-	if err != nil {
-		return nil, through(mirror, fmt.Errorf("referrers of %s@%s: %w", repo, digest, describe(err)))
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
+	if err := verify.Check(digest); err != nil {
 		return nil, fmt.Errorf("referrers of %s@%s: %w", repo, digest, err)
 	}
-	out := make([]manifest.Descriptor, 0, len(im.Manifests))
-	for _, d := range im.Manifests {
-		out = append(out, manifest.Descriptor{MediaType: string(d.MediaType), Digest: d.Digest.String(), Size: d.Size,
-			ArtifactType: d.ArtifactType, Annotations: d.Annotations})
-	}
-	return out, nil
-}
-
-// ListTags returns every tag of repo ("host/path"), following the registry's pages, within
-// the caps of Session.ListTags.
-func (c *Client) ListTags(ctx context.Context, repo string) ([]string, error) {
 	r, mirror, err := c.repository(repo)
 	if err != nil {
 		return nil, err
 	}
-	host := r.RegistryStr()
-	s := &Session{c: c, host: host, base: c.scheme(ctx, host) + "://" + host + "/v2/"}
-	tags, err := s.ListTags(ctx, r.RepositoryStr())
-	if err != nil {
-		return nil, through(mirror, err)
+	ds, err := c.reader(ctx, r.RegistryStr()).Referrers(ctx, r.RepositoryStr(), digest)
+	return ds, through(mirror, err)
+}
+
+// Referrers returns the descriptors of what refers to digest in repo by its OCI 1.1 subject
+// field: the registry's referrers API answer or, where the registry has no referrers API (it
+// answers 404, 400, 405 or 406, or with something else than an OCI index), the index kept under the
+// referrers tag scheme's tag (manifest.FallbackTag; none when there is no such tag). The list
+// is as the registry gives it, each digest well-formed: fetch each manifest by digest to trust
+// it.
+func (s *Session) Referrers(ctx context.Context, repo, digest string) ([]manifest.Descriptor, error) {
+	what := fmt.Sprintf("referrers of %s/%s@%s", s.host, repo, digest)
+	if err := verify.Check(digest); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return tags, nil
+	raw, api, err := s.referrersAPI(ctx, repo, digest, what)
+	if err != nil {
+		return nil, err
+	}
+	if !api {
+		raw, _, err = s.GetManifest(ctx, repo, manifest.FallbackTag(digest))
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s (the referrers tag scheme): %w", what, err)
+		}
+	}
+	var idx struct {
+		Manifests []manifest.Descriptor `json:"manifests"`
+	}
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		return nil, fmt.Errorf("%s: %w: not an index: %v", what, manifest.ErrBad, err)
+	}
+	for _, d := range idx.Manifests {
+		if err := verify.Check(d.Digest); err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", what, manifest.ErrBad, err)
+		}
+	}
+	return idx.Manifests, nil
+}
+
+// referrersAPI asks the referrers API: the index it answers, and whether it answered one.
+func (s *Session) referrersAPI(ctx context.Context, repo, digest, what string) ([]byte, bool, error) {
+	resp, err := s.do(ctx, http.MethodGet, s.base+repo+"/referrers/"+digest, nil, -1, "")
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", what, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		if contentType(resp) != manifest.OCIIndex { // a page of something else: no API
+			return nil, false, nil
+		}
+		raw, err := readManifest(resp.Body)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", what, err)
+		}
+		return raw, true, nil
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusBadRequest, http.StatusNotAcceptable:
+		return nil, false, nil
+	}
+	return nil, false, statusError(resp, what)
+}
+
+// HasReferrersAPI reports whether the registry serves the OCI 1.1 referrers API, as Referrers
+// tells it (Distribution v3 and older Harbor do not: the referrers tag scheme is their
+// fallback).
+func (s *Session) HasReferrersAPI(ctx context.Context, repo, digest string) (bool, error) {
+	_, api, err := s.referrersAPI(ctx, repo, digest, fmt.Sprintf("referrers of %s/%s@%s", s.host, repo, digest))
+	return api, err
 }
 
 // AddReferrers adds descriptors to the index the referrers tag scheme keeps for subject in

@@ -123,7 +123,8 @@ func (r *retrying) once(req *http.Request, stalls int) (*http.Response, error) {
 	w.kick()
 	body := &watchedBody{ReadCloser: resp.Body, w: w, done: true, stalls: stalls}
 	resp.Body = body
-	if limit := smallRead(req, resp); limit > 0 {
+	// One that says it is over the cap is left to bodyLimits, which refuses it unread.
+	if limit := smallRead(req, resp); limit > 0 && resp.ContentLength <= limit {
 		head, err := io.ReadAll(io.LimitReader(body, limit+1))
 		if err != nil {
 			body.Close()
@@ -229,14 +230,15 @@ func stalled(err error, prior int) errStalled {
 
 func (e errStalled) Error() string {
 	if e.stalls > 1 {
-		return fmt.Sprintf("connection stalled %d times (no data for the --timeout each time): %v", e.stalls, e.err)
+		return fmt.Sprintf("connection stalled %d times (no data for the idle timeout each time): %v", e.stalls, e.err)
 	}
-	return "connection stalled (no data for the --timeout): " + e.err.Error()
+	return "connection stalled (no data for the idle timeout): " + e.err.Error()
 }
 func (e errStalled) Unwrap() error { return e.err }
 
-// Stalled reports whether err is a transfer that stalled (nothing moved for the --timeout),
-// and whether the request stalled MaxStalls times already: then it is not worth another try.
+// Stalled reports whether err is a transfer that stalled (nothing moved for the idle timeout,
+// WithTimeout), and whether the request stalled MaxStalls times already: then it is not worth
+// another try.
 func Stalled(err error) (stalled, final bool) {
 	var se errStalled
 	if !errors.As(err, &se) {

@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,20 +10,20 @@ import (
 	"sync/atomic"
 
 	"github.com/element-hq/ess-airgap/internal/manifest"
-	"github.com/element-hq/ess-airgap/internal/verify"
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // Session is a conversation with one registry through the client's transport (its
-// authentication, retries and limits): existence checks, uploads, mounts and manifests (push
-// sessions), tags and manifests (read sessions). It learns what the registry refuses (mounts,
-// large request bodies) and stops asking. Safe for concurrent use.
+// authentication, retries and limits): every request of this package to a registry is made by
+// one. It reads manifests, blobs, tags and referrers, checks what the registry has, and (a push
+// session) mounts and uploads blobs and pushes manifests. It learns what the registry refuses
+// (mounts, large request bodies) and stops asking. Safe for concurrent use.
 type Session struct {
 	c     *Client
 	host  string
 	base  string // scheme://host/v2/
 	push  bool   // tokens for push and pull
-	chunk int64  // --chunk-size: upload in chunks of this size from the start; 0: monolithic first
+	chunk int64  // upload in chunks of this size from the start (WithChunkSize); 0: monolithic first
 	noMnt atomic.Bool
 	limit atomic.Int64 // the largest chunk the registry took after a 413; 0 until one
 }
@@ -36,8 +35,8 @@ func (c *Client) PushSession(ctx context.Context, host string) (*Session, error)
 }
 
 // ReadSession returns a session for reading what registry host holds (ListTags, GetManifest,
-// BlobExists, ManifestExists) with credentials that may not push. Like PushSession, it checks
-// the credentials against the registry's API root before returning.
+// BlobExists, ManifestExists, Referrers) with credentials that may not push. Like PushSession,
+// it checks the credentials against the registry's API root before returning.
 func (c *Client) ReadSession(ctx context.Context, host string) (*Session, error) {
 	return c.session(ctx, host, false)
 }
@@ -61,7 +60,7 @@ func (s *Session) checkAuth(ctx context.Context) error {
 	if resp.StatusCode == http.StatusUnauthorized {
 		cfg, _ := s.c.auth.credentials(ctx, s.host)
 		if cfg == nil || (cfg.Username == "" && cfg.Password == "" && cfg.IdentityToken == "" && cfg.RegistryToken == "") {
-			return fmt.Errorf("registry %s needs credentials: give --username and --password-stdin, or log in with docker login: %w", s.host, ErrUnauthorized)
+			return fmt.Errorf("registry %s %w", s.host, ErrNoCredentials)
 		}
 		return fmt.Errorf("registry %s refused the credentials of %q (HTTP 401): check the username and password: %w", s.host, cfg.Username, ErrUnauthorized)
 	}
@@ -74,69 +73,11 @@ func (s *Session) checkAuth(ctx context.Context) error {
 // Host is the registry host of the session.
 func (s *Session) Host() string { return s.host }
 
-// ManifestExists reports whether repo has a manifest with that digest (see BlobExists).
-func (s *Session) ManifestExists(ctx context.Context, repo, digest string) (bool, error) {
-	return s.exists(ctx, repo, "manifests", digest)
-}
-
-// PutManifest pushes raw manifest bytes to repo under reference (a tag or the digest).
-func (s *Session) PutManifest(ctx context.Context, repo, reference string, raw []byte, mediaType string) error {
-	what := fmt.Sprintf("put manifest %s/%s:%s (%s)", s.host, repo, reference, mediaType)
-	resp, err := s.do(ctx, http.MethodPut, s.base+repo+"/manifests/"+reference, bytes.NewReader(raw), int64(len(raw)), mediaType)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		return statusError(resp, what)
-	}
-	return nil
-}
-
-// ResolveTag fetches what repo:tag serves and returns the sha256 of the bytes served.
-func (s *Session) ResolveTag(ctx context.Context, repo, tag string) (string, error) {
-	what := fmt.Sprintf("read back %s/%s:%s", s.host, repo, tag)
-	resp, err := s.do(ctx, http.MethodGet, s.base+repo+"/manifests/"+tag, nil, -1, "")
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", what, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", statusError(resp, what)
-	}
-	raw, err := readManifest(resp.Body)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", what, err)
-	}
-	return verify.Digest(raw), nil
-}
-
-// exists asks (HEAD) for repo's blob or manifest: 200 is yes, 404 is no. 401 and 403 are
-// "unknown", reported as no: Harbor 2.13, GitLab and Artifactory answer so for a repository
-// that does not exist yet (REGISTRIES.md), and the upload or push that follows is the real
-// permission check. Anything else is an error.
-func (s *Session) exists(ctx context.Context, repo, kind, digest string) (bool, error) {
-	resp, err := s.do(ctx, http.MethodHead, s.base+repo+"/"+kind+"/"+digest, nil, -1, "")
-	if err != nil {
-		return false, err
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-		return true, nil
-	case http.StatusNotFound, http.StatusUnauthorized, http.StatusForbidden:
-		return false, nil
-	}
-	return false, statusError(resp, fmt.Sprintf("check %s %s in %s", strings.TrimSuffix(kind, "s"), digest, repo))
-}
-
 // do sends one request. A body that is a *bytes.Reader can be replayed by the retrying
-// transport; any other body is sent once.
+// transport; any other body is sent once. A GET, and a HEAD of a manifest, accepts the media
+// types of manifest.MediaTypes.
 func (s *Session) do(ctx context.Context, method, u string, body io.Reader, size int64, contentType string) (*http.Response, error) {
-	if s.push {
-		ctx = withPush(ctx)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	req, err := http.NewRequestWithContext(withPushIf(ctx, s.push), method, u, body)
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +93,11 @@ func (s *Session) do(ctx context.Context, method, u string, body io.Reader, size
 	if method == http.MethodGet || (method == http.MethodHead && strings.Contains(u, "/manifests/")) {
 		req.Header.Set("Accept", strings.Join(manifest.MediaTypes, ","))
 	}
+	return s.send(req)
+}
+
+// send sends a request made by the session's methods.
+func (s *Session) send(req *http.Request) (*http.Response, error) {
 	resp, err := s.c.http.Do(req)
 	if err != nil {
 		return nil, describe(stripURL(err))

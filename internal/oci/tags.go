@@ -9,15 +9,23 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/element-hq/ess-airgap/internal/manifest"
-	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
 // tagsPageSize is the n asked of a tags list; 0 asks for none and lets the registry choose.
 // Asking is risky (some registries cut the list at n without a Link header), so it stays 0
 // except in tests that exercise pagination.
 var tagsPageSize = 0
+
+// ListTags returns every tag of repo ("host/path"), through the host's mirror if it has one
+// (WithMirror), within the caps of Session.ListTags.
+func (c *Client) ListTags(ctx context.Context, repo string) ([]string, error) {
+	r, mirror, err := c.repository(repo)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := c.reader(ctx, r.RegistryStr()).ListTags(ctx, r.RepositoryStr())
+	return tags, through(mirror, err)
+}
 
 // ListTags returns every tag of repo, in the order the registry serves them, following its
 // pagination (the Link header of each page, which must stay on the same registry), at most
@@ -105,54 +113,4 @@ func (p *Session) nextLink(values []string) (string, error) {
 		}
 	}
 	return "", nil
-}
-
-// GetManifest fetches the manifest or index that repo serves for ref (a tag or a digest),
-// asking for the media types in manifest.MediaTypes, and returns its exact bytes and the media
-// type the registry gave (Content-Type, without parameters). When ref is a digest the bytes
-// are verified against it (an error wrapping verify.ErrMismatch otherwise). A manifest the
-// registry does not have is an error wrapping ErrNotFound. Manifests over manifest.MaxBytes are
-// refused (manifest.ErrTooLarge).
-func (p *Session) GetManifest(ctx context.Context, repo, ref string) (raw []byte, mediaType string, err error) {
-	what := fmt.Sprintf("get manifest %s/%s", p.host, repo)
-	if strings.Contains(ref, ":") {
-		what += "@" + ref
-		if err := verify.Check(ref); err != nil {
-			return nil, "", fmt.Errorf("%s: %w", what, err)
-		}
-	} else {
-		what += ":" + ref
-	}
-	resp, err := p.do(ctx, http.MethodGet, p.base+repo+"/manifests/"+ref, nil, -1, "")
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", what, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, "", statusError(resp, what)
-	}
-	raw, err = readManifest(resp.Body)
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", what, err)
-	}
-	if strings.Contains(ref, ":") {
-		if err := verify.Bytes(raw, ref, -1); err != nil {
-			return nil, "", fmt.Errorf("%s: %w", what, err)
-		}
-	}
-	mediaType, _, _ = strings.Cut(resp.Header.Get("Content-Type"), ";")
-	return raw, strings.TrimSpace(mediaType), nil
-}
-
-// readManifest reads a manifest's body, refusing one over manifest.MaxBytes (bodyLimits has
-// refused it already; this says so for a transport given by WithTransport).
-func readManifest(body io.Reader) ([]byte, error) {
-	raw, err := io.ReadAll(io.LimitReader(body, manifest.MaxBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(raw) > manifest.MaxBytes {
-		return nil, manifest.Over("the manifest")
-	}
-	return raw, nil
 }

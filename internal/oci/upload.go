@@ -35,11 +35,6 @@ type Blob struct {
 	Sent func(n int64)
 }
 
-// BlobExists reports whether repo already has the blob: see exists for what 401 and 403 mean.
-func (s *Session) BlobExists(ctx context.Context, repo, digest string) (bool, error) {
-	return s.exists(ctx, repo, "blobs", digest)
-}
-
 // Mount asks the registry to link the blob from repository from into repo. It returns true on
 // 201. A registry that declines answers 202 with an upload session (ECR without blob mounting):
 // that session is returned for Upload, and the session asks no more mounts of this registry;

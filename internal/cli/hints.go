@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/element-hq/ess-airgap/internal/oci"
+)
+
+// The lower layers name what failed and why; which flag would mend it is said here, from
+// their typed errors, so that a message names a flag only where the command has it.
+
+// flagHint is what a flag of the command line can do about err: "" when no flag can.
+func flagHint(err error) string {
+	switch {
+	case errors.Is(err, oci.ErrUnknownCA):
+		return "give the registry's CA certificate with --ca-file"
+	case errors.Is(err, oci.ErrSpeaksHTTP):
+		return "give --plain-http if that is meant (what is sent then crosses the network unencrypted, credentials included)"
+	case errors.Is(err, oci.ErrPlainHTTP):
+		return "give --plain-http to allow it (what is sent then crosses the network unencrypted, credentials included)"
+	case errors.Is(err, oci.ErrNoCredentials):
+		return "give --username and --password-stdin, or log in with docker login"
+	}
+	return ""
+}
+
+// withHint is err with flagHint's advice after it, if it has one.
+func withHint(err error) error {
+	if h := flagHint(err); h != "" {
+		return fmt.Errorf("%w: %s", err, h)
+	}
+	return err
+}
+
+// optionError names the flag behind an option of the registry client that New refused: a
+// usage error, or (a CA file that cannot be used) an error naming --ca-file; nil when err is
+// neither.
+func optionError(err error) error {
+	var me *oci.MirrorError
+	switch {
+	case errors.As(err, &me) && me.Mirror != "":
+		return usagef("--mirror %q: %s", me.Mirror, me.Problem)
+	case errors.As(err, &me):
+		return usagef("--mirror: %s", me.Problem)
+	case errors.Is(err, oci.ErrOption):
+		return usagef("%v", err)
+	case errors.Is(err, oci.ErrCAFile):
+		return fmt.Errorf("--ca-file: %w", err)
+	}
+	return nil
+}
