@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
@@ -99,6 +100,8 @@ func TestDamagedRefused(t *testing.T) {
 		{"a broken stream", errors.New("connection reset by peer"), false, false},
 		{"stopped", ErrStopped, false, false},
 		{"mismatch", verify.ErrMismatch, false, false},
+		{"a platform the image lacks", fmt.Errorf("a.b (r/x:1): %w: the image is linux/amd64 only, not linux/arm64", ErrPlatform), false, true},
+		{"a platform an index lacks", fmt.Errorf("a.b: %w: linux/s390x is not in index sha256:1", manifest.ErrPlatform), false, true},
 	} {
 		if got := damaged(tc.err); got != tc.damaged {
 			t.Errorf("%s: damaged %v", tc.name, got)
