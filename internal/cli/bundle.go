@@ -214,7 +214,7 @@ func createCommand(e *env) *cli.Command {
 			})
 			if res != nil {
 				printCreateProvenance(e, res.Provenance)
-				var refs map[string]string
+				refs := sourceRefs(list, extra, charts) // when nothing could be pulled, there is no manifest
 				if res.Manifest != nil {
 					refs = imageRefs(res.Manifest)
 				}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/urfave/cli/v2"
 )
@@ -80,6 +81,23 @@ func imageRefs(m *archive.Manifest) map[string]string {
 	}
 	for _, ms := range m.Missing {
 		out[ms.Key()] = ms.Ref()
+	}
+	return out
+}
+
+// sourceRefs maps every container a create was asked for (the list, --image, the charts'
+// blocks) to its source image, for the failures of a run that pulled nothing.
+func sourceRefs(list *digests.List, extra []digests.Image, charts []*mirror.Chart) map[string]string {
+	out := map[string]string{}
+	all := extra
+	if list != nil {
+		all = append(slices.Clone(list.Images), extra...)
+	}
+	for _, ch := range charts {
+		all = append(all, ch.Images()...)
+	}
+	for _, im := range all {
+		out[im.Key()] = im.Ref()
 	}
 	return out
 }

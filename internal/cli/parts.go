@@ -44,6 +44,10 @@ var publicKeyFlag = &cli.StringSliceFlag{Name: "public-key", EnvVars: []string{p
 func allowedKeys(c *cli.Context) ([]sshsig.Allowed, error) {
 	var all []sshsig.Allowed
 	for _, p := range c.StringSlice("public-key") {
+		if strings.TrimSpace(p) == "" { // ESS_AIRGAP_PUBLIC_KEY= set empty, or "a.pub,"
+			return nil, usagef("--public-key (or $%s): an empty file name: name a .pub or allowed_signers file (unset $%s to read bundles without checking a signature)",
+				publicKeyEnv, publicKeyEnv)
+		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return nil, usagef("--public-key (or $%s): %v", publicKeyEnv, err)

@@ -1,6 +1,10 @@
 package mirror
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/element-hq/ess-airgap/internal/manifest"
+)
 
 var (
 	// ErrClash is wrapped when two sources would land on the same repository:tag with different digests.
@@ -9,8 +13,11 @@ var (
 	ErrPartial = errors.New("some images failed")
 	// ErrBaseMissing is wrapped when a delta bundle relies on blobs the destination lacks.
 	ErrBaseMissing = errors.New("the destination lacks what this delta bundle was made against")
-	// ErrPlatform is wrapped when an image lacks a platform asked for with --platform.
-	ErrPlatform = errors.New("platform not available")
+	// ErrPlatform is wrapped when an image lacks a platform asked for with --platform: a
+	// single-platform image of another platform, or an index without it. It is
+	// manifest.ErrPlatform, which manifest.FilterPlatforms wraps, so that one sentinel tells
+	// both (and neither is retried).
+	ErrPlatform = manifest.ErrPlatform
 	// ErrBadManifest is wrapped when a manifest or index cannot be carried as it is.
 	ErrBadManifest = errors.New("unusable manifest")
 	// ErrReadBack is wrapped when the registry serves another digest than the bundle's for a tag.

@@ -37,7 +37,10 @@ func damaged(err error) bool {
 // again (credentials, a missing repository or tag, a body limit, a media type, a platform the
 // image lacks), rather than a transfer that broke or a bundle that is damaged.
 func refused(err error) bool {
-	return !damaged(err) && !errors.Is(err, verify.ErrMismatch) && !errors.Is(err, ErrStopped) && !oci.Transient(err)
+	if damaged(err) {
+		return false
+	}
+	return errors.Is(err, ErrPlatform) || !errors.Is(err, verify.ErrMismatch) && !errors.Is(err, ErrStopped) && !oci.Transient(err)
 }
 
 // Cause is what a container's failure comes down to, without the container, blob or URL it

@@ -1,0 +1,129 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/element-hq/ess-airgap/internal/manifest"
+	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/verify"
+)
+
+// TestRetryStops: retry tries again only what another try may mend, and only while the budget
+// lasts; what it returns is the last try's error, as it was.
+func TestRetryStops(t *testing.T) {
+	broken := errors.New("unexpected EOF")
+	for _, tc := range []struct {
+		name    string
+		retries int
+		errs    []error // what each try returns; the last one again once they run out
+		calls   int
+		ok      bool
+	}{
+		{"the first try passes", 5, []error{nil}, 1, true},
+		{"a broken stream, then a pass", 5, []error{broken, nil}, 2, true},
+		{"refused credentials", 5, []error{&oci.StatusError{What: "get", Code: 401}}, 1, false},
+		{"a missing blob", 5, []error{fmt.Errorf("blob: %w", oci.ErrNotFound)}, 1, false},
+		{"the bundle's copy is bad", 5, []error{fmt.Errorf("read: %w", errFromBundle)}, 1, false},
+		{"a digest that does not match", 5, []error{fmt.Errorf("blob: %w", verify.ErrBadDigest)}, 1, false},
+		{"an unusable manifest", 5, []error{fmt.Errorf("x: %w", manifest.ErrBad)}, 1, false},
+		{"no retries left", 0, []error{broken}, 1, false},
+		{"one retry", 1, []error{broken}, 2, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			var last error
+			err := retry(t.Context(), oci.NewBudget(tc.retries, time.Minute), t.Context(), func(context.Context) error {
+				i := min(calls, len(tc.errs)-1)
+				calls++
+				last = tc.errs[i]
+				return last
+			})
+			if calls != tc.calls {
+				t.Errorf("%d tries, want %d", calls, tc.calls)
+			}
+			if (err == nil) != tc.ok || err != last {
+				t.Errorf("err = %v, the last try's %v", err, last)
+			}
+		})
+	}
+}
+
+// TestRetryCancelled: a run cancelled while a transfer fails is not tried again.
+func TestRetryCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	calls := 0
+	err := retry(ctx, oci.NewBudget(100, time.Hour), ctx, func(context.Context) error {
+		calls++
+		cancel() // Ctrl-C while the transfer broke
+		return errors.New("unexpected EOF")
+	})
+	if calls != 1 || err == nil {
+		t.Errorf("%d tries after Ctrl-C: %v", calls, err)
+	}
+}
+
+// TestRetryManyGetsItsContext: the operation of many requests runs with the caller's context
+// (each request keeps the transport's own retries), a blob's transfer with one that carries
+// its budget: either way the caller's deadline reaches the requests.
+func TestRetryManyGetsItsContext(t *testing.T) {
+	c := newClient(t)
+	type key struct{}
+	ctx := context.WithValue(t.Context(), key{}, "mine")
+	for name, run := range map[string]func(context.Context, *oci.Client, func(context.Context) error) error{
+		"retryMany": retryMany, "retryBlob": retryBlob,
+	} {
+		var got any
+		if err := run(ctx, c, func(fctx context.Context) error { got = fctx.Value(key{}); return nil }); err != nil || got != "mine" {
+			t.Errorf("%s: %v, the function saw %v", name, err, got)
+		}
+	}
+}
+
+// TestRetryableMore: the causes another try cannot mend, beside those of TestRetryable.
+func TestRetryableMore(t *testing.T) {
+	ctx := t.Context()
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"given up for its stalls", fmt.Errorf("x (%w)", errStalledOut), false},
+		{"a bad digest", fmt.Errorf("blob: %w", verify.ErrBadDigest), false},
+		{"an unusable manifest (mirror)", fmt.Errorf("x: %w", ErrBadManifest), false},
+		{"an unusable manifest (manifest)", fmt.Errorf("x: %w", manifest.ErrBad), false},
+		{"a platform the index lacks", fmt.Errorf("x: %w: linux/s390x is not in index sha256:1", manifest.ErrPlatform), false},
+		{"a connection reset", errors.New("read tcp: connection reset by peer"), true},
+		{"a 502 to an upload", &oci.StatusError{What: "upload", Code: 502}, true},
+		{"a 404", &oci.StatusError{What: "get", Code: 404}, false},
+		{"a 413", &oci.StatusError{What: "upload", Code: 413}, false},
+	} {
+		if got := retryable(ctx, tc.err); got != tc.want {
+			t.Errorf("%s: retryable = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestRetryBlobBudgetFloor: --retries below blobAttempts still leaves a whole-blob transfer
+// its blobAttempts tries' worth of budget; the transfer gives up with the last error.
+func TestRetryBlobBudgetFloor(t *testing.T) {
+	b := newClient(t, oci.WithRetry(1, time.Minute)).NewBudget(blobAttempts - 1)
+	n := 0
+	for b.Retry("") {
+		n++
+	}
+	if n != blobAttempts-1 {
+		t.Errorf("%d retries with --retries 1, want %d", n, blobAttempts-1)
+	}
+	b = newClient(t, oci.WithRetry(20, time.Minute)).NewBudget(blobAttempts - 1)
+	n = 0
+	for b.Retry("") {
+		n++
+	}
+	if n != 19 {
+		t.Errorf("%d retries with --retries 20, want 19", n)
+	}
+}
