@@ -95,7 +95,7 @@ func TestUnfinishedLocal(t *testing.T) {
 	up.Close() // the registry is gone: what is pinned resolves from the .partial alone
 	c := newClient(t, oci.WithLocal(l), oci.WithRetry(1, time.Second))
 	pinned := pinnedOnly(images[1])
-	got, failed := resolve(t.Context(), c, (&digests.List{Images: []digests.Image{pinned, tagOnly(images[2])}}).Groups(), nil, newHeldBytes())
+	got, failed := resolve(t.Context(), c, DefaultJobs, (&digests.List{Images: []digests.Image{pinned, tagOnly(images[2])}}).Groups(), nil, newHeldBytes())
 	if len(got) != 1 || got[0].root.Desc.Digest != images[1].Digest {
 		t.Errorf("resolved %d, failed %v", len(got), failed)
 	}

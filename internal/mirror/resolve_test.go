@@ -29,7 +29,7 @@ func TestResolve(t *testing.T) {
 	if len(groups) != 3 {
 		t.Fatalf("%d groups", len(groups))
 	}
-	got, failed := resolve(t.Context(), newClient(t), groups, nil, newHeldBytes())
+	got, failed := resolve(t.Context(), newClient(t), DefaultJobs, groups, nil, newHeldBytes())
 	if len(got) != 2 || len(failed) != 2 {
 		t.Fatalf("%d resolved, failed %v", len(got), failed)
 	}
@@ -71,7 +71,7 @@ func TestResolveCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	before := up.Requests()
-	got, failed := resolve(ctx, newClient(t), (&digests.List{Images: images}).Groups(), nil, newHeldBytes())
+	got, failed := resolve(ctx, newClient(t), DefaultJobs, (&digests.List{Images: images}).Groups(), nil, newHeldBytes())
 	if len(got) != 0 || len(failed) != len(images) {
 		t.Fatalf("%d resolved, %d failed", len(got), len(failed))
 	}
@@ -153,7 +153,7 @@ func TestCreatePlatforms(t *testing.T) {
 func TestCollect(t *testing.T) {
 	_, images := tinyWorld(t, 44)
 	c := newClient(t)
-	got, failed := resolve(t.Context(), c, (&digests.List{Images: images}).Groups(), nil, newHeldBytes())
+	got, failed := resolve(t.Context(), c, DefaultJobs, (&digests.List{Images: images}).Groups(), nil, newHeldBytes())
 	if len(failed) != 0 {
 		t.Fatal(failed)
 	}
