@@ -270,10 +270,15 @@ func verifyCommand(e *env) *cli.Command {
 				res.SHA256 = s.Sums.SHA256
 			}
 			took := time.Since(start).Round(time.Millisecond)
-			if err := verifiedProvenance(c, e, s); err != nil {
+			b, err := archive.OpenSet(s) // once, for the provenance check and the partial notice
+			if err != nil {
 				return err
 			}
-			defer printPartial(e, s)
+			defer b.Close()
+			if err := bundleProvenance(c, e, b); err != nil {
+				return err
+			}
+			defer printPartial(e, b)
 			switch {
 			case !s.Split():
 				fmt.Fprintf(e.stdout, "%s: OK (sha256 %s, checksum file %s) in %s\n", s.Whole, res.SHA256, res.Checksum, took)

@@ -126,12 +126,7 @@ func partialAllowed(c *cli.Context, m *archive.Manifest, done, what string) erro
 
 // printPartial says, after a verify that passed, that the bundle is partial, if it is: whole
 // and intact, yet without some containers.
-func printPartial(e *env, s *archive.Set) {
-	b, err := archive.OpenSet(s)
-	if err != nil {
-		return
-	}
-	defer b.Close()
+func printPartial(e *env, b *archive.Bundle) {
 	if ms := b.Manifest().Missing; len(ms) > 0 {
 		fmt.Fprintf(e.stdout, "the bundle is %s (made with --allow-partial); unbundle push writes its ConfigMap or Helm values only with --allow-partial\n", missingSummary(ms))
 	}

@@ -230,13 +230,3 @@ func provenanceLines(m *archive.Manifest, im archive.Image) []string {
 func shortSum(data []byte) string {
 	return strings.TrimPrefix(verify.Digest(data), "sha256:")[:12]
 }
-
-// verifiedProvenance is verify's provenance check, on the set it verified.
-func verifiedProvenance(c *cli.Context, e *env, s *archive.Set) error {
-	b, err := archive.OpenSet(s)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	return bundleProvenance(c, e, b)
-}
