@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/element-hq/ess-airgap/internal/chart"
 	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/provenance"
 )
 
 // The lower layers name what failed and why; which flag would mend it is said here, from
@@ -49,4 +51,22 @@ func optionError(err error) error {
 		return fmt.Errorf("--ca-file: %w", err)
 	}
 	return nil
+}
+
+// trustedRootError says, after provenance.FetchTrustedRoot's error, which flag gives the
+// trusted root instead of fetching it; other errors are returned as they are.
+func trustedRootError(err error) error {
+	if errors.Is(err, provenance.ErrTrustedRootFetch) {
+		return fmt.Errorf("%w; give --trusted-root FILE", err)
+	}
+	return err
+}
+
+// helmError says, after the error of a render check that found no helm binary
+// (chart.ErrNoHelm), how to name one; other errors are returned as they are.
+func helmError(err error) error {
+	if errors.Is(err, chart.ErrNoHelm) {
+		return fmt.Errorf("%w: install helm, or name it with --helm BINARY", err)
+	}
+	return err
 }
