@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/element-hq/ess-airgap/internal/chart"
+	"github.com/element-hq/ess-airgap/internal/delta"
+	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/provenance"
 )
@@ -70,3 +72,42 @@ func helmError(err error) error {
 	}
 	return err
 }
+
+// imageError tells an error of digests.ParseExtra or AddExtra as the --image flag it came
+// from; other errors are returned as they are.
+func imageError(err error) error {
+	var xe *digests.ExtraError
+	var te *digests.TakenError
+	switch {
+	case errors.As(err, &xe):
+		return fmt.Errorf("--image %w", err)
+	case errors.As(err, &te):
+		by := "the image list"
+		if te.By != "" {
+			by = "--image " + te.By
+		}
+		return &flagged{msg: fmt.Sprintf("--image %s: %v: %s is taken by %s: name it with --image COMPONENT.CONTAINER=%s",
+			te.Ref, digests.ErrInvalidList, te.Key, by, te.Ref), err: err}
+	}
+	return err
+}
+
+// sinceError names --since in an error of delta.LoadBase; other errors are returned as they are.
+func sinceError(err error) error {
+	var be *delta.BaseError
+	if errors.As(err, &be) {
+		return fmt.Errorf("--since: %w", err)
+	}
+	return err
+}
+
+// flagged is a lower layer's error told again by the command line, naming the flag: its text
+// is msg, and it matches what err matches.
+type flagged struct {
+	msg string
+	err error
+}
+
+func (f *flagged) Error() string { return f.msg }
+
+func (f *flagged) Unwrap() error { return f.err }
