@@ -278,11 +278,12 @@ func TestRenderUses(t *testing.T) {
 	// helm's own error, naming the file as given.
 	_, err = Render(context.Background(), c.Archive, RenderOptions{Helm: helmBinary(t),
 		Values: []ValuesFile{{Name: "broken.yaml", Data: []byte("synapse: [\n")}}})
-	if !errors.Is(err, ErrRender) || !strings.Contains(err.Error(), "broken.yaml") {
+	if !errors.Is(err, ErrRender) || errors.Is(err, ErrNoHelm) || !strings.Contains(err.Error(), "broken.yaml") {
 		t.Errorf("broken values: %v", err)
 	}
-	if _, err := Render(context.Background(), c.Archive, RenderOptions{Helm: "/nonexistent/helm"}); !errors.Is(err, ErrRender) {
-		t.Errorf("no helm: %v", err)
+	if _, err := Render(context.Background(), c.Archive, RenderOptions{Helm: "/nonexistent/helm"}); !errors.Is(err, ErrNoHelm) || !errors.Is(err, ErrRender) ||
+		!strings.Contains(err.Error(), `"/nonexistent/helm"`) || strings.Contains(err.Error(), "--helm") {
+		t.Errorf("no helm: %v, want ErrNoHelm naming the binary (the flag is the command line's to name)", err)
 	}
 }
 

@@ -15,6 +15,9 @@ var (
 	ErrNoImages = errors.New("no image blocks in the chart's values")
 	// ErrRender: the helm binary could not render the chart, or its output is not YAML.
 	ErrRender = errors.New("helm template failed")
+	// ErrNoHelm: the helm binary to render with is not there (the caller says how to name
+	// another). It also matches ErrRender.
+	ErrNoHelm = fmt.Errorf("%w: no helm binary", ErrRender)
 	// ErrValuesRefused: helm ran, and the chart itself refused the values: a template's
 	// required or fail (matrix-stack: "serverName is required"), or the chart's schema. It
 	// also matches ErrRender; the error is a *RefusedError.

@@ -28,7 +28,8 @@ type RenderOptions struct {
 // Render renders the chart archive with the helm binary (`helm template`), so with the very
 // template engine, functions and schema validation the operator's helm installs with, and
 // returns the manifests it prints. Values files are written to a private temporary directory,
-// removed before Render returns. Errors match ErrRender and carry helm's own message.
+// removed before Render returns. Errors match ErrRender and carry helm's own message; a helm
+// binary not found is ErrNoHelm.
 func Render(ctx context.Context, tgz []byte, o RenderOptions) ([]byte, error) {
 	if o.Helm == "" {
 		o.Helm = "helm"
@@ -38,7 +39,7 @@ func Render(ctx context.Context, tgz []byte, o RenderOptions) ([]byte, error) {
 	}
 	bin, err := exec.LookPath(o.Helm)
 	if err != nil {
-		return nil, fmt.Errorf("%w: no helm binary %q (install helm, or name it with --helm): %v", ErrRender, o.Helm, err)
+		return nil, fmt.Errorf("%w %q: %v", ErrNoHelm, o.Helm, err)
 	}
 	dir, err := os.MkdirTemp("", "ess-airgap-render-")
 	if err != nil {

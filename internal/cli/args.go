@@ -60,3 +60,33 @@ func hoistFlags(app *cli.App, args []string) []string {
 	out := append([]string{args[0], args[1]}, flags...)
 	return append(out, positional...)
 }
+
+// oneArg returns the single positional argument, refusing extras (flags that follow it were
+// moved before it by hoistFlags).
+func oneArg(c *cli.Context, what string) (string, error) {
+	switch c.NArg() {
+	case 0:
+		return "", usagef("%s: missing %s argument", c.Command.Name, what)
+	case 1:
+		return c.Args().First(), nil
+	}
+	return "", usagef("%s: unexpected %q after the %s argument", c.Command.Name, c.Args().Get(1), what)
+}
+
+// required checks that flags were given: after the argument check, so that a flag placed after
+// the argument is reported as such.
+func required(c *cli.Context, names ...string) error {
+	for _, n := range names {
+		if !c.IsSet(n) {
+			return usagef("%s: --%s is required", c.Command.Name, n)
+		}
+	}
+	return nil
+}
+
+func noArgs(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef("%s: unexpected argument %q (this command takes none)", c.Command.Name, c.Args().First())
+	}
+	return nil
+}

@@ -140,12 +140,12 @@ func createCommand(e *env) *cli.Command {
 			for _, spec := range c.StringSlice("image") {
 				im, err := digests.ParseExtra(spec)
 				if err != nil {
-					return usagef("%v", err)
+					return usagef("%v", imageError(err))
 				}
 				extra = append(extra, im)
 			}
 			if _, err := digests.AddExtra(list, extra); err != nil {
-				return usagef("%v", err)
+				return usagef("%v", imageError(err))
 			}
 			var platforms []manifest.Platform
 			for _, s := range c.StringSlice("platform") {
@@ -161,7 +161,7 @@ func createCommand(e *env) *cli.Command {
 			if since := c.String("since"); since != "" {
 				var earlier *archive.Bundle
 				if base, have, earlier, err = delta.LoadBase(since, bundleOpener(c, e)); err != nil {
-					return err
+					return sinceError(err)
 				}
 				if earlier != nil { // its manifests and configs need not be fetched again
 					defer earlier.Close()

@@ -114,7 +114,7 @@ func runCheck(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, des
 	}
 	rep.Containers, rep.Images = len(uses), len(images)
 	if err != nil {
-		return rep, fmt.Errorf("render check of chart %s %s with %s and %s: %w", rec.Name, rec.Version, from, valuesFile, err)
+		return rep, fmt.Errorf("render check of chart %s %s with %s and %s: %w", rec.Name, rec.Version, from, valuesFile, helmError(err))
 	}
 	rep.OK = true
 	fmt.Fprintf(e.stderr, "render check: chart %s %s with %s and %s runs %d containers, %d images, every one from the local registry by digest\n",

@@ -88,8 +88,12 @@ func TestCreateUsage(t *testing.T) {
 		{"too many parity parts", "", []string{"--image", img, "-o", out, "--split-size", "1MB", "--parity", "256"}, []string{"--parity 256", "at most 255"}},
 		{"include without a list", "", []string{"--image", img, "-o", out, "--include", "a"}, []string{"--include and --exclude select from --images"}},
 		{"include matching nothing", "", []string{"--images", list, "-o", out, "--include", "nosuch"}, []string{"nosuch"}},
-		{"a bad image", "", []string{"--image", "UPPER/Case::x", "-o", out}, []string{"--image", "UPPER/Case::x"}},
-		{"an image of the list's key", "", []string{"--images", list, "--image", "a.b=" + img, "-o", out}, []string{"a.b"}},
+		{"a bad image", "", []string{"--image", "UPPER/Case::x", "-o", out}, []string{`--image "UPPER/Case::x": `}},
+		{"a bad image name", "", []string{"--image", "a.b.c=" + img, "-o", out}, []string{`--image "a.b.c=` + img + `": invalid image list: want COMPONENT.CONTAINER=REFERENCE`}},
+		{"an image of the list's key", "", []string{"--images", list, "--image", "a.b=" + img, "-o", out},
+			[]string{"--image " + img + ": invalid image list: a.b is taken by the image list: name it with --image COMPONENT.CONTAINER=" + img}},
+		{"two images of one name", "", []string{"--image", img, "--image", "127.0.0.2:1/x:2", "-o", out},
+			[]string{"--image 127.0.0.2:1/x:2: invalid image list: extra.x is taken by --image " + img + ": name it with --image COMPONENT.CONTAINER=127.0.0.2:1/x:2"}},
 		{"a bad platform", "", []string{"--image", img, "-o", out, "--platform", "linux"}, []string{"--platform", "want os/arch"}},
 		{"a bad mirror", "", []string{"--image", img, "-o", out, "--mirror", "docker.io"}, []string{"--mirror", "REGISTRY=LOCATION"}},
 		{"no jobs", "", []string{"--image", img, "-o", out, "--jobs", "0"}, []string{"jobs must be at least 1"}},
@@ -136,6 +140,7 @@ func TestCreateBadInput(t *testing.T) {
 		says []string
 	}{
 		{"a list not there", []string{"--images", filepath.Join(dir, "nope.yml"), "-o", out}, []string{"nope.yml"}},
+		{"a base not there", []string{"--image", "127.0.0.1:1/x:1", "-o", out, "--since", filepath.Join(dir, "inv.json")}, []string{"--since: ", "inv.json"}},
 		{"a list that is not YAML", []string{"--images", bad, "-o", out}, []string{"bad.yml"}},
 		{"a signing key not there", []string{"--image", "127.0.0.1:1/x:1", "-o", out, "--sign-key", filepath.Join(dir, "k")}, []string{"--sign-key"}},
 		{"a policy not there", []string{"--image", "127.0.0.1:1/x:1", "-o", out, "--policy", filepath.Join(dir, "p.yaml")}, []string{"--policy", "p.yaml"}},

@@ -4,7 +4,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/element-hq/ess-airgap/internal/chart"
+	"github.com/element-hq/ess-airgap/internal/delta"
+	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/provenance"
 )
 
 // The lower layers name what failed and why; which flag would mend it is said here, from
@@ -50,3 +54,60 @@ func optionError(err error) error {
 	}
 	return nil
 }
+
+// trustedRootError says, after provenance.FetchTrustedRoot's error, which flag gives the
+// trusted root instead of fetching it; other errors are returned as they are.
+func trustedRootError(err error) error {
+	if errors.Is(err, provenance.ErrTrustedRootFetch) {
+		return fmt.Errorf("%w; give --trusted-root FILE", err)
+	}
+	return err
+}
+
+// helmError says, after the error of a render check that found no helm binary
+// (chart.ErrNoHelm), how to name one; other errors are returned as they are.
+func helmError(err error) error {
+	if errors.Is(err, chart.ErrNoHelm) {
+		return fmt.Errorf("%w: install helm, or name it with --helm BINARY", err)
+	}
+	return err
+}
+
+// imageError tells an error of digests.ParseExtra or AddExtra as the --image flag it came
+// from; other errors are returned as they are.
+func imageError(err error) error {
+	var xe *digests.ExtraError
+	var te *digests.TakenError
+	switch {
+	case errors.As(err, &xe):
+		return fmt.Errorf("--image %w", err)
+	case errors.As(err, &te):
+		by := "the image list"
+		if te.By != "" {
+			by = "--image " + te.By
+		}
+		return &flagged{msg: fmt.Sprintf("--image %s: %v: %s is taken by %s: name it with --image COMPONENT.CONTAINER=%s",
+			te.Ref, digests.ErrInvalidList, te.Key, by, te.Ref), err: err}
+	}
+	return err
+}
+
+// sinceError names --since in an error of delta.LoadBase; other errors are returned as they are.
+func sinceError(err error) error {
+	var be *delta.BaseError
+	if errors.As(err, &be) {
+		return fmt.Errorf("--since: %w", err)
+	}
+	return err
+}
+
+// flagged is a lower layer's error told again by the command line, naming the flag: its text
+// is msg, and it matches what err matches.
+type flagged struct {
+	msg string
+	err error
+}
+
+func (f *flagged) Error() string { return f.msg }
+
+func (f *flagged) Unwrap() error { return f.err }

@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/element-hq/ess-airgap/internal/chart"
+	"github.com/element-hq/ess-airgap/internal/delta"
+	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/provenance"
 )
 
 // TestFlagHint: the registry client's typed errors, however deep they are wrapped, get the
@@ -89,5 +94,40 @@ func TestRegistryFlagErrors(t *testing.T) {
 		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%v: exit %d, want %d and %q:\n%s", tc.flags, r.code, tc.code, tc.want, r.stderr)
 		}
+	}
+}
+
+// TestLowerLayerFlagErrors: the typed errors of the layers below that a flag can mend come
+// back naming the flag, still matching what they matched; other errors come back unchanged.
+func TestLowerLayerFlagErrors(t *testing.T) {
+	_, noHelm := chart.Render(context.Background(), nil, chart.RenderOptions{Helm: filepath.Join(t.TempDir(), "helm")})
+	_, badImage := digests.ParseExtra("a.b.c=x:1")
+	taken := &digests.TakenError{Ref: "docker.io/library/x:2", Key: "extra.x", By: "docker.io/library/x:1"}
+	base := &delta.BaseError{Path: "inv.json", Err: fmt.Errorf("open inv.json: %w", os.ErrNotExist)}
+	for _, tc := range []struct {
+		name  string
+		fn    func(error) error
+		err   error  // the lower layer's
+		match error  // what the result must still match
+		want  string // the result's whole text
+	}{
+		{"trusted root not fetched", trustedRootError, fmt.Errorf("%w: fetching it over TUF from https://tuf.example: timeout", provenance.ErrTrustedRootFetch),
+			provenance.ErrTrustedRoot, "sigstore trusted root: fetching it over TUF from https://tuf.example: timeout; give --trusted-root FILE"},
+		{"no helm binary", helmError, noHelm, chart.ErrNoHelm, noHelm.Error() + ": install helm, or name it with --helm BINARY"},
+		{"a bad --image", imageError, badImage, digests.ErrInvalidList, "--image " + badImage.Error()},
+		{"an --image of a name taken", imageError, fmt.Errorf("create: %w", taken), digests.ErrInvalidList,
+			"--image docker.io/library/x:2: invalid image list: extra.x is taken by --image docker.io/library/x:1: name it with --image COMPONENT.CONTAINER=docker.io/library/x:2"},
+		{"a --since not there", sinceError, base, os.ErrNotExist, "--since: open inv.json: file does not exist"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.fn(tc.err)
+			if !errors.Is(got, tc.match) || got.Error() != tc.want {
+				t.Errorf("got %q, want %q (matching %v)", got, tc.want, tc.match)
+			}
+			other := fmt.Errorf("%w: unreadable", provenance.ErrTrustedRoot)
+			if got := tc.fn(other); got != other {
+				t.Errorf("another error: %v, want it unchanged", got)
+			}
+		})
 	}
 }

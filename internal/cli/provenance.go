@@ -90,7 +90,7 @@ func createProvenance(c *cli.Context, e *env) (*mirror.Provenance, error) {
 		out.TrustedRootName = c.String("trusted-root")
 	case p.NeedsTrustedRoot():
 		if tr, err = provenance.FetchTrustedRoot(c.Context); err != nil {
-			return nil, err
+			return nil, trustedRootError(err)
 		}
 		out.TrustedRootName = "trusted_root.json"
 		fmt.Fprintf(e.stderr, "fetched the Sigstore trusted root over TUF (sha256 %s)\n", shortSum(tr.JSON))

@@ -3,7 +3,6 @@ package delta
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,7 +17,7 @@ import (
 // (see Inventory). It returns the base's record for the new bundle, the test of what it has and,
 // for a bundle, the bundle itself, open (its manifests and configs serve the new one's
 // resolution: oci.WithLocal); the caller closes it. open opens a bundle (the caller's trusted
-// open: archive.Find, then Set.Open).
+// open: archive.Find, then Set.Open). Its errors are *BaseError.
 func LoadBase(path string, open func(path string) (*archive.Bundle, error)) (*archive.Base, func(digest string) bool, *archive.Bundle, error) {
 	have := map[string]bool{}
 	base := &archive.Base{Name: filepath.Base(path)}
@@ -26,7 +25,7 @@ func LoadBase(path string, open func(path string) (*archive.Bundle, error)) (*ar
 	if strings.HasSuffix(path, ".tar.zst") {
 		var err error
 		if b, err = open(path); err != nil {
-			return nil, nil, nil, fmt.Errorf("--since: %w", err)
+			return nil, nil, nil, &BaseError{Path: path, Err: err}
 		}
 		m := b.Manifest()
 		for _, bl := range append(append([]archive.Blob{}, m.Blobs...), m.External...) {
@@ -44,7 +43,7 @@ func LoadBase(path string, open func(path string) (*archive.Bundle, error)) (*ar
 	} else {
 		inv, err := ReadInventory(path)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("--since: %w", err)
+			return nil, nil, nil, &BaseError{Path: path, Err: err}
 		}
 		for _, d := range append(append([]string{}, inv.Blobs...), inv.Manifests...) {
 			have[d] = true
@@ -62,7 +61,7 @@ func LoadBase(path string, open func(path string) (*archive.Bundle, error)) (*ar
 		if b != nil {
 			b.Close()
 		}
-		return nil, nil, nil, fmt.Errorf("--since: %w", err)
+		return nil, nil, nil, &BaseError{Path: path, Err: err}
 	}
 	base.Digest = sum
 	return base, func(d string) bool { return have[d] }, b, nil

@@ -71,8 +71,8 @@ func TestLoadBaseInventory(t *testing.T) {
 	}
 }
 
-// TestLoadBaseRefuses: a missing or bad inventory, and a bundle that does not open, are errors
-// that say --since.
+// TestLoadBaseRefuses: a missing or bad inventory, and a bundle that does not open, are
+// *BaseError naming the base, with the cause.
 func TestLoadBaseRefuses(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.json")
@@ -88,8 +88,9 @@ func TestLoadBaseRefuses(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, _, _, err := LoadBase(c.path, func(string) (*archive.Bundle, error) { return nil, errNoBundle })
-			if !errors.Is(err, c.want) || !strings.HasPrefix(err.Error(), "--since: ") {
-				t.Fatalf("got %v, want --since: ... %v", err, c.want)
+			var be *BaseError
+			if !errors.Is(err, c.want) || !errors.As(err, &be) || be.Path != c.path || strings.Contains(err.Error(), "--since") {
+				t.Fatalf("got %v, want a *BaseError of %s wrapping %v (the flag is the command line's to name)", err, c.path, c.want)
 			}
 		})
 	}

@@ -2,7 +2,6 @@ package delta
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -13,9 +12,6 @@ import (
 
 // InventoryMediaType identifies an inventory file.
 const InventoryMediaType = "application/vnd.element.ess.inventory.v1+json"
-
-// ErrBadInventory is wrapped when an inventory file is not one this version reads.
-var ErrBadInventory = errors.New("not a valid inventory file")
 
 // Inventory records what a registry holds for some repositories: every tag, and every manifest
 // and blob digest reachable from them. It is made on the air-gapped side (unbundle inventory)

@@ -60,3 +60,38 @@ func (e *ListError) Error() string {
 }
 
 func (e *ListError) Unwrap() error { return e.Err }
+
+// ExtraError is an image given one by one (ParseExtra) that cannot be used: the command line
+// names the flag it came from. Its text is `"SPEC": ERR[: MSG]`.
+type ExtraError struct {
+	Spec string // as given: REFERENCE or COMPONENT.CONTAINER=REFERENCE
+	Err  error  // what it matches: ErrInvalidList, or imageref's error for a bad reference
+	Msg  string // what is wrong, when Err does not say it all; "" otherwise
+}
+
+func (e *ExtraError) Error() string {
+	if e.Msg == "" {
+		return fmt.Sprintf("%q: %v", e.Spec, e.Err)
+	}
+	return fmt.Sprintf("%q: %v: %s", e.Spec, e.Err, e.Msg)
+}
+
+func (e *ExtraError) Unwrap() error { return e.Err }
+
+// TakenError is an image given one by one whose name (AddExtra) another image has already:
+// the operator names it with COMPONENT.CONTAINER=REFERENCE. It matches ErrInvalidList.
+type TakenError struct {
+	Ref string // the image's reference
+	Key string // the name taken: component.container
+	By  string // the reference of the other image given one by one that has it; "" for the image list
+}
+
+func (e *TakenError) Error() string {
+	by := "the image list"
+	if e.By != "" {
+		by = e.By
+	}
+	return fmt.Sprintf("%s: %v: %s is taken by %s", e.Ref, ErrInvalidList, e.Key, by)
+}
+
+func (e *TakenError) Unwrap() error { return ErrInvalidList }

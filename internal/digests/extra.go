@@ -1,7 +1,6 @@
 package digests
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -15,11 +14,11 @@ const ExtraComponent = "extra"
 
 var nameChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 
-// ParseExtra reads one --image: a reference as `docker pull` takes it (postgres:17,
+// ParseExtra reads one image given one by one: a reference as `docker pull` takes it (postgres:17,
 // quay.io/jetstack/cert-manager-controller:v1.15.0, HOST/PATH@sha256:...), named
 // extra.<last path element> (characters other than letters, digits, '_' and '-' as '_'), or
 // COMPONENT.CONTAINER=REFERENCE to name it. The reference is read as Docker reads it
-// (imageref.Parse): no tag and no digest is the tag latest.
+// (imageref.Parse): no tag and no digest is the tag latest. Its errors are *ExtraError.
 func ParseExtra(spec string) (Image, error) {
 	key, ref, named := strings.Cut(spec, "=")
 	if !named {
@@ -27,40 +26,41 @@ func ParseExtra(spec string) (Image, error) {
 	}
 	r, err := imageref.Parse(ref)
 	if err != nil {
-		return Image{}, fmt.Errorf("--image %q: %w", spec, err)
+		return Image{}, &ExtraError{Spec: spec, Err: err}
 	}
 	img := Image{Component: ExtraComponent, Container: nameChars.ReplaceAllString(r.Path[strings.LastIndex(r.Path, "/")+1:], "_"),
 		Server: r.Server, Path: r.Path, Tag: r.Tag, Digest: r.Digest}
 	if named {
 		comp, cont, ok := strings.Cut(key, ".")
 		if !ok || checkName("component", comp) != "" || checkName("container", cont) != "" {
-			return Image{}, fmt.Errorf("--image %q: %w: want COMPONENT.CONTAINER=REFERENCE, names of letters, digits, '_' and '-'", spec, ErrInvalidList)
+			return Image{}, &ExtraError{Spec: spec, Err: ErrInvalidList, Msg: "want COMPONENT.CONTAINER=REFERENCE, names of letters, digits, '_' and '-'"}
 		}
 		img.Component, img.Container = comp, cont
 	}
 	for _, p := range checkImage(img) {
-		return Image{}, fmt.Errorf("--image %q: %w: %s", spec, ErrInvalidList, p.msg)
+		return Image{}, &ExtraError{Spec: spec, Err: ErrInvalidList, Msg: p.msg}
 	}
 	return img, nil
 }
 
 // AddExtra returns l (which may be nil) with the extra images added, sorted as Parse sorts.
-// Two entries of one key are refused, naming both: name one with COMPONENT.CONTAINER=REFERENCE.
+// Two entries of one key are refused, naming both (*TakenError): name one with
+// COMPONENT.CONTAINER=REFERENCE.
 func AddExtra(l *List, extra []Image) (*List, error) {
 	out := &List{}
 	if l != nil {
 		out.File = l.File
 		out.Images = append(out.Images, l.Images...)
 	}
-	where := map[string]string{}
+	where := map[string]string{} // the reference of the extra image with the key; "" for the list
 	for _, im := range out.Images {
-		where[im.Key()] = "the image list"
+		where[im.Key()] = ""
 	}
 	for _, im := range extra {
 		if w, ok := where[im.Key()]; ok {
-			return nil, fmt.Errorf("--image %s: %w: %s is taken by %s: name it with --image COMPONENT.CONTAINER=%s", im.Ref(), ErrInvalidList, im.Key(), w, im.Ref())
+			return nil, &TakenError{Ref: im.Ref(), Key: im.Key(), By: w}
 		}
-		where[im.Key()] = "--image " + im.Ref()
+		where[im.Key()] = im.Ref()
 		out.Images = append(out.Images, im)
 	}
 	sortImages(out.Images)

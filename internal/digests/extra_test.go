@@ -2,6 +2,7 @@ package digests
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -20,9 +21,13 @@ func TestParseExtra(t *testing.T) {
 			t.Errorf("ParseExtra(%q) = %s=%s, %v; want %s", spec, im.Key(), im.Ref(), err, want)
 		}
 	}
-	for _, bad := range []string{"", "UPPER:1", "a=postgres", "a.b.c=postgres", "x y=postgres", "https://ghcr.io/x"} {
-		if _, err := ParseExtra(bad); err == nil {
-			t.Errorf("ParseExtra(%q) accepted", bad)
+	for bad, invalidList := range map[string]bool{"": false, "UPPER:1": false, "a=postgres": true, "a.b.c=postgres": true,
+		"x y=postgres": true, "https://ghcr.io/x": false, "a.b=postgres:1@sha256:0": false} {
+		_, err := ParseExtra(bad)
+		var xe *ExtraError
+		if !errors.As(err, &xe) || xe.Spec != bad || errors.Is(err, ErrInvalidList) != invalidList ||
+			!strings.HasPrefix(err.Error(), strconv.Quote(bad)+": ") || strings.Contains(err.Error(), "--image") {
+			t.Errorf("ParseExtra(%q) = %v, want an *ExtraError naming it (ErrInvalidList: %v), no flag", bad, err, invalidList)
 		}
 	}
 }
@@ -38,12 +43,15 @@ func TestAddExtra(t *testing.T) {
 		t.Fatalf("AddExtra: %v, %+v", err, got)
 	}
 	rd, _ := ParseExtra("redis:8")
-	if _, err := AddExtra(l, []Image{rd}); !errors.Is(err, ErrInvalidList) || !strings.Contains(err.Error(), "extra.redis is taken by the image list") {
+	var te *TakenError
+	if _, err := AddExtra(l, []Image{rd}); !errors.Is(err, ErrInvalidList) || !errors.As(err, &te) || te.By != "" ||
+		err.Error() != "docker.io/library/redis:8: invalid image list: extra.redis is taken by the image list" {
 		t.Errorf("a key of the list: %v", err)
 	}
 	a, _ := ParseExtra("a.io/x/postgres:1")
-	if _, err := AddExtra(nil, []Image{pg, a}); err == nil || !strings.Contains(err.Error(), "COMPONENT.CONTAINER=a.io/x/postgres:1") {
-		t.Errorf("two extras of one name: %v", err)
+	if _, err := AddExtra(nil, []Image{pg, a}); !errors.As(err, &te) || te.Ref != "a.io/x/postgres:1" || te.Key != "extra.postgres" ||
+		te.By != "docker.io/library/postgres:17" || strings.Contains(err.Error(), "--image") {
+		t.Errorf("two extras of one name: %v, want a *TakenError naming both, no flag", err)
 	}
 	if got, err := AddExtra(nil, []Image{pg}); err != nil || len(got.Images) != 1 {
 		t.Errorf("extras alone: %v", err)

@@ -40,7 +40,8 @@ func ParseTrustedRoot(name string, data []byte) (*TrustedRoot, error) {
 
 // FetchTrustedRoot fetches the public-good Sigstore instance's trusted_root.json over TUF
 // (sigstore-go's client, its embedded TUF root, the cache in ~/.sigstore/root), as cosign
-// does: for the connected side only. It gives up when ctx ends or after two minutes.
+// does: for the connected side only. It gives up when ctx ends or after two minutes; an
+// error fetching it wraps ErrTrustedRootFetch.
 func FetchTrustedRoot(ctx context.Context) (*TrustedRoot, error) {
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
@@ -60,10 +61,10 @@ func FetchTrustedRoot(ctx context.Context) (*TrustedRoot, error) {
 	}()
 	select {
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: fetching it over TUF from %s: %v; give --trusted-root FILE", ErrTrustedRoot, tuf.DefaultMirror, ctx.Err())
+		return nil, fmt.Errorf("%w: fetching it over TUF from %s: %v", ErrTrustedRootFetch, tuf.DefaultMirror, ctx.Err())
 	case a := <-done:
 		if a.err != nil {
-			return nil, fmt.Errorf("%w: fetching it over TUF from %s: %v; give --trusted-root FILE", ErrTrustedRoot, tuf.DefaultMirror, a.err)
+			return nil, fmt.Errorf("%w: fetching it over TUF from %s: %v", ErrTrustedRootFetch, tuf.DefaultMirror, a.err)
 		}
 		return ParseTrustedRoot(tuf.DefaultMirror+"/trusted_root.json", a.data)
 	}
