@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/graph"
 	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/mirror"
@@ -243,7 +245,7 @@ func verifyCommand(e *env) *cli.Command {
 			err = withProgress(e, "verify", func(m *progress.Meter) error {
 				m.SetTotal(setBytes(s))
 				var err error
-				res, err = archive.VerifySet(c.Context, s, m)
+				res, err = trust.VerifySet(c.Context, s, m)
 				return err
 			})
 			if res != nil && len(res.Bad) > 0 {
@@ -252,7 +254,7 @@ func verifyCommand(e *env) *cli.Command {
 					fmt.Fprintf(e.stderr, "BAD %s%s: %v\n", bad.Name, usedBy(users, bad.Digest), bad.Err)
 				}
 			}
-			var pe *archive.PartsError
+			var pe *parts.Error
 			if errors.As(err, &pe) {
 				printBadParts(e, pe.Bad)
 				if res == nil {
@@ -270,7 +272,7 @@ func verifyCommand(e *env) *cli.Command {
 				res.SHA256 = s.Sums.SHA256
 			}
 			took := time.Since(start).Round(time.Millisecond)
-			b, err := archive.OpenSet(s) // once, for the provenance check and the partial notice
+			b, err := trust.OpenSet(s) // once, for the provenance check and the partial notice
 			if err != nil {
 				return err
 			}
@@ -296,11 +298,11 @@ func verifyCommand(e *env) *cli.Command {
 
 // mergeParts puts the parts found bad into the list of every part (bad ones alone when the
 // list is empty).
-func mergeParts(all, bad []archive.PartStatus) []archive.PartStatus {
+func mergeParts(all, bad []parts.Status) []parts.Status {
 	if len(all) == 0 {
 		return bad
 	}
-	byName := map[string]archive.PartStatus{}
+	byName := map[string]parts.Status{}
 	for _, b := range bad {
 		byName[b.Name] = b
 	}
@@ -313,7 +315,7 @@ func mergeParts(all, bad []archive.PartStatus) []archive.PartStatus {
 }
 
 // setBytes is how many bytes verifying the bundle reads, for the progress bar.
-func setBytes(s *archive.Set) int64 {
+func setBytes(s *trust.Set) int64 {
 	if s.Sums != nil && s.Sums.Split() {
 		return s.Sums.Size + int64(len(s.Sums.Parity))*s.Sums.PartSize
 	}
@@ -324,7 +326,7 @@ func setBytes(s *archive.Set) int64 {
 }
 
 // signatureSummary is verify's last word on who made the bundle.
-func signatureSummary(s *archive.Set) string {
+func signatureSummary(s *trust.Set) string {
 	switch {
 	case s.Signature != nil:
 		return trustLine(s) + "; signature checked"
@@ -335,8 +337,8 @@ func signatureSummary(s *archive.Set) string {
 }
 
 // blobUsers maps blob digests to the containers using them; best effort (for messages).
-func blobUsers(ctx context.Context, s *archive.Set) map[string][]string {
-	b, err := archive.OpenSet(s)
+func blobUsers(ctx context.Context, s *trust.Set) map[string][]string {
+	b, err := trust.OpenSet(s)
 	if err != nil {
 		return nil
 	}

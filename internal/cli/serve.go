@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/serve"
 	"github.com/urfave/cli/v2"
@@ -87,7 +88,7 @@ func serveCommand(e *env) *cli.Command {
 					return err
 				}
 				bundles = append(bundles, b)
-				names = append(names, b.Set().Name)
+				names = append(names, trust.SetOf(b).Name)
 			}
 			reg, err := serve.New(c.Context, bundles, opts...)
 			if err != nil {
