@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/cli"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 )
@@ -15,7 +16,7 @@ import (
 // corruptLargestLayer copies the bundle and flips one byte in the middle of its largest layer.
 func corruptLargestLayer(t *testing.T, bundle string) (string, archive.Blob) {
 	t.Helper()
-	b, err := archive.Open(bundle)
+	b, err := trust.Open(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/cli"
 	"github.com/element-hq/ess-airgap/internal/digests"
 )
@@ -46,7 +46,7 @@ func TestTagsResolvedAndSelection(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Fatal("the same input gave two different bundles")
 	}
-	bun, err := archive.Open(one)
+	bun, err := trust.Open(one)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/cli"
 	"github.com/element-hq/ess-airgap/internal/report"
 )
@@ -83,7 +83,7 @@ func TestCarryFiles(t *testing.T) {
 	}
 
 	// a damaged file entry: extract fails and writes nothing
-	b, err := archive.Open(bundle)
+	b, err := trust.Open(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
 	"github.com/element-hq/ess-airgap/internal/manifest"
@@ -80,7 +81,7 @@ func TestReferrersCarried(t *testing.T) {
 			up := newSignedUpstream(t, api)
 			bundle := filepath.Join(t.TempDir(), "signed.tar.zst")
 			out := must(t, runCmd("bundle", nil, "create", "--images", up.list, "--output", bundle, "--referrers")).stdout
-			b, err := archive.Open(bundle)
+			b, err := trust.Open(bundle)
 			if err != nil {
 				t.Fatal(err)
 			}

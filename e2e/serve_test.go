@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/serve"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
@@ -151,7 +152,7 @@ func TestServeAPI(t *testing.T) {
 	up := newSignedUpstream(t, false)
 	bundle := filepath.Join(t.TempDir(), "signed.tar.zst")
 	must(t, runCmd("bundle", nil, "create", "--images", up.list, "--output", bundle, "--referrers"))
-	b, err := archive.Open(bundle)
+	b, err := trust.Open(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +306,7 @@ func TestServeCorruptBlob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := archive.Open(w.bundle)
+	b, err := trust.Open(w.bundle)
 	if err != nil {
 		t.Fatal(err)
 	}

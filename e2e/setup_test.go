@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 )
@@ -179,7 +180,7 @@ func must(t *testing.T, r result) result {
 
 func mustOpenManifest(t *testing.T, path string) *archive.Manifest {
 	t.Helper()
-	b, err := archive.Open(path)
+	b, err := trust.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

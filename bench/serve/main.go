@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
@@ -187,7 +188,7 @@ func (b *bench) prepare(ctx context.Context) error {
 	if out, err := exec.CommandContext(ctx, filepath.Join(bin, "bundle"), "create", "--images", list, "--output", b.bundle).CombinedOutput(); err != nil {
 		return fmt.Errorf("bundle create: %v\n%s", err, out)
 	}
-	ab, err := archive.Open(b.bundle)
+	ab, err := trust.Open(b.bundle)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
 )
 
 // A Writer saves its progress beside the unfinished bundle, in NAME.partial.sum, every
@@ -52,7 +54,7 @@ type checkpoint struct {
 	Offset  int64  `json:"offset"` // the file's first Offset bytes...
 	State   []byte `json:"state"`  // ...hash to this sha256 state (encoding.BinaryMarshaler)
 	// Parts, for a bundle in parts, is the state of the parts' hashes at Offset.
-	Parts   *partHasherState        `json:"parts,omitempty"`
+	Parts   *parts.HasherState      `json:"parts,omitempty"`
 	Entries map[string]*entryRecord `json:"entries,omitempty"` // layers, by entry name
 }
 
@@ -156,8 +158,8 @@ func (w *Writer) saveCheckpoint() {
 
 // loadCheckpoint reads the checkpoint of this very layout: the layer records, and the file's
 // hash (and its parts') up to an offset; else no records, new hashes and offset 0.
-func (w *Writer) loadCheckpoint() (hash.Hash, *partHasher, int64, map[string]*entryRecord) {
-	fresh := func() (hash.Hash, *partHasher, int64, map[string]*entryRecord) {
+func (w *Writer) loadCheckpoint() (hash.Hash, *parts.Hasher, int64, map[string]*entryRecord) {
+	fresh := func() (hash.Hash, *parts.Hasher, int64, map[string]*entryRecord) {
 		return sha256.New(), w.newPartHasher(), 0, nil
 	}
 	data, err := os.ReadFile(w.checkpointPath())
@@ -188,7 +190,7 @@ func (w *Writer) loadCheckpoint() (hash.Hash, *partHasher, int64, map[string]*en
 	}
 	h, ph := sha256.New(), w.newPartHasher()
 	if c.Offset <= 0 || c.Offset > w.size || h.(encoding.BinaryUnmarshaler).UnmarshalBinary(c.State) != nil ||
-		(ph != nil && (c.Parts == nil || c.Parts.Off != c.Offset || ph.restore(c.Parts) != nil)) {
+		(ph != nil && (c.Parts == nil || c.Parts.Off != c.Offset || ph.Restore(c.Parts) != nil)) {
 		return sha256.New(), w.newPartHasher(), 0, c.Entries
 	}
 	return h, ph, c.Offset, c.Entries
@@ -200,7 +202,7 @@ func (w *Writer) loadCheckpoint() (hash.Hash, *partHasher, int64, map[string]*en
 // finds the file as the checkpoint says pulls the rest of the layers and nothing more. False
 // when there is no unfinished bundle, or no checkpoint of it that can be read.
 func Checkpointed(path string) (complete, partial int64, ok bool) {
-	b, err := Open(path + ".partial")
+	b, err := openPath(path + ".partial")
 	if err != nil {
 		return 0, 0, false
 	}

@@ -43,7 +43,7 @@ func commitAndCheck(t *testing.T, w *Writer, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := Verify(context.Background(), path, nil); err != nil || len(res.Bad) != 0 {
+	if res, err := verifyPath(context.Background(), path, nil); err != nil || len(res.Bad) != 0 {
 		t.Fatalf("Verify = %+v, %v", res, err)
 	}
 	var joined []byte
@@ -254,7 +254,7 @@ func TestResumeTakesUp(t *testing.T) {
 // flipAt flips a byte of the named entry's frame in NAME.partial, off bytes into its data.
 func flipAt(t *testing.T, path, name string, off int64) {
 	t.Helper()
-	b, err := Open(path + ".partial")
+	b, err := openPath(path + ".partial")
 	if err != nil {
 		t.Fatal(err)
 	}

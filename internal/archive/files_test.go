@@ -64,7 +64,7 @@ func TestPlainFiles(t *testing.T) {
 	bin := bytes.Repeat([]byte("\x7fELF binary "), 30000)
 	files := map[string][]byte{"unbundle-linux-amd64": bin, "values.yaml": []byte("server: x\n")}
 	path := plainFileBundle(t, dir, files, map[string]bool{"unbundle-linux-amd64": true}, nil)
-	b, err := Open(path)
+	b, err := openPath(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestPlainFiles(t *testing.T) {
 		t.Errorf("manifest files: %+v", b.Manifest().Files)
 	}
 	b.Close()
-	if res, err := Verify(context.Background(), path, nil); err != nil || len(res.Bad) != 0 {
+	if res, err := verifyPath(context.Background(), path, nil); err != nil || len(res.Bad) != 0 {
 		t.Fatalf("Verify: %+v %v", res, err)
 	}
 	out := t.TempDir()
@@ -103,7 +103,7 @@ func TestPlainFiles(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := plainFileBundle(t, t.TempDir(), map[string][]byte{"a.txt": []byte("a"), "b.txt": []byte("b")}, nil, edit)
-			if _, err := Open(p); !errors.Is(err, ErrCorrupt) {
+			if _, err := openPath(p); !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("Open: %v, want ErrCorrupt", err)
 			}
 		})

@@ -9,6 +9,8 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
 )
 
 // The file's sha256 (and, in parts, each part's) is taken over the file in order, beside the
@@ -39,25 +41,25 @@ const helpLag = 256 << 20
 // fileHasher is the state of the file's hash. Guarded by mu, which is taken before Writer.mu.
 type fileHasher struct {
 	mu    sync.Mutex
-	f     *files // the file, as Create opened it (Close closes it: reads then fail)
+	f     *parts.Store // the file, as Create opened it (Close closes it: reads then fail)
 	sum   hash.Hash
-	ph    *partHasher  // nil for one file
-	dst   io.Writer    // sum, or sum and ph
-	pos   int64        // the file's first pos bytes are hashed
-	at    atomic.Int64 // pos, for the writers to read without the lock
-	floor int64        // where this run's hash began: it never goes back before it
-	entry int          // the entry pos lies in; len(Entries) past the last
+	ph    *parts.Hasher // nil for one file
+	dst   io.Writer     // sum, or sum and ph
+	pos   int64         // the file's first pos bytes are hashed
+	at    atomic.Int64  // pos, for the writers to read without the lock
+	floor int64         // where this run's hash began: it never goes back before it
+	entry int           // the entry pos lies in; len(Entries) past the last
 	// back is the rollback point of the entry pos lies in, when that entry is not complete:
 	// the offset and the states there.
 	back     int64
 	backSum  []byte
-	backPart *partHasherState
+	backPart *parts.HasherState
 	buf      []byte
 	err      error         // sticky: a read of the file failed
 	kick     chan struct{} // the hash moved on: more to write back (writebacks)
 }
 
-func newFileHasher(f *files, sum hash.Hash, ph *partHasher, from int64) *fileHasher {
+func newFileHasher(f *parts.Store, sum hash.Hash, ph *parts.Hasher, from int64) *fileHasher {
 	hs := &fileHasher{f: f, sum: sum, ph: ph, dst: sum, pos: from, floor: from, back: -1, buf: make([]byte, hashPiece),
 		kick: make(chan struct{}, 1)}
 	hs.at.Store(from)
@@ -135,9 +137,9 @@ func (hs *fileHasher) keepBack() error {
 	if err != nil {
 		return err
 	}
-	var ps *partHasherState
+	var ps *parts.HasherState
 	if hs.ph != nil {
-		if ps, err = hs.ph.state(); err != nil {
+		if ps, err = hs.ph.State(); err != nil {
 			return err
 		}
 	}
@@ -162,7 +164,7 @@ func (w *Writer) rollback(i int, keptEnd int64) {
 		return
 	}
 	if hs.ph != nil {
-		if err := hs.ph.restore(hs.backPart); err != nil {
+		if err := hs.ph.Restore(hs.backPart); err != nil {
 			hs.err = err
 			return
 		}
@@ -174,13 +176,13 @@ func (w *Writer) rollback(i int, keptEnd int64) {
 // safePoint returns a position of the hash before which every byte is final (Create's, or of
 // complete entries), and the states there: what a checkpoint may record. The caller holds hs.mu
 // and mu.
-func (w *Writer) safePoint() (off int64, sum []byte, part *partHasherState, err error) {
+func (w *Writer) safePoint() (off int64, sum []byte, part *parts.HasherState, err error) {
 	hs := w.hs
 	if i := hs.entry; i < len(w.tab.Entries) && !w.done[i] && hs.pos > w.rollbackPoint(i) {
 		return hs.back, hs.backSum, hs.backPart, nil
 	}
 	if sum, err = hs.sum.(encoding.BinaryMarshaler).MarshalBinary(); err == nil && hs.ph != nil {
-		part, err = hs.ph.state()
+		part, err = hs.ph.State()
 	}
 	return hs.pos, sum, part, err
 }
@@ -254,7 +256,7 @@ func (w *Writer) writebacks(stop <-chan struct{}, done chan<- struct{}) {
 		}
 		for to := hs.at.Load(); to-from >= writebackPiece || (to > from && to == w.size); to = hs.at.Load() {
 			n := min(to-from, writebackPiece)
-			hs.f.writeback(from, n)
+			hs.f.Writeback(from, n)
 			from += n
 			select {
 			case <-stop:
@@ -274,11 +276,11 @@ func (w *Writer) finishHash() {
 	hs.mu.Lock()
 	res := hashResult{sum: hex.EncodeToString(hs.sum.Sum(nil))}
 	if hs.ph != nil {
-		res.parts = hs.ph.sums()
+		res.parts = hs.ph.Sums()
 	}
 	hs.mu.Unlock()
 	if w.parity > 0 {
-		res.parity, res.err = w.writeParity(hs.f)
+		res.parity, res.err = parts.WriteParity(hs.f, w.path+".partial", w.parity, w.isClosed)
 	}
 	w.hashed <- res
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
 )
 
 // Option configures Create.
@@ -16,21 +18,18 @@ func WithParts(size int64, parity int) Option {
 	return func(w *Writer) { w.partSize, w.parity = size, parity }
 }
 
-// maxShards is the most data and parity parts Reed-Solomon over GF(2^8) takes.
-const maxShards = 256
-
 // checkParts checks the options against the bundle's size, once it is laid out.
 func (w *Writer) checkParts() error {
-	n := dataParts(w.size, w.partSize)
+	n := parts.Count(w.size, w.partSize)
 	switch {
 	case w.partSize < 0 || w.parity < 0:
 		return fmt.Errorf("bundle parts: size %d and parity %d must not be negative", w.partSize, w.parity)
 	case w.parity > 0 && w.partSize == 0:
 		return errors.New("bundle parts: parity parts need the bundle in parts")
-	case n > maxDataParts:
-		return fmt.Errorf("bundle of %d bytes in parts of %d bytes: %d parts, at most %d: choose a larger part size", w.size, w.partSize, n, maxDataParts)
-	case w.parity > 0 && n+w.parity > maxShards:
-		return fmt.Errorf("bundle of %d bytes in parts of %d bytes: %d parts and %d parity parts, at most %d in all: choose a larger part size", w.size, w.partSize, n, w.parity, maxShards)
+	case n > parts.MaxData:
+		return fmt.Errorf("bundle of %d bytes in parts of %d bytes: %d parts, at most %d: choose a larger part size", w.size, w.partSize, n, parts.MaxData)
+	case w.parity > 0 && n+w.parity > parts.MaxShards:
+		return fmt.Errorf("bundle of %d bytes in parts of %d bytes: %d parts and %d parity parts, at most %d in all: choose a larger part size", w.size, w.partSize, n, w.parity, parts.MaxShards)
 	}
 	return nil
 }
@@ -53,9 +52,9 @@ func (w bothWriter) Write(p []byte) (int, error) {
 }
 
 // newPartHasher hashes the parts of a bundle in parts; nil for one file.
-func (w *Writer) newPartHasher() *partHasher {
+func (w *Writer) newPartHasher() *parts.Hasher {
 	if w.partSize == 0 {
 		return nil
 	}
-	return newPartHasher(w.partSize)
+	return parts.NewHasher(w.partSize)
 }

@@ -3,18 +3,22 @@ package archive
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"sync"
 
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
 	"github.com/element-hq/ess-airgap/internal/verify"
 	"github.com/klauspost/compress/zstd"
 )
 
 // Bundle is an open bundle file, read at random through its offset table. Every read is
 // verified against the digest and size the manifest declares. Safe for concurrent use.
+//
+// A bundle on disk is opened through package trust (trust.Find, then Set.Open), the one door
+// that checks its checksum file and signature first; NewReader reads the bytes of one that is
+// not a file of its own.
 type Bundle struct {
 	f        io.ReaderAt
 	closer   io.Closer
@@ -22,82 +26,23 @@ type Bundle struct {
 	tab      *table
 	byName   map[string]entry
 	manifest *Manifest
-	set      *Set // the files it was opened from; nil for NewReader
+	origin   any // what it was opened from (From); nil for NewReader alone
 
 	mu     sync.Mutex
 	decs   []*zstd.Decoder // idle decoders
 	closed bool
 }
 
-// Open opens the bundle at path (the bundle file, or any part of a bundle in parts: see Find),
-// with no signature required: it reads the footer and the offset table at the end, then the
-// manifest at the start, and checks that they agree (every listed blob has an entry of the
-// same size, every entry is listed). It does not read the blobs: see Verify.
-func Open(path string) (*Bundle, error) {
-	s, err := Find(context.Background(), Trust{}, path)
-	if err != nil {
-		return nil, err
-	}
-	return OpenSet(s)
-}
-
-// NewReader reads a bundle of the given size from r, as Open does from a file. Close does not
-// close r.
-func NewReader(r io.ReaderAt, size int64) (*Bundle, error) { return newReader(r, size, nil) }
-
-// newReader reads a bundle from r; before the offset table is read, check (if not nil) is
-// given the footer: a signed bundle's footer must be the signed one.
-func newReader(r io.ReaderAt, size int64, check func(footer, int64) error) (*Bundle, error) {
-	f, err := readFooter(r, size)
-	if err != nil {
-		return nil, err
-	}
-	if check != nil {
-		if err := check(f, size); err != nil {
-			return nil, err
-		}
-	}
-	tab, err := readTable(r, f)
-	if err != nil {
-		return nil, err
-	}
-	b := &Bundle{f: r, size: size, tab: tab, byName: make(map[string]entry, len(tab.Entries))}
-	for _, e := range tab.Entries {
-		b.byName[e.Name] = e
-	}
-	if tab.Entries[0].Size > maxManifestSize {
-		return nil, fmt.Errorf("%w: %s declares %d bytes", ErrCorrupt, ManifestName, tab.Entries[0].Size)
-	}
-	raw, err := b.ReadFile(ManifestName)
-	if err != nil {
-		return nil, err
-	}
-	if b.manifest, err = decodeManifest(raw); err != nil {
-		return nil, err
-	}
-	want := b.manifest.expected()
-	for _, e := range tab.Entries[1:] {
-		w, ok := want[e.Name]
-		switch {
-		case !ok:
-			return nil, fmt.Errorf("%w: entry %q is not listed in the manifest", ErrCorrupt, e.Name)
-		case e.Digest != w.Digest || (w.Size >= 0 && e.Size != w.Size):
-			return nil, fmt.Errorf("%w: entry %q: offset table says %s (%d bytes), manifest says %s (%d bytes)",
-				ErrCorrupt, e.Name, e.Digest, e.Size, w.Digest, w.Size)
-		}
-		delete(want, e.Name)
-	}
-	for name := range want {
-		return nil, fmt.Errorf("%w: %s is listed in the manifest but missing from the bundle", ErrCorrupt, name)
-	}
-	return b, nil
-}
-
 // Manifest returns the bundle manifest. The caller must not modify it.
 func (b *Bundle) Manifest() *Manifest { return b.manifest }
 
-// Set is the files the bundle was opened from (nil when opened by NewReader).
-func (b *Bundle) Set() *Set { return b.set }
+// Origin is what the bundle was opened from, as NewReader's option From gave it: the
+// *trust.Set for a bundle opened through trust (trust.SetOf), nil otherwise.
+func (b *Bundle) Origin() any { return b.origin }
+
+// TableDigest is the digest of the offset table, "sha256:<hex>", as the footer records it
+// (and a signed checksum file must).
+func (b *Bundle) TableDigest() string { return b.tab.digest }
 
 // Size is the size of the bundle file in bytes.
 func (b *Bundle) Size() int64 { return b.size }
@@ -156,7 +101,7 @@ func (b *Bundle) OpenEntry(name string) (io.ReadCloser, error) {
 	return r, nil
 }
 
-// streamMin is the smallest entry read through descriptors of its own (files.stream): below
+// streamMin is the smallest entry read through descriptors of its own (parts.Store.Stream): below
 // it, an open costs more than the readahead gains.
 const streamMin = 1 << 20
 
@@ -164,8 +109,8 @@ const streamMin = 1 << 20
 // through a decoder. A large entry of a bundle on disk is read through descriptors of its own.
 func (b *Bundle) openEntry(e entry) (io.ReadCloser, error) {
 	ra, done := b.f, func() {}
-	if fs, ok := b.f.(*files); ok && e.Length >= streamMin {
-		ra, done = fs.stream(e.Offset, e.Length)
+	if st, ok := b.f.(*parts.Store); ok && e.Length >= streamMin {
+		ra, done = st.Stream(e.Offset, e.Length)
 	}
 	r, err := b.openStream(e, io.NewSectionReader(ra, e.Offset, e.Length))
 	if err != nil {

@@ -24,8 +24,8 @@ func TestNewReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if b.Size() != int64(len(data)) || b.Set() != nil || b.Manifest().Totals.Blobs != 1 {
-		t.Fatalf("size %d, set %v, manifest %+v", b.Size(), b.Set(), b.Manifest().Totals)
+	if b.Size() != int64(len(data)) || b.Origin() != nil || b.Manifest().Totals.Blobs != 1 {
+		t.Fatalf("size %d, set %v, manifest %+v", b.Size(), b.Origin(), b.Manifest().Totals)
 	}
 	for _, e := range entries {
 		got, err := b.ReadFile(e.name)
@@ -71,7 +71,7 @@ func TestNewReader(t *testing.T) {
 func TestConcurrentReads(t *testing.T) {
 	big, small := randomBytes(t, 1<<20+3), []byte("a small config blob, compressed")
 	path, _ := writeTestBundle(t, t.TempDir(), big, small)
-	b, err := Open(path)
+	b, err := openPath(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestConcurrentReads(t *testing.T) {
 // bytes or hanging; Close gives the decoders back.
 func TestReadAfterClose(t *testing.T) {
 	path, _ := writeTestBundle(t, t.TempDir(), randomBytes(t, 300<<10))
-	b, err := Open(path)
+	b, err := openPath(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestReadAfterClose(t *testing.T) {
 	if len(b.decs) != 0 {
 		t.Fatalf("%d decoders kept after Close", len(b.decs))
 	}
-	if _, err := Verify(context.Background(), path, nil); err != nil {
+	if _, err := verifyPath(context.Background(), path, nil); err != nil {
 		t.Fatalf("the file itself is fine: %v", err)
 	}
 }

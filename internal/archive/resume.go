@@ -221,7 +221,7 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // left, if there is one that can be read: a rerun that keeps its creation time lays the file
 // out the same way and resumes it in place.
 func Unfinished(path string) (*Manifest, bool) {
-	b, err := Open(path + ".partial")
+	b, err := openPath(path + ".partial")
 	if err != nil {
 		return nil, false
 	}

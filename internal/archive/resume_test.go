@@ -128,7 +128,7 @@ func TestResumeHalfWritten(t *testing.T) {
 			if _, err := w.Commit(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			if res, err := Verify(context.Background(), path, nil); err != nil || len(res.Bad) != 0 {
+			if res, err := verifyPath(context.Background(), path, nil); err != nil || len(res.Bad) != 0 {
 				t.Fatalf("Verify = %+v, %v", res, err)
 			}
 		})
@@ -203,7 +203,7 @@ func TestCraftedEmptyBlocks(t *testing.T) {
 	dir := t.TempDir()
 	path, entries := writeTestBundle(t, dir, big)
 	name := entries[3].name
-	b, err := Open(path)
+	b, err := openPath(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestCraftedEmptyBlocks(t *testing.T) {
 		}
 		start := time.Now()
 		// Open and list: the manifest and the table are intact.
-		cb, err := Open(crafted)
+		cb, err := openPath(crafted)
 		if err != nil {
 			t.Fatalf("open: %v", err)
 		}
@@ -238,7 +238,7 @@ func TestCraftedEmptyBlocks(t *testing.T) {
 		}
 		cb.Close()
 		// The one pass of verify.
-		res, err := Verify(context.Background(), crafted, nil)
+		res, err := verifyPath(context.Background(), crafted, nil)
 		if err != nil || len(res.Bad) != 1 || !errors.Is(res.Bad[0], ErrCorrupt) {
 			t.Fatalf("keepLast %v: Verify = %+v, %v", keepLast, res, err)
 		}
@@ -280,7 +280,7 @@ func TestOverlongFrameRefused(t *testing.T) {
 	f.Write(h[:])
 	f.Write(tarball.Bytes())
 	es[3].frame = f.Bytes()
-	_, err := Open(craft(t, es))
+	_, err := openPath(craft(t, es))
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "more than any encoder writes") {
 		t.Fatalf("Open = %v", err)
 	}
@@ -301,7 +301,7 @@ func TestResumeCheckpoint(t *testing.T) {
 	}{
 		{"kept", func(*testing.T, string) {}, true},
 		{"damaged since", func(t *testing.T, path string) {
-			old, err := Open(path + ".partial")
+			old, err := openPath(path + ".partial")
 			if err != nil {
 				t.Fatal(err)
 			}

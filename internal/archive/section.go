@@ -3,6 +3,8 @@ package archive
 import (
 	"fmt"
 	"io"
+
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
 )
 
 // OpenBlobRange returns a reader of n bytes of the blob with the given digest, from offset
@@ -10,7 +12,7 @@ import (
 // other entry decoded from its start. The bytes are not verified against the digest (a part of
 // a blob cannot be): callers hand on ranges of a blob they verified whole with OpenBlob. Block
 // headers and padding are checked as in any read. A range of 1 MiB or more of a bundle on disk
-// is read through descriptors of its own, as OpenBlob reads (files.stream). The caller closes
+// is read through descriptors of its own, as OpenBlob reads (parts.Store.Stream). The caller closes
 // it.
 func (b *Bundle) OpenBlobRange(digest string, off, n int64) (io.ReadCloser, error) {
 	name := BlobName(digest)
@@ -28,8 +30,8 @@ func (b *Bundle) OpenBlobRange(digest string, off, n int64) (io.ReadCloser, erro
 		first := off / rawBlockMax
 		at := dataOff + rawHeaderLen + first*(3+rawBlockMax)
 		ra, done := b.f, func() {}
-		if fs, ok := b.f.(*files); ok && n >= streamMin {
-			ra, done = fs.stream(at, e.Offset+e.Length-at)
+		if st, ok := b.f.(*parts.Store); ok && n >= streamMin {
+			ra, done = st.Stream(at, e.Offset+e.Length-at)
 		}
 		rr := newRawReader(io.NewSectionReader(ra, at, e.Offset+e.Length-at), e.Size)
 		rr.next = first * rawBlockMax

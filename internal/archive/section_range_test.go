@@ -15,7 +15,7 @@ import (
 func TestOpenBlobRangeDamage(t *testing.T) {
 	blob := randomBytes(t, 9*rawBlockMax+100) // ten blocks, the last with padding
 	path, entries := writeTestBundle(t, t.TempDir(), blob)
-	b, err := Open(path)
+	b, err := openPath(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestOpenBlobRangeDamage(t *testing.T) {
 			data := bytes.Clone(good)
 			data[tc.at] ^= tc.value
 			os.WriteFile(path, data, 0o644)
-			b, err := Open(path)
+			b, err := openPath(path)
 			if err != nil {
 				t.Fatal(err)
 			}

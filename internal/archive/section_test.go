@@ -12,7 +12,7 @@ import (
 func TestOpenBlobRange(t *testing.T) {
 	big := randomBytes(t, 3<<20+17)
 	path, entries := writeTestBundle(t, t.TempDir(), big, []byte("a small blob, in a compressed frame"))
-	b, err := Open(path)
+	b, err := openPath(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -179,4 +180,47 @@ func TestTableCheck(t *testing.T) {
 	if err := tb.check(tb.EndOffset + 20); err != nil {
 		t.Fatalf("frames of maxFrameLen: %v", err)
 	}
+}
+
+// FuzzTable: the footer and offset table reader never panics, and a table it accepts has
+// contiguous entries with safe names ending at the table.
+func FuzzTable(f *testing.F) {
+	path, _ := writeTestBundle(f, f.TempDir(), []byte("fuzz blob"), []byte("another"))
+	valid, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	foot, err := readFooter(bytes.NewReader(valid), int64(len(valid)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(valid[foot.off+8:foot.off+foot.length], valid[foot.off:foot.off+8])
+	f.Add([]byte(`{"formatVersion":1,"entries":[{"name":"bundle.json","size":1,"offset":0,"length":1}],"endOffset":1,"endLength":1}`), []byte{})
+	f.Fuzz(func(t *testing.T, js, _ []byte) {
+		// A file of the fuzzed table behind a prefix of len(valid)'s size, with a right footer.
+		body := make([]byte, 4096)
+		tf := skippable(tableMagic, js)
+		sum := sha256.Sum256(js)
+		ft := make([]byte, footerPayload)
+		copy(ft, footerSig)
+		binary.LittleEndian.PutUint32(ft[8:], FormatVersion)
+		binary.LittleEndian.PutUint64(ft[16:], uint64(len(body)))
+		binary.LittleEndian.PutUint64(ft[24:], uint64(len(tf)))
+		copy(ft[32:], sum[:])
+		file := append(append(body, tf...), skippable(footerMagic, ft)...)
+		tab, off, err := readTail(bytes.NewReader(file), int64(len(file)))
+		if err != nil {
+			return
+		}
+		var next int64
+		for _, e := range tab.Entries {
+			if e.Offset != next || checkName(e.Name) != nil {
+				t.Fatalf("accepted entry %+v", e)
+			}
+			next += e.Length
+		}
+		if tab.EndOffset+tab.EndLength != off {
+			t.Fatalf("accepted a table that does not end at itself: %+v", tab)
+		}
+	})
 }

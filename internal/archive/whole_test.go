@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/archivetest"
 )
 
@@ -131,7 +132,7 @@ func TestHiddenContent(t *testing.T) {
 					t.Fatalf("tar -t does not show %q: %v", tt.tarSees, names)
 				}
 			}
-			res, err := archive.Verify(context.Background(), path, nil)
+			res, err := trust.Verify(context.Background(), path, nil)
 			if err == nil {
 				if len(res.Bad) == 0 {
 					t.Fatal("verify accepted it")
@@ -158,7 +159,7 @@ func checkRefusal(t *testing.T, how string, err error, entry, text string) {
 
 // readEvery opens the bundle and reads every entry the manifest lists, as list and push do.
 func readEvery(path string) error {
-	b, err := archive.Open(path)
+	b, err := trust.Open(path)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
 	"github.com/element-hq/ess-airgap/internal/atomicfile"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
@@ -37,7 +38,7 @@ type Entry struct {
 // is NAME.partial until Commit syncs it, renames it to NAME and writes NAME.sha256 beside it;
 // a bundle that was not committed never looks complete. With WithParts the file is written as
 // its parts, NAME.partial.001, ... (renamed NAME.001, ...), and the parity parts are made at
-// the end (parity.go).
+// the end (parts.WriteParity).
 //
 // The file's sha256 is taken in order beside the writes, over the prefix of the file that is
 // written (hasher.go), and the write-back of what it hashed to the disk is started as it goes,
@@ -46,7 +47,7 @@ type Entry struct {
 // The caller ends every Writer with Commit or Close, which stop its goroutines.
 type Writer struct {
 	path     string
-	f        *files
+	f        *parts.Store
 	partSize int64 // 0: one file
 	parity   int
 	tab      table
@@ -94,7 +95,7 @@ type hashResult struct {
 // finds the entries it completed; one of another layout is moved to NAME.partial.prev, and
 // Resume copies from it the entries both need.
 func Create(path string, mtime time.Time, entries []Entry, opts ...Option) (*Writer, error) {
-	for _, p := range []string{sumsPath(path), sigPath(path)} {
+	for _, p := range []string{parts.SumsPath(path), parts.SigPath(path)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, err
 		}
@@ -118,7 +119,7 @@ func Create(path string, mtime time.Time, entries []Entry, opts ...Option) (*Wri
 	for _, h := range head {
 		if _, err := w.f.WriteAt(h.b, h.off); err != nil {
 			w.Close()
-			removeStore(path + ".partial")
+			parts.Remove(path + ".partial")
 			return nil, err
 		}
 	}
@@ -230,34 +231,35 @@ func (w *Writer) layout(mtime time.Time, entries []Entry) ([]piece, error) {
 // NAME.partial.prev.
 func (w *Writer) open() error {
 	partial, prev := w.path+".partial", w.path+".partial.prev"
-	if old, err := Open(partial); err == nil {
-		same := old.size == w.size && sameTable(old.tab, &w.tab) && old.set.Split() == (w.partSize > 0) &&
-			(w.partSize == 0 || old.closer.(*files).partSize == w.partSize)
+	if old, err := openPath(partial); err == nil {
+		st := old.closer.(*parts.Store)
+		same := old.size == w.size && sameTable(old.tab, &w.tab) && st.Split() == (w.partSize > 0) &&
+			(w.partSize == 0 || st.PartSize() == w.partSize)
 		old.Close()
 		if same {
 			w.inPlace = true
 		} else {
-			removeStore(prev)
-			if err := renameStore(partial, prev); err != nil {
+			parts.Remove(prev)
+			if err := parts.Rename(partial, prev); err != nil {
 				return err
 			}
 		}
 	}
 	if !w.inPlace {
-		if p, err := Open(prev); err == nil {
+		if p, err := openPath(prev); err == nil {
 			w.prev = p
 		} else {
-			removeStore(prev) // unreadable, or from an older tool: nothing to take from it
+			parts.Remove(prev) // unreadable, or from an older tool: nothing to take from it
 		}
 	}
-	f, err := createFiles(partial, w.size, w.partSize, !w.inPlace)
+	f, err := parts.Create(partial, w.size, w.partSize, !w.inPlace)
 	if err != nil {
 		if w.prev != nil {
 			w.prev.Close()
 		}
 		return err
 	}
-	removeStore(partial, f.names...) // parts of another layout, parity parts of an earlier run
+	parts.Remove(partial, f.Names()...) // parts of another layout, parity parts of an earlier run
 	w.f = f
 	return nil
 }
@@ -282,7 +284,7 @@ func (w *Writer) isClosed() bool {
 }
 
 // Commit waits for the file's hash (and the parity parts), syncs the file, renames it into place
-// and writes NAME.sha256 (sums.go). It removes the files of an earlier bundle of the same name
+// and writes NAME.sha256 (parts.Sums). It removes the files of an earlier bundle of the same name
 // that do not belong to this one (parts beyond the last, the single file of a bundle now in
 // parts, and the other way round). It returns the file's sha256 in hex. Every entry must have
 // been written. It stops, leaving the unfinished bundle, when ctx is done.
@@ -315,19 +317,19 @@ func (w *Writer) Commit(ctx context.Context) (string, error) {
 		return "", err
 	}
 	w.f = nil
-	keep := storeNames(w.path, w.size, w.partSize)
+	keep := parts.Names(w.path, w.size, w.partSize)
 	for i := range h.parity {
-		keep = append(keep, parityName(w.path, i))
+		keep = append(keep, parts.ParityName(w.path, i))
 	}
-	if err := renameStore(w.path+".partial", w.path); err != nil {
+	if err := parts.Rename(w.path+".partial", w.path); err != nil {
 		return "", err
 	}
-	removeStore(w.path, keep...)
-	removeStore(w.path + ".partial.prev")
+	parts.Remove(w.path, keep...)
+	parts.Remove(w.path + ".partial.prev")
 	os.Remove(w.checkpointPath())
-	sums := &Sums{Name: filepath.Base(w.path), SHA256: h.sum, Size: w.size, Table: w.tableSum, PartSize: w.partSize,
+	sums := &parts.Sums{Name: filepath.Base(w.path), SHA256: h.sum, Size: w.size, Table: w.tableSum, PartSize: w.partSize,
 		Parts: h.parts, Parity: h.parity}
-	return h.sum, atomicfile.WriteFile(sumsPath(w.path), sums.Marshal(), 0o644)
+	return h.sum, atomicfile.WriteFile(parts.SumsPath(w.path), sums.Marshal(), 0o644)
 }
 
 // Close releases the file, leaving NAME.partial (when not committed) for a later Create to

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
 )
 
 // TestCommitReplacesEarlier: a bundle written where another of the same name was removes, at
@@ -21,7 +23,7 @@ func TestCommitReplacesEarlier(t *testing.T) {
 	created := time.Unix(1700000000, 0).UTC()
 	writeParts(t, path, [][]byte{blob}, WithParts(64<<10, 1)) // 5 parts and a parity part
 	os.WriteFile(path+".sha256.sig", []byte("an old signature"), 0o644)
-	if n := len(storeFiles(path)); n != 6 {
+	if n := len(parts.Files(path)); n != 6 {
 		t.Fatalf("the earlier bundle has %d files, want 6", n)
 	}
 	for _, tc := range []struct {
@@ -50,7 +52,7 @@ func TestCommitReplacesEarlier(t *testing.T) {
 			if got := dirNames(t, dir); !slices.Equal(got, tc.want) {
 				t.Fatalf("files %v, want %v", got, tc.want)
 			}
-			if res, err := Verify(context.Background(), path, nil); err != nil || res.Checksum != "matched" {
+			if res, err := verifyPath(context.Background(), path, nil); err != nil || res.Checksum != "matched" {
 				t.Fatalf("Verify: %+v, %v", res, err)
 			}
 		})
@@ -79,7 +81,7 @@ func TestCloseLeavesUnfinished(t *testing.T) {
 	if !ok || m.Totals.Blobs != 2 {
 		t.Fatalf("Unfinished: %v, %v", m, ok)
 	}
-	u, err := Open(path + ".partial")
+	u, err := openPath(path + ".partial")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func TestRawFrames(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path, entries := writeTestBundle(t, dir, blobs...)
-	b, err := Open(path)
+	b, err := openPath(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestWriteEntryRejects(t *testing.T) {
 	if _, err := w.Commit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := Verify(context.Background(), path, nil); err != nil || len(res.Bad) != 0 {
+	if res, err := verifyPath(context.Background(), path, nil); err != nil || len(res.Bad) != 0 {
 		t.Fatalf("Verify = %+v, %v", res, err)
 	}
 }
@@ -151,7 +151,7 @@ func TestResumeInPlace(t *testing.T) {
 	writeBlob(t, w, b)
 	w.Close() // stopped
 	// Damage b in the unfinished file.
-	old, err := Open(path + ".partial")
+	old, err := openPath(path + ".partial")
 	if err != nil {
 		t.Fatalf("the unfinished bundle's table is not readable: %v", err)
 	}
@@ -226,7 +226,7 @@ func TestResumeOtherPlan(t *testing.T) {
 	if _, err := w.Commit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := Verify(context.Background(), path, nil); err != nil || len(res.Bad) != 0 || res.Checksum != "matched" {
+	if res, err := verifyPath(context.Background(), path, nil); err != nil || len(res.Bad) != 0 || res.Checksum != "matched" {
 		t.Fatalf("Verify = %+v, %v", res, err)
 	}
 	for _, f := range []string{path + ".partial", path + ".partial.prev"} {
@@ -250,7 +250,7 @@ func mustRead(t *testing.T, path string) []byte {
 func TestRawFrameDamage(t *testing.T) {
 	blob := randomBytes(t, 200<<10+100) // two blocks, then 412 bytes of padding
 	path, entries := writeTestBundle(t, t.TempDir(), blob)
-	b, err := Open(path)
+	b, err := openPath(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestRawFrameDamage(t *testing.T) {
 		damage(d)
 		p := filepath.Join(t.TempDir(), "b.tar.zst")
 		os.WriteFile(p, d, 0o644)
-		b, err := Open(p)
+		b, err := openPath(p)
 		if err != nil {
 			t.Fatal(err)
 		}

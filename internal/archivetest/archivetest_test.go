@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -51,7 +53,7 @@ func TestValidBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := archive.Open(path)
+	b, err := trust.Open(path)
 	if err != nil {
 		t.Fatalf("the real reader refuses it: %v", err)
 	}
@@ -72,7 +74,7 @@ func TestValidBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := archive.ReadSums(path + ".sha256")
+	s, err := parts.ReadSums(path + ".sha256")
 	if err != nil {
 		t.Fatalf("the real reader refuses the checksum file: %v\n%s", err, sums)
 	}

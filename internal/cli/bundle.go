@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/delta"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/manifest"
@@ -230,7 +231,7 @@ func createCommand(e *env) *cli.Command {
 				}
 				if c.Bool("json") {
 					if signer != nil && res.Manifest != nil && !c.Bool("dry-run") {
-						set, serr := archive.Find(c.Context, archive.Trust{}, out)
+						set, serr := trust.Find(c.Context, trust.Trust{}, out)
 						if serr == nil {
 							serr = signBundle(&env{stdout: e.stderr, stderr: e.stderr, log: e.log}, set, signer)
 						}
@@ -264,7 +265,7 @@ func createCommand(e *env) *cli.Command {
 					len(res.Failed), out)
 				return err
 			}
-			set, serr := archive.Find(c.Context, archive.Trust{}, out)
+			set, serr := trust.Find(c.Context, trust.Trust{}, out)
 			if serr != nil {
 				return serr
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/provenance"
@@ -54,8 +55,8 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitInterrupted
 	case errors.As(err, &ue):
 		return ExitUsage
-	case errors.Is(err, archive.ErrCorrupt), errors.Is(err, archive.ErrChecksum), errors.Is(err, verify.ErrMismatch),
-		errors.Is(err, archive.ErrSignature): // first: a damaged bundle is what to mend, whatever else failed
+	case errors.Is(err, archive.ErrCorrupt), errors.Is(err, trust.ErrChecksum), errors.Is(err, verify.ErrMismatch),
+		errors.Is(err, trust.ErrSignature): // first: a damaged bundle is what to mend, whatever else failed
 		return ExitVerify
 	case errors.Is(err, mirror.ErrStopped):
 		return ExitError
@@ -78,7 +79,7 @@ func exitReport(ctx context.Context, lg *logger, err error) int {
 	if code == ExitInterrupted {
 		lg.exit(errors.New("interrupted"), code)
 	} else if err != nil {
-		if code == ExitVerify && lg.prog == "unbundle" && !errors.Is(err, archive.ErrSignature) && !errors.Is(err, provenance.ErrRefused) {
+		if code == ExitVerify && lg.prog == "unbundle" && !errors.Is(err, trust.ErrSignature) && !errors.Is(err, provenance.ErrRefused) {
 			err = fmt.Errorf("%w\n%s: the bundle is damaged: carry it again (unbundle verify checks the copy), or repair it from its parity parts (unbundle repair); a rerun meets the same damage", err, lg.prog)
 		}
 		lg.exit(withHint(err), code)

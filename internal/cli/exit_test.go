@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/provenance"
@@ -42,9 +43,9 @@ func TestExitCode(t *testing.T) {
 		{"usage", bg, usagef("--x: bad"), ExitUsage},
 		{"usage, wrapped", bg, fmt.Errorf("create: %w", usagef("--x")), ExitUsage},
 		{"corrupt", bg, wrap(archive.ErrCorrupt), ExitVerify},
-		{"checksum", bg, wrap(archive.ErrChecksum), ExitVerify},
+		{"checksum", bg, wrap(trust.ErrChecksum), ExitVerify},
 		{"digest mismatch", bg, wrap(verify.ErrMismatch), ExitVerify},
-		{"signature", bg, wrap(archive.ErrSignature), ExitVerify},
+		{"signature", bg, wrap(trust.ErrSignature), ExitVerify},
 		{"provenance refused", bg, wrap(provenance.ErrRefused), ExitVerify},
 		{"partial and corrupt", bg, wrap(mirror.ErrPartial, archive.ErrCorrupt), ExitVerify},
 		{"partial and refused", bg, wrap(mirror.ErrPartial, mirror.ErrRefused), ExitRefused},
@@ -80,7 +81,7 @@ func TestExitReport(t *testing.T) {
 			[]string{"unbundle: blob x: bundle is corrupt", "carry it again", "unbundle repair"}, nil},
 		{"bundle, damaged", "bundle", bg, fmt.Errorf("blob x: %w", archive.ErrCorrupt), ExitVerify,
 			[]string{"bundle: blob x"}, []string{"unbundle repair"}},
-		{"unbundle, not signed by a trusted key", "unbundle", bg, fmt.Errorf("x: %w", archive.ErrSignature), ExitVerify,
+		{"unbundle, not signed by a trusted key", "unbundle", bg, fmt.Errorf("x: %w", trust.ErrSignature), ExitVerify,
 			nil, []string{"carry it again"}},
 		{"unbundle, refused by the policy", "unbundle", bg, fmt.Errorf("x: %w", provenance.ErrRefused), ExitVerify,
 			nil, []string{"carry it again"}},

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 )
 
 // TestExtract: the files a bundle carries are written out as they went in (a program stays
@@ -77,7 +77,7 @@ func TestExtract(t *testing.T) {
 	}
 
 	// A byte of README changed in the bundle: refused, nothing written.
-	b, err := archive.Open(bundle)
+	b, err := trust.Open(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
 	"github.com/element-hq/ess-airgap/internal/report"
@@ -99,7 +100,7 @@ func TestJSONReports(t *testing.T) {
 	}
 	damaged := filepath.Join(dir, "damaged.tar.zst")
 	data, _ := os.ReadFile(bundle)
-	b, err := archive.Open(bundle)
+	b, err := trust.Open(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +234,7 @@ func TestLogFormatJSON(t *testing.T) {
 
 func decodeManifest(t *testing.T, path string) *archive.Manifest {
 	t.Helper()
-	b, err := archive.Open(path)
+	b, err := trust.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/progress"
 	"github.com/element-hq/ess-airgap/internal/sshsig"
 	"github.com/urfave/cli/v2"
@@ -62,19 +64,19 @@ func allowedKeys(c *cli.Context) ([]sshsig.Allowed, error) {
 }
 
 // trustOf is what the command requires of a bundle's signature: --public-key's keys, if any.
-func trustOf(c *cli.Context) (archive.Trust, error) {
+func trustOf(c *cli.Context) (trust.Trust, error) {
 	keys, err := allowedKeys(c)
-	return archive.Trust{Keys: keys}, err
+	return trust.Trust{Keys: keys}, err
 }
 
-// findBundle is how every command finds the bundle it reads: archive.Find with the keys of
+// findBundle is how every command finds the bundle it reads: trust.Find with the keys of
 // --public-key, and what it found of the signature said on stderr.
-func findBundle(c *cli.Context, e *env, args ...string) (*archive.Set, error) {
+func findBundle(c *cli.Context, e *env, args ...string) (*trust.Set, error) {
 	t, err := trustOf(c)
 	if err != nil {
 		return nil, err
 	}
-	s, err := archive.Find(c.Context, t, args...)
+	s, err := trust.Find(c.Context, t, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +88,7 @@ func findBundle(c *cli.Context, e *env, args ...string) (*archive.Set, error) {
 
 // trustLine says who signed the bundle, and whether that was checked against an allowed key;
 // "" when it is not signed.
-func trustLine(s *archive.Set) string {
+func trustLine(s *trust.Set) string {
 	if sig := s.Signature; sig != nil {
 		who := strings.Join(sig.Principals, ", ")
 		if who != "" {
@@ -134,14 +136,14 @@ func bundleOpener(c *cli.Context, e *env) func(path string) (*archive.Bundle, er
 	return func(path string) (*archive.Bundle, error) { return openBundleOf(c, e, true, path) }
 }
 
-func printBadParts(e *env, bad []archive.PartStatus) {
+func printBadParts(e *env, bad []parts.Status) {
 	for _, b := range bad {
 		fmt.Fprintf(e.stderr, "BAD %s: %s\n", b.Name, b.Problem)
 	}
 }
 
 // partsSummary describes the files of a bundle for the messages of create and verify.
-func partsSummary(sums *archive.Sums) string {
+func partsSummary(sums *parts.Sums) string {
 	if !sums.Split() {
 		return "one file"
 	}
@@ -169,12 +171,12 @@ func loadSigner(flag, path string) (ssh.Signer, error) {
 }
 
 // signBundle signs the bundle at path and says so.
-func signBundle(e *env, s *archive.Set, signer ssh.Signer) error {
-	if err := archive.Sign(s, signer, time.Now()); err != nil {
+func signBundle(e *env, s *trust.Set, signer ssh.Signer) error {
+	if err := trust.Sign(s, signer, time.Now()); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "signed %s with %s: %s.sig; check it with: ssh-keygen -Y verify -f allowed_signers -I SIGNER -n %s -s %s.sig < %s\n",
-		s.SumsPath, sshsig.ID(signer.PublicKey()), s.SumsPath, archive.SignatureNamespace, s.Name+".sha256", s.Name+".sha256")
+		s.SumsPath, sshsig.ID(signer.PublicKey()), s.SumsPath, trust.SignatureNamespace, s.Name+".sha256", s.Name+".sha256")
 	return nil
 }
 
@@ -202,14 +204,14 @@ func signCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			s, err := archive.Find(c.Context, archive.Trust{Replacing: true}, args...)
+			s, err := trust.Find(c.Context, trust.Trust{Replacing: true}, args...)
 			if err != nil {
 				return err
 			}
 			if s.Sums == nil {
 				return fmt.Errorf("%s: %w: no checksum file %s.sha256 to sign", s.Name, archive.ErrCorrupt, s.Name)
 			}
-			res, err := archive.VerifySet(c.Context, s, nil)
+			res, err := trust.VerifySet(c.Context, s, nil)
 			if err == nil && len(res.Bad) > 0 {
 				for _, bad := range res.Bad {
 					fmt.Fprintf(e.stderr, "BAD %s: %v\n", bad.Name, bad.Err)
@@ -251,16 +253,16 @@ func repairCommand(e *env) *cli.Command {
 			if dir == "" {
 				dir = s.Dir()
 			}
-			var wrote []archive.Rebuilt
+			var wrote []parts.Rebuilt
 			err = withProgress(e, "repair", func(m *progress.Meter) error {
 				if s.Sums != nil {
 					m.SetTotal(s.Sums.Size + int64(len(s.Sums.Parity))*s.Sums.PartSize)
 				}
 				var err error
-				wrote, err = archive.Repair(c.Context, s, dir, m)
+				wrote, err = trust.Repair(c.Context, s, dir, m)
 				return err
 			})
-			var pe *archive.PartsError
+			var pe *parts.Error
 			if errors.As(err, &pe) {
 				printBadParts(e, pe.Bad)
 			}

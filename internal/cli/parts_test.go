@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -70,7 +71,7 @@ func TestSignVerify(t *testing.T) {
 	if r.code != ExitOK {
 		t.Fatalf("sign: exit %d: %s", r.code, r.stderr)
 	}
-	mustSay(t, "sign", r.stdout, "signed "+bundle+".sha256", "ssh-keygen -Y verify", "-n "+archive.SignatureNamespace)
+	mustSay(t, "sign", r.stdout, "signed "+bundle+".sha256", "ssh-keygen -Y verify", "-n "+trust.SignatureNamespace)
 	if _, err := os.Stat(bundle + ".sha256.sig"); err != nil {
 		t.Fatal(err)
 	}
@@ -150,10 +151,10 @@ func TestCreateSignKey(t *testing.T) {
 }
 
 func TestPartsSummary(t *testing.T) {
-	if got := partsSummary(&archive.Sums{}); got != "one file" {
+	if got := partsSummary(&parts.Sums{}); got != "one file" {
 		t.Errorf("one file: %q", got)
 	}
-	sums := &archive.Sums{PartSize: 1 << 20, Parts: []string{"a", "b", "c"}}
+	sums := &parts.Sums{PartSize: 1 << 20, Parts: []string{"a", "b", "c"}}
 	if got := partsSummary(sums); !strings.HasPrefix(got, "3 parts of ") || !strings.HasSuffix(got, "(1048576 bytes)") {
 		t.Errorf("parts: %q", got)
 	}

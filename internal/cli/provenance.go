@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/provenance"
 	"github.com/element-hq/ess-airgap/internal/verify"
@@ -108,7 +109,7 @@ func createProvenance(c *cli.Context, e *env) (*mirror.Provenance, error) {
 // likewise. It returns nil when there is nothing to check (no --policy and the bundle carries
 // none).
 func bundleProvenance(c *cli.Context, e *env, b *archive.Bundle) error {
-	signed := b.Set() != nil && b.Set().Signature != nil
+	signed := trust.SetOf(b) != nil && trust.SetOf(b).Signature != nil
 	carried := b.Manifest().Provenance
 	var p *provenance.Policy
 	var from string

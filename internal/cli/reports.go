@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/element-hq/ess-airgap/internal/version"
@@ -64,9 +66,9 @@ func createReport(c *cli.Context, out string, res *mirror.Created, start time.Ti
 		return r
 	}
 	r.SHA256 = res.SHA256
-	if set, err := archive.Find(c.Context, archive.Trust{Replacing: true}, out); err == nil && set.Sums != nil {
+	if set, err := trust.Find(c.Context, trust.Trust{Replacing: true}, out); err == nil && set.Sums != nil {
 		r.Size = set.Sums.Size
-		r.Parts = parts(set.Sums)
+		r.Parts = partList(set.Sums)
 	}
 	if signed {
 		r.Signature = out + ".sha256.sig"
@@ -82,8 +84,8 @@ func totals(m *archive.Manifest) report.CreateTotals {
 	return t
 }
 
-// parts lists the parts of a bundle in parts, with their sums; nil for one file.
-func parts(s *archive.Sums) []report.Part {
+// partList lists the parts of a bundle in parts, with their sums; nil for one file.
+func partList(s *parts.Sums) []report.Part {
 	if !s.Split() {
 		return nil
 	}

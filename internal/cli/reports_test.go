@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/report"
 )
@@ -26,10 +27,10 @@ func TestFailures(t *testing.T) {
 // TestParts: a bundle in parts lists its data parts (.001 ...) then its parity parts (.p01
 // ...), with their sums; one file lists none.
 func TestParts(t *testing.T) {
-	if got := parts(&archive.Sums{Name: "b.tar.zst"}); got != nil {
+	if got := partList(&parts.Sums{Name: "b.tar.zst"}); got != nil {
 		t.Errorf("one file: %+v", got)
 	}
-	got := parts(&archive.Sums{Name: "b.tar.zst", PartSize: 10, Parts: []string{"s1", "s2"}, Parity: []string{"p1"}})
+	got := partList(&parts.Sums{Name: "b.tar.zst", PartSize: 10, Parts: []string{"s1", "s2"}, Parity: []string{"p1"}})
 	want := []report.Part{{Name: "b.tar.zst.001", SHA256: "s1"}, {Name: "b.tar.zst.002", SHA256: "s2"}, {Name: "b.tar.zst.p01", Parity: true, SHA256: "p1"}}
 	if len(got) != len(want) {
 		t.Fatalf("parts %+v", got)

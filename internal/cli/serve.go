@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/serve"
 	"github.com/urfave/cli/v2"
@@ -136,7 +137,7 @@ func openBundles(c *cli.Context, e *env, args []string) ([]*archive.Bundle, []st
 			return bundles, names, err
 		}
 		bundles = append(bundles, b)
-		names = append(names, b.Set().Name)
+		names = append(names, trust.SetOf(b).Name)
 	}
 	return bundles, names, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/inspect"
 	"github.com/element-hq/ess-airgap/internal/progress"
 	"github.com/urfave/cli/v2"
@@ -66,7 +67,7 @@ func runVerify(c *cli.Context, e *env) (err error) {
 		return err
 	}
 	took := time.Since(start).Round(time.Millisecond)
-	b, err := archive.OpenSet(s) // once, for the provenance check and the partial notice
+	b, err := trust.OpenSet(s) // once, for the provenance check and the partial notice
 	if err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func runVerify(c *cli.Context, e *env) (err error) {
 }
 
 // printVerified is verify's summary of a bundle that passed: what was checked, and who made it.
-func printVerified(e *env, s *archive.Set, res *archive.Result, took time.Duration) {
+func printVerified(e *env, s *trust.Set, res *archive.Result, took time.Duration) {
 	switch {
 	case !s.Split():
 		fmt.Fprintf(e.stdout, "%s: OK (sha256 %s, checksum file %s) in %s\n", s.Whole, res.SHA256, res.Checksum, took)
@@ -94,7 +95,7 @@ func printVerified(e *env, s *archive.Set, res *archive.Result, took time.Durati
 }
 
 // signatureSummary is verify's last word on who made the bundle.
-func signatureSummary(s *archive.Set) string {
+func signatureSummary(s *trust.Set) string {
 	switch {
 	case s.Signature != nil:
 		return trustLine(s) + "; signature checked"

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
 )
 
 // LoadBase reads what a delta bundle is made against (bundle create --since): an earlier
@@ -17,7 +18,7 @@ import (
 // (see Inventory). It returns the base's record for the new bundle, the test of what it has and,
 // for a bundle, the bundle itself, open (its manifests and configs serve the new one's
 // resolution: oci.WithLocal); the caller closes it. open opens a bundle (the caller's trusted
-// open: archive.Find, then Set.Open). Its errors are *BaseError.
+// open: trust.Find, then Set.Open). Its errors are *BaseError.
 func LoadBase(path string, open func(path string) (*archive.Bundle, error)) (*archive.Base, func(digest string) bool, *archive.Bundle, error) {
 	have := map[string]bool{}
 	base := &archive.Base{Name: filepath.Base(path)}
@@ -70,7 +71,7 @@ func LoadBase(path string, open func(path string) (*archive.Bundle, error)) (*ar
 // fileDigest is the sha256 of a file: from NAME.sha256 beside it when there is one (a bundle
 // has it, also in parts, and reading gigabytes again would be waste), else computed.
 func fileDigest(path string) (string, error) {
-	if sums, err := archive.ReadSums(path + ".sha256"); err == nil {
+	if sums, err := parts.ReadSums(path + ".sha256"); err == nil {
 		return "sha256:" + sums.SHA256, nil
 	}
 	f, err := os.Open(path)

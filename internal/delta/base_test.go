@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/archivetest"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/testbundle"
@@ -115,7 +116,7 @@ func TestLoadBaseBundle(t *testing.T) {
 	opened := ""
 	base, have, b, err := LoadBase(path, func(p string) (*archive.Bundle, error) {
 		opened = p
-		return archive.Open(p)
+		return trust.Open(p)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +170,7 @@ func TestLoadBaseDeltaOfDelta(t *testing.T) {
 	if _, err := archivetest.WriteSums(path, other); err != nil {
 		t.Fatal(err)
 	}
-	base, have, b, err := LoadBase(path, archive.Open)
+	base, have, b, err := LoadBase(path, trust.Open)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/testbundle"
 )
@@ -164,7 +165,7 @@ func TestManifestTotal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := archive.Open(path)
+		b, err := trust.Open(path)
 		if err != nil {
 			t.Fatal(err)
 		}

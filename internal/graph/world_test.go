@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/testbundle"
 )
@@ -153,7 +154,7 @@ func openBundle(t *testing.T, images []testbundle.Image, blobs []testbundle.Blob
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := archive.Open(path)
+	b, err := trust.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

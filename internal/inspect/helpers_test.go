@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/testbundle"
 )
@@ -44,9 +45,9 @@ func img(container string, root testbundle.Blob) testbundle.Image {
 }
 
 // find locates the bundle at path, as verify does without a key.
-func find(t *testing.T, path string) *archive.Set {
+func find(t *testing.T, path string) *trust.Set {
 	t.Helper()
-	s, err := archive.Find(t.Context(), archive.Trust{}, path)
+	s, err := trust.Find(t.Context(), trust.Trust{}, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func find(t *testing.T, path string) *archive.Set {
 // flipIn changes one byte in the middle of the bundle's entry name.
 func flipIn(t *testing.T, path, name string) {
 	t.Helper()
-	b, err := archive.Open(path)
+	b, err := trust.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/testbundle"
 )
@@ -32,7 +33,7 @@ func TestReferrers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := archive.Open(path)
+	b, err := trust.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func TestReferrers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nb, err := archive.Open(path)
+	nb, err := trust.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/graph"
 )
 
@@ -18,35 +20,35 @@ type Meter interface {
 
 // Verified is what Verify found, whether or not the bundle passed.
 type Verified struct {
-	// Result is archive.VerifySet's: nil when nothing could be read. With a part lost or
+	// Result is trust.VerifySet's: nil when nothing could be read. With a part lost or
 	// damaged its Parts hold every part, the bad ones with their problem.
 	Result *archive.Result
-	// BadParts are the parts lost or damaged, as the archive.PartsError returned names them.
-	BadParts []archive.PartStatus
+	// BadParts are the parts lost or damaged, as the parts.Error returned names them.
+	BadParts []parts.Status
 	// Users maps the digest of each entry found bad to the containers (component.container)
 	// that use it, read from the bundle's graph; nil when none is bad or the graph could not
 	// be read.
 	Users map[string][]string
 }
 
-// Verify checks the located bundle s (archive.VerifySet): its checksum file, every part of a
+// Verify checks the located bundle s (trust.VerifySet): its checksum file, every part of a
 // bundle in parts, every entry's digest and size, the layout. It returns what it found even
 // when it fails. A bundle whose entries failed verification is an error wrapping
 // archive.ErrCorrupt that names the bundle and how many failed; a part lost or damaged, an
-// *archive.PartsError. On success Result.SHA256 is the joined file's (from the checksum file,
+// *parts.Error. On success Result.SHA256 is the joined file's (from the checksum file,
 // for a bundle in parts whose parts are not read in order). m may be nil.
-func Verify(ctx context.Context, s *archive.Set, m Meter) (*Verified, error) {
+func Verify(ctx context.Context, s *trust.Set, m Meter) (*Verified, error) {
 	var counter archive.Counter
 	if m != nil {
 		m.SetTotal(Size(s))
 		counter = m
 	}
-	res, err := archive.VerifySet(ctx, s, counter)
+	res, err := trust.VerifySet(ctx, s, counter)
 	v := &Verified{Result: res}
 	if res != nil && len(res.Bad) > 0 {
 		v.Users = blobUsers(ctx, s)
 	}
-	var pe *archive.PartsError
+	var pe *parts.Error
 	if errors.As(err, &pe) {
 		v.BadParts = pe.Bad
 		if v.Result == nil {
@@ -68,7 +70,7 @@ func Verify(ctx context.Context, s *archive.Set, m Meter) (*Verified, error) {
 
 // Size is how many bytes verifying the bundle reads, for a progress bar: every part, data and
 // parity, of a bundle in parts; the file of a whole one (0 when it cannot be read).
-func Size(s *archive.Set) int64 {
+func Size(s *trust.Set) int64 {
 	if s.Sums != nil && s.Sums.Split() {
 		return s.Sums.Size + int64(len(s.Sums.Parity))*s.Sums.PartSize
 	}
@@ -80,11 +82,11 @@ func Size(s *archive.Set) int64 {
 
 // mergeParts puts the parts found bad into the list of every part (bad ones alone when the
 // list is empty).
-func mergeParts(all, bad []archive.PartStatus) []archive.PartStatus {
+func mergeParts(all, bad []parts.Status) []parts.Status {
 	if len(all) == 0 {
 		return bad
 	}
-	byName := map[string]archive.PartStatus{}
+	byName := map[string]parts.Status{}
 	for _, b := range bad {
 		byName[b.Name] = b
 	}
@@ -97,8 +99,8 @@ func mergeParts(all, bad []archive.PartStatus) []archive.PartStatus {
 }
 
 // blobUsers maps blob digests to the containers using them; best effort (for messages).
-func blobUsers(ctx context.Context, s *archive.Set) map[string][]string {
-	b, err := archive.OpenSet(s)
+func blobUsers(ctx context.Context, s *trust.Set) map[string][]string {
+	b, err := trust.OpenSet(s)
 	if err != nil {
 		return nil
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/progress"
 	"github.com/element-hq/ess-airgap/internal/testbundle"
 )
@@ -64,8 +66,8 @@ func TestVerifyBadBlob(t *testing.T) {
 		wantErr  error
 		wantText string
 	}{
-		{name: "shared layer", layer: 0, users: []string{"c.a", "c.b"}, wantErr: archive.ErrChecksum},
-		{name: "one image's layer", layer: 2, users: []string{"c.b"}, wantErr: archive.ErrChecksum},
+		{name: "shared layer", layer: 0, users: []string{"c.a", "c.b"}, wantErr: trust.ErrChecksum},
+		{name: "one image's layer", layer: 2, users: []string{"c.b"}, wantErr: trust.ErrChecksum},
 		{name: "no checksum file", layer: 1, noSums: true, users: []string{"c.a"}, wantErr: archive.ErrCorrupt,
 			wantText: "b.tar.zst: bundle is corrupt: 1 entries failed verification"},
 	} {
@@ -97,16 +99,16 @@ func TestVerifyBadBlob(t *testing.T) {
 }
 
 func TestMergeParts(t *testing.T) {
-	ok := func(n string) archive.PartStatus { return archive.PartStatus{Name: n} }
-	bad := func(n string) archive.PartStatus { return archive.PartStatus{Name: n, Problem: "missing"} }
+	ok := func(n string) parts.Status { return parts.Status{Name: n} }
+	bad := func(n string) parts.Status { return parts.Status{Name: n, Problem: "missing"} }
 	for _, tc := range []struct {
 		name          string
-		all, bad, out []archive.PartStatus
+		all, bad, out []parts.Status
 	}{
-		{"no list: the bad ones", nil, []archive.PartStatus{bad("b.002")}, []archive.PartStatus{bad("b.002")}},
-		{"bad ones in their place", []archive.PartStatus{ok("b.001"), ok("b.002"), ok("b.p01")}, []archive.PartStatus{bad("b.p01"), bad("b.001")},
-			[]archive.PartStatus{bad("b.001"), ok("b.002"), bad("b.p01")}},
-		{"none bad", []archive.PartStatus{ok("b.001")}, nil, []archive.PartStatus{ok("b.001")}},
+		{"no list: the bad ones", nil, []parts.Status{bad("b.002")}, []parts.Status{bad("b.002")}},
+		{"bad ones in their place", []parts.Status{ok("b.001"), ok("b.002"), ok("b.p01")}, []parts.Status{bad("b.p01"), bad("b.001")},
+			[]parts.Status{bad("b.001"), ok("b.002"), bad("b.p01")}},
+		{"none bad", []parts.Status{ok("b.001")}, nil, []parts.Status{ok("b.001")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := mergeParts(tc.all, tc.bad); !reflect.DeepEqual(got, tc.out) {
@@ -117,11 +119,11 @@ func TestMergeParts(t *testing.T) {
 }
 
 func TestSize(t *testing.T) {
-	split := &archive.Set{Sums: &archive.Sums{Size: 1000, PartSize: 300, Parts: make([]string, 4), Parity: make([]string, 2)}}
+	split := &trust.Set{Set: parts.Set{Sums: &parts.Sums{Size: 1000, PartSize: 300, Parts: make([]string, 4), Parity: make([]string, 2)}}}
 	if got := Size(split); got != 1000+2*300 {
 		t.Errorf("split: %d, want the data and the parity parts, 1600", got)
 	}
-	if got := Size(&archive.Set{Whole: "/nonexistent/b.tar.zst"}); got != 0 {
+	if got := Size(&trust.Set{Set: parts.Set{Whole: "/nonexistent/b.tar.zst"}}); got != 0 {
 		t.Errorf("no file: %d, want 0", got)
 	}
 }

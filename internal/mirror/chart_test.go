@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/chart"
 	"github.com/element-hq/ess-airgap/internal/fixture"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
@@ -215,7 +216,7 @@ func TestCreateWithChart(t *testing.T) {
 			t.Errorf("block %s: %+v", bl.Path, im)
 		}
 	}
-	if v, err := archive.Verify(t.Context(), out, nil); err != nil || len(v.Bad) > 0 {
+	if v, err := trust.Verify(t.Context(), out, nil); err != nil || len(v.Bad) > 0 {
 		t.Fatalf("verify: %+v, %v", v, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/chart"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
@@ -148,10 +149,10 @@ func TestCreateTaggedAndPinned(t *testing.T) {
 	if m := res.Manifest; m.Source.Name != "l.yml" || m.Source.Content != "list" || m.Totals.Images != 3 || m.Totals.Blobs != len(m.Blobs) || m.Tool != "test" {
 		t.Errorf("manifest %+v", m)
 	}
-	if v, err := archive.Verify(t.Context(), out, nil); err != nil || len(v.Bad) > 0 {
+	if v, err := trust.Verify(t.Context(), out, nil); err != nil || len(v.Bad) > 0 {
 		t.Fatalf("verify: %+v, %v", v, err)
 	}
-	b, err := archive.Open(out)
+	b, err := trust.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +238,7 @@ func TestCreateUnknownDigest(t *testing.T) {
 	if len(res.Manifest.Images) != 2 {
 		t.Errorf("%d images carried, want 2", len(res.Manifest.Images))
 	}
-	if v, err := archive.Verify(t.Context(), out2, nil); err != nil || len(v.Bad) > 0 {
+	if v, err := trust.Verify(t.Context(), out2, nil); err != nil || len(v.Bad) > 0 {
 		t.Fatalf("verify the partial bundle: %+v, %v", v, err)
 	}
 

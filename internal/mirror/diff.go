@@ -76,7 +76,7 @@ func (s *DiffSide) What() string {
 
 // LoadDiffSide reads an image list, the manifest of a bundle when path ends in .tar.zst, or the
 // image blocks of a chart (values applied in order); client makes the registry client for an
-// oci:// chart, open opens a bundle (the caller's trusted open: archive.Find, then Set.Open).
+// oci:// chart, open opens a bundle (the caller's trusted open: trust.Find, then Set.Open).
 func LoadDiffSide(ctx context.Context, path string, values []chart.ValuesFile, client func(host string) (*oci.Client, error),
 	open func(path string) (*archive.Bundle, error)) (*DiffSide, error) {
 	if IsChart(path) {

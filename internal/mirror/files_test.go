@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/digests"
 )
 
@@ -114,7 +115,7 @@ func TestCreateFiles(t *testing.T) {
 	if m.n.Load() != m.total.Load() || m.over.Load() {
 		t.Errorf("progress %d of %d", m.n.Load(), m.total.Load())
 	}
-	b, err := archive.Open(out)
+	b, err := trust.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/oci"
 )
 
@@ -14,7 +15,7 @@ import (
 // layers are not offered: they may be half written, and they are the rerun's own output. The
 // caller closes the closer; false when there is no unfinished bundle that can be read.
 func UnfinishedLocal(output string) (oci.Local, io.Closer, bool) {
-	b, err := archive.Open(output + ".partial")
+	b, err := trust.Open(output + ".partial")
 	if err != nil {
 		return nil, nil, false
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
 	"github.com/element-hq/ess-airgap/internal/graph"
@@ -109,7 +110,7 @@ func TestCreatePullsThroughFaults(t *testing.T) {
 	if len(f.Injected()) == 0 {
 		t.Fatal("no fault injected: the test proves nothing")
 	}
-	if got, err := archive.Verify(t.Context(), out, nil); err != nil || len(got.Bad) > 0 {
+	if got, err := trust.Verify(t.Context(), out, nil); err != nil || len(got.Bad) > 0 {
 		t.Fatalf("verify: %+v, %v", got, err)
 	}
 	if m.over.Load() {
@@ -119,7 +120,7 @@ func TestCreatePullsThroughFaults(t *testing.T) {
 		t.Fatalf("%d images of %d", len(res.Manifest.Images), len(images))
 	}
 	// Same content as the clean bundle: the blobs agree.
-	b, err := archive.Open(clean)
+	b, err := trust.Open(clean)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func TestCreateRecordsUnresolved(t *testing.T) {
 	if err != nil || res.Kept.Blobs == 0 || len(res.Manifest.Missing) != 0 {
 		t.Fatalf("rerun: %v, kept %+v", err, res)
 	}
-	if _, err := archive.Verify(t.Context(), out, nil); err != nil {
+	if _, err := trust.Verify(t.Context(), out, nil); err != nil {
 		t.Fatalf("the rerun's bundle: %v", err)
 	}
 
@@ -178,7 +179,7 @@ func TestCreateRecordsUnresolved(t *testing.T) {
 	if !errors.Is(err, ErrPartial) || res.Unfinished {
 		t.Fatalf("allow partial: %v", err)
 	}
-	b, err := archive.Open(out)
+	b, err := trust.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func TestCreateRecordsUnresolved(t *testing.T) {
 // would scan them again); the progress never passes its total.
 func TestPushSkipsMountsAndCounts(t *testing.T) {
 	_, _, bundle := smallWorld(t)
-	b, err := archive.Open(bundle)
+	b, err := trust.Open(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +235,7 @@ func TestPushSkipsMountsAndCounts(t *testing.T) {
 // mount opened, and the progress still never passes its total.
 func TestPushMountsDeclined(t *testing.T) {
 	_, _, bundle := smallWorld(t)
-	b, err := archive.Open(bundle)
+	b, err := trust.Open(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +266,7 @@ func TestPushMountsDeclined(t *testing.T) {
 // others; the error wraps ErrPartial and not ErrRefused (a 500 may pass).
 func TestPushOneRepositoryFails(t *testing.T) {
 	_, _, bundle := smallWorld(t)
-	b, err := archive.Open(bundle)
+	b, err := trust.Open(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +396,7 @@ func TestCreateConfigLost(t *testing.T) {
 // ErrPartial's "rerun", nor a refusal).
 func TestPushFullDisk(t *testing.T) {
 	_, _, bundle := smallWorld(t)
-	b, err := archive.Open(bundle)
+	b, err := trust.Open(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +444,7 @@ func TestPushFullDisk(t *testing.T) {
 // error wraps archive.ErrCorrupt (carry it again or repair it), not a rerun's ErrPartial alone.
 func TestPushDamagedBundle(t *testing.T) {
 	_, _, bundle := smallWorld(t)
-	b, err := archive.Open(bundle)
+	b, err := trust.Open(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -460,7 +461,7 @@ func TestPushDamagedBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err = archive.Open(bundle)
+	b, err = trust.Open(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,7 +472,7 @@ func TestPushDamagedBundle(t *testing.T) {
 	}
 	data[off+length/2] ^= 0x01
 	os.WriteFile(damaged, data, 0o644)
-	b, err = archive.Open(damaged)
+	b, err = trust.Open(damaged)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -510,7 +511,7 @@ func TestRetryBlobSameAnswer(t *testing.T) {
 // the progress: its total is what the bundle carries, and the count never passes it.
 func TestPushDeltaProgress(t *testing.T) {
 	_, images, bundle := smallWorld(t)
-	b, err := archive.Open(bundle)
+	b, err := trust.Open(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -534,7 +535,7 @@ func TestPushDeltaProgress(t *testing.T) {
 	if err != nil || len(res.Manifest.External) == 0 {
 		t.Fatalf("delta: %v", err)
 	}
-	d, err := archive.Open(out)
+	d, err := trust.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}

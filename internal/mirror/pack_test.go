@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/cache"
 	"github.com/element-hq/ess-airgap/internal/digests"
 )
@@ -73,7 +74,7 @@ func TestCreateCache(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if v, err := archive.Verify(t.Context(), out, nil); err != nil || len(v.Bad) > 0 {
+		if v, err := trust.Verify(t.Context(), out, nil); err != nil || len(v.Bad) > 0 {
 			t.Fatalf("%s: verify: %+v, %v", name, v, err)
 		}
 		if m.over.Load() || m.n.Load() != m.total.Load() {

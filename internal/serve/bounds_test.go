@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/testbundle"
 )
@@ -30,7 +31,7 @@ func openBundle(t *testing.T, images []testbundle.Image, blobs []testbundle.Blob
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := archive.Open(path)
+	b, err := trust.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/testbundle"
 )
@@ -49,7 +50,7 @@ func newFixture(t *testing.T, opts ...Option) *fixture {
 		t.Fatal(err)
 	}
 	f.path = path
-	if f.b, err = archive.Open(path); err != nil {
+	if f.b, err = trust.Open(path); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.b.Close() })

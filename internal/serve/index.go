@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/graph"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 )
@@ -131,7 +132,7 @@ func (r *Registry) Served() (requests, bytes int64) { return r.requests.Load(), 
 
 // bundleName names a bundle in the log.
 func bundleName(b *archive.Bundle) string {
-	if s := b.Set(); s != nil {
+	if s := trust.SetOf(b); s != nil {
 		return s.Name
 	}
 	return "a bundle created " + b.Manifest().Created.Format("2006-01-02T15:04:05Z")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
@@ -40,7 +41,7 @@ type bundleID []fileID
 
 // identity returns the identity of b's files now.
 func identity(b *archive.Bundle) bundleID {
-	s := b.Set()
+	s := trust.SetOf(b)
 	if s == nil {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
@@ -47,7 +48,7 @@ func TestVerifiedParts(t *testing.T) {
 	blob := randomBlob(t, 3<<20)
 	path := filepath.Join(t.TempDir(), "b.tar.zst")
 	writeParts(t, path, 1<<20, blob)
-	b, err := archive.Open(path + ".001")
+	b, err := trust.Open(path + ".001")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func TestVerifyStoppedNotRemembered(t *testing.T) {
 	blob := randomBlob(t, 2<<20)
 	path := filepath.Join(t.TempDir(), "b.tar.zst")
 	writeBundle(t, path, blob)
-	b, err := archive.Open(path)
+	b, err := trust.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
@@ -65,7 +66,7 @@ func TestVerifiedOnce(t *testing.T) {
 	good, bad := randomBlob(t, 3<<20), randomBlob(t, 2<<20)
 	path := filepath.Join(t.TempDir(), "b.tar.zst")
 	writeBundle(t, path, good, bad)
-	b, err := archive.Open(path)
+	b, err := trust.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package archive
+package parts
 
 import (
 	"bytes"
@@ -12,13 +12,13 @@ import (
 )
 
 func TestPartNames(t *testing.T) {
-	if got := partName("/m/b.tar.zst", 0); got != "/m/b.tar.zst.001" {
+	if got := DataName("/m/b.tar.zst", 0); got != "/m/b.tar.zst.001" {
 		t.Errorf("partName 0 = %q", got)
 	}
-	if got := partName("b.tar.zst", 998); got != "b.tar.zst.999" {
+	if got := DataName("b.tar.zst", 998); got != "b.tar.zst.999" {
 		t.Errorf("partName 998 = %q", got)
 	}
-	if got := parityName("b.tar.zst", 11); got != "b.tar.zst.p12" {
+	if got := ParityName("b.tar.zst", 11); got != "b.tar.zst.p12" {
 		t.Errorf("parityName 11 = %q", got)
 	}
 	for _, tc := range []struct {
@@ -41,14 +41,14 @@ func TestPartNames(t *testing.T) {
 		size, part int64
 		want       int
 	}{{100, 0, 1}, {0, 10, 1}, {10, 10, 1}, {11, 10, 2}, {25, 10, 3}, {30, 10, 3}} {
-		if got := dataParts(tc.size, tc.part); got != tc.want {
-			t.Errorf("dataParts(%d, %d) = %d, want %d", tc.size, tc.part, got, tc.want)
+		if got := Count(tc.size, tc.part); got != tc.want {
+			t.Errorf("Count(%d, %d) = %d, want %d", tc.size, tc.part, got, tc.want)
 		}
 	}
-	if got := storeNames("b", 25, 10); !slices.Equal(got, []string{"b.001", "b.002", "b.003"}) {
+	if got := Names("b", 25, 10); !slices.Equal(got, []string{"b.001", "b.002", "b.003"}) {
 		t.Errorf("storeNames in parts = %v", got)
 	}
-	if got := storeNames("b", 25, 0); !slices.Equal(got, []string{"b"}) {
+	if got := Names("b", 25, 0); !slices.Equal(got, []string{"b"}) {
 		t.Errorf("storeNames of one file = %v", got)
 	}
 }
@@ -58,7 +58,7 @@ func TestPartNames(t *testing.T) {
 func TestFilesAcrossParts(t *testing.T) {
 	base := filepath.Join(t.TempDir(), "b.tar.zst")
 	joined := []byte("0123456789abcdefghijKLMNO") // 25 bytes: parts of 10, 10, 5
-	w, err := createFiles(base, 25, 10, true)
+	w, err := Create(base, 25, 10, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestFilesAcrossParts(t *testing.T) {
 	}
 	w.Close()
 	for i, want := range []string{"0123456789", "abcdefghij", "KLMNO"} {
-		if got := string(mustRead(t, partName(base, i))); got != want {
+		if got := string(mustRead(t, DataName(base, i))); got != want {
 			t.Fatalf("part %d holds %q, want %q", i+1, got, want)
 		}
 	}
@@ -105,11 +105,11 @@ func TestFilesAcrossParts(t *testing.T) {
 }
 
 // openParts opens n parts of base for reading as files of partSize, size bytes in all.
-func openParts(t *testing.T, base string, n int, partSize, size int64) *files {
+func openParts(t *testing.T, base string, n int, partSize, size int64) *Store {
 	t.Helper()
-	s := &files{partSize: partSize, size: size}
+	s := &Store{partSize: partSize, size: size}
 	for i := range n {
-		name := partName(base, i)
+		name := DataName(base, i)
 		f, err := os.Open(name)
 		if errors.Is(err, os.ErrNotExist) {
 			f = nil
@@ -125,14 +125,14 @@ func openParts(t *testing.T, base string, n int, partSize, size int64) *files {
 // fails as corrupt naming the part; reads of the other parts go on.
 func TestFilesMissingPart(t *testing.T) {
 	base := filepath.Join(t.TempDir(), "b.tar.zst")
-	w, err := createFiles(base, 25, 10, true)
+	w, err := Create(base, 25, 10, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.WriteAt(bytes.Repeat([]byte{'x'}, 25), 0)
 	w.Close()
-	os.Remove(partName(base, 1))
-	os.Truncate(partName(base, 2), 3)
+	os.Remove(DataName(base, 1))
+	os.Truncate(DataName(base, 2), 3)
 	r := openParts(t, base, 3, 10, 25)
 	defer r.Close()
 	p := make([]byte, 10)
@@ -151,20 +151,20 @@ func TestFilesMissingPart(t *testing.T) {
 // run), with it empties them; every part but the last is its full size at once.
 func TestCreateFilesKeeps(t *testing.T) {
 	base := filepath.Join(t.TempDir(), "b.tar.zst")
-	w, _ := createFiles(base, 25, 10, true)
-	if st, err := os.Stat(partName(base, 0)); err != nil || st.Size() != 10 {
+	w, _ := Create(base, 25, 10, true)
+	if st, err := os.Stat(DataName(base, 0)); err != nil || st.Size() != 10 {
 		t.Fatalf("a new first part: %v, %v", st, err)
 	}
 	w.WriteAt([]byte("kept"), 12)
 	w.Close()
-	w, _ = createFiles(base, 25, 10, false)
+	w, _ = Create(base, 25, 10, false)
 	p := make([]byte, 4)
 	w.ReadAt(p, 12)
 	w.Close()
 	if string(p) != "kept" {
 		t.Fatalf("reopened without truncating: %q", p)
 	}
-	w, _ = createFiles(base, 25, 10, true)
+	w, _ = Create(base, 25, 10, true)
 	w.ReadAt(p, 12)
 	w.Close()
 	if !bytes.Equal(p, make([]byte, 4)) {
@@ -186,21 +186,21 @@ func TestStoreFiles(t *testing.T) {
 			for _, p := range append(slices.Clone(mine), others...) {
 				os.WriteFile(p, []byte(p), 0o644)
 			}
-			if got := storeFiles(base); !sameSet(got, mine) {
+			if got := Files(base); !sameSet(got, mine) {
 				t.Fatalf("storeFiles = %v, want %v", got, mine)
 			}
 			moved := filepath.Join(dir, "m.tar.zst")
-			if err := renameStore(base, moved); err != nil {
+			if err := Rename(base, moved); err != nil {
 				t.Fatal(err)
 			}
-			if got := storeFiles(base); len(got) != 0 {
+			if got := Files(base); len(got) != 0 {
 				t.Fatalf("left after renameStore: %v", got)
 			}
 			if got := string(mustRead(t, moved+".002")); got != base+".002" {
 				t.Fatalf("m.tar.zst.002 holds %q", got)
 			}
-			removeStore(moved, moved+".001")
-			if got := storeFiles(moved); !slices.Equal(got, []string{moved + ".001"}) {
+			Remove(moved, moved+".001")
+			if got := Files(moved); !slices.Equal(got, []string{moved + ".001"}) {
 				t.Fatalf("after removeStore keeping .001: %v", got)
 			}
 			for _, p := range others {

@@ -1,4 +1,4 @@
-package archive
+package trust
 
 import (
 	"context"
@@ -6,6 +6,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
 )
 
 // TestSetOpenParts: with every part required (push, verify) a missing part refuses the
@@ -23,8 +26,8 @@ func TestSetOpenParts(t *testing.T) {
 	blob := b.Manifest().Blobs[0].Digest
 	b.Close()
 
-	os.Rename(partName(path, 1), path+".elsewhere")
-	var pe *PartsError
+	os.Rename(parts.DataName(path, 1), path+".elsewhere")
+	var pe *parts.Error
 	if b, bad, err := mustFind(t, Trust{}, path).Open(ctx, true); b != nil || !errors.As(err, &pe) || len(bad) != 1 || bad[0].Name != "b.tar.zst.002" {
 		t.Fatalf("every part required, one missing: %v, %v", bad, err)
 	}
@@ -38,13 +41,13 @@ func TestSetOpenParts(t *testing.T) {
 	if b.Manifest().Totals.Blobs != 1 {
 		t.Fatal("the manifest was not read")
 	}
-	if _, err := b.ReadFile(BlobName(blob)); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "b.tar.zst.002 is missing") {
+	if _, err := b.ReadFile(archive.BlobName(blob)); !errors.Is(err, archive.ErrCorrupt) || !strings.Contains(err.Error(), "b.tar.zst.002 is missing") {
 		t.Fatalf("reading across the missing part: %v", err)
 	}
 	b.Close()
 
-	os.Rename(path+".elsewhere", partName(path, 1))
-	os.Remove(partName(path, 0))
+	os.Rename(path+".elsewhere", parts.DataName(path, 1))
+	os.Remove(parts.DataName(path, 0))
 	if b, _, err := mustFind(t, Trust{}, path).Open(ctx, false); b != nil || !errors.As(err, &pe) || pe.Bad[0].Name != "b.tar.zst.001" {
 		t.Fatalf("the first part missing: %v", err)
 	}

@@ -1,4 +1,4 @@
-package archive
+package parts
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ func TestSumsRoundTrip(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%s/%d parts", s.Name, len(s.Parts)), func(t *testing.T) {
 			data := s.Marshal()
-			got, err := parseSums(data)
+			got, err := ParseSums(data)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, data)
 			}
@@ -54,7 +54,7 @@ func TestSumsRoundTrip(t *testing.T) {
 			if len(files) != want {
 				t.Fatalf("%d file lines, want %d:\n%s", len(files), want, data)
 			}
-			if len(s.Parity) > 0 && files[len(s.Parts)] != s.Parity[0]+"  "+parityName(s.Name, 0) {
+			if len(s.Parity) > 0 && files[len(s.Parts)] != s.Parity[0]+"  "+ParityName(s.Name, 0) {
 				t.Errorf("parity line %q", files[len(s.Parts)])
 			}
 		})
@@ -66,7 +66,7 @@ func TestSumsRoundTrip(t *testing.T) {
 // skipped.
 func TestSumsOlderTool(t *testing.T) {
 	h := hexOf("x")
-	s, err := parseSums([]byte(strings.ToUpper(h) + "  *b.tar.zst\n# a comment sha256sum ignores\n\n"))
+	s, err := ParseSums([]byte(strings.ToUpper(h) + "  *b.tar.zst\n# a comment sha256sum ignores\n\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestSumsRefused(t *testing.T) {
 			"# parts: 1000 bytes each, 1 data, 1 parity"), "do not name the 1 data and 1 parity parts"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := parseSums([]byte(tc.data))
+			s, err := ParseSums([]byte(tc.data))
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("got %+v, %v; want a corrupt checksum file", s, err)
 			}
@@ -135,7 +135,7 @@ func TestSumsRefused(t *testing.T) {
 	}
 }
 
-// TestReadSums: a checksum file is read from disk with its limit: over maxSumsSize it is refused
+// TestReadSums: a checksum file is read from disk with its limit: over MaxSumsSize it is refused
 // unread, naming the file; a missing one is os.ErrNotExist; errors of the content name the file.
 func TestReadSums(t *testing.T) {
 	dir := t.TempDir()
@@ -152,13 +152,13 @@ func TestReadSums(t *testing.T) {
 	if _, err := ReadSums(path); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("garbage: %v, want a corrupt file named", err)
 	}
-	big := append(want.Marshal(), bytes.Repeat([]byte("#\n"), maxSumsSize/2)...)
+	big := append(want.Marshal(), bytes.Repeat([]byte("#\n"), MaxSumsSize/2)...)
 	os.WriteFile(path, big, 0o644)
 	if _, err := ReadSums(path); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("%d bytes: %v, want a corrupt file named", len(big), err)
 	}
 	// At the limit exactly, it is read.
-	fill := maxSumsSize - len(want.Marshal())
+	fill := MaxSumsSize - len(want.Marshal())
 	exact := append(append(want.Marshal(), bytes.Repeat([]byte("#\n"), fill/2)...), bytes.Repeat([]byte("#"), fill%2)...)
 	os.WriteFile(path, exact, 0o644)
 	if _, err := ReadSums(path); err != nil {
@@ -178,54 +178,27 @@ func TestSafeFileName(t *testing.T) {
 	}
 }
 
-// TestPartHasher: the parts' sums are the sha256 of each partSize slice of what was written,
-// however the writes are cut; the state saved midway and restored in another hasher gives
-// the same sums; a state that does not fit is refused.
-func TestPartHasher(t *testing.T) {
-	data := randomBytes(t, 10_000)
-	const partSize = 3000
-	var want []string
-	for off := 0; off < len(data); off += partSize {
-		sum := sha256.Sum256(data[off:min(off+partSize, len(data))])
-		want = append(want, hex.EncodeToString(sum[:]))
-	}
-	for _, cut := range []int{1, 7, 2999, 3000, 3001, 10_000} {
-		h := newPartHasher(partSize)
-		for off := 0; off < len(data); off += cut {
-			h.Write(data[off:min(off+cut, len(data))])
-		}
-		if got := h.sums(); !reflect.DeepEqual(got, want) {
-			t.Fatalf("writes of %d: %v, want %v", cut, got, want)
-		}
-	}
-	// A size that is a multiple of the part size has no empty last part.
-	h := newPartHasher(partSize)
-	h.Write(data[:2*partSize])
-	if got := h.sums(); len(got) != 2 || got[1] != want[1] {
-		t.Fatalf("two whole parts: %v", got)
-	}
-	for _, at := range []int{0, 1500, 3000, 7777} {
-		a := newPartHasher(partSize)
-		a.Write(data[:at])
-		st, err := a.state()
+// FuzzSums: the checksum file parser never panics, never allocates from a count it did not
+// check, and what it accepts it writes back the same way.
+func FuzzSums(f *testing.F) {
+	h := strings.Repeat("ab", 32)
+	f.Add([]byte(h + "  b.tar.zst\n# bundle b.tar.zst: 10 bytes, sha256 " + h + "\n# offset table: sha256:" + h + "\n"))
+	f.Add([]byte(h + "  b.tar.zst.001\n" + h + "  b.tar.zst.p01\n# bundle b.tar.zst: 10 bytes, sha256 " + h + "\n# parts: 8 bytes each, 2 data, 1 parity\n"))
+	f.Add([]byte(h + "  b.tar.zst.001\n# parts: 8 bytes each, 1 data, 100000000 parity\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseSums(data)
 		if err != nil {
-			t.Fatal(err)
+			return
 		}
-		a.Write([]byte("written after the state was taken"))
-		b := newPartHasher(partSize)
-		if err := b.restore(st); err != nil {
-			t.Fatalf("restore at %d: %v", at, err)
+		if len(s.Parts)+len(s.Parity) > MaxData || (len(s.Parity) > 0 && len(s.Parts)+len(s.Parity) > MaxShards) {
+			t.Fatalf("accepted %d data and %d parity parts", len(s.Parts), len(s.Parity))
 		}
-		b.Write(data[at:])
-		if got := b.sums(); !reflect.DeepEqual(got, want) {
-			t.Fatalf("restored at %d: %v, want %v", at, got, want)
+		again, err := ParseSums(s.Marshal())
+		if err != nil {
+			t.Fatalf("its own rendering is refused: %v\n%s", err, s.Marshal())
 		}
-	}
-	b := newPartHasher(partSize)
-	if err := b.restore(nil); err == nil {
-		t.Error("a nil state was restored")
-	}
-	if err := b.restore(&partHasherState{Off: 6500, Done: []string{want[0]}}); err == nil {
-		t.Error("a state of 6500 bytes with one part done was restored")
-	}
+		if again.SHA256 != s.SHA256 || again.Size != s.Size || len(again.Parts) != len(s.Parts) || len(again.Parity) != len(s.Parity) {
+			t.Fatalf("read back differently: %+v, %+v", s, again)
+		}
+	})
 }

@@ -1,4 +1,4 @@
-package archive
+package parts_test
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 )
 
 // byteCounter is a Counter.
@@ -19,34 +22,34 @@ func (c *byteCounter) Add(n int64) { c.n.Add(n) }
 // TestPartsErrorSays: the error says which parts are bad and what to do: run repair, or carry
 // how many again; it is a corrupt bundle.
 func TestPartsErrorSays(t *testing.T) {
-	bad := func(names ...string) []PartStatus {
-		var out []PartStatus
+	bad := func(names ...string) []parts.Status {
+		var out []parts.Status
 		for _, n := range names {
-			out = append(out, PartStatus{Name: n, Problem: "missing"})
+			out = append(out, parts.Status{Name: n, Problem: "missing"})
 		}
 		return out
 	}
 	for _, tc := range []struct {
-		e           PartsError
+		e           parts.Error
 		rebuildable bool
 		want        string
 	}{
-		{PartsError{Bad: bad("b.001"), Parts: 5, Parity: 2}, true,
+		{parts.Error{Bad: bad("b.001"), Parts: 5, Parity: 2}, true,
 			"1 of 5 parts lost or damaged (b.001); the 2 parity parts can rebuild them: run unbundle repair"},
-		{PartsError{Bad: bad("b.001", "b.p01"), Parts: 5, Parity: 2}, true, "2 of 5 parts lost or damaged (b.001, b.p01); the 2 parity parts can rebuild"},
-		{PartsError{Bad: bad("b.001", "b.002", "b.003"), Parts: 5, Parity: 2}, false,
+		{parts.Error{Bad: bad("b.001", "b.p01"), Parts: 5, Parity: 2}, true, "2 of 5 parts lost or damaged (b.001, b.p01); the 2 parity parts can rebuild"},
+		{parts.Error{Bad: bad("b.001", "b.002", "b.003"), Parts: 5, Parity: 2}, false,
 			"3 of 5 parts lost or damaged (b.001, b.002, b.003); the 2 parity parts rebuild at most 2: carry at least 1 of them again"},
-		{PartsError{Bad: bad("b.002"), Parts: 3}, false, "1 of 3 parts lost or damaged (b.002), and there are no parity parts: carry them again"},
-		{PartsError{Bad: bad("b.002"), Parts: 4, Parity: 1, NoSums: true}, false,
+		{parts.Error{Bad: bad("b.002"), Parts: 3}, false, "1 of 3 parts lost or damaged (b.002), and there are no parity parts: carry them again"},
+		{parts.Error{Bad: bad("b.002"), Parts: 4, Parity: 1, NoSums: true}, false,
 			"without the checksum file, parity parts cannot be used: carry them again"},
-		{PartsError{Bad: bad("1", "2", "3", "4", "5", "6", "7", "8"), Parts: 20, Parity: 10}, true, "(1, 2, 3, 4, 5, ... 3 more)"},
+		{parts.Error{Bad: bad("1", "2", "3", "4", "5", "6", "7", "8"), Parts: 20, Parity: 10}, true, "(1, 2, 3, 4, 5, ... 3 more)"},
 	} {
 		err := error(&tc.e)
-		if !errors.Is(err, ErrCorrupt) || tc.e.Rebuildable() != tc.rebuildable || !strings.Contains(err.Error(), tc.want) {
+		if !errors.Is(err, parts.ErrCorrupt) || tc.e.Rebuildable() != tc.rebuildable || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q (rebuildable %v), want %q (rebuildable %v)", err, tc.e.Rebuildable(), tc.want, tc.rebuildable)
 		}
 	}
-	if got := joinNames([]string{"a", "b", "c", "d", "e", "f"}); got != "a, b, c, d, e, f" {
+	if got := parts.JoinNames([]string{"a", "b", "c", "d", "e", "f"}); got != "a, b, c, d, e, f" {
 		t.Errorf("six names: %q", got)
 	}
 }
@@ -58,13 +61,13 @@ func TestCheckParts(t *testing.T) {
 	dir := t.TempDir()
 	path := smallParts(t, dir, 1)
 	var total int64
-	for _, p := range storeFiles(path) {
+	for _, p := range parts.Files(path) {
 		st, _ := os.Stat(p)
 		total += st.Size()
 	}
-	s := mustFind(t, Trust{}, path)
+	s := mustFind(t, trust.Trust{}, path)
 	var c byteCounter
-	all, err := CheckParts(context.Background(), s, true, &c)
+	all, err := parts.Check(context.Background(), &s.Set, true, &c)
 	if err != nil || len(all) != 4 || c.n.Load() != total {
 		t.Fatalf("a good bundle: %+v, %v, %d of %d bytes counted", all, err, c.n.Load(), total)
 	}
@@ -77,14 +80,14 @@ func TestCheckParts(t *testing.T) {
 		t.Fatalf("names: %s, %s", all[0].Name, all[3].Name)
 	}
 
-	goodBytes := mustRead(t, partName(path, 1))
-	flip(t, partName(path, 1), 1000)
-	s = mustFind(t, Trust{}, path)
-	if _, err := CheckParts(context.Background(), s, false, nil); err != nil {
+	goodBytes := mustRead(t, parts.DataName(path, 1))
+	flip(t, parts.DataName(path, 1), 1000)
+	s = mustFind(t, trust.Trust{}, path)
+	if _, err := parts.Check(context.Background(), &s.Set, false, nil); err != nil {
 		t.Fatalf("without hashing, a flipped byte is not seen: %v", err)
 	}
-	_, err = CheckParts(context.Background(), s, true, nil)
-	var pe *PartsError
+	_, err = parts.Check(context.Background(), &s.Set, true, nil)
+	var pe *parts.Error
 	if !errors.As(err, &pe) || len(pe.Bad) != 1 || pe.Bad[0].Name != "b.tar.zst.002" || !strings.Contains(pe.Bad[0].Problem, "does not match its sha256 in b.tar.zst.sha256") {
 		t.Fatalf("hashing, the flipped part: %v", err)
 	}
@@ -92,20 +95,20 @@ func TestCheckParts(t *testing.T) {
 	// A good copy on another medium, named after the bad one (hashed: there are two).
 	other := t.TempDir()
 	good := filepath.Join(other, "b.tar.zst")
-	os.WriteFile(partName(good, 1), goodBytes, 0o644)
+	os.WriteFile(parts.DataName(good, 1), goodBytes, 0o644)
 	for _, order := range [][]string{{dir, other}, {other, dir}} {
-		s = mustFind(t, Trust{}, order...)
-		if _, err := CheckParts(context.Background(), s, false, nil); err != nil {
+		s = mustFind(t, trust.Trust{}, order...)
+		if _, err := parts.Check(context.Background(), &s.Set, false, nil); err != nil {
 			t.Fatalf("%v: %v", order, err)
 		}
-		if l := s.Data[1]; len(l) != 1 || l[0] != partName(good, 1) {
+		if l := s.Data[1]; len(l) != 1 || l[0] != parts.DataName(good, 1) {
 			t.Fatalf("%v: kept %v, not the good copy", order, l)
 		}
 	}
 	// Neither copy matches.
-	flip(t, partName(good, 1), 5)
-	s = mustFind(t, Trust{}, dir, other)
-	_, err = CheckParts(context.Background(), s, false, nil)
+	flip(t, parts.DataName(good, 1), 5)
+	s = mustFind(t, trust.Trust{}, dir, other)
+	_, err = parts.Check(context.Background(), &s.Set, false, nil)
 	if !errors.As(err, &pe) || !strings.Contains(pe.Bad[0].Problem, "(and the 1 other copies found do not match either)") {
 		t.Fatalf("two bad copies: %v", err)
 	}
@@ -116,13 +119,13 @@ func TestCheckParts(t *testing.T) {
 func TestCheckPartsSizes(t *testing.T) {
 	dir := t.TempDir()
 	path := smallParts(t, dir, 1)
-	f, _ := os.OpenFile(parityName(path, 0), os.O_APPEND|os.O_WRONLY, 0)
+	f, _ := os.OpenFile(parts.ParityName(path, 0), os.O_APPEND|os.O_WRONLY, 0)
 	f.Write([]byte("xyz"))
 	f.Close()
-	os.Truncate(partName(path, 0), 1000)
-	s := mustFind(t, Trust{}, path)
-	_, err := CheckParts(context.Background(), s, false, nil)
-	var pe *PartsError
+	os.Truncate(parts.DataName(path, 0), 1000)
+	s := mustFind(t, trust.Trust{}, path)
+	_, err := parts.Check(context.Background(), &s.Set, false, nil)
+	var pe *parts.Error
 	if !errors.As(err, &pe) || len(pe.Bad) != 2 || pe.Rebuildable() {
 		t.Fatalf("%v", err)
 	}
@@ -137,7 +140,7 @@ func TestCheckPartsSizes(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := CheckParts(ctx, mustFind(t, Trust{}, path), true, nil); !errors.Is(err, context.Canceled) {
+	if _, err := parts.Check(ctx, &mustFind(t, trust.Trust{}, path).Set, true, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("a stopped context: %v", err)
 	}
 }

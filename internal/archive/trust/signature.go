@@ -1,4 +1,4 @@
-package archive
+package trust
 
 import (
 	"bytes"
@@ -8,25 +8,16 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
 	"github.com/element-hq/ess-airgap/internal/atomicfile"
 	"github.com/element-hq/ess-airgap/internal/sshsig"
 	"golang.org/x/crypto/ssh"
 )
 
-// A bundle is signed by signing its checksum file, NAME.tar.zst.sha256, as it is: the signature,
-// NAME.tar.zst.sha256.sig, is OpenSSH's (SSHSIG, ed25519), which `ssh-keygen -Y verify -n
-// ess-airgap-bundle` checks with no tool of ours. The checksum file lists the sha256 of the
-// bundle or of every part, and of the offset table, which names every entry's digest: so the
-// signature covers every byte a reader hands on.
-
 // SignatureNamespace is the SSHSIG namespace of bundle signatures (ssh-keygen -n).
 const SignatureNamespace = "ess-airgap-bundle"
 
-// ErrSignature is wrapped by every error about a bundle that is unsigned, or not signed by an
-// allowed key, or whose content is not what was signed.
-var ErrSignature = errors.New("bundle signature refused")
-
-// Signature is who signed a bundle, as CheckSignature found it.
+// Signature is who signed a bundle, as Find found it.
 type Signature struct {
 	Key        string    // the key's type and SHA256 fingerprint, as ssh-keygen -l shows it
 	Principals []string  // what the allowed key file says of it
@@ -48,7 +39,7 @@ func Sign(s *Set, signer ssh.Signer, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		sums.Table, sums.Size = b.tab.digest, b.size
+		sums.Table, sums.Size = b.TableDigest(), b.Size()
 		b.Close()
 	}
 	sums.Signed = now.UTC().Truncate(time.Second)
@@ -72,11 +63,11 @@ func checkSignature(s *Set, allowed []sshsig.Allowed, now time.Time) (*Signature
 	if s.SumsPath == "" {
 		return nil, fmt.Errorf("%w: %s is not signed: there is no checksum file %s.sha256 beside it", ErrSignature, s.Name, s.Name)
 	}
-	data, err := readSmall(s.SumsPath, maxSumsSize)
+	data, err := parts.ReadSmall(s.SumsPath, parts.MaxSumsSize)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := readSmall(s.SumsPath+".sig", maxSigSize)
+	sig, err := parts.ReadSmall(s.SumsPath+".sig", maxSigSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s is not signed: there is no %s beside it", ErrSignature, s.Name, filepath.Base(s.SumsPath)+".sig")
 	}
@@ -91,7 +82,7 @@ func checkSignature(s *Set, allowed []sshsig.Allowed, now time.Time) (*Signature
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrSignature, s.Name, err)
 	}
-	sums, err := parseSums(data)
+	sums, err := parts.ParseSums(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.SumsPath, err)
 	}

@@ -1,4 +1,4 @@
-package archive
+package parts_test
 
 import (
 	"bytes"
@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
+	"github.com/element-hq/ess-airgap/internal/archive/trust"
 )
 
 func dirNames(t *testing.T, dir string) []string {
@@ -28,7 +31,7 @@ func dirNames(t *testing.T, dir string) []string {
 // repaired, and Repair says why; parts that are all good are left alone, nothing written.
 func TestRepairRefuses(t *testing.T) {
 	whole, _ := writeTestBundle(t, t.TempDir(), randomBytes(t, 1000))
-	if _, err := Repair(context.Background(), mustFind(t, Trust{}, whole), t.TempDir(), nil); !errors.Is(err, ErrCorrupt) ||
+	if _, err := parts.Repair(context.Background(), &mustFind(t, trust.Trust{}, whole).Set, t.TempDir(), nil); !errors.Is(err, parts.ErrCorrupt) ||
 		!strings.Contains(err.Error(), "one file, not parts") {
 		t.Fatalf("one file: %v", err)
 	}
@@ -36,7 +39,7 @@ func TestRepairRefuses(t *testing.T) {
 	path := smallParts(t, dir, 1)
 	before := dirNames(t, dir)
 	var c byteCounter
-	wrote, err := Repair(context.Background(), mustFind(t, Trust{}, path), dir, &c)
+	wrote, err := parts.Repair(context.Background(), &mustFind(t, trust.Trust{}, path).Set, dir, &c)
 	if err != nil || wrote != nil {
 		t.Fatalf("all good: %v, %v", wrote, err)
 	}
@@ -45,12 +48,12 @@ func TestRepairRefuses(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	os.Remove(partName(path, 0))
-	if _, err := Repair(ctx, mustFind(t, Trust{}, path), dir, nil); !errors.Is(err, context.Canceled) {
+	os.Remove(parts.DataName(path, 0))
+	if _, err := parts.Repair(ctx, &mustFind(t, trust.Trust{}, path).Set, dir, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("a stopped context: %v", err)
 	}
 	os.Remove(path + ".sha256")
-	if _, err := Repair(context.Background(), mustFind(t, Trust{}, path), dir, nil); !errors.Is(err, ErrCorrupt) ||
+	if _, err := parts.Repair(context.Background(), &mustFind(t, trust.Trust{}, path).Set, dir, nil); !errors.Is(err, parts.ErrCorrupt) ||
 		!strings.Contains(err.Error(), "no checksum file (b.tar.zst.sha256)") {
 		t.Fatalf("no checksum file: %v", err)
 	}
@@ -61,19 +64,19 @@ func TestRepairRefuses(t *testing.T) {
 func TestRepairKeepsDamaged(t *testing.T) {
 	dir := t.TempDir()
 	path := smallParts(t, dir, 1)
-	good := mustRead(t, partName(path, 1))
+	good := mustRead(t, parts.DataName(path, 1))
 	for round, want := range []string{".damaged", ".damaged.1"} {
-		flip(t, partName(path, 1), int64(100+round))
-		damaged := mustRead(t, partName(path, 1))
-		wrote, err := Repair(context.Background(), mustFind(t, Trust{}, path), dir, nil)
-		if err != nil || len(wrote) != 1 || wrote[0].Path != partName(path, 1) || wrote[0].Kept != partName(path, 1)+want {
+		flip(t, parts.DataName(path, 1), int64(100+round))
+		damaged := mustRead(t, parts.DataName(path, 1))
+		wrote, err := parts.Repair(context.Background(), &mustFind(t, trust.Trust{}, path).Set, dir, nil)
+		if err != nil || len(wrote) != 1 || wrote[0].Path != parts.DataName(path, 1) || wrote[0].Kept != parts.DataName(path, 1)+want {
 			t.Fatalf("round %d: %+v, %v", round, wrote, err)
 		}
-		if !bytes.Equal(mustRead(t, partName(path, 1)), good) || !bytes.Equal(mustRead(t, wrote[0].Kept), damaged) {
+		if !bytes.Equal(mustRead(t, parts.DataName(path, 1)), good) || !bytes.Equal(mustRead(t, wrote[0].Kept), damaged) {
 			t.Fatalf("round %d: the part is not rebuilt, or the damaged file not kept", round)
 		}
 	}
-	if _, err := Verify(context.Background(), path, nil); err != nil {
+	if _, err := trust.Verify(context.Background(), path, nil); err != nil {
 		t.Fatalf("after the repairs: %v", err)
 	}
 	for _, n := range dirNames(t, dir) {
@@ -89,16 +92,16 @@ func TestKeepAside(t *testing.T) {
 	dir := t.TempDir()
 	dst := filepath.Join(dir, "b.tar.zst.002")
 	sum := verifyDigestHex([]byte("right"))
-	if kept, same, err := keepAside(dst, sum); kept != "" || same || err != nil {
+	if kept, same, err := parts.KeepAside(dst, sum); kept != "" || same || err != nil {
 		t.Fatalf("nothing there: %q, %v, %v", kept, same, err)
 	}
 	os.WriteFile(dst, []byte("right"), 0o644)
-	if kept, same, err := keepAside(dst, sum); kept != "" || !same || err != nil {
+	if kept, same, err := parts.KeepAside(dst, sum); kept != "" || !same || err != nil {
 		t.Fatalf("the right bytes there: %q, %v, %v", kept, same, err)
 	}
 	for i, want := range []string{dst + ".damaged", dst + ".damaged.1", dst + ".damaged.2"} {
 		os.WriteFile(dst, []byte{'w', byte(i)}, 0o644)
-		kept, same, err := keepAside(dst, sum)
+		kept, same, err := parts.KeepAside(dst, sum)
 		if kept != want || same || err != nil {
 			t.Fatalf("wrong bytes %d: %q, %v, %v", i, kept, same, err)
 		}

@@ -1,4 +1,4 @@
-package archive
+package trust
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
 	"github.com/element-hq/ess-airgap/internal/sshsig"
 )
 
@@ -75,17 +76,17 @@ func TestSignAndFind(t *testing.T) {
 func TestSignRefuses(t *testing.T) {
 	signer, allowed := testSigner(t)
 	path, _ := writeTestBundle(t, t.TempDir(), randomBytes(t, 1000))
-	sums, err := ReadSums(path + ".sha256")
+	sums, err := parts.ReadSums(path + ".sha256")
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := &Sums{Name: sums.Name, SHA256: sums.SHA256}
+	old := &parts.Sums{Name: sums.Name, SHA256: sums.SHA256}
 	os.WriteFile(path+".sha256", []byte(old.SHA256+"  "+old.Name+"\n"), 0o644)
 	s := mustFind(t, Trust{}, path)
 	if err := Sign(s, signer, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReadSums(path + ".sha256")
+	got, err := parts.ReadSums(path + ".sha256")
 	if err != nil || got.Size != sums.Size || got.Table != sums.Table || got.Signed.IsZero() {
 		t.Fatalf("signed an older checksum file: %+v, %v (want size %d, table %s)", got, err, sums.Size, sums.Table)
 	}
@@ -106,19 +107,19 @@ func TestSignRefuses(t *testing.T) {
 // signed checksum file records, and that file must record the table at all.
 func TestCheckSigned(t *testing.T) {
 	table := "sha256:" + hexOf("table")
-	s := &Set{Signature: &Signature{Key: "k"}, Sums: &Sums{Table: table, Size: 1000}}
+	s := &Set{Signature: &Signature{Key: "k"}, Set: parts.Set{Sums: &parts.Sums{Table: table, Size: 1000}}}
 	for _, tc := range []struct {
 		name  string
-		sums  Sums
-		f     footer
+		sums  parts.Sums
+		f     string // the table digest the footer gives
 		size  int64
 		want  string
 		wants bool
 	}{
-		{"as signed", Sums{Table: table, Size: 1000}, footer{digest: table}, 1000, "", false},
-		{"no table recorded", Sums{Size: 1000}, footer{digest: table}, 1000, "records no offset table digest", true},
-		{"another table", Sums{Table: table, Size: 1000}, footer{digest: "sha256:" + hexOf("other")}, 1000, "is not the one signed", true},
-		{"another size", Sums{Table: table, Size: 1000}, footer{digest: table}, 1001, "the bundle is 1001 bytes, the signed checksum file records 1000", true},
+		{"as signed", parts.Sums{Table: table, Size: 1000}, table, 1000, "", false},
+		{"no table recorded", parts.Sums{Size: 1000}, table, 1000, "records no offset table digest", true},
+		{"another table", parts.Sums{Table: table, Size: 1000}, "sha256:" + hexOf("other"), 1000, "is not the one signed", true},
+		{"another size", parts.Sums{Table: table, Size: 1000}, table, 1001, "the bundle is 1001 bytes, the signed checksum file records 1000", true},
 	} {
 		sums := tc.sums
 		s.Sums = &sums
@@ -128,7 +129,7 @@ func TestCheckSigned(t *testing.T) {
 		}
 	}
 	unsigned := &Set{}
-	if err := unsigned.checkSigned(footer{digest: table}, 5); err != nil {
+	if err := unsigned.checkSigned(table, 5); err != nil {
 		t.Errorf("unsigned: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package archive
+package trust
 
 import (
 	"bytes"
@@ -11,15 +11,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/element-hq/ess-airgap/internal/verify"
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
 )
 
 var partsCreated = time.Unix(1700000000, 0).UTC()
 
 // writeParts writes a bundle of blobs at path with opts and returns what Commit returned.
-func writeParts(t *testing.T, path string, blobs [][]byte, opts ...Option) string {
+func writeParts(t *testing.T, path string, blobs [][]byte, opts ...archive.Option) string {
 	t.Helper()
-	w, err := Create(path, partsCreated, testPlan(t, partsCreated, blobs...), opts...)
+	w, err := archive.Create(path, partsCreated, testPlan(t, partsCreated, blobs...), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,20 +44,18 @@ type partsFixture struct {
 }
 
 func newPartsFixture(t *testing.T, partSize int64, parity int) *partsFixture {
-	stripeMax = 8 << 10 // many stripes a part, and past the end of the last part
-	t.Cleanup(func() { stripeMax = 1 << 20 })
 	f := &partsFixture{blobs: [][]byte{randomBytes(t, 700<<10), randomBytes(t, 300<<10), randomBytes(t, 5000)},
 		partSize: partSize, parity: parity}
 	f.whole = filepath.Join(t.TempDir(), "b.tar.zst")
 	writeParts(t, f.whole, f.blobs)
 	f.dir = t.TempDir()
 	f.path = filepath.Join(f.dir, "b.tar.zst")
-	writeParts(t, f.path, f.blobs, WithParts(partSize, parity))
+	writeParts(t, f.path, f.blobs, archive.WithParts(partSize, parity))
 	return f
 }
 
-func (f *partsFixture) part(i int) string       { return partName(f.path, i) }
-func (f *partsFixture) parityPart(i int) string { return parityName(f.path, i) }
+func (f *partsFixture) part(i int) string       { return parts.DataName(f.path, i) }
+func (f *partsFixture) parityPart(i int) string { return parts.ParityName(f.path, i) }
 
 // TestPartsJoin: parts of a size smaller than the largest layer are each exactly that size but
 // the last, join into the bytes of the unsplit bundle, are checked by sha256sum -c, and are
@@ -64,7 +63,7 @@ func (f *partsFixture) parityPart(i int) string { return parityName(f.path, i) }
 func TestPartsJoin(t *testing.T) {
 	f := newPartsFixture(t, 256<<10, 2)
 	whole := mustRead(t, f.whole)
-	n := dataParts(int64(len(whole)), f.partSize)
+	n := parts.Count(int64(len(whole)), f.partSize)
 	if n < 4 {
 		t.Fatalf("%d parts: the fixture should need more", n)
 	}
@@ -90,7 +89,7 @@ func TestPartsJoin(t *testing.T) {
 			t.Fatalf("%s: %v, want %d bytes", p, err, f.partSize)
 		}
 	}
-	if _, err := os.Stat(parityName(f.path, 2)); err == nil {
+	if _, err := os.Stat(parts.ParityName(f.path, 2)); err == nil {
 		t.Fatal("a third parity part")
 	}
 	cmd := exec.Command("sha256sum", "--strict", "-c", "b.tar.zst.sha256")
@@ -99,7 +98,7 @@ func TestPartsJoin(t *testing.T) {
 	if err != nil || strings.Count(string(out), ": OK") != n+2 {
 		t.Fatalf("sha256sum -c: %v\n%s", err, out)
 	}
-	sums, err := ReadSums(f.path + ".sha256")
+	sums, err := parts.ReadSums(f.path + ".sha256")
 	if err != nil || sums.SHA256 != verifyDigestHex(whole) || sums.Size != int64(len(whole)) {
 		t.Fatalf("checksum file: %+v, %v", sums, err)
 	}
@@ -121,7 +120,7 @@ func TestPartsJoin(t *testing.T) {
 	}
 	defer b.Close()
 	for _, x := range f.blobs {
-		got, err := b.ReadFile(BlobName(verifyDigest(x)))
+		got, err := b.ReadFile(archive.BlobName(verifyDigest(x)))
 		if err != nil || !bytes.Equal(got, x) {
 			t.Fatalf("reading a blob across parts: %v", err)
 		}
@@ -157,8 +156,8 @@ func TestPartsDamage(t *testing.T) {
 			}
 			tc.spoil(f)
 			res, err := Verify(context.Background(), f.dir, nil)
-			var pe *PartsError
-			if !errors.As(err, &pe) || !errors.Is(err, ErrCorrupt) || len(pe.Bad) != 1 || !pe.Rebuildable() {
+			var pe *parts.Error
+			if !errors.As(err, &pe) || !errors.Is(err, archive.ErrCorrupt) || len(pe.Bad) != 1 || !pe.Rebuildable() {
 				t.Fatalf("Verify: %v (%+v)", err, res)
 			}
 			if got := pe.Bad[0].Name + ": " + pe.Bad[0].Problem; !strings.HasPrefix(got, tc.want) {
@@ -206,7 +205,7 @@ func TestParityLimits(t *testing.T) {
 		out := t.TempDir()
 		wrote, err := Repair(context.Background(), s, out, nil)
 		if lose > 3 {
-			var pe *PartsError
+			var pe *parts.Error
 			if !errors.As(err, &pe) || pe.Rebuildable() || len(wrote) > 0 ||
 				!strings.Contains(err.Error(), "4 of 11 parts lost or damaged (b.tar.zst.001, b.tar.zst.003, b.tar.zst.005, b.tar.zst.007); the 3 parity parts rebuild at most 3: carry at least 1 of them again") {
 				t.Fatalf("lost %d of 3: Repair = %v, %v", lose, wrote, err)
@@ -241,7 +240,7 @@ func TestParityLimits(t *testing.T) {
 // it has fewer parts, more, or is one file.
 func TestPartsRerun(t *testing.T) {
 	f := newPartsFixture(t, 128<<10, 2)
-	for _, opts := range [][]Option{{WithParts(400<<10, 1)}, {WithParts(100<<10, 0)}, nil, {WithParts(128<<10, 2)}} {
+	for _, opts := range [][]archive.Option{{archive.WithParts(400<<10, 1)}, {archive.WithParts(100<<10, 0)}, nil, {archive.WithParts(128<<10, 2)}} {
 		writeParts(t, f.path, f.blobs, opts...)
 		s, err := Find(context.Background(), Trust{}, f.dir)
 		if err != nil {
@@ -249,7 +248,7 @@ func TestPartsRerun(t *testing.T) {
 		}
 		want := []string{f.path + ".sha256"}
 		if s.Split() {
-			want = append(want, append(firstPaths(s.Data), firstPaths(s.Parity)...)...)
+			want = append(want, append(parts.FirstPaths(s.Data), parts.FirstPaths(s.Parity)...)...)
 		} else {
 			want = append(want, f.path)
 		}
@@ -267,75 +266,4 @@ func TestPartsRerun(t *testing.T) {
 	}
 }
 
-// TestPartsResume: a run in parts that was stopped mid-part resumes in place: the layers it
-// wrote are kept, and the bundle is the one a run in one go writes.
-func TestPartsResume(t *testing.T) {
-	f := newPartsFixture(t, 256<<10, 1)
-	fresh := map[string][]byte{}
-	for _, p := range append(filesOf(f.path), f.path+".sha256") {
-		fresh[filepath.Base(p)] = mustRead(t, p)
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "b.tar.zst")
-	w, err := Create(path, partsCreated, testPlan(t, partsCreated, f.blobs...), WithParts(256<<10, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeBlob(t, w, f.blobs[0]) // spans parts 1 to 3
-	if err := w.WriteEntry(context.Background(), BlobName(verifyDigest(f.blobs[1])), failAfter(f.blobs[1], 1000)); err == nil {
-		t.Fatal("a stopped write succeeded")
-	}
-	w.Close()
-	if _, err := os.Stat(partName(path+".partial", 3)); err != nil {
-		t.Fatalf("no unfinished parts: %v", err)
-	}
-	w, err = Create(path, partsCreated, testPlan(t, partsCreated, f.blobs...), WithParts(256<<10, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kept []bool
-	for _, b := range f.blobs {
-		ok := w.Resume(context.Background(), BlobName(verifyDigest(b)))
-		kept = append(kept, ok)
-		if !ok {
-			writeBlob(t, w, b)
-		}
-	}
-	if !kept[0] || kept[1] || kept[2] {
-		t.Fatalf("kept %v, want only the first layer", kept)
-	}
-	if _, err := w.Commit(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != len(fresh) {
-		t.Fatalf("%d files after the resume, want %d", len(ents), len(fresh))
-	}
-	for name, want := range fresh {
-		if !bytes.Equal(mustRead(t, filepath.Join(dir, name)), want) {
-			t.Fatalf("%s differs from the one written in one go", name)
-		}
-	}
-}
-
-func filesOf(base string) []string { return storeFiles(base) }
-
-func flip(t *testing.T, path string, off int64) {
-	t.Helper()
-	b := mustRead(t, path)
-	b[off] ^= 0x10
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	if err := os.WriteFile(to, mustRead(t, from), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func verifyDigest(b []byte) string { return verify.Digest(b) }
-
-func verifyDigestHex(b []byte) string { return strings.TrimPrefix(verify.Digest(b), "sha256:") }
+func filesOf(base string) []string { return parts.Files(base) }

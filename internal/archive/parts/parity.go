@@ -1,9 +1,8 @@
-package archive
+package parts
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"hash"
 	"os"
 
@@ -22,21 +21,22 @@ func stripe(shards int) int64 { return max(4<<10, min(stripeMax, (64<<20)/int64(
 
 var stripeMax int64 = 1 << 20 // tests make it small, to cross many stripes
 
-// writeParity computes the parity parts of the data parts in f, writes them as
-// NAME.partial.p01, ..., synced, and returns their sha256s. It stops when the Writer is closed.
-func (w *Writer) writeParity(f *files) ([]string, error) {
-	k := dataParts(w.size, w.partSize)
-	enc, err := reedsolomon.New(k, w.parity)
+// WriteParity computes n parity parts of the data parts in st (a bundle in parts, complete),
+// writes them as base.p01, ... (ParityName), synced, and returns their sha256s in hex. It
+// stops, with an error, once stopped reports true (checked at every stripe).
+func WriteParity(st *Store, base string, n int, stopped func() bool) ([]string, error) {
+	k := Count(st.size, st.partSize)
+	enc, err := reedsolomon.New(k, n)
 	if err != nil {
 		return nil, err
 	}
-	step := min(stripe(k+w.parity), w.partSize)
-	shards := make([][]byte, k+w.parity)
+	step := min(stripe(k+n), st.partSize)
+	shards := make([][]byte, k+n)
 	for i := range shards {
 		shards[i] = make([]byte, step)
 	}
-	outs := make([]*os.File, w.parity)
-	sums := make([]hash.Hash, w.parity)
+	outs := make([]*os.File, n)
+	sums := make([]hash.Hash, n)
 	defer func() {
 		for _, out := range outs {
 			if out != nil {
@@ -45,24 +45,24 @@ func (w *Writer) writeParity(f *files) ([]string, error) {
 		}
 	}()
 	for p := range outs {
-		if outs[p], err = os.Create(parityName(w.path+".partial", p)); err != nil {
+		if outs[p], err = os.Create(ParityName(base, p)); err != nil {
 			return nil, err
 		}
 		sums[p] = sha256.New()
 	}
-	for off := int64(0); off < w.partSize; off += step {
-		if w.isClosed() {
-			return nil, errors.New("bundle writer closed")
+	for off := int64(0); off < st.partSize; off += step {
+		if stopped() {
+			return nil, errStopped
 		}
-		n := min(step, w.partSize-off)
+		m := min(step, st.partSize-off)
 		for i := range k {
-			if err := readShard(f, i, off, shards[i][:n]); err != nil {
+			if err := readShard(st, i, off, shards[i][:m]); err != nil {
 				return nil, err
 			}
 		}
 		cut := make([][]byte, len(shards))
 		for i := range shards {
-			cut[i] = shards[i][:n]
+			cut[i] = shards[i][:m]
 		}
 		if err := enc.Encode(cut); err != nil {
 			return nil, err
@@ -72,7 +72,7 @@ func (w *Writer) writeParity(f *files) ([]string, error) {
 				return nil, err
 			}
 			sums[p].Write(cut[k+p])
-			startWriteback(out, off, n)
+			startWriteback(out, off, m)
 		}
 	}
 	var hexSums []string
@@ -86,8 +86,8 @@ func (w *Writer) writeParity(f *files) ([]string, error) {
 }
 
 // readShard reads bytes [off, off+len(b)) of data part i of s into b, zeros past the part's end.
-func readShard(s *files, i int, off int64, b []byte) error {
-	have := max(0, min(int64(len(b)), s.partSpan(i)-off))
+func readShard(s *Store, i int, off int64, b []byte) error {
+	have := max(0, min(int64(len(b)), s.span(i)-off))
 	if have > 0 {
 		if _, err := s.ReadAt(b[:have], int64(i)*s.partSize+off); err != nil {
 			return err

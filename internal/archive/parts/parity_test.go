@@ -1,4 +1,4 @@
-package archive
+package parts_test
 
 import (
 	"bytes"
@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
+
 	"github.com/klauspost/reedsolomon"
 )
 
@@ -14,9 +17,9 @@ import (
 // least 4 KiB of each, in multiples of 64 bytes.
 func TestStripe(t *testing.T) {
 	for shards, want := range map[int]int64{2: 1 << 20, 64: 1 << 20, 65: (64 << 20) / 65 &^ 63, 256: 256 << 10, 1 << 20: 4 << 10} {
-		got := stripe(shards)
+		got := parts.Stripe(shards)
 		if got != want || got%64 != 0 || got*int64(shards) > 64<<20 && got != 4<<10 {
-			t.Errorf("stripe(%d) = %d, want %d", shards, got, want)
+			t.Errorf("parts.Stripe(%d) = %d, want %d", shards, got, want)
 		}
 	}
 }
@@ -26,14 +29,14 @@ func TestStripe(t *testing.T) {
 // what the format document promises another tool can rebuild from. Stripes smaller than a
 // part, and than the last part's rest, are crossed.
 func TestParityBytes(t *testing.T) {
-	stripeMax = 8 << 10
-	t.Cleanup(func() { stripeMax = 1 << 20 })
+	*parts.StripeMax = 8 << 10
+	t.Cleanup(func() { *parts.StripeMax = 1 << 20 })
 	path := filepath.Join(t.TempDir(), "b.tar.zst")
 	const partSize = 100 << 10 // not a multiple of the stripe
-	writeParts(t, path, [][]byte{randomBytes(t, 250<<10)}, WithParts(partSize, 2))
+	writeParts(t, path, [][]byte{randomBytes(t, 250<<10)}, archive.WithParts(partSize, 2))
 	var shards [][]byte
 	for i := 0; ; i++ {
-		b, err := readIfExists(partName(path, i))
+		b, err := readIfExists(parts.DataName(path, i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +58,7 @@ func TestParityBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for j := range 2 {
-		if got := mustRead(t, parityName(path, j)); !bytes.Equal(got, shards[k+j]) {
+		if got := mustRead(t, parts.ParityName(path, j)); !bytes.Equal(got, shards[k+j]) {
 			t.Fatalf("parity part %d differs from the Reed-Solomon parity of the data parts", j+1)
 		}
 	}

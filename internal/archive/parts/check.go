@@ -1,35 +1,40 @@
-package archive
+package parts
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
-// PartStatus is one part of a bundle in parts, and what a check found wrong with it.
-type PartStatus struct {
+// Counter receives byte counts as they are read; it must be cheap and safe for concurrent use.
+type Counter interface{ Add(n int64) }
+
+// Status is one part of a bundle in parts, and what a check found wrong with it.
+type Status struct {
 	Name    string // its file name: NAME.tar.zst.002, NAME.tar.zst.p01
 	Path    string // the file checked; "" when missing
 	Parity  bool
 	Problem string // "" when the part is fine
 }
 
-// PartsError says which parts of a bundle in parts are lost or damaged, and whether its parity
+// Error says which parts of a bundle in parts are lost or damaged, and whether its parity
 // parts can rebuild them. It wraps ErrCorrupt.
-type PartsError struct {
-	Bad    []PartStatus
+type Error struct {
+	Bad    []Status
 	Parts  int  // data and parity parts in all
 	Parity int  // parity parts
 	NoSums bool // no checksum file: parity cannot tell which parts to rebuild
 }
 
 // Rebuildable reports whether Repair can rebuild every bad part.
-func (e *PartsError) Rebuildable() bool { return !e.NoSums && len(e.Bad) <= e.Parity }
+func (e *Error) Rebuildable() bool { return !e.NoSums && len(e.Bad) <= e.Parity }
 
-func (e *PartsError) Error() string {
+func (e *Error) Error() string {
 	var names []string
 	for _, b := range e.Bad {
 		names = append(names, b.Name)
@@ -46,30 +51,24 @@ func (e *PartsError) Error() string {
 	return fmt.Sprintf("%s; the %d parity parts rebuild at most %d: carry at least %d of them again", what, e.Parity, e.Parity, len(e.Bad)-e.Parity)
 }
 
-func (e *PartsError) Unwrap() error { return ErrCorrupt }
+func (e *Error) Unwrap() error { return ErrCorrupt }
 
+// joinNames lists names, the first five and a count of the others when there are more than six.
 func joinNames(names []string) string {
 	if len(names) > 6 {
 		return fmt.Sprintf("%s, ... %d more", joinNames(names[:5]), len(names)-5)
 	}
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += ", "
-		}
-		out += n
-	}
-	return out
+	return strings.Join(names, ", ")
 }
 
-// CheckParts checks every part of a bundle in parts: that it is there, of its size and, with
+// Check checks every part of a bundle in parts: that it is there, of its size and, with
 // hash, that its sha256 is the one the checksum file lists. A part found in several files is
 // settled here: the first copy that passes is kept in s. Without a checksum file only presence
-// is checked. It returns the status of every part, data then parity, and a *PartsError when
-// any is lost or damaged. progress, if not nil, counts the bytes hashed.
-func CheckParts(ctx context.Context, s *Set, hash bool, progress Counter) ([]PartStatus, error) {
-	var all []PartStatus
-	var bad []PartStatus
+// is checked. It returns the status of every part, data then parity, and an *Error when any
+// is lost or damaged. progress, if not nil, counts the bytes hashed.
+func Check(ctx context.Context, s *Set, hash bool, progress Counter) ([]Status, error) {
+	var all []Status
+	var bad []Status
 	for _, parity := range []bool{false, true} {
 		lists := s.Data
 		if parity {
@@ -92,15 +91,51 @@ func CheckParts(ctx context.Context, s *Set, hash bool, progress Counter) ([]Par
 	if len(bad) == 0 {
 		return all, nil
 	}
-	return all, &PartsError{Bad: bad, Parts: len(all), Parity: len(s.Parity), NoSums: s.Sums == nil}
+	return all, &Error{Bad: bad, Parts: len(all), Parity: len(s.Parity), NoSums: s.Sums == nil}
+}
+
+// CheckHashed checks a bundle in parts whose data parts were hashed in a pass over the bundle
+// (a Hasher's Sums: got): each against the checksum file, and the parity parts by hashing them.
+// Without a checksum file it returns every data part as found, fine. It returns the status of
+// every part, data then parity, and an *Error when any is damaged; nothing but ctx's error when
+// ctx is done. progress, if not nil, counts the bytes hashed.
+func CheckHashed(ctx context.Context, s *Set, got []string, progress Counter) ([]Status, error) {
+	var all, bad []Status
+	for i, p := range FirstPaths(s.Data) {
+		st := Status{Name: DataName(s.Name, i), Path: p}
+		if s.Sums != nil {
+			st.Problem = s.sumProblem(i, false, got[i])
+		}
+		if st.Problem != "" {
+			bad = append(bad, st)
+		}
+		all = append(all, st)
+	}
+	if s.Sums == nil {
+		return all, nil
+	}
+	for i, paths := range s.Parity {
+		st := s.checkPart(ctx, i, true, paths, true, progress)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if st.Problem != "" {
+			bad = append(bad, st)
+		}
+		all = append(all, st)
+	}
+	if len(bad) > 0 {
+		return all, &Error{Bad: bad, Parts: len(all), Parity: len(s.Parity)}
+	}
+	return all, nil
 }
 
 // checkPart checks the copies found of one part and returns the first that passes, else the
 // first copy's problem.
-func (s *Set) checkPart(ctx context.Context, i int, parity bool, paths []string, hash bool, progress Counter) PartStatus {
-	st := PartStatus{Name: partName(s.Name, i), Parity: parity}
+func (s *Set) checkPart(ctx context.Context, i int, parity bool, paths []string, hash bool, progress Counter) Status {
+	st := Status{Name: DataName(s.Name, i), Parity: parity}
 	if parity {
-		st.Name = parityName(s.Name, i)
+		st.Name = ParityName(s.Name, i)
 	}
 	if len(paths) == 0 {
 		st.Problem = "missing"
@@ -163,12 +198,12 @@ func (s *Set) sumProblem(i int, parity bool, sum string) string {
 	}
 	for j, other := range s.Sums.Parts {
 		if sum == other {
-			return fmt.Sprintf("holds the bytes of %s (a copy under the wrong name)", partName(s.Name, j))
+			return fmt.Sprintf("holds the bytes of %s (a copy under the wrong name)", DataName(s.Name, j))
 		}
 	}
 	for j, other := range s.Sums.Parity {
 		if sum == other {
-			return fmt.Sprintf("holds the bytes of %s (a copy under the wrong name)", parityName(s.Name, j))
+			return fmt.Sprintf("holds the bytes of %s (a copy under the wrong name)", ParityName(s.Name, j))
 		}
 	}
 	return fmt.Sprintf("does not match its sha256 in %s (damaged, or from another bundle)", filepath.Base(s.SumsPath))
@@ -182,8 +217,27 @@ func hashFile(ctx context.Context, path string, progress Counter) (string, error
 	}
 	defer f.Close()
 	h := sha256.New()
-	if err := copyCounted(ctx, h, f, progress); err != nil {
+	if _, err := io.CopyBuffer(h, &countedReader{ctx: ctx, r: f, n: progress}, make([]byte, 1<<20)); err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// countedReader counts what it reads (n may be nil) and fails its reads once ctx is done, so
+// that a long hash stops within one read.
+type countedReader struct {
+	ctx context.Context
+	r   io.Reader
+	n   Counter
+}
+
+func (c *countedReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := c.r.Read(p)
+	if c.n != nil {
+		c.n.Add(int64(n))
+	}
+	return n, err
 }

@@ -1,13 +1,15 @@
-package archive
+package parts_test
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/archive/parts"
 )
 
 func TestClassify(t *testing.T) {
@@ -21,8 +23,8 @@ func TestClassify(t *testing.T) {
 		"d/b.tar.zst.01":         {"d/b.tar.zst.01", ""},
 		".001":                   {".001", ""},
 	} {
-		if base, idx := classify(path); base != want[0] || idx != want[1] {
-			t.Errorf("classify(%q) = %q, %q; want %q, %q", path, base, idx, want[0], want[1])
+		if base, idx := parts.Classify(path); base != want[0] || idx != want[1] {
+			t.Errorf("parts.Classify(%q) = %q, %q; want %q, %q", path, base, idx, want[0], want[1])
 		}
 	}
 }
@@ -32,8 +34,8 @@ func TestClassify(t *testing.T) {
 func smallParts(t *testing.T, dir string, parity int) string {
 	t.Helper()
 	path := filepath.Join(dir, "b.tar.zst")
-	writeParts(t, path, [][]byte{randomBytes(t, 300<<10)}, WithParts(128<<10, parity))
-	if _, err := os.Stat(partName(path, 2)); err != nil {
+	writeParts(t, path, [][]byte{randomBytes(t, 300<<10)}, archive.WithParts(128<<10, parity))
+	if _, err := os.Stat(parts.DataName(path, 2)); err != nil {
 		t.Fatalf("the fixture should have three parts: %v", err)
 	}
 	return path
@@ -46,17 +48,17 @@ func smallParts(t *testing.T, dir string, parity int) string {
 func TestLocate(t *testing.T) {
 	dir := t.TempDir()
 	path := smallParts(t, dir, 1)
-	for _, arg := range []string{path, partName(path, 1), parityName(path, 0), path + ".sha256", dir, path + ".0*"} {
-		s, err := locate(arg)
+	for _, arg := range []string{path, parts.DataName(path, 1), parts.ParityName(path, 0), path + ".sha256", dir, path + ".0*"} {
+		s, err := parts.Locate(arg)
 		if err != nil {
-			t.Fatalf("locate(%s): %v", arg, err)
+			t.Fatalf("parts.Locate(%s): %v", arg, err)
 		}
 		if s.Name != "b.tar.zst" || !s.Split() || len(s.Data) != 3 || len(s.Parity) != 1 || s.Sums == nil || s.SumsPath != path+".sha256" || s.Dir() != dir {
-			t.Fatalf("locate(%s) = %+v", arg, s)
+			t.Fatalf("parts.Locate(%s) = %+v", arg, s)
 		}
 		for i, l := range s.Data {
-			if len(l) != 1 || l[0] != partName(path, i) {
-				t.Fatalf("locate(%s): part %d at %v", arg, i+1, l)
+			if len(l) != 1 || l[0] != parts.DataName(path, i) {
+				t.Fatalf("parts.Locate(%s): part %d at %v", arg, i+1, l)
 			}
 		}
 	}
@@ -64,20 +66,20 @@ func TestLocate(t *testing.T) {
 	// Parts carried on two media; the checksum file on the second.
 	m1, m2 := t.TempDir(), t.TempDir()
 	for i, to := range []string{m1, m2, m2} {
-		copyFile(t, partName(path, i), partName(filepath.Join(to, "b.tar.zst"), i))
+		copyFile(t, parts.DataName(path, i), parts.DataName(filepath.Join(to, "b.tar.zst"), i))
 	}
 	copyFile(t, path+".sha256", filepath.Join(m2, "b.tar.zst.sha256"))
-	s, err := locate(m1, m2)
+	s, err := parts.Locate(m1, m2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Dir() != m2 || len(s.Data) != 3 || s.Data[0][0] != partName(filepath.Join(m1, "b.tar.zst"), 0) || len(s.Parity) != 1 || s.Parity[0] != nil {
+	if s.Dir() != m2 || len(s.Data) != 3 || s.Data[0][0] != parts.DataName(filepath.Join(m1, "b.tar.zst"), 0) || len(s.Parity) != 1 || s.Parity[0] != nil {
 		t.Fatalf("two media: %+v", s)
 	}
 	// A part found on both media is kept twice; a symlink to a part found is the same file.
-	copyFile(t, partName(path, 1), partName(filepath.Join(m1, "b.tar.zst"), 1))
-	os.Symlink(partName(filepath.Join(m2, "b.tar.zst"), 2), partName(filepath.Join(m1, "b.tar.zst"), 2))
-	s, err = locate(m1, m2)
+	copyFile(t, parts.DataName(path, 1), parts.DataName(filepath.Join(m1, "b.tar.zst"), 1))
+	os.Symlink(parts.DataName(filepath.Join(m2, "b.tar.zst"), 2), parts.DataName(filepath.Join(m1, "b.tar.zst"), 2))
+	s, err = parts.Locate(m1, m2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func TestLocate(t *testing.T) {
 	// The joined file named as such is that file, even with its parts beside it.
 	whole := filepath.Join(dir, "b.tar.zst")
 	os.WriteFile(whole, []byte("joined"), 0o644)
-	if s, err := locate(whole); err != nil || s.Whole != whole || s.Split() {
+	if s, err := parts.Locate(whole); err != nil || s.Whole != whole || s.Split() {
 		t.Fatalf("the joined file: %+v, %v", s, err)
 	}
 }
@@ -118,7 +120,7 @@ func TestLocateRefuses(t *testing.T) {
 		{"no argument", nil, fs.ErrNotExist, "no bundle given"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := locate(tc.args...)
+			_, err := parts.Locate(tc.args...)
 			if err == nil || (tc.is != nil && !errors.Is(err, tc.is)) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %v saying %q", err, tc.is, tc.want)
 			}
@@ -126,51 +128,19 @@ func TestLocateRefuses(t *testing.T) {
 	}
 
 	// A part more than the checksum file lists (an older bundle's).
-	copyFile(t, partName(path, 2), partName(path, 3))
-	if _, err := locate(path); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "remove the parts of an older bundle") {
+	copyFile(t, parts.DataName(path, 2), parts.DataName(path, 3))
+	if _, err := parts.Locate(path); !errors.Is(err, parts.ErrCorrupt) || !strings.Contains(err.Error(), "remove the parts of an older bundle") {
 		t.Fatalf("a fourth part: %v", err)
 	}
-	os.Remove(partName(path, 3))
+	os.Remove(parts.DataName(path, 3))
 	// The checksum file of one file beside parts.
-	os.WriteFile(path+".sha256", (&Sums{Name: "b.tar.zst", SHA256: hexOf("x"), Size: 5}).Marshal(), 0o644)
-	if _, err := locate(path); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "describes one file") {
+	os.WriteFile(path+".sha256", (&parts.Sums{Name: "b.tar.zst", SHA256: hexOf("x"), Size: 5}).Marshal(), 0o644)
+	if _, err := parts.Locate(path); !errors.Is(err, parts.ErrCorrupt) || !strings.Contains(err.Error(), "describes one file") {
 		t.Fatalf("parts beside a one-file checksum file: %v", err)
 	}
 	// The checksum file of another bundle under this name.
-	os.WriteFile(path+".sha256", (&Sums{Name: "c.tar.zst", SHA256: hexOf("x"), Size: 5}).Marshal(), 0o644)
-	if _, err := locate(path); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "is the checksum file of c.tar.zst") {
+	os.WriteFile(path+".sha256", (&parts.Sums{Name: "c.tar.zst", SHA256: hexOf("x"), Size: 5}).Marshal(), 0o644)
+	if _, err := parts.Locate(path); !errors.Is(err, parts.ErrCorrupt) || !strings.Contains(err.Error(), "is the checksum file of c.tar.zst") {
 		t.Fatalf("another bundle's checksum file: %v", err)
-	}
-}
-
-// TestOpenSetParts: parts are read without the checksum file too (their sizes from the files),
-// but not without the last; a part found twice must be settled first; a Set must come from
-// Find.
-func TestOpenSetParts(t *testing.T) {
-	dir := t.TempDir()
-	path := smallParts(t, dir, 0)
-	if _, err := OpenSet(&Set{Name: "b.tar.zst", Whole: path}); err == nil || !strings.Contains(err.Error(), "must come from Find") {
-		t.Fatalf("a Set not from Find: %v", err)
-	}
-	os.Remove(path + ".sha256")
-	b, err := OpenSet(mustFind(t, Trust{}, path))
-	if err != nil {
-		t.Fatalf("without the checksum file: %v", err)
-	}
-	if res, err := b.Verify(context.Background(), nil); err != nil || len(res.Bad) != 0 {
-		t.Fatalf("Verify without the checksum file: %+v, %v", res, err)
-	}
-	b.Close()
-	other := t.TempDir()
-	copyFile(t, partName(path, 1), partName(filepath.Join(other, "b.tar.zst"), 1))
-	s := mustFind(t, Trust{}, dir, other)
-	if _, err := OpenSet(s); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "b.tar.zst.002 was found twice") {
-		t.Fatalf("a part found twice: %v", err)
-	}
-	// Without the checksum file, parts end where the files found end: the last missing, the
-	// bundle has no footer.
-	os.Remove(partName(path, 2))
-	if _, err := OpenSet(mustFind(t, Trust{}, path)); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "b.tar.zst (in parts)") {
-		t.Fatalf("the last part missing, no checksum file: %v", err)
 	}
 }
