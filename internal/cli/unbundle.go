@@ -9,6 +9,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/progress"
+	"github.com/element-hq/ess-airgap/internal/push"
 	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/urfave/cli/v2"
 )
@@ -42,11 +43,11 @@ func destinationFlags() []cli.Flag {
 }
 
 // destination reads --registry (required) and --path-prefix.
-func destination(c *cli.Context) (mirror.Destination, error) {
+func destination(c *cli.Context) (push.Destination, error) {
 	if err := required(c, "registry"); err != nil {
-		return mirror.Destination{}, err
+		return push.Destination{}, err
 	}
-	d, err := mirror.ParseDestination(c.String("registry"), c.String("path-prefix"))
+	d, err := push.ParseDestination(c.String("registry"), c.String("path-prefix"))
 	if err != nil {
 		return d, usagef("%v", err)
 	}
@@ -105,7 +106,7 @@ func pushCommand(e *env) *cli.Command {
 			if ms := b.Manifest().Missing; len(ms) > 0 {
 				fmt.Fprintf(e.stderr, "this bundle is %s\n", missingSummary(ms))
 			}
-			var res *mirror.Pushed
+			var res *push.Pushed
 			var wrote report.Push // the files written
 			defer func() {        // --report and --json: whatever the outcome, once it is known
 				rep := pushReport(c, strings.Join(c.Args().Slice(), " "), res, start)
@@ -124,7 +125,7 @@ func pushCommand(e *env) *cli.Command {
 			}()
 			err = withProgress(e, "push", func(m *progress.Meter) error {
 				var err error
-				res, err = mirror.Push(c.Context, client, b, mirror.PushOptions{Destination: dest, Progress: observed(e, m), Jobs: c.Int("jobs")})
+				res, err = push.Push(c.Context, client, b, push.PushOptions{Destination: dest, Progress: observed(e, m), Jobs: c.Int("jobs")})
 				return err
 			})
 			if res != nil && len(res.Problems) > 0 {
@@ -147,7 +148,7 @@ func pushCommand(e *env) *cli.Command {
 				}
 			}
 			var refErr error // only referrers failed: the images and the ConfigMap are good
-			if errors.Is(err, mirror.ErrReferrers) && len(res.Failed) == 0 {
+			if errors.Is(err, push.ErrReferrers) && len(res.Failed) == 0 {
 				refErr, err = err, nil
 				fmt.Fprintln(e.stderr, "every image was pushed, some of their referrers were not (above): rerun the same command to push them")
 			}
@@ -261,7 +262,7 @@ func configMapCommand(e *env) *cli.Command {
 			if err := partialAllowed(c, b.Manifest(), "no ConfigMap written", "ConfigMap"); err != nil {
 				return err
 			}
-			res, err := mirror.ReadBack(c.Context, client, b, dest, c.Int("jobs"))
+			res, err := push.ReadBack(c.Context, client, b, dest, c.Int("jobs"))
 			if res != nil {
 				printFailures(e, res.Failed, imageRefs(b.Manifest()))
 			}
