@@ -53,7 +53,7 @@ func checkValuesCommand(e *env) *cli.Command {
 				return err
 			}
 			defer b.Close()
-			rec, err := push.ChartToCheck(b.Manifest(), c.String("chart"))
+			rec, err := chartToCheck(b.Manifest(), c.String("chart"))
 			if err != nil {
 				return fmt.Errorf("%s: %w: nothing to check", c.Args().First(), err)
 			}

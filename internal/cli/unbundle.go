@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -45,7 +46,9 @@ func destination(c *cli.Context) (push.Destination, error) {
 		return push.Destination{}, err
 	}
 	d, err := push.ParseDestination(c.String("registry"), c.String("path-prefix"))
-	if err != nil {
+	if errors.Is(err, push.ErrRegistry) {
+		return d, usagef("--registry %v", err)
+	} else if err != nil {
 		return d, usagef("%v", err)
 	}
 	return d, nil

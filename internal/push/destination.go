@@ -18,11 +18,12 @@ type Destination struct {
 	Prefix string // path prefix, without leading or trailing slashes; may be empty
 }
 
-// ParseDestination reads --registry and --path-prefix.
+// ParseDestination reads a registry HOST[:PORT][/PREFIX] (unbundle's --registry) and a path
+// prefix (--path-prefix). A registry that is not HOST[:PORT][/PREFIX] wraps ErrRegistry.
 func ParseDestination(registry, pathPrefix string) (Destination, error) {
 	host, prefix, _ := strings.Cut(strings.TrimSuffix(registry, "/"), "/")
 	if host == "" || strings.Contains(registry, "://") || strings.ContainsAny(host, " @") {
-		return Destination{}, fmt.Errorf("--registry %q: want HOST[:PORT][/PREFIX], without a scheme", registry)
+		return Destination{}, fmt.Errorf("%q: %w", registry, ErrRegistry)
 	}
 	p := strings.Trim(path.Join(prefix, pathPrefix), "/")
 	if p == "." {

@@ -2,6 +2,7 @@ package push
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -14,19 +15,24 @@ func TestParseDestination(t *testing.T) {
 		registry, prefix string
 		host, path       string
 		bad              bool
+		notRegistry      bool // wraps ErrRegistry
 	}{
-		{"reg.local:5000", "", "reg.local:5000", "", false},
-		{"reg.local:5000/ess/", "", "reg.local:5000", "ess", false},
-		{"reg.local/ess", "mirror", "reg.local", "ess/mirror", false},
-		{"https://reg.local", "", "", "", true},
-		{"reg.local", "UPPER", "", "", true},
-		{"", "", "", "", true},
+		{"reg.local:5000", "", "reg.local:5000", "", false, false},
+		{"reg.local:5000/ess/", "", "reg.local:5000", "ess", false, false},
+		{"reg.local/ess", "mirror", "reg.local", "ess/mirror", false, false},
+		{"https://reg.local", "", "", "", true, true},
+		{"user@reg.local", "", "", "", true, true},
+		{"reg.local", "UPPER", "", "", true, false},
+		{"", "", "", "", true, true},
 	}
 	for _, tt := range tests {
 		d, err := ParseDestination(tt.registry, tt.prefix)
 		if tt.bad {
 			if err == nil {
 				t.Errorf("%q %q: accepted", tt.registry, tt.prefix)
+			}
+			if errors.Is(err, ErrRegistry) != tt.notRegistry || tt.notRegistry && !strings.Contains(err.Error(), fmt.Sprintf("%q", tt.registry)) {
+				t.Errorf("%q %q: %v (ErrRegistry: want %v, naming the registry)", tt.registry, tt.prefix, err, tt.notRegistry)
 			}
 			continue
 		}

@@ -3,6 +3,12 @@ package push
 import "errors"
 
 var (
+	// ErrRegistry is wrapped when a registry is not HOST[:PORT][/PREFIX]; the command names its flag.
+	ErrRegistry = errors.New("want HOST[:PORT][/PREFIX], without a scheme")
+	// ErrNoChart is wrapped when a bundle carries no Helm chart to check.
+	ErrNoChart = errors.New("no Helm chart in the bundle")
+	// ErrWhichChart is wrapped when a bundle carries several charts and none was named.
+	ErrWhichChart = errors.New("say which chart")
 	// ErrClash is wrapped when two sources would land on the same repository:tag with different digests.
 	ErrClash = errors.New("two images would land on the same repository and tag with different digests")
 	// ErrBaseMissing is wrapped when a delta bundle relies on blobs the destination lacks.

@@ -31,19 +31,20 @@ type RenderCheckOptions struct {
 	Chart string
 }
 
-// ChartToCheck returns the record of the chart o names in m: the only one when o names none.
+// ChartToCheck returns the record of the chart name names in m: the only one when name is "".
+// A bundle without a chart wraps ErrNoChart; several charts and no name, ErrWhichChart.
 func ChartToCheck(m *archive.Manifest, name string) (*archive.Chart, error) {
 	all := m.AllCharts()
 	switch {
 	case len(all) == 0:
-		return nil, fmt.Errorf("no Helm chart in the bundle (it was made without --chart)")
+		return nil, ErrNoChart
 	case name != "":
 		if ch := m.ChartOf(name); ch != nil {
 			return ch, nil
 		}
 		return nil, fmt.Errorf("the bundle carries no chart %s (%s)", name, chartNames(all))
 	case len(all) > 1:
-		return nil, fmt.Errorf("the bundle carries %d charts (%s): say which with --chart NAME", len(all), chartNames(all))
+		return nil, fmt.Errorf("the bundle carries %d charts (%s): %w", len(all), chartNames(all), ErrWhichChart)
 	}
 	return all[0], nil
 }
