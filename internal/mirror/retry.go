@@ -60,7 +60,7 @@ func retry(ctx context.Context, budget *oci.Budget, fctx context.Context, fn fun
 			}
 			return err
 		}
-		t := time.NewTimer(min(time.Duration(attempt)*250*time.Millisecond, 2*time.Second))
+		t := time.NewTimer(retryPause(attempt))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -68,6 +68,12 @@ func retry(ctx context.Context, budget *oci.Budget, fctx context.Context, fn fun
 		case <-t.C:
 		}
 	}
+}
+
+// retryPause is the wait before the next try after attempt failed: 250 ms more each time, at
+// most 2 s. A variable so that a test of how many tries are made need not wait them out.
+var retryPause = func(attempt int) time.Duration {
+	return min(time.Duration(attempt)*250*time.Millisecond, 2*time.Second)
 }
 
 // errStalledOut marks a transfer given up for its stalls: not to be retried again.

@@ -167,6 +167,7 @@ func TestRetryable(t *testing.T) {
 // oci.SameAnswer times, whatever --retries allows, and says so; one that breaks differently
 // each time goes on to the budget's end.
 func TestRetryBlobSameAnswer(t *testing.T) {
+	noPause(t) // the count of tries is the point, not the waits between them (TestRetryPause)
 	c := newClient(t, oci.WithRetry(50, time.Minute))
 	calls := 0
 	err := RetryBlob(t.Context(), c, func(context.Context) error {
@@ -183,5 +184,23 @@ func TestRetryBlobSameAnswer(t *testing.T) {
 	})
 	if calls != blobAttempts || err == nil {
 		t.Errorf("answers that differ: %d calls, want %d: %v", calls, blobAttempts, err)
+	}
+}
+
+// noPause makes the retries of the test not wait between tries.
+func noPause(t *testing.T) {
+	t.Helper()
+	pause := retryPause
+	retryPause = func(int) time.Duration { return time.Millisecond }
+	t.Cleanup(func() { retryPause = pause })
+}
+
+// TestRetryPause: the wait between tries grows by 250 ms a try, to at most 2 s.
+func TestRetryPause(t *testing.T) {
+	for attempt, want := range map[int]time.Duration{1: 250 * time.Millisecond, 2: 500 * time.Millisecond, 7: 1750 * time.Millisecond,
+		8: 2 * time.Second, 9: 2 * time.Second, 100: 2 * time.Second} {
+		if got := retryPause(attempt); got != want {
+			t.Errorf("retryPause(%d) = %v, want %v", attempt, got, want)
+		}
 	}
 }

@@ -95,6 +95,7 @@ func (m *meter) Add(n int64) {
 // and mounts the rest; a second push uploads nothing and puts no manifest or tag again (Harbor
 // would scan them again); the progress never passes its total.
 func TestPushSkipsMountsAndCounts(t *testing.T) {
+	t.Parallel() // its own destination registry; the small world is read only
 	_, _, bundle := smallWorld(t)
 	b, err := archive.Open(bundle)
 	if err != nil {
@@ -135,6 +136,7 @@ func TestPushSkipsMountsAndCounts(t *testing.T) {
 // the blobs shared between repositories are uploaded into each, in the session the declined
 // mount opened, and the progress still never passes its total.
 func TestPushMountsDeclined(t *testing.T) {
+	t.Parallel() // its own destination registry; the small world is read only
 	_, _, bundle := smallWorld(t)
 	b, err := archive.Open(bundle)
 	if err != nil {
@@ -166,6 +168,7 @@ func TestPushMountsDeclined(t *testing.T) {
 // TestPushOneRepositoryFails: a repository that fails for good fails its images and not the
 // others; the error wraps mirror.ErrPartial and not mirror.ErrRefused (a 500 may pass).
 func TestPushOneRepositoryFails(t *testing.T) {
+	t.Parallel() // its own destination registry; the small world is read only
 	_, _, bundle := smallWorld(t)
 	b, err := archive.Open(bundle)
 	if err != nil {
@@ -207,6 +210,7 @@ func mustTargets(t *testing.T, b *archive.Bundle) (*graph.Graph, []*target) {
 // every container fails with the registry's words, once, and the error wraps mirror.ErrStopped (not
 // mirror.ErrPartial's "rerun", nor a refusal).
 func TestPushFullDisk(t *testing.T) {
+	t.Parallel() // its own destination registry; the small world is read only
 	_, _, bundle := smallWorld(t)
 	b, err := archive.Open(bundle)
 	if err != nil {
@@ -255,6 +259,7 @@ func TestPushFullDisk(t *testing.T) {
 // TestPushDamagedBundle: a blob of the bundle that does not verify fails what uses it; the
 // error wraps archive.ErrCorrupt (carry it again or repair it), not a rerun's mirror.ErrPartial alone.
 func TestPushDamagedBundle(t *testing.T) {
+	t.Parallel() // its own destination registry; the small world is read only
 	_, _, bundle := smallWorld(t)
 	b, err := archive.Open(bundle)
 	if err != nil {
@@ -299,6 +304,7 @@ func TestPushDamagedBundle(t *testing.T) {
 // TestPushDeltaProgress: a delta's external layers, found in the destination, count nothing in
 // the progress: its total is what the bundle carries, and the count never passes it.
 func TestPushDeltaProgress(t *testing.T) {
+	t.Parallel() // its own destination registry; the small world is read only
 	_, images, bundle := smallWorld(t)
 	b, err := archive.Open(bundle)
 	if err != nil {
