@@ -2,17 +2,17 @@ package cli
 
 import (
 	"github.com/element-hq/ess-airgap/internal/archive"
-	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/push"
 	"github.com/urfave/cli/v2"
 )
 
 // bundleAndRegistry starts every command that takes a bundle and the local registry: it reads
 // the bundle argument(s) and --registry, opens the bundle (its signature first, with
 // --public-key; parts in place) and makes the registry client. The caller closes the bundle.
-func bundleAndRegistry(c *cli.Context, e *env) (mirror.Destination, *archive.Bundle, *oci.Client, error) {
+func bundleAndRegistry(c *cli.Context, e *env) (push.Destination, *archive.Bundle, *oci.Client, error) {
 	if _, err := bundleArgs(c); err != nil {
-		return mirror.Destination{}, nil, nil, err
+		return push.Destination{}, nil, nil, err
 	}
 	dest, err := destination(c)
 	if err != nil {

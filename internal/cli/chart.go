@@ -8,8 +8,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/chart"
-	"github.com/element-hq/ess-airgap/internal/mirror"
-	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/create"
 	"github.com/urfave/cli/v2"
 )
 
@@ -76,7 +75,7 @@ func chartValues(args, charts, values []string) ([][]string, error) {
 
 // printChartPlan lists the chart's images for --dry-run: each block's values path, the image
 // it names, the digest it resolved to, and which file set each field.
-func printChartPlan(e *env, ch *mirror.Chart, m *archive.Manifest) {
+func printChartPlan(e *env, ch *create.Chart, m *archive.Manifest) {
 	if ch == nil {
 		return
 	}
@@ -107,32 +106,4 @@ func valuesNames(files []archive.File) string {
 		names[i] = f.Name
 	}
 	return strings.Join(names, ", ")
-}
-
-// loadCharts reads every --chart, each with its --values, in the order given.
-func loadCharts(c *cli.Context, e *env, client *oci.Client) ([]*mirror.Chart, error) {
-	refs := c.StringSlice("chart")
-	if len(refs) == 0 {
-		if c.IsSet("values") {
-			return nil, usagef("create: --values applies to --chart")
-		}
-		return nil, nil
-	}
-	valuesOf, err := chartValues(e.args, refs, c.StringSlice("values"))
-	if err != nil {
-		return nil, err
-	}
-	var out []*mirror.Chart
-	for i, ref := range refs {
-		values, err := readValueFiles(valuesOf[i])
-		if err != nil {
-			return nil, err
-		}
-		ch, err := mirror.LoadChart(c.Context, client, ref, values)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ch)
-	}
-	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/chart"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
+	"github.com/element-hq/ess-airgap/internal/push"
 	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/urfave/cli/v2"
 )
@@ -52,7 +53,7 @@ func checkValuesCommand(e *env) *cli.Command {
 				return err
 			}
 			defer b.Close()
-			rec, err := mirror.ChartToCheck(b.Manifest(), c.String("chart"))
+			rec, err := chartToCheck(b.Manifest(), c.String("chart"))
 			if err != nil {
 				return fmt.Errorf("%s: %w: nothing to check", c.Args().First(), err)
 			}
@@ -73,7 +74,7 @@ func checkValuesCommand(e *env) *cli.Command {
 // runCheck renders a chart of the bundle with the operator's values and the local values
 // file, and prints what would not come from the local registry by digest. It returns what
 // check-values --json prints (its Chart empty when the check could not start).
-func runCheck(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, dest mirror.Destination, rec *archive.Chart, valuesFile string) (report.CheckValues, error) {
+func runCheck(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, dest push.Destination, rec *archive.Chart, valuesFile string) (report.CheckValues, error) {
 	rep := report.CheckValues{SchemaVersion: report.SchemaVersion, Command: "check-values", Values: []string{}, NotLocal: []report.NotLocal{}}
 	values, err := readValues(c)
 	if err != nil {
@@ -95,7 +96,7 @@ func runCheck(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, des
 	for _, v := range values {
 		rep.Values = append(rep.Values, v.Name)
 	}
-	uses, bad, err := mirror.CheckChart(c.Context, client, b, mirror.RenderCheckOptions{Destination: dest, Server: c.String("configmap-server"),
+	uses, bad, err := push.CheckChart(c.Context, client, b, push.RenderCheckOptions{Destination: dest, Server: c.String("configmap-server"),
 		FromBundle: c.Bool("from-bundle"), Chart: rec.Name, Render: chart.RenderOptions{Helm: c.String("helm"), KubeVersion: c.String("kube-version"), Values: values}})
 	for _, u := range bad {
 		var msg strings.Builder
@@ -127,7 +128,7 @@ func runCheck(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, des
 // site's values (matrix-stack requires serverName and ingress hosts), when the operator gave
 // none, is not a failed push: the check is skipped, saying what the chart asked for and the
 // command that checks the values once they are written.
-func checkAfterPush(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, dest mirror.Destination, p *helmPlan, rec *archive.Chart) error {
+func checkAfterPush(c *cli.Context, e *env, client *oci.Client, b *archive.Bundle, dest push.Destination, p *helmPlan, rec *archive.Chart) error {
 	file := p.valuesFile(rec)
 	if file == "-" {
 		return nil

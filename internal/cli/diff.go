@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 
+	"github.com/element-hq/ess-airgap/internal/create"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
@@ -36,17 +37,17 @@ func diffCommand(e *env) *cli.Command {
 				return err
 			}
 			client := func(host string) (*oci.Client, error) { return newClient(c, e, host) }
-			old, err := mirror.LoadDiffSide(c.Context, c.Args().Get(0), values, client, bundleOpener(c, e))
+			old, err := create.LoadDiffSide(c.Context, c.Args().Get(0), values, client, bundleOpener(c, e))
 			if err != nil {
 				return err
 			}
-			new, err := mirror.LoadDiffSide(c.Context, c.Args().Get(1), values, client, bundleOpener(c, e))
+			new, err := create.LoadDiffSide(c.Context, c.Args().Get(1), values, client, bundleOpener(c, e))
 			if err != nil {
 				return err
 			}
 			doc := diffDoc{Old: old.Path, New: new.Path, Changes: digests.Diff(old.Images, new.Images)}
 			if old.Blobs != nil && new.Blobs != nil {
-				d := mirror.Delta(old.Blobs, new.Blobs)
+				d := create.Delta(old.Blobs, new.Blobs)
 				doc.Delta = &d
 			}
 			if c.Bool("json") {
@@ -69,7 +70,7 @@ func diffCommand(e *env) *cli.Command {
 type diffDoc struct {
 	Old, New string
 	Changes  digests.Changes
-	Delta    *mirror.DeltaSize
+	Delta    *create.DeltaSize
 }
 
 // report is what `diff --json` prints.

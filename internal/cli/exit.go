@@ -10,6 +10,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/provenance"
+	"github.com/element-hq/ess-airgap/internal/push"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
@@ -64,7 +65,7 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitRefused
 	case errors.Is(err, mirror.ErrPartial):
 		return ExitPartial
-	case errors.Is(err, mirror.ErrNotLocal):
+	case errors.Is(err, push.ErrNotLocal):
 		return ExitNotLocal
 	case errors.Is(err, provenance.ErrRefused): // on the bastion: an image the policy refuses
 		return ExitVerify

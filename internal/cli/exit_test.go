@@ -10,9 +10,11 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/archive/trust"
+	"github.com/element-hq/ess-airgap/internal/create"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/provenance"
+	"github.com/element-hq/ess-airgap/internal/push"
 	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
@@ -52,8 +54,8 @@ func TestExitCode(t *testing.T) {
 		{"stopped, with a refusal beside", bg, wrap(mirror.ErrStopped, mirror.ErrRefused), ExitError},
 		{"unauthorized", bg, wrap(oci.ErrUnauthorized), ExitRefused},
 		{"partial", bg, wrap(mirror.ErrPartial), ExitPartial},
-		{"not local", bg, wrap(mirror.ErrNotLocal), ExitNotLocal},
-		{"nothing to bundle", bg, wrap(mirror.ErrNothing), ExitError},
+		{"not local", bg, wrap(push.ErrNotLocal), ExitNotLocal},
+		{"nothing to bundle", bg, wrap(create.ErrNothing), ExitError},
 		{"anything else", bg, errors.New("dial tcp: connection refused"), ExitError},
 		{"interrupted", cancelled, wrap(context.Canceled), ExitInterrupted},
 		{"interrupted, whatever failed", cancelled, wrap(archive.ErrCorrupt), ExitInterrupted},

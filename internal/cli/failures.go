@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/create"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/urfave/cli/v2"
@@ -87,7 +88,7 @@ func imageRefs(m *archive.Manifest) map[string]string {
 
 // sourceRefs maps every container a create was asked for (the list, --image, the charts'
 // blocks) to its source image, for the failures of a run that pulled nothing.
-func sourceRefs(list *digests.List, extra []digests.Image, charts []*mirror.Chart) map[string]string {
+func sourceRefs(list *digests.List, extra []digests.Image, charts []*create.Chart) map[string]string {
 	out := map[string]string{}
 	all := extra
 	if list != nil {

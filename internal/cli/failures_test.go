@@ -10,6 +10,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/chart"
+	"github.com/element-hq/ess-airgap/internal/create"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
@@ -133,8 +134,8 @@ func TestImageRefs(t *testing.T) {
 func TestSourceRefs(t *testing.T) {
 	list := &digests.List{Images: []digests.Image{{Component: "a", Container: "b", Server: "r1", Path: "p", Tag: "1"}}}
 	extra := []digests.Image{{Component: "extra", Container: "x", Server: "r2", Path: "x", Digest: "sha256:" + strings.Repeat("2", 64)}}
-	ch := &mirror.Chart{Chart: &chart.Chart{Name: "stack"}, Blocks: []chart.Block{{Path: "synapse.image", Registry: "r3", Repository: "s", Tag: "3"}}}
-	got := sourceRefs(list, extra, []*mirror.Chart{ch})
+	ch := &create.Chart{Chart: &chart.Chart{Name: "stack"}, Blocks: []chart.Block{{Path: "synapse.image", Registry: "r3", Repository: "s", Tag: "3"}}}
+	got := sourceRefs(list, extra, []*create.Chart{ch})
 	want := map[string]string{"a.b": "r1/p:1", "extra.x": "r2/x@" + extra[0].Digest, "stack.synapse.image": "r3/s:3"}
 	if len(got) != len(want) {
 		t.Fatalf("refs %v", got)

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
-	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/create"
 	"github.com/urfave/cli/v2"
 )
 
@@ -22,8 +22,8 @@ func fileFlags() []cli.Flag {
 }
 
 // plainFiles reads --file and --with-unbundle.
-func plainFiles(c *cli.Context) ([]mirror.File, error) {
-	var out []mirror.File
+func plainFiles(c *cli.Context) ([]create.File, error) {
+	var out []create.File
 	for _, spec := range c.StringSlice("file") {
 		path, name := spec, ""
 		if i := strings.LastIndex(spec, "="); i > 0 {
@@ -42,7 +42,7 @@ func plainFiles(c *cli.Context) ([]mirror.File, error) {
 		if !st.Mode().IsRegular() {
 			return nil, usagef("--file %s: not a regular file", spec)
 		}
-		out = append(out, mirror.File{Path: path, Name: name, Executable: st.Mode()&0o111 != 0})
+		out = append(out, create.File{Path: path, Name: name, Executable: st.Mode()&0o111 != 0})
 	}
 	for _, list := range c.StringSlice("with-unbundle") {
 		for _, platform := range strings.Split(list, ",") {
@@ -60,10 +60,10 @@ func plainFiles(c *cli.Context) ([]mirror.File, error) {
 // unbundle-OS-ARCH[.exe], as make release names it, or, for the platform this bundle runs on,
 // unbundle. Go's build information in the file must say it is unbundle, for that platform.
 // Nothing is compiled: a release carries what it was released with.
-func unbundleBinary(platform string) (mirror.File, error) {
+func unbundleBinary(platform string) (create.File, error) {
 	goos, goarch, ok := strings.Cut(platform, "/")
 	if !ok || goos == "" || goarch == "" || strings.ContainsAny(platform, `\ `) || strings.Count(platform, "/") != 1 {
-		return mirror.File{}, usagef("--with-unbundle %q: want OS/ARCH, e.g. linux/amd64", platform)
+		return create.File{}, usagef("--with-unbundle %q: want OS/ARCH, e.g. linux/amd64", platform)
 	}
 	name := "unbundle-" + goos + "-" + goarch
 	if goos == "windows" {
@@ -74,7 +74,7 @@ func unbundleBinary(platform string) (mirror.File, error) {
 		self, err = filepath.EvalSymlinks(self)
 	}
 	if err != nil {
-		return mirror.File{}, fmt.Errorf("--with-unbundle: where this program is: %w", err)
+		return create.File{}, fmt.Errorf("--with-unbundle: where this program is: %w", err)
 	}
 	dir := filepath.Dir(self)
 	candidates := []string{filepath.Join(dir, name)}
@@ -86,11 +86,11 @@ func unbundleBinary(platform string) (mirror.File, error) {
 			continue
 		}
 		if err := checkUnbundle(path, goos, goarch); err != nil {
-			return mirror.File{}, fmt.Errorf("--with-unbundle %s: %w", platform, err)
+			return create.File{}, fmt.Errorf("--with-unbundle %s: %w", platform, err)
 		}
-		return mirror.File{Path: path, Name: name, Executable: true}, nil
+		return create.File{Path: path, Name: name, Executable: true}, nil
 	}
-	return mirror.File{}, usagef("--with-unbundle %s: no %s beside %s: run the bundle of a release (make release puts every platform's binaries in dist/), or put %s there",
+	return create.File{}, usagef("--with-unbundle %s: no %s beside %s: run the bundle of a release (make release puts every platform's binaries in dist/), or put %s there",
 		platform, strings.Join(baseNames(candidates), " or "), self, name)
 }
 

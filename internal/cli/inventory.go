@@ -5,10 +5,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/element-hq/ess-airgap/internal/create"
 	"github.com/element-hq/ess-airgap/internal/graph"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/progress"
+	"github.com/element-hq/ess-airgap/internal/push"
 	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/urfave/cli/v2"
 )
@@ -48,7 +50,7 @@ func inventoryCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			side, err := mirror.LoadDiffSide(c.Context, path, values, func(host string) (*oci.Client, error) { return newClient(c, e, host) }, bundleOpener(c, e)) // the images of a bundle's manifest, a list or a chart
+			side, err := create.LoadDiffSide(c.Context, path, values, func(host string) (*oci.Client, error) { return newClient(c, e, host) }, bundleOpener(c, e)) // the images of a bundle's manifest, a list or a chart
 			if err != nil {
 				return err
 			}
@@ -60,7 +62,7 @@ func inventoryCommand(e *env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			inv, err := mirror.TakeInventory(c.Context, client, dest, repos, c.Int("jobs"))
+			inv, err := push.TakeInventory(c.Context, client, dest, repos, c.Int("jobs"))
 			if err != nil {
 				return err
 			}

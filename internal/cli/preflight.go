@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/push"
 	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/urfave/cli/v2"
 )
@@ -27,7 +28,7 @@ func checkCommand(e *env) *cli.Command {
 				return err
 			}
 			defer b.Close()
-			res, err := mirror.Check(c.Context, client, b, mirror.CheckOptions{Destination: dest, Probe: true, Jobs: c.Int("jobs")})
+			res, err := push.Check(c.Context, client, b, push.CheckOptions{Destination: dest, Probe: true, Jobs: c.Int("jobs")})
 			if err != nil {
 				return err
 			}
@@ -61,7 +62,7 @@ func checkCommand(e *env) *cli.Command {
 }
 
 // printProblems prints one line per cause, its fix and the repositories it blocks.
-func printProblems(e *env, host string, problems []mirror.Problem) {
+func printProblems(e *env, host string, problems []push.Problem) {
 	for _, p := range problems {
 		fmt.Fprintf(e.stderr, "REFUSED %s\n  fix: %s\n", p.Cause, p.Fix)
 		if n := len(p.Repos); n > 0 {

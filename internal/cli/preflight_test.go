@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/push"
 )
 
 // TestPrintProblems: one line per cause with its fix, then the repositories it blocks, five
@@ -17,7 +17,7 @@ func TestPrintProblems(t *testing.T) {
 	if buf.Len() != 0 {
 		t.Errorf("no problems: %q", buf.String())
 	}
-	printProblems(&env{stderr: &buf}, "r:5000", []mirror.Problem{
+	printProblems(&env{stderr: &buf}, "r:5000", []push.Problem{
 		{Cause: "Harbor project ess does not exist", Fix: "create it", Repos: []string{"ess/a", "ess/b", "ess/c", "ess/d", "ess/e", "ess/f", "ess/g"}},
 		{Cause: "the registry refuses Docker media types", Fix: "use another registry"},
 	})

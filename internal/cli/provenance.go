@@ -9,7 +9,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/archive/trust"
-	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/create"
 	"github.com/element-hq/ess-airgap/internal/provenance"
 	"github.com/element-hq/ess-airgap/internal/verify"
 	"github.com/urfave/cli/v2"
@@ -66,7 +66,7 @@ func readBounded(path string, max int64) ([]byte, error) {
 
 // createProvenance reads --policy and --trusted-root for bundle create; nil without --policy.
 // Without --trusted-root, a policy with keyless signers fetches the public-good trusted root.
-func createProvenance(c *cli.Context, e *env) (*mirror.Provenance, error) {
+func createProvenance(c *cli.Context, e *env) (*create.Provenance, error) {
 	path := c.String("policy")
 	if path == "" {
 		if c.IsSet("trusted-root") {
@@ -81,7 +81,7 @@ func createProvenance(c *cli.Context, e *env) (*mirror.Provenance, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &mirror.Provenance{PolicyName: path, Policy: p.Raw}
+	out := &create.Provenance{PolicyName: path, Policy: p.Raw}
 	var tr *provenance.TrustedRoot
 	switch {
 	case c.IsSet("trusted-root"):
@@ -146,7 +146,7 @@ func bundleProvenance(c *cli.Context, e *env, b *archive.Bundle) error {
 	case p.NeedsTrustedRoot():
 		return usagef("the policy accepts keyless signatures, and there is no trusted root to check them against: give --trusted-root FILE, or --public-key so that the trusted root the bundle carries is covered by its checked signature")
 	}
-	results, err := mirror.CheckProvenance(c.Context, b, provenance.NewVerifier(p, tr))
+	results, err := create.CheckProvenance(c.Context, b, provenance.NewVerifier(p, tr))
 	if err != nil {
 		return err
 	}

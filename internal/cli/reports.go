@@ -9,7 +9,8 @@ import (
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/archive/parts"
 	"github.com/element-hq/ess-airgap/internal/archive/trust"
-	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/create"
+	"github.com/element-hq/ess-airgap/internal/push"
 	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/element-hq/ess-airgap/internal/version"
 	"github.com/urfave/cli/v2"
@@ -37,7 +38,7 @@ func failures(failed map[string]error) []report.Failure {
 }
 
 // createReport describes what bundle create did (res) into out.
-func createReport(c *cli.Context, out string, res *mirror.Created, start time.Time, signed bool) report.Create {
+func createReport(c *cli.Context, out string, res *create.Created, start time.Time, signed bool) report.Create {
 	dry := c.Bool("dry-run")
 	p := res.Plan
 	r := report.Create{SchemaVersion: report.SchemaVersion, Command: "create", Tool: version.Tool("bundle"), Started: start.UTC(),
@@ -109,7 +110,7 @@ func files(m *archive.Manifest) []report.File {
 }
 
 // pushReport describes what unbundle push did.
-func pushReport(c *cli.Context, bundle string, res *mirror.Pushed, start time.Time) report.Push {
+func pushReport(c *cli.Context, bundle string, res *push.Pushed, start time.Time) report.Push {
 	r := report.Push{SchemaVersion: report.SchemaVersion, Command: "push", Tool: version.Tool("unbundle"), Started: start.UTC(),
 		Finished: time.Now().UTC(), Bundle: bundle, Registry: c.String("registry"), Images: []report.Image{}, Failed: []report.Failure{}}
 	if res == nil {
@@ -131,7 +132,7 @@ func pushReport(c *cli.Context, bundle string, res *mirror.Pushed, start time.Ti
 	return r
 }
 
-func problems(ps []mirror.Problem) []report.Problem {
+func problems(ps []push.Problem) []report.Problem {
 	var out []report.Problem
 	for _, p := range ps {
 		repos := p.Repos

@@ -8,7 +8,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/archive/parts"
-	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/push"
 	"github.com/element-hq/ess-airgap/internal/report"
 )
 
@@ -73,7 +73,7 @@ func TestVerifyReport(t *testing.T) {
 
 // TestProblems: a problem with no repository says so with an empty list, not null.
 func TestProblems(t *testing.T) {
-	got := problems([]mirror.Problem{{Cause: "c", Fix: "f"}, {Cause: "d", Repos: []string{"r"}}})
+	got := problems([]push.Problem{{Cause: "c", Fix: "f"}, {Cause: "d", Repos: []string{"r"}}})
 	if len(got) != 2 || got[0].Repositories == nil || len(got[0].Repositories) != 0 || got[1].Repositories[0] != "r" || got[0].Fix != "f" {
 		t.Errorf("problems %+v", got)
 	}

@@ -8,8 +8,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/mirror"
-	"github.com/element-hq/ess-airgap/internal/progress"
-	"github.com/element-hq/ess-airgap/internal/report"
+	"github.com/element-hq/ess-airgap/internal/push"
 	"github.com/urfave/cli/v2"
 )
 
@@ -42,12 +41,14 @@ func destinationFlags() []cli.Flag {
 }
 
 // destination reads --registry (required) and --path-prefix.
-func destination(c *cli.Context) (mirror.Destination, error) {
+func destination(c *cli.Context) (push.Destination, error) {
 	if err := required(c, "registry"); err != nil {
-		return mirror.Destination{}, err
+		return push.Destination{}, err
 	}
-	d, err := mirror.ParseDestination(c.String("registry"), c.String("path-prefix"))
-	if err != nil {
+	d, err := push.ParseDestination(c.String("registry"), c.String("path-prefix"))
+	if errors.Is(err, push.ErrRegistry) {
+		return d, usagef("--registry %v", err)
+	} else if err != nil {
 		return d, usagef("%v", err)
 	}
 	return d, nil
@@ -85,130 +86,15 @@ func pushCommand(e *env) *cli.Command {
 			allowPartialFlag,
 			&cli.StringFlag{Name: "chunk-size", Usage: "upload blobs larger than `SIZE` (16MiB, 8388608) in chunks of that size from the start, for a proxy that limits request bodies (default: one request per blob, chunks only after a 413)"}),
 			append(append(provenanceFlags("push"), helmFlags()...), registryFlags(mirror.DefaultPushJobs)...)...),
-		Action: func(c *cli.Context) (err error) {
-			if c.Bool("json") && (c.String("configmap") == "-" || c.String("helm-values") == "-") {
-				return usagef("--json prints the report on standard output: give --configmap FILE (and --helm-values FILE)")
-			}
+		Action: func(c *cli.Context) error {
 			start := time.Now()
-			dest, b, client, err := bundleAndRegistry(c, e)
+			o, err := pushOptions(c, e, start)
 			if err != nil {
 				return err
 			}
-			defer b.Close()
-			if err := bundleProvenance(c, e, b); err != nil {
-				return err
-			}
-			helm, err := planHelm(c, b.Manifest())
-			if err != nil {
-				return err
-			}
-			if ms := b.Manifest().Missing; len(ms) > 0 {
-				fmt.Fprintf(e.stderr, "this bundle is %s\n", missingSummary(ms))
-			}
-			var res *mirror.Pushed
-			var wrote report.Push // the files written
-			defer func() {        // --report and --json: whatever the outcome, once it is known
-				rep := pushReport(c, strings.Join(c.Args().Slice(), " "), res, start)
-				rep.ConfigMap, rep.HelmValues = wrote.ConfigMap, wrote.HelmValues
-				rep.OK = rep.OK && err == nil
-				if rp := c.String("report"); rp != "" && res != nil {
-					if rerr := writeReportFile(e.stdout, rp, rep); rerr != nil && err == nil {
-						err = rerr
-					}
-				}
-				if c.Bool("json") {
-					if jerr := writeJSON(e.stdout, rep); jerr != nil && err == nil {
-						err = jerr
-					}
-				}
-			}()
-			err = withProgress(e, "push", func(m *progress.Meter) error {
-				var err error
-				res, err = mirror.Push(c.Context, client, b, mirror.PushOptions{Destination: dest, Progress: observed(e, m), Jobs: c.Int("jobs")})
-				return err
-			})
-			if res != nil && len(res.Problems) > 0 {
-				printProblems(e, dest.Host, res.Problems)
-				fmt.Fprintln(e.stderr, "nothing else pushed, no ConfigMap written: fix what is named above, then rerun the same command")
-				return err
-			}
-			if res != nil {
-				s := res.Stats
-				fmt.Fprintf(e.stderr, "pushed %d containers to %s in %s: blobs %d uploaded (%s), %d mounted, %d already there; manifests %d pushed, %d already there\n",
-					len(res.Images), dest.Host, time.Since(start).Round(time.Millisecond), s.BlobsUploaded, progress.Bytes(s.BytesUploaded),
-					s.BlobsMounted, s.BlobsSkipped, s.ManifestsPushed, s.ManifestsSkipped)
-				if n := len(b.Manifest().Referrers); n > 0 {
-					fmt.Fprintf(e.stderr, "referrers (signatures, attestations, SBOMs): %d pushed, %d already there, %d failed\n",
-						s.ReferrersPushed, s.ReferrersSkipped, s.ReferrersFailed)
-				}
-				printFailures(e, res.Failed, imageRefs(b.Manifest()))
-				for _, k := range sortedKeys(res.ReferrersFailed) {
-					fmt.Fprintf(e.stderr, "FAILED referrer %s: %v\n", k, res.ReferrersFailed[k])
-				}
-			}
-			var refErr error // only referrers failed: the images and the ConfigMap are good
-			if errors.Is(err, mirror.ErrReferrers) && len(res.Failed) == 0 {
-				refErr, err = err, nil
-				fmt.Fprintln(e.stderr, "every image was pushed, some of their referrers were not (above): rerun the same command to push them")
-			}
-			if err != nil {
-				switch {
-				case res != nil && exitCode(c.Context, err) == ExitVerify:
-					fmt.Fprintln(e.stderr, "no ConfigMap written: the bundle is damaged (above)")
-				case res != nil && errors.Is(err, mirror.ErrStopped):
-					fmt.Fprintln(e.stderr, "no ConfigMap written: the registry failed every upload alike (above), so the push stopped: fix the registry (its storage, its log), then rerun the same command (what is pushed is skipped)")
-				case res != nil && errors.Is(err, mirror.ErrRefused):
-					fmt.Fprintln(e.stderr, "no ConfigMap written: the registry refuses some of the push (above); fix that, then rerun the same command (what is pushed is skipped)")
-				case res != nil && len(res.Failed) > 0:
-					fmt.Fprintln(e.stderr, "no ConfigMap written: rerun the same command to resume (what is pushed is skipped)")
-				}
-				return err
-			}
-			if err := partialAllowed(c, b.Manifest(), "every image it carries was pushed; no ConfigMap or Helm values written", "ConfigMap and Helm values"); err != nil {
-				return err
-			}
-			keep := containers(b.Manifest())
-			var listed []digests.Image
-			for _, im := range res.Images {
-				if keep[im.Key()] {
-					listed = append(listed, im)
-				}
-			}
-			if len(listed) > 0 || len(res.Images) == 0 {
-				if err := writeConfigMap(c, e, listed); err != nil {
-					return err
-				}
-				if f := c.String("configmap"); f != "-" {
-					wrote.ConfigMap = f
-				}
-			} else if c.IsSet("configmap") {
-				fmt.Fprintln(e.stderr, "no ConfigMap written: the bundle has no image list, only a Helm chart (see --helm-values)")
-			}
-			switch {
-			case helm == nil:
-			case len(helm.charts) > 0:
-				var checkErr error
-				var files []string
-				for _, rec := range helm.charts {
-					if err := writeChartValues(c, e, helm, rec, b.Manifest(), res.Images); err != nil {
-						return err
-					}
-					files = append(files, helm.valuesFile(rec))
-					wrote.HelmValues = strings.Join(files, ",")
-					if err := checkAfterPush(c, e, client, b, dest, helm, rec); err != nil && checkErr == nil {
-						checkErr = err // the other charts' values are written all the same
-					}
-				}
-				if checkErr != nil {
-					return checkErr
-				}
-			default:
-				if err := writeHelmValues(c, e, helm.m, listed); err != nil {
-					return err
-				}
-				wrote.HelmValues = helm.file
-			}
-			return refErr
+			defer o.Bundle.Close()
+			res, err := push.Run(c.Context, o)
+			return printPushed(c, e, o, res, start, err)
 		},
 	}
 }
@@ -261,7 +147,7 @@ func configMapCommand(e *env) *cli.Command {
 			if err := partialAllowed(c, b.Manifest(), "no ConfigMap written", "ConfigMap"); err != nil {
 				return err
 			}
-			res, err := mirror.ReadBack(c.Context, client, b, dest, c.Int("jobs"))
+			res, err := push.ReadBack(c.Context, client, b, dest, c.Int("jobs"))
 			if res != nil {
 				printFailures(e, res.Failed, imageRefs(b.Manifest()))
 			}

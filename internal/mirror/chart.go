@@ -2,12 +2,11 @@ package mirror
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
-	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/chart"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/manifest"
@@ -19,112 +18,100 @@ import (
 // entry is "NAME.chart" (archive.KindChart), its blocks' "NAME.<values path>".
 const ChartContainer = "chart"
 
-// maxChartBlob bounds what is read into memory of a chart's artifact (Helm caps a chart at
+// MaxChartBlob bounds what is read into memory of a chart's artifact (Helm caps a chart at
 // 100 MiB decompressed).
-const maxChartBlob = 64 << 20
+const MaxChartBlob = 64 << 20
 
-// Chart is a Helm chart to carry, as the OCI artifact Helm makes of it, and the image blocks
-// of its values.
-type Chart struct {
-	Ref    string // as given: oci://HOST/PATH/NAME:VERSION, or a .tgz or a directory
+// ErrChartRef is wrapped when a chart reference is not oci://HOST/PATH/NAME:VERSION; the
+// command names its flag (bundle create --chart).
+var ErrChartRef = errors.New("want oci://HOST/PATH/NAME:VERSION")
+
+// PulledChart is a Helm chart's OCI artifact as a registry serves it: create carries it, and
+// push's render check reads it back from the destination.
+type PulledChart struct {
 	Chart  *chart.Chart
-	Source digests.Image  // where it is pushed from and to: Path (NAME for a file), Tag (the version)
-	Values []archive.File // the operator's values files, in order
-	Blocks []chart.Block  // with the values applied
-	root   *manifest.Node // the artifact's manifest, config and layers
-	layers map[string][]byte
+	Source digests.Image     // where it was pulled from: Server, Path, Tag (the version), Digest
+	Root   *manifest.Node    // the artifact's manifest, config and layers
+	Layers map[string][]byte // every layer, by digest (the config is Root.Config)
 }
 
-// LoadChart reads a chart and the image blocks of its values with the values files applied
-// in order. ref is oci://HOST/PATH/NAME:VERSION (the artifact is fetched as it is, its config
-// and layers verified; its content layer must be the chart NAME at VERSION), or a .tgz or
-// chart directory, for which the artifact `helm push` would make is built (the same bytes
-// every time, so the same digest). c may be nil for a file.
-func LoadChart(ctx context.Context, c *oci.Client, ref string, values []chart.ValuesFile) (*Chart, error) {
-	ch := &Chart{Ref: ref, layers: map[string][]byte{}}
-	var err error
-	if rest, ok := strings.CutPrefix(ref, "oci://"); ok {
-		err = ch.pull(ctx, c, rest)
-	} else {
-		err = ch.build(ref)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if ch.Blocks, err = chart.Images(ch.Chart, values...); err != nil {
-		return nil, err
-	}
-	for _, v := range values {
-		ch.Values = append(ch.Values, archive.File{Name: v.Name, Digest: verify.Digest(v.Data), Content: string(v.Data)})
-	}
-	return ch, nil
-}
-
-// pull fetches the artifact at HOST/PATH/NAME:VERSION.
-func (ch *Chart) pull(ctx context.Context, c *oci.Client, ref string) error {
+// PullChart fetches the artifact at ref, HOST/PATH/NAME:VERSION (given is what the operator
+// wrote, for messages): its manifest, config and layers, each verified and bounded by
+// MaxChartBlob. Its content layer must be the chart NAME at VERSION.
+func PullChart(ctx context.Context, c *oci.Client, given, ref string) (*PulledChart, error) {
 	i := strings.LastIndex(ref, ":")
 	if i < strings.LastIndex(ref, "/") || strings.Contains(ref, "@") {
-		return fmt.Errorf("--chart %q: want oci://HOST/PATH/NAME:VERSION", ch.Ref)
+		return nil, fmt.Errorf("%q: %w", given, ErrChartRef)
 	}
 	repo, tag := ref[:i], ref[i+1:]
 	server, path, _ := strings.Cut(repo, "/")
 	if tag == "" || path == "" {
-		return fmt.Errorf("--chart %q: want oci://HOST/PATH/NAME:VERSION", ch.Ref)
+		return nil, fmt.Errorf("%q: %w", given, ErrChartRef)
 	}
 	m, err := c.GetManifest(ctx, repo+":"+tag)
 	if err != nil {
-		return fmt.Errorf("chart %s: %w", ch.Ref, err)
+		return nil, fmt.Errorf("chart %s: %w", given, err)
 	}
 	fetch := func(ctx context.Context, d manifest.Descriptor) ([]byte, error) {
-		return nil, fmt.Errorf("%w: %s is an index, not a chart", ErrBadManifest, ch.Ref)
+		return nil, fmt.Errorf("%w: %s is an index, not a chart", ErrBadManifest, given)
 	}
 	d := manifest.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}
-	if ch.root, err = manifest.Parse(ctx, d, m.Raw, fetch); err != nil {
-		return fmt.Errorf("chart %s: %w", ch.Ref, err)
+	p := &PulledChart{Layers: map[string][]byte{}}
+	if p.Root, err = manifest.Parse(ctx, d, m.Raw, fetch); err != nil {
+		return nil, fmt.Errorf("chart %s: %w", given, err)
 	}
+	content, err := p.readBlobs(ctx, c, given, repo)
+	if err != nil {
+		return nil, err
+	}
+	if p.Chart, err = chart.Read(content); err != nil {
+		return nil, fmt.Errorf("chart %s: %w", given, err)
+	}
+	if want := path[strings.LastIndex(path, "/")+1:]; p.Chart.Name != want || VersionTag(p.Chart.Version) != tag {
+		return nil, fmt.Errorf("%w: %s holds chart %s %s", ErrBadManifest, given, p.Chart.Name, p.Chart.Version)
+	}
+	p.Source = digests.Image{Component: p.Chart.Name, Container: ChartContainer, Server: server, Path: path, Tag: tag, Digest: m.Digest}
+	return p, nil
+}
+
+// readBlobs reads the artifact's config and layers, and returns its content layer.
+func (p *PulledChart) readBlobs(ctx context.Context, c *oci.Client, given, repo string) ([]byte, error) {
 	var content []byte
-	for i, b := range ch.root.Blobs {
+	for i, b := range p.Root.Blobs {
 		if i == 0 {
 			if err := manifest.CheckSize("config "+b.Digest, b.Size); err != nil {
-				return fmt.Errorf("chart %s: %w", ch.Ref, err)
+				return nil, fmt.Errorf("chart %s: %w", given, err)
 			}
 		}
-		if b.Size > maxChartBlob {
-			return fmt.Errorf("chart %s: blob %s: %d bytes is too large for a chart", ch.Ref, b.Digest, b.Size)
+		if b.Size > MaxChartBlob {
+			return nil, fmt.Errorf("chart %s: blob %s: %d bytes is too large for a chart", given, b.Digest, b.Size)
 		}
-		data, err := readBlob(ctx, c, repo, b)
+		data, err := ReadBlob(ctx, c, repo, b)
 		if err != nil {
-			return fmt.Errorf("chart %s: blob %s: %w", ch.Ref, b.Digest, err)
+			return nil, fmt.Errorf("chart %s: blob %s: %w", given, b.Digest, err)
 		}
 		switch {
 		case i == 0 && b.MediaType != chart.ConfigMediaType:
-			return fmt.Errorf("%w: %s: config media type %q, not a Helm chart's %s", ErrBadManifest, ch.Ref, b.MediaType, chart.ConfigMediaType)
+			return nil, fmt.Errorf("%w: %s: config media type %q, not a Helm chart's %s", ErrBadManifest, given, b.MediaType, chart.ConfigMediaType)
 		case i == 0:
-			ch.root.Config = data
+			p.Root.Config = data
 		default:
-			ch.layers[b.Digest] = data
+			p.Layers[b.Digest] = data
 			if b.MediaType == chart.ContentMediaType {
 				content = data
 			}
 		}
 	}
 	if content == nil {
-		return fmt.Errorf("%w: %s has no layer of media type %s", ErrBadManifest, ch.Ref, chart.ContentMediaType)
+		return nil, fmt.Errorf("%w: %s has no layer of media type %s", ErrBadManifest, given, chart.ContentMediaType)
 	}
-	if ch.Chart, err = chart.Read(content); err != nil {
-		return fmt.Errorf("chart %s: %w", ch.Ref, err)
-	}
-	if want := path[strings.LastIndex(path, "/")+1:]; ch.Chart.Name != want || versionTag(ch.Chart.Version) != tag {
-		return fmt.Errorf("%w: %s holds chart %s %s", ErrBadManifest, ch.Ref, ch.Chart.Name, ch.Chart.Version)
-	}
-	ch.Source = digests.Image{Component: ch.Chart.Name, Container: ChartContainer, Server: server, Path: path, Tag: tag, Digest: m.Digest}
-	return nil
+	return content, nil
 }
 
-// readBlob reads a small blob into memory, verified.
-func readBlob(ctx context.Context, c *oci.Client, repo string, d manifest.Descriptor) ([]byte, error) {
+// ReadBlob reads a small blob of repo into memory, verified, retried as RetryBlob retries.
+func ReadBlob(ctx context.Context, c *oci.Client, repo string, d manifest.Descriptor) ([]byte, error) {
 	var data []byte
-	err := retryBlob(ctx, c, func(ctx context.Context) error {
+	err := RetryBlob(ctx, c, func(ctx context.Context) error {
 		rc, err := c.OpenBlob(ctx, repo, d.Digest, d.Size)
 		if err != nil {
 			return err
@@ -136,48 +123,5 @@ func readBlob(ctx context.Context, c *oci.Client, repo string, d manifest.Descri
 	return data, err
 }
 
-// build loads a chart file or directory and makes its artifact as `helm push` does: the config
-// is Chart.yaml as JSON, the one layer the .tgz, annotated with the chart's name and version.
-func (ch *Chart) build(path string) error {
-	c, err := chart.Load(path)
-	if err != nil {
-		return err
-	}
-	ch.Chart = c
-	config := manifest.Descriptor{MediaType: chart.ConfigMediaType, Digest: verify.Digest(c.Meta), Size: int64(len(c.Meta))}
-	layer := manifest.Descriptor{MediaType: chart.ContentMediaType, Digest: verify.Digest(c.Archive), Size: int64(len(c.Archive)),
-		Annotations: map[string]string{"org.opencontainers.image.title": c.Name + "-" + c.Version + ".tgz"}}
-	raw, err := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": manifest.OCIManifest, "config": config, "layers": []manifest.Descriptor{layer},
-		"annotations": map[string]string{"org.opencontainers.image.title": c.Name, "org.opencontainers.image.version": c.Version}})
-	if err != nil {
-		return err
-	}
-	d := manifest.Descriptor{MediaType: manifest.OCIManifest, Digest: verify.Digest(raw), Size: int64(len(raw))}
-	ch.root = &manifest.Node{Desc: d, Raw: raw, Blobs: []manifest.Descriptor{config, layer}, Config: c.Meta}
-	ch.layers[layer.Digest] = c.Archive
-	ch.Source = digests.Image{Component: c.Name, Container: ChartContainer, Path: c.Name, Tag: versionTag(c.Version), Digest: d.Digest}
-	return nil
-}
-
-// versionTag is the OCI tag of a chart version: Helm writes '+' (not allowed in tags) as '_'.
-func versionTag(v string) string { return strings.ReplaceAll(v, "+", "_") }
-
-// Images are the chart's image blocks as image list entries: component the chart's name,
-// container the block's values path, so that the key is "NAME.<values path>".
-func (ch *Chart) Images() []digests.Image {
-	out := make([]digests.Image, len(ch.Blocks))
-	for i, b := range ch.Blocks {
-		out[i] = digests.Image{Component: ch.Chart.Name, Container: b.Path, Server: b.Registry, Path: b.Repository, Tag: b.Tag, Digest: b.Digest}
-	}
-	return out
-}
-
-// image is the chart's artifact as one of the bundle's images.
-func (ch *Chart) image() *image {
-	return &image{group: digests.Group{Source: ch.Source, Members: []digests.Image{ch.Source}}, ref: ch.Ref, root: ch.root}
-}
-
-// record is what the bundle manifest says of the chart.
-func (ch *Chart) record() *archive.Chart {
-	return &archive.Chart{Ref: ch.Ref, Name: ch.Chart.Name, Version: ch.Chart.Version, Digest: ch.root.Desc.Digest, Values: ch.Values}
-}
+// VersionTag is the OCI tag of a chart version: Helm writes '+' (not allowed in tags) as '_'.
+func VersionTag(v string) string { return strings.ReplaceAll(v, "+", "_") }

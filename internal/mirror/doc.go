@@ -1,10 +1,13 @@
-// Package mirror joins the registry client (internal/oci), the bundle file (internal/archive),
-// the image list (internal/digests) and Helm charts (internal/chart): Create pulls a list, extra
-// images and charts into a bundle (none when an image fails, unless partial bundles are
-// allowed); Check (the preflight) and Push push a bundle into a registry and return
-// what the registry then serves, reading the bundle's images, manifests and referrers
-// through internal/graph; TakeInventory records what a registry holds; CheckChart
-// renders a chart against the registry. Failures are told by cause (Cause) with one exit
-// sentinel per cause, and a push whose registry fails every upload stops. It is the only package that imports both oci and
-// archive; cli calls it, and nothing it imports calls back.
+// Package mirror is what both directions of the air gap share: bundle create (internal/create,
+// the pull side) and unbundle push (internal/push, the push side). It holds the bounded worker
+// pools (ForEach, ForEachWeighted; DefaultJobs, DefaultPushJobs), the retry of whole blob
+// transfers on one budget (RetryBlob, RetryMany, Retryable), the sentinels both wrap
+// (ErrPartial, ErrRefused, ErrPlatform, ErrBadManifest, ErrStopped), the telling of failures by
+// cause (FailedError, Cause), progress counting and events (Progress, Event, Observer), and
+// the fetch of a Helm chart's artifact from a registry (PullChart: create carries it, push's
+// render check reads it back).
+//
+// It imports the registry client (internal/oci), the bundle file's sentinels
+// (internal/archive), manifests and charts, and nothing of create or push: both import it,
+// and it imports neither.
 package mirror

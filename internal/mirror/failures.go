@@ -9,17 +9,17 @@ import (
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
-// failedError is err with the sentinel the failures stand for, so that one cause gives one exit
+// FailedError is err with the sentinel the failures stand for, so that one cause gives one exit
 // code whichever command met it: archive.ErrCorrupt when any came from a damaged bundle (carry
 // it again, or repair it: a rerun meets it again), else ErrRefused when any is a refusal another
 // run will meet again (credentials, a missing repository or tag, a body limit, a media type).
-func failedError(err error, failed map[string]error) error {
+func FailedError(err error, failed map[string]error) error {
 	refusal := false
 	for _, f := range failed {
-		if damaged(f) {
+		if Damaged(f) {
 			return fmt.Errorf("%w; %w", err, archive.ErrCorrupt)
 		}
-		refusal = refusal || refused(f)
+		refusal = refusal || Refused(f)
 	}
 	if refusal {
 		return fmt.Errorf("%w; %w", err, ErrRefused)
@@ -29,15 +29,15 @@ func failedError(err error, failed map[string]error) error {
 
 // damaged reports whether a failure is the bundle's own: a blob that did not verify, or could
 // not be read, where it was to be pushed from.
-func damaged(err error) bool {
-	return errors.Is(err, errFromBundle) || errors.Is(err, archive.ErrCorrupt)
+func Damaged(err error) bool {
+	return errors.Is(err, ErrFromBundle) || errors.Is(err, archive.ErrCorrupt)
 }
 
 // refused reports whether a failure is the registry's refusal, which another run will meet
 // again (credentials, a missing repository or tag, a body limit, a media type, a platform the
 // image lacks), rather than a transfer that broke or a bundle that is damaged.
-func refused(err error) bool {
-	if damaged(err) {
+func Refused(err error) bool {
+	if Damaged(err) {
 		return false
 	}
 	return errors.Is(err, ErrPlatform) || !errors.Is(err, verify.ErrMismatch) && !errors.Is(err, ErrStopped) && !oci.Transient(err)

@@ -20,7 +20,7 @@ func TestFailedError(t *testing.T) {
 	transient := fmt.Errorf("a.b (r/x:1): %w", &oci.StatusError{What: "get", Code: 503})
 	notFound := fmt.Errorf("a.c (r/y:1): %w", &oci.StatusError{What: "get manifest", Code: 404, Reg: "MANIFEST_UNKNOWN"})
 	denied := fmt.Errorf("a.d: %w", &oci.StatusError{What: "get manifest", Code: 401})
-	damagedBlob := fmt.Errorf("blob sha256:x: %w", errFromBundle)
+	damagedBlob := fmt.Errorf("blob sha256:x: %w", ErrFromBundle)
 	corrupt := fmt.Errorf("entry: %w", archive.ErrCorrupt)
 	stopped := fmt.Errorf("a.e: %w", ErrStopped)
 	mismatch := fmt.Errorf("a.f: %w", verify.ErrMismatch)
@@ -47,7 +47,7 @@ func TestFailedError(t *testing.T) {
 			}
 			run := fmt.Errorf("%w: %d containers failed", ErrPartial, len(failed))
 			for range 20 { // whatever order the map gives them in
-				err := failedError(run, failed)
+				err := FailedError(run, failed)
 				if !errors.Is(err, ErrPartial) || !strings.HasPrefix(err.Error(), run.Error()) {
 					t.Fatalf("the run's error is lost: %v", err)
 				}
@@ -90,7 +90,7 @@ func TestDamagedRefused(t *testing.T) {
 		err              error
 		damaged, refused bool
 	}{
-		{"from the bundle", fmt.Errorf("x: %w", errFromBundle), true, false},
+		{"from the bundle", fmt.Errorf("x: %w", ErrFromBundle), true, false},
 		{"corrupt", archive.ErrCorrupt, true, false},
 		{"unauthorized", fmt.Errorf("x: %w", oci.ErrUnauthorized), false, true},
 		{"not found", &oci.StatusError{Code: 404}, false, true},
@@ -103,10 +103,10 @@ func TestDamagedRefused(t *testing.T) {
 		{"a platform the image lacks", fmt.Errorf("a.b (r/x:1): %w: the image is linux/amd64 only, not linux/arm64", ErrPlatform), false, true},
 		{"a platform an index lacks", fmt.Errorf("a.b: %w: linux/s390x is not in index sha256:1", manifest.ErrPlatform), false, true},
 	} {
-		if got := damaged(tc.err); got != tc.damaged {
+		if got := Damaged(tc.err); got != tc.damaged {
 			t.Errorf("%s: damaged %v", tc.name, got)
 		}
-		if got := refused(tc.err); got != tc.refused {
+		if got := Refused(tc.err); got != tc.refused {
 			t.Errorf("%s: refused %v", tc.name, got)
 		}
 	}

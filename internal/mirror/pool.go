@@ -17,23 +17,23 @@ const (
 	DefaultPushJobs = 8 // unbundle push's: uploads in flight while the registry commits others
 )
 
-// jobsOr is jobs, or DefaultJobs when it is not set (below 1).
-func jobsOr(jobs int) int {
+// JobsOr is jobs, or DefaultJobs when it is not set (below 1).
+func JobsOr(jobs int) int {
 	if jobs < 1 {
 		return DefaultJobs
 	}
 	return jobs
 }
 
-// metadataJobs is the concurrency limit of small reads (manifests, configs, referrers) of an
+// MetadataJobs is the concurrency limit of small reads (manifests, configs, referrers) of an
 // operation of jobs blob transfers: each is a round trip or two and hardly any bytes, so over a
 // site's uplink the limit of the blob transfers would leave the link idle while they wait.
-func metadataJobs(jobs int) int { return 4 * jobsOr(jobs) }
+func MetadataJobs(jobs int) int { return 4 * JobsOr(jobs) }
 
-// forEach runs fn on the items, at most jobs at a time, starting them in the slice's order
+// ForEach runs fn on the items, at most jobs at a time, starting them in the slice's order
 // (largest blobs first, where the caller sorted them so). Once ctx is done it starts no more.
 // It returns when every fn it started has returned; fn records its own outcome.
-func forEach[T any](ctx context.Context, jobs int, items []T, fn func(i int, item T)) {
+func ForEach[T any](ctx context.Context, jobs int, items []T, fn func(i int, item T)) {
 	var g errgroup.Group
 	g.SetLimit(jobs)
 	for i, item := range items {
@@ -48,9 +48,9 @@ func forEach[T any](ctx context.Context, jobs int, items []T, fn func(i int, ite
 	g.Wait()
 }
 
-// forEachWeighted is forEach where an item weighs weight(item) quarters of a job (1 to 4): with
+// ForEachWeighted is ForEach where an item weighs weight(item) quarters of a job (1 to 4): with
 // jobs 4, sixteen items of weight 1 run at once, or four of weight 4. Items start in order.
-func forEachWeighted[T any](ctx context.Context, jobs int, items []T, weight func(T) int64, fn func(i int, item T)) {
+func ForEachWeighted[T any](ctx context.Context, jobs int, items []T, weight func(T) int64, fn func(i int, item T)) {
 	sem := semaphore.NewWeighted(4 * int64(jobs))
 	var wg sync.WaitGroup
 	for i, item := range items {

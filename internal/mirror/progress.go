@@ -13,27 +13,35 @@ type Progress interface {
 	Add(bytes int64)
 }
 
-type noProgress struct{}
+// NoProgress is a Progress that counts nothing.
+type NoProgress struct{}
 
-func (noProgress) SetTotal(int64) {}
+func (NoProgress) SetTotal(int64) {}
 
-func (noProgress) Add(int64) {}
+func (NoProgress) Add(int64) {}
 
-type countReader struct {
+// CountReader adds what is read through it to a Progress, and counts it (N).
+type CountReader struct {
 	r io.Reader
 	p Progress
 	n int64
 }
 
+// NewCountReader counts what is read from r into p.
+func NewCountReader(r io.Reader, p Progress) *CountReader { return &CountReader{r: r, p: p} }
+
+// N is how many bytes were read through c.
+func (c *CountReader) N() int64 { return c.n }
+
 // State passes on the hash state of the reader counted (archive.Stater), when it keeps one.
-func (c *countReader) State() (int64, []byte) {
+func (c *CountReader) State() (int64, []byte) {
 	if s, ok := c.r.(archive.Stater); ok {
 		return s.State()
 	}
 	return 0, nil
 }
 
-func (c *countReader) Read(b []byte) (int, error) {
+func (c *CountReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.p.Add(int64(n))
 	c.n += int64(n)
@@ -58,7 +66,7 @@ type Event struct {
 type Observer interface{ Observe(Event) }
 
 // observe tells p of e when p is an Observer.
-func observe(p Progress, e Event) {
+func Observe(p Progress, e Event) {
 	if o, ok := p.(Observer); ok {
 		o.Observe(e)
 	}

@@ -20,7 +20,7 @@ import (
 // retries x attempts.
 const blobAttempts = 10
 
-// retryBlob runs fn until it succeeds, fails for a reason another try cannot mend (the bundle
+// RetryBlob runs fn until it succeeds, fails for a reason another try cannot mend (the bundle
 // itself is corrupt, credentials refused, cancelled), has been tried blobAttempts times, or
 // the transfer's budget is spent: the client's --retries (at least blobAttempts-1 retries
 // without progress) within its --retry-time, shared by the transport's retries of fn's
@@ -29,15 +29,15 @@ const blobAttempts = 10
 // at the oci.MaxStalls-th, or when one request stalled that often, the transfer is given up,
 // and so is any retry around this one (errStalledOut): a stalling upstream costs about
 // MaxStalls x --timeout.
-func retryBlob(ctx context.Context, c *oci.Client, fn func(ctx context.Context) error) error {
+func RetryBlob(ctx context.Context, c *oci.Client, fn func(ctx context.Context) error) error {
 	budget := c.NewBudget(blobAttempts - 1)
 	return retry(ctx, budget, oci.WithBudget(ctx, budget), fn)
 }
 
-// retryMany is retryBlob for an operation of many requests (an image's manifests and configs,
+// RetryMany is RetryBlob for an operation of many requests (an image's manifests and configs,
 // its referrers): each request keeps the transport's own retries, and the budget counts the
 // operation's retries only, or the many requests' hiccups together would spend it.
-func retryMany(ctx context.Context, c *oci.Client, fn func(ctx context.Context) error) error {
+func RetryMany(ctx context.Context, c *oci.Client, fn func(ctx context.Context) error) error {
 	return retry(ctx, c.NewBudget(blobAttempts-1), ctx, fn)
 }
 
@@ -46,7 +46,7 @@ func retry(ctx context.Context, budget *oci.Budget, fctx context.Context, fn fun
 	var err error
 	stalls := 0
 	for attempt := 1; ; attempt++ {
-		if err = fn(fctx); err == nil || attempt == blobAttempts || !retryable(ctx, err) {
+		if err = fn(fctx); err == nil || attempt == blobAttempts || !Retryable(ctx, err) {
 			return err
 		}
 		if s, final := oci.Stalled(err); s {
@@ -60,7 +60,7 @@ func retry(ctx context.Context, budget *oci.Budget, fctx context.Context, fn fun
 			}
 			return err
 		}
-		t := time.NewTimer(min(time.Duration(attempt)*250*time.Millisecond, 2*time.Second))
+		t := time.NewTimer(retryPause(attempt))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -70,14 +70,20 @@ func retry(ctx context.Context, budget *oci.Budget, fctx context.Context, fn fun
 	}
 }
 
+// retryPause is the wait before the next try after attempt failed: 250 ms more each time, at
+// most 2 s. A variable so that a test of how many tries are made need not wait them out.
+var retryPause = func(attempt int) time.Duration {
+	return min(time.Duration(attempt)*250*time.Millisecond, 2*time.Second)
+}
+
 // errStalledOut marks a transfer given up for its stalls: not to be retried again.
 var errStalledOut = errors.New("given up: the upstream stalls again and again")
 
 // retryable: a stream that broke, or a transient answer to an upload whose body the transport
 // could not replay. Not: any other answer from the registry or a refused connection (the
 // transport has already retried those), a corrupt bundle, a cancelled run.
-func retryable(ctx context.Context, err error) bool {
-	if ctx.Err() != nil || errors.Is(err, errFromBundle) || errors.Is(err, archive.ErrCorrupt) || errors.Is(err, errStalledOut) ||
+func Retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, ErrFromBundle) || errors.Is(err, archive.ErrCorrupt) || errors.Is(err, errStalledOut) ||
 		errors.Is(err, verify.ErrBadDigest) || errors.Is(err, ErrPlatform) || errors.Is(err, ErrBadManifest) ||
 		errors.Is(err, manifest.ErrBad) {
 		return false
@@ -85,5 +91,5 @@ func retryable(ctx context.Context, err error) bool {
 	return oci.Broken(err)
 }
 
-// errFromBundle marks errors that came from reading the bundle, not from the network.
-var errFromBundle = errors.New("in the bundle")
+// ErrFromBundle marks errors that came from reading the bundle, not from the network.
+var ErrFromBundle = errors.New("in the bundle")

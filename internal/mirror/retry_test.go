@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/verify"
@@ -27,7 +29,7 @@ func TestRetryStops(t *testing.T) {
 		{"a broken stream, then a pass", 5, []error{broken, nil}, 2, true},
 		{"refused credentials", 5, []error{&oci.StatusError{What: "get", Code: 401}}, 1, false},
 		{"a missing blob", 5, []error{fmt.Errorf("blob: %w", oci.ErrNotFound)}, 1, false},
-		{"the bundle's copy is bad", 5, []error{fmt.Errorf("read: %w", errFromBundle)}, 1, false},
+		{"the bundle's copy is bad", 5, []error{fmt.Errorf("read: %w", ErrFromBundle)}, 1, false},
 		{"a digest that does not match", 5, []error{fmt.Errorf("blob: %w", verify.ErrBadDigest)}, 1, false},
 		{"an unusable manifest", 5, []error{fmt.Errorf("x: %w", manifest.ErrBad)}, 1, false},
 		{"no retries left", 0, []error{broken}, 1, false},
@@ -74,7 +76,7 @@ func TestRetryManyGetsItsContext(t *testing.T) {
 	type key struct{}
 	ctx := context.WithValue(t.Context(), key{}, "mine")
 	for name, run := range map[string]func(context.Context, *oci.Client, func(context.Context) error) error{
-		"retryMany": retryMany, "retryBlob": retryBlob,
+		"RetryMany": RetryMany, "RetryBlob": RetryBlob,
 	} {
 		var got any
 		if err := run(ctx, c, func(fctx context.Context) error { got = fctx.Value(key{}); return nil }); err != nil || got != "mine" {
@@ -101,7 +103,7 @@ func TestRetryableMore(t *testing.T) {
 		{"a 404", &oci.StatusError{What: "get", Code: 404}, false},
 		{"a 413", &oci.StatusError{What: "upload", Code: 413}, false},
 	} {
-		if got := retryable(ctx, tc.err); got != tc.want {
+		if got := Retryable(ctx, tc.err); got != tc.want {
 			t.Errorf("%s: retryable = %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -125,5 +127,80 @@ func TestRetryBlobBudgetFloor(t *testing.T) {
 	}
 	if n != 19 {
 		t.Errorf("%d retries with --retries 20, want 19", n)
+	}
+}
+
+func newClient(t testing.TB, opts ...oci.Option) *oci.Client {
+	t.Helper()
+	c, err := oci.New(append([]oci.Option{oci.WithTimeout(2 * time.Second), oci.WithRetry(3, 5*time.Second)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestRetryable(t *testing.T) {
+	ctx := context.Background()
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want bool
+	}{
+		{"a broken stream", ctx, errors.New("unexpected EOF"), true},
+		{"a transient answer to an upload", ctx, &oci.StatusError{Code: 503}, true},
+		{"a refusal", ctx, &oci.StatusError{Code: 401}, false},
+		{"the bundle's copy is bad", ctx, ErrFromBundle, false},
+		{"a corrupt bundle", ctx, archive.ErrCorrupt, false},
+		{"a missing platform", ctx, ErrPlatform, false},
+		{"cancelled", cancelled, errors.New("unexpected EOF"), false},
+	} {
+		if got := Retryable(tc.ctx, tc.err); got != tc.want {
+			t.Errorf("%s: retryable = %v", tc.name, got)
+		}
+	}
+}
+
+// TestRetryBlobSameAnswer: a transfer that gets the same error answer every time is tried
+// oci.SameAnswer times, whatever --retries allows, and says so; one that breaks differently
+// each time goes on to the budget's end.
+func TestRetryBlobSameAnswer(t *testing.T) {
+	noPause(t) // the count of tries is the point, not the waits between them (TestRetryPause)
+	c := newClient(t, oci.WithRetry(50, time.Minute))
+	calls := 0
+	err := RetryBlob(t.Context(), c, func(context.Context) error {
+		calls++
+		return &oci.StatusError{What: "upload blob sha256:x to a", Code: 500, Reg: "UNKNOWN", Message: "no space left on device"}
+	})
+	if calls != oci.SameAnswer || !strings.Contains(err.Error(), "the same answer 4 times in a row") {
+		t.Errorf("%d calls: %v", calls, err)
+	}
+	calls = 0
+	err = RetryBlob(t.Context(), newClient(t, oci.WithRetry(3, time.Minute)), func(context.Context) error {
+		calls++
+		return &oci.StatusError{What: "upload", Code: 500 + calls%2*3}
+	})
+	if calls != blobAttempts || err == nil {
+		t.Errorf("answers that differ: %d calls, want %d: %v", calls, blobAttempts, err)
+	}
+}
+
+// noPause makes the retries of the test not wait between tries.
+func noPause(t *testing.T) {
+	t.Helper()
+	pause := retryPause
+	retryPause = func(int) time.Duration { return time.Millisecond }
+	t.Cleanup(func() { retryPause = pause })
+}
+
+// TestRetryPause: the wait between tries grows by 250 ms a try, to at most 2 s.
+func TestRetryPause(t *testing.T) {
+	for attempt, want := range map[int]time.Duration{1: 250 * time.Millisecond, 2: 500 * time.Millisecond, 7: 1750 * time.Millisecond,
+		8: 2 * time.Second, 9: 2 * time.Second, 100: 2 * time.Second} {
+		if got := retryPause(attempt); got != want {
+			t.Errorf("retryPause(%d) = %v, want %v", attempt, got, want)
+		}
 	}
 }
