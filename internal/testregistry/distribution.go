@@ -16,7 +16,6 @@ import (
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/handlers"
 	"github.com/sirupsen/logrus"
-	"golang.org/x/crypto/bcrypt"
 
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"             // auth "htpasswd"
 	_ "github.com/distribution/distribution/v3/registry/auth/token"                // auth "token"
@@ -130,7 +129,7 @@ func setAuth(cfg *configuration.Configuration, c config, dir string) (*tokenServ
 		if err := writeHtpasswd(path, c.username, c.password); err != nil {
 			return nil, err
 		}
-		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "testregistry", "path": path}}
+		cfg.Auth = configuration.Auth{cachedHtpasswd: configuration.Parameters{"realm": "testregistry", "path": path}}
 	}
 	return nil, nil
 }
@@ -178,17 +177,4 @@ func newApp(ctx context.Context, cfg *configuration.Configuration) (app *handler
 		}
 	}()
 	return handlers.NewApp(ctx, cfg), nil
-}
-
-// writeHtpasswd writes a one-user htpasswd file (mode 0600). It uses bcrypt's minimum cost:
-// Distribution checks the hash on every request, and the default cost adds ~50 ms to each.
-func writeHtpasswd(path, username, password string) error {
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		return fmt.Errorf("testregistry: htpasswd: %w", err)
-	}
-	if err := os.WriteFile(path, []byte(username+":"+string(hash)+"\n"), 0o600); err != nil {
-		return fmt.Errorf("testregistry: htpasswd: %w", err)
-	}
-	return nil
 }
