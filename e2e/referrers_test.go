@@ -266,6 +266,15 @@ func attachForeign(t *testing.T, reg *testregistry.Registry, repoPath, subject s
 	if err := s.PutManifest(t.Context(), repoPath, d, raw, manifest.OCIManifest); err != nil {
 		t.Fatal(err)
 	}
+	api, err := s.HasReferrersAPI(t.Context(), repoPath, subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !api {
+		if _, err := s.AddReferrers(t.Context(), repoPath, subject, []manifest.Descriptor{manifest.ReferrerDescriptor(raw, manifest.OCIManifest)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return d
 }
 
