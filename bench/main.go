@@ -43,6 +43,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -58,9 +59,8 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 func main() {
@@ -250,7 +250,7 @@ func (b *bench) measure(ctx context.Context) error {
 	b.logf("upstream registry %s; generating the %s fixture (%d MiB, seed %d, %s layers)", b.upstream.Host, cfg.profile, b.size>>20, cfg.seed, cfg.layers)
 	t0 := time.Now()
 	if b.images, err = fixture.Generate(ctx, fixture.Options{Registry: b.upstream.Host, Size: b.size, Seed: cfg.seed,
-		Real: cfg.layers == "real", RemoteOptions: b.upstream.RemoteOptions()}); err != nil {
+		Real: cfg.layers == "real", Transport: b.upstream.Transport(), Username: b.upstream.Username, Password: b.upstream.Password}); err != nil {
 		return fmt.Errorf("fixture: %w", err)
 	}
 	b.fixTime = time.Since(t0)
@@ -351,17 +351,18 @@ func (b *bench) deriveRefs(ctx context.Context) error {
 	return nil
 }
 
-// head returns the digest the registry serves for s (plain HTTP: every host here is loopback).
+// head returns the digest of what the registry serves for s (plain HTTP: every host here is
+// loopback), read through internal/oci.
 func (b *bench) head(ctx context.Context, s string) (string, error) {
-	r, err := name.ParseReference(s, name.Insecure)
+	c, err := oci.New(oci.WithPlainHTTP(true), oci.WithTransport(b.client.Transport))
 	if err != nil {
 		return "", err
 	}
-	d, err := remote.Head(r, remote.WithContext(ctx), remote.WithTransport(b.client.Transport))
+	m, err := c.GetManifest(ctx, s)
 	if err != nil {
 		return "", err
 	}
-	return d.Digest.String(), nil
+	return m.Digest, nil
 }
 
 // checkDigests counts the refs whose destination tag resolves to the upstream digest.
@@ -370,7 +371,7 @@ func (b *bench) checkDigests(ctx context.Context, host string) (kept, total int,
 		total++
 		got, err := b.head(ctx, r.dest(host))
 		switch {
-		case err != nil && strings.Contains(err.Error(), "404"):
+		case errors.Is(err, oci.ErrNotFound):
 			bad = append(bad, r.Path+": missing")
 		case err != nil:
 			msg := firstLine(err.Error())

@@ -37,7 +37,7 @@ func newSignedWorld(t *testing.T) *signedWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := fixture.Options{Registry: w.reg.Host, Size: 256 << 10, Seed: 22, Tree: tree[:24], RemoteOptions: w.reg.RemoteOptions()}
+	opts := fixture.Options{Registry: w.reg.Host, Size: 256 << 10, Seed: 22, Tree: tree[:24], Transport: w.reg.Transport(), Username: w.reg.Username, Password: w.reg.Password}
 	images, err := fixture.Generate(ctx, opts)
 	if err != nil {
 		t.Fatal(err)

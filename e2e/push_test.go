@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,7 +8,6 @@ import (
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // secureRegistry starts a Distribution registry with htpasswd auth and TLS from a fresh CA.
@@ -70,18 +68,19 @@ func TestPushEndToEnd(t *testing.T) {
 	}
 }
 
-// headDigest asks the registry which digest it serves for ref.
+// headDigest asks the registry which digest it serves for ref (REGISTRY/REPO:TAG or @DIGEST):
+// the sha256 of the bytes it serves.
 func headDigest(t *testing.T, reg *testregistry.Registry, ref string) string {
 	t.Helper()
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := remote.Head(r, append(reg.RemoteOptions(), remote.WithContext(context.Background()))...)
+	d, err := sessionOf(t, reg).ResolveTag(t.Context(), r.Context().RepositoryStr(), r.Identifier())
 	if err != nil {
 		t.Fatalf("HEAD %s: %v", ref, err)
 	}
-	return d.Digest.String()
+	return d
 }
 
 // golden compares data with testdata/NAME, or rewrites it with -update.

@@ -35,7 +35,7 @@ func TestRealChartThroughMirror(t *testing.T) {
 	cache := testregistry.StartT(t, testregistry.WithTLS(), testregistry.WithTokenAuth("robot", "cache-pw", testregistry.TokenOptions{OnRegistryHost: true}))
 	projects := map[string]string{"ghcr.io": "ghcr-proxy", "oci.element.io": "element-proxy", "docker.io": "dockerhub-proxy"}
 	rc, err := fixture.PushRealChart(context.Background(), fixture.Options{Registry: cache.Host, Size: 6 << 20, Seed: 2623,
-		RemoteOptions: cache.RemoteOptions()}, filepath.Join(dir, "chart"), projects)
+		Transport: cache.Transport(), Username: cache.Username, Password: cache.Password}, filepath.Join(dir, "chart"), projects)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -20,13 +21,11 @@ import (
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
 	"github.com/element-hq/ess-airgap/internal/manifest"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
-	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/element-hq/ess-airgap/internal/verify"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // signedUpstream is a registry holding a small fixture with referrers attached to some images.
@@ -55,7 +54,7 @@ func newSignedUpstream(t *testing.T, api bool) *signedUpstream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := fixture.Options{Registry: reg.Host, Size: 512 << 10, Seed: 14, Tree: tree[:10], RemoteOptions: reg.RemoteOptions()}
+	opts := fixture.Options{Registry: reg.Host, Size: 512 << 10, Seed: 14, Tree: tree[:10], Transport: reg.Transport(), Username: reg.Username, Password: reg.Password}
 	u := &signedUpstream{reg: reg}
 	if u.images, err = fixture.Generate(t.Context(), opts); err != nil {
 		t.Fatal(err)
@@ -100,9 +99,8 @@ func TestReferrersCarried(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ref, _ := name.ParseReference(up.reg.Host + "/" + a.Repo + "@" + a.Digest)
-				desc, err := remote.Get(ref, up.reg.RemoteOptions()...)
-				if err != nil || string(desc.Manifest) != string(raw) {
+				served, _, err := sessionOf(t, up.reg).GetManifest(t.Context(), a.Repo, a.Digest)
+				if err != nil || string(served) != string(raw) {
 					t.Fatalf("%s %s: the bundle's bytes differ from upstream's (%v)", a.What, a.Digest, err)
 				}
 				if !strings.Contains(list, a.Digest) {
@@ -178,24 +176,23 @@ func TestReferrersPushed(t *testing.T) {
 			if err := report.Decode(data, &rep); err != nil || rep.Stats.ReferrersPushed != int64(n) || !rep.OK {
 				t.Errorf("report counts %d referrers pushed, want %d (%v): %s", rep.Stats.ReferrersPushed, n, err, data)
 			}
+			ds := sessionOf(t, dest)
 			for _, a := range up.refs.Attached {
-				repo, _ := name.NewRepository(dest.Host + "/" + a.Repo)
 				if a.Tag != "" {
-					if got := headDigest(t, dest, repo.Tag(a.Tag).String()); got != a.Digest {
+					if got := headDigest(t, dest, dest.Host+"/"+a.Repo+":"+a.Tag); got != a.Digest {
 						t.Errorf("%s: tag %s serves %s, want %s", a.What, a.Tag, got, a.Digest)
 					}
 					continue
 				}
-				idx, err := remote.Referrers(repo.Digest(a.Subject), dest.RemoteOptions()...)
+				descs, err := ds.Referrers(t.Context(), a.Repo, a.Subject)
 				if err != nil {
 					t.Fatal(err)
 				}
-				im, _ := idx.IndexManifest()
 				var listed []string
-				for _, d := range im.Manifests {
-					listed = append(listed, d.Digest.String())
+				for _, d := range descs {
+					listed = append(listed, d.Digest)
 					// (go-containerregistry's registry lists the config's media type instead)
-					if !api && d.Digest.String() == a.Digest && d.ArtifactType != fixture.SPDXType {
+					if !api && d.Digest == a.Digest && d.ArtifactType != fixture.SPDXType {
 						t.Errorf("referrer %s listed with artifactType %q", a.Digest, d.ArtifactType)
 					}
 				}
@@ -249,48 +246,52 @@ func TestReferrersRefused(t *testing.T) {
 // referrers tag scheme's index for subject) and returns its digest.
 func attachForeign(t *testing.T, reg *testregistry.Registry, repoPath, subject string) string {
 	t.Helper()
-	repo, _ := name.NewRepository(reg.Host + "/" + repoPath)
-	layer := static.NewLayer([]byte(`{"spdxVersion":"SPDX-2.3","name":"foreign"}`), fixture.SPDXType)
-	empty := static.NewLayer([]byte("{}"), manifest.OCIEmpty)
-	for _, l := range []v1.Layer{layer, empty} {
-		if err := remote.WriteLayer(repo, l, reg.RemoteOptions()...); err != nil {
+	s := sessionOf(t, reg)
+	layer := []byte(`{"spdxVersion":"SPDX-2.3","name":"foreign"}`)
+	empty := []byte("{}")
+	for _, b := range [][]byte{layer, empty} {
+		blob := oci.Blob{Digest: verify.Digest(b), Size: int64(len(b)), Open: func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(b)), nil
+		}}
+		if err := s.Upload(t.Context(), repoPath, blob, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	desc := func(l v1.Layer, mt types.MediaType) v1.Descriptor {
-		d, _ := l.Digest()
-		n, _ := l.Size()
-		return v1.Descriptor{MediaType: mt, Digest: d, Size: n}
+	desc := func(b []byte, mt string) manifest.Descriptor {
+		return manifest.Descriptor{MediaType: mt, Digest: verify.Digest(b), Size: int64(len(b))}
 	}
-	h, _ := v1.NewHash(subject)
-	raw, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": types.OCIManifestSchema1, "artifactType": fixture.SPDXType,
-		"config": desc(empty, manifest.OCIEmpty), "layers": []v1.Descriptor{desc(layer, fixture.SPDXType)},
-		"subject": v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h, Size: 1}})
-	d, _, _ := v1.SHA256(strings.NewReader(string(raw)))
-	if err := remote.Put(repo.Digest(d.String()), rawManifest{raw}, reg.RemoteOptions()...); err != nil {
+	raw, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": manifest.OCIManifest, "artifactType": fixture.SPDXType,
+		"config": desc(empty, manifest.OCIEmpty), "layers": []manifest.Descriptor{desc(layer, fixture.SPDXType)},
+		"subject": manifest.Descriptor{MediaType: manifest.OCIManifest, Digest: subject, Size: 1}})
+	d := verify.Digest(raw)
+	if err := s.PutManifest(t.Context(), repoPath, d, raw, manifest.OCIManifest); err != nil {
 		t.Fatal(err)
 	}
-	return d.String()
+	api, err := s.HasReferrersAPI(t.Context(), repoPath, subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !api {
+		if _, err := s.AddReferrers(t.Context(), repoPath, subject, []manifest.Descriptor{manifest.ReferrerDescriptor(raw, manifest.OCIManifest)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
 }
-
-type rawManifest struct{ raw []byte }
-
-func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
-func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
 
 // verifySignatures checks every image signature the fixture made, as reg serves it (see
 // verifySignaturesAt).
 func verifySignatures(t *testing.T, reg *testregistry.Registry, up *signedUpstream) {
 	t.Helper()
-	verifySignaturesAt(t, reg.Host, reg.RemoteOptions(), up)
+	verifySignaturesAt(t, sessionOf(t, reg), up)
 }
 
-// verifySignaturesAt checks every image signature the fixture made, as the registry at host
+// verifySignaturesAt checks every image signature the fixture made, as the registry of s
 // serves it, as cosign verify --key does without a transparency log: the signature manifest
 // found under cosign's tag (sha256-<hex>.sig) has a simple signing payload that names the
 // image's digest, and its signature annotation is an ECDSA signature of the payload by the
 // fixture's public key. (In Go, so that make test need not build cosign, which takes minutes.)
-func verifySignaturesAt(t *testing.T, host string, opts []remote.Option, up *signedUpstream) {
+func verifySignaturesAt(t *testing.T, s *oci.Session, up *signedUpstream) {
 	t.Helper()
 	blk, _ := pem.Decode(up.refs.PublicKey)
 	key, err := x509.ParsePKIXPublicKey(blk.Bytes)
@@ -302,17 +303,18 @@ func verifySignaturesAt(t *testing.T, host string, opts []remote.Option, up *sig
 		if a.What != "signature" && a.What != "attestation signature" {
 			continue
 		}
-		repo, _ := name.NewRepository(host + "/" + a.Repo)
-		img, err := remote.Image(repo.Tag(a.Tag), opts...)
+		raw, _, err := s.GetManifest(t.Context(), a.Repo, a.Tag)
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, _ := img.Manifest()
-		layers, _ := img.Layers()
-		if len(layers) == 0 {
+		var m v1.Manifest
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("%s %s: %v", a.What, a.Tag, err)
+		}
+		if len(m.Layers) == 0 {
 			t.Fatalf("%s %s: no layer", a.What, a.Tag)
 		}
-		rc, err := layers[0].Compressed()
+		rc, err := s.OpenBlobAt(t.Context(), a.Repo, m.Layers[0].Digest.String(), m.Layers[0].Size, 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

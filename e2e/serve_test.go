@@ -263,7 +263,7 @@ func TestServeAPI(t *testing.T) {
 	if resp, body := get("GET", "/v2/nothing/here/manifests/x"); resp.StatusCode != 404 || !strings.Contains(string(body), "NAME_UNKNOWN") {
 		t.Errorf("unknown repository: %d %s", resp.StatusCode, body)
 	}
-	verifySignaturesAt(t, srv.Listener.Addr().String(), nil, up)
+	verifySignaturesAt(t, session(t, srv.Listener.Addr().String(), nil, "", ""), up)
 }
 
 // repoOf is a repository of the bundle that uses blob digest.

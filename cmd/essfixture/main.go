@@ -29,8 +29,6 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // errUsage marks bad command-line arguments (exit code 2).
@@ -121,14 +119,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 			password = strings.TrimRight(string(b), "\r\n")
 		}
-		opts.RemoteOptions = append(opts.RemoteOptions, remote.WithAuth(&authn.Basic{Username: *username, Password: password}))
+		opts.Username, opts.Password = *username, password
 	}
 	if *caFile != "" {
 		t, err := transportTrusting(*caFile)
 		if err != nil {
 			return err
 		}
-		opts.RemoteOptions = append(opts.RemoteOptions, remote.WithTransport(t))
+		opts.Transport = t
 	}
 
 	start := time.Now()
@@ -170,7 +168,7 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// transportTrusting is remote.DefaultTransport trusting the system CAs and the CAs in file.
+// transportTrusting is Go's default transport trusting the system CAs and the CAs in file.
 func transportTrusting(file string) (http.RoundTripper, error) {
 	pem, err := os.ReadFile(file)
 	if err != nil {
@@ -183,7 +181,7 @@ func transportTrusting(file string) (http.RoundTripper, error) {
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("%s: no PEM certificate", file)
 	}
-	t := remote.DefaultTransport.(*http.Transport).Clone()
+	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return t, nil
 }

@@ -19,10 +19,26 @@ import (
 )
 
 func TestRun(t *testing.T) {
+	t.Parallel()
 	r := testregistry.StartT(t, testregistry.WithAuth("alice", "pw"), testregistry.WithTLS())
-	out := filepath.Join(t.TempDir(), "images_digests.yml")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "images_digests.yml")
+	// A part of the default tree: the flags are the point here (TestRunTree pushes it all).
+	tree, err := fixture.ReleaseTree("ess-2310")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree = tree[:8]
+	data, err := digests.Marshal(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "tree.yml")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var stderr bytes.Buffer
-	args := []string{"--registry", r.Host, "--size", "256KiB", "--seed", "3", "--username", "alice",
+	args := []string{"--registry", r.Host, "--tree", file, "--size", "256KiB", "--seed", "3", "--username", "alice",
 		"--password-stdin", "--ca-file", r.CAFile, "--output", out}
 	if err := run(t.Context(), args, strings.NewReader("pw\n"), &bytes.Buffer{}, &stderr); err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())
@@ -31,17 +47,18 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(l.Images) != 35 {
-		t.Errorf("%d images, want 35", len(l.Images))
+	if len(l.Images) != len(tree) {
+		t.Errorf("%d images, want %d", len(l.Images), len(tree))
 	}
-	for _, img := range l.Images {
-		if img.Server != r.Host || img.Digest == "" {
+	for i, img := range l.Images {
+		if img.Server != r.Host || img.Digest == "" || img.Key() != tree[i].Key() {
 			t.Errorf("%s: server %q digest %q", img.Key(), img.Server, img.Digest)
 		}
 	}
 }
 
 func TestRunUsage(t *testing.T) {
+	t.Parallel()
 	tests := [][]string{
 		{},
 		{"--registry", "h:1", "extra"},
@@ -62,6 +79,7 @@ func TestRunUsage(t *testing.T) {
 }
 
 func TestParseSize(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want int64
@@ -77,37 +95,28 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
-func TestRunPlainHTTPToStdout(t *testing.T) {
-	r := testregistry.StartT(t)
-	var stdout, stderr bytes.Buffer
-	args := []string{"--registry", r.Host, "--size", "300000", "--plain-http", "--output", "-"}
-	if err := run(t.Context(), args, strings.NewReader(""), &stdout, &stderr); err != nil {
-		t.Fatalf("run: %v\n%s", err, stderr.String())
-	}
-	l, err := digests.Parse("stdout", stdout.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(l.Images) != 35 {
-		t.Errorf("%d images, want 35", len(l.Images))
-	}
-}
-
-// TestRunTree pushes the default tree, ess-2408 and ess-2310 from a file to one registry with
-// one seed and size: the file gives the default's digests, and ess-2408 shares its unchanged
-// images with them.
+// TestRunTree pushes the default tree (over plain HTTP, its list to stdout), ess-2408 and
+// ess-2310 from a file to one registry with one seed and size: the default gives its 35
+// entries, the file gives the default's digests, and ess-2408 shares its unchanged images
+// with them.
 func TestRunTree(t *testing.T) {
+	t.Parallel()
 	r := testregistry.StartT(t)
 	dir := t.TempDir()
-	push := func(tree ...string) map[string]string {
+	push := func(out string, tree ...string) map[string]string {
 		t.Helper()
-		out := filepath.Join(dir, "out.yml")
-		var stderr bytes.Buffer
+		var stdout, stderr bytes.Buffer
 		args := append([]string{"--registry", r.Host, "--size", "1MiB", "--plain-http", "--output", out}, tree...)
-		if err := run(t.Context(), args, strings.NewReader(""), &bytes.Buffer{}, &stderr); err != nil {
+		if err := run(t.Context(), args, strings.NewReader(""), &stdout, &stderr); err != nil {
 			t.Fatalf("run: %v\n%s", err, stderr.String())
 		}
-		l, err := digests.ParseFile(out)
+		var l *digests.List
+		var err error
+		if out == "-" {
+			l, err = digests.Parse("stdout", stdout.Bytes())
+		} else {
+			l, err = digests.ParseFile(out)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +138,8 @@ func TestRunTree(t *testing.T) {
 	if err := os.WriteFile(file, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	def, fromFile, next := push(), push("--tree", file), push("--tree", "ess-2408")
+	out := filepath.Join(dir, "out.yml")
+	def, fromFile, next := push("-"), push(out, "--tree", file), push(out, "--tree", "ess-2408")
 	if !maps.Equal(def, fromFile) || len(def) != 35 {
 		t.Errorf("--tree FILE with ess-2310 gave %d entries, not the default's %d", len(fromFile), len(def))
 	}
@@ -140,6 +150,7 @@ func TestRunTree(t *testing.T) {
 
 // TestExitCode: usage 2, interrupted 130, help 0, anything else 1.
 func TestExitCode(t *testing.T) {
+	t.Parallel()
 	live := context.Background()
 	stopped, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -164,6 +175,7 @@ func TestExitCode(t *testing.T) {
 // TestHelpAndInterrupt: --help prints the usage and is not an error of use; a cancelled run
 // stops with the context's error.
 func TestHelpAndInterrupt(t *testing.T) {
+	t.Parallel()
 	var stderr bytes.Buffer
 	err := run(t.Context(), []string{"--help"}, strings.NewReader(""), &bytes.Buffer{}, &stderr)
 	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr.String(), "Usage: essfixture --registry HOST:PORT") || !strings.Contains(stderr.String(), "-seed") {
@@ -182,6 +194,7 @@ func TestHelpAndInterrupt(t *testing.T) {
 // TestWriteFile: the file appears whole, mode 0644, with no temporary file left; a missing
 // directory is an error.
 func TestWriteFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "images_digests.yml")
 	os.WriteFile(path, []byte("old"), 0o600)
@@ -203,6 +216,7 @@ func TestWriteFile(t *testing.T) {
 
 // TestTransportTrusting: a CA file must hold a PEM certificate.
 func TestTransportTrusting(t *testing.T) {
+	t.Parallel()
 	r := testregistry.StartT(t, testregistry.WithTLS())
 	tr, err := transportTrusting(r.CAFile)
 	if err != nil {

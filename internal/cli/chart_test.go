@@ -41,7 +41,7 @@ func TestReadValueFiles(t *testing.T) {
 func TestCreateChartDryRun(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	up := testregistry.StartT(t)
-	fc, err := fixture.PushChart(t.Context(), fixture.Options{Registry: up.Host, Size: 256 << 10, Seed: 151, RemoteOptions: up.RemoteOptions()},
+	fc, err := fixture.PushChart(t.Context(), fixture.Options{Registry: up.Host, Size: 256 << 10, Seed: 151, Transport: up.Transport()},
 		filepath.Join(t.TempDir(), "chart"))
 	if err != nil {
 		t.Fatal(err)

@@ -32,7 +32,7 @@ func newWorld(t *testing.T, seed int64, opts ...testregistry.Option) *world {
 	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials but those the test gives
 	up := testregistry.StartT(t, opts...)
 	images, err := fixture.Generate(t.Context(), fixture.Options{Registry: up.Host, Size: 192 << 10, Seed: seed, Tree: smallTree,
-		RemoteOptions: up.RemoteOptions()})
+		Transport: up.Transport(), Username: up.Username, Password: up.Password})
 	if err != nil {
 		t.Fatal(err)
 	}

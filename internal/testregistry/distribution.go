@@ -16,7 +16,6 @@ import (
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/handlers"
 	"github.com/sirupsen/logrus"
-	"golang.org/x/crypto/bcrypt"
 
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"             // auth "htpasswd"
 	_ "github.com/distribution/distribution/v3/registry/auth/token"                // auth "token"
@@ -55,70 +54,30 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Registry, error) {
 	}
 	silenceLogrus.Do(func() { logrus.SetOutput(io.Discard) })
 
-	cfg := &configuration.Configuration{Version: "0.1"}
-	cfg.Log.AccessLog.Disabled = true
-	cfg.Log.Level = "error"
-	cfg.HTTP.Secret = rand.Text()
-	cfg.Storage = configuration.Storage{
-		"filesystem":  configuration.Parameters{"rootdirectory": filepath.Join(dir, StorageDir)},
-		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
-		"delete":      configuration.Parameters{"enabled": true},
-		"cache":       configuration.Parameters{"blobdescriptor": "inmemory"},
-	}
-	var tokens *tokenService
-	if c.token != nil {
-		var jwks string
-		if tokens, jwks, err = startTokenService(dir, c.username, c.password, *c.token); err != nil {
-			return nil, fmt.Errorf("testregistry: token service: %w", err)
-		}
-		realm := "http://" + tokens.host + tokenPath
-		if c.token.OnRegistryHost {
-			realm = placeholderRealm
-		}
-		cfg.Auth = configuration.Auth{"token": configuration.Parameters{"realm": realm,
-			"service": tokenAudience, "issuer": tokenIssuer, "jwks": jwks}}
-	} else if c.username != "" {
-		path := filepath.Join(dir, HtpasswdFile)
-		if err := writeHtpasswd(path, c.username, c.password); err != nil {
-			return nil, err
-		}
-		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "testregistry", "path": path}}
-	}
-
-	var cert *tls.Certificate
-	var pool *x509.CertPool
-	caFile := ""
-	if c.tls {
-		caPEM, crt, err := newCertificates()
-		if err != nil {
-			return nil, err
-		}
-		caFile = filepath.Join(dir, CAFileName)
-		if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
-			return nil, fmt.Errorf("testregistry: %w", err)
-		}
-		cert, pool = &crt, x509.NewCertPool()
-		pool.AppendCertsFromPEM(caPEM)
-	}
-
-	app, err := newApp(context.WithoutCancel(ctx), cfg)
+	cfg := distributionConfig(dir)
+	tokens, err := setAuth(cfg, c, dir)
 	if err != nil {
 		return nil, err
 	}
-	var h http.Handler = app
-	if c.quirks != nil {
-		h = c.quirks.wrap(app)
-	}
-	if tokens != nil && c.token.OnRegistryHost {
-		scheme := "http"
-		if c.tls {
-			scheme = "https"
+	stopTokens := func() {
+		if tokens != nil {
+			_ = tokens.close()
 		}
-		h = tokens.onHost(h, scheme)
 	}
-	r, err := serve(h, c, cert, pool)
+	cert, pool, caFile, err := certificatesIn(dir, c.tls)
+	if err != nil {
+		stopTokens()
+		return nil, err
+	}
+	app, err := newApp(context.WithoutCancel(ctx), cfg)
+	if err != nil {
+		stopTokens()
+		return nil, err
+	}
+	r, err := serve(wrap(app, c, tokens), c, cert, pool)
 	if err != nil {
 		_ = app.Shutdown()
+		stopTokens()
 		return nil, err
 	}
 	r.CAFile = caFile
@@ -134,6 +93,82 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Registry, error) {
 	return r, nil
 }
 
+// distributionConfig is the registry's configuration, storing under dir, without auth.
+func distributionConfig(dir string) *configuration.Configuration {
+	cfg := &configuration.Configuration{Version: "0.1"}
+	cfg.Log.AccessLog.Disabled = true
+	cfg.Log.Level = "error"
+	cfg.HTTP.Secret = rand.Text()
+	cfg.Storage = configuration.Storage{
+		"filesystem":  configuration.Parameters{"rootdirectory": filepath.Join(dir, StorageDir)},
+		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
+		"delete":      configuration.Parameters{"enabled": true},
+		"cache":       configuration.Parameters{"blobdescriptor": "inmemory"},
+	}
+	return cfg
+}
+
+// setAuth sets cfg's auth as c says: a token service it starts (returned; the caller closes
+// it), or an htpasswd file written in dir, or none.
+func setAuth(cfg *configuration.Configuration, c config, dir string) (*tokenService, error) {
+	switch {
+	case c.token != nil:
+		tokens, jwks, err := startTokenService(dir, c.username, c.password, *c.token)
+		if err != nil {
+			return nil, fmt.Errorf("testregistry: token service: %w", err)
+		}
+		realm := "http://" + tokens.host + tokenPath
+		if c.token.OnRegistryHost {
+			realm = placeholderRealm
+		}
+		cfg.Auth = configuration.Auth{"token": configuration.Parameters{"realm": realm,
+			"service": tokenAudience, "issuer": tokenIssuer, "jwks": jwks}}
+		return tokens, nil
+	case c.username != "":
+		path := filepath.Join(dir, HtpasswdFile)
+		if err := writeHtpasswd(path, c.username, c.password); err != nil {
+			return nil, err
+		}
+		cfg.Auth = configuration.Auth{cachedHtpasswd: configuration.Parameters{"realm": "testregistry", "path": path}}
+	}
+	return nil, nil
+}
+
+// certificatesIn makes the registry's certificate and its CA, written to dir/CAFileName, when
+// withTLS; nothing otherwise.
+func certificatesIn(dir string, withTLS bool) (*tls.Certificate, *x509.CertPool, string, error) {
+	if !withTLS {
+		return nil, nil, "", nil
+	}
+	caPEM, crt, err := newCertificates()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	caFile := filepath.Join(dir, CAFileName)
+	if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
+		return nil, nil, "", fmt.Errorf("testregistry: %w", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	return &crt, pool, caFile, nil
+}
+
+// wrap puts c's quirks, then the token service on the registry's own host, around app.
+func wrap(app http.Handler, c config, tokens *tokenService) http.Handler {
+	h := app
+	if c.quirks != nil {
+		h = c.quirks.wrap(app)
+	}
+	if tokens != nil && c.token.OnRegistryHost {
+		scheme := "http"
+		if c.tls {
+			scheme = "https"
+		}
+		h = tokens.onHost(h, scheme)
+	}
+	return h
+}
+
 // newApp turns the panics by which handlers.NewApp reports a bad configuration into an error.
 func newApp(ctx context.Context, cfg *configuration.Configuration) (app *handlers.App, err error) {
 	defer func() {
@@ -142,17 +177,4 @@ func newApp(ctx context.Context, cfg *configuration.Configuration) (app *handler
 		}
 	}()
 	return handlers.NewApp(ctx, cfg), nil
-}
-
-// writeHtpasswd writes a one-user htpasswd file (mode 0600). It uses bcrypt's minimum cost:
-// Distribution checks the hash on every request, and the default cost adds ~50 ms to each.
-func writeHtpasswd(path, username, password string) error {
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		return fmt.Errorf("testregistry: htpasswd: %w", err)
-	}
-	if err := os.WriteFile(path, []byte(username+":"+string(hash)+"\n"), 0o600); err != nil {
-		return fmt.Errorf("testregistry: htpasswd: %w", err)
-	}
-	return nil
 }

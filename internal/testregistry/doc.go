@@ -9,4 +9,9 @@
 // on what crossed the wire (for example that a second push uploaded nothing). With WithFaults
 // both inject failures (error statuses, 429, resets, stalls, truncated bodies, a repository
 // that always fails, a rejected manifest media type), drawn reproducibly from a seed.
+//
+// A Registry hands out what a client needs (Host, Transport trusting its CA, Username and
+// Password) and imports no registry client: tests reach it through internal/oci. RemoteOptions
+// (go-containerregistry's remote) stays for the tests that seed registries with it, inside
+// internal/oci and, until they move, two of internal/mirror's.
 package testregistry

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // Registry is a running in-process registry. Its fields are set by Start or StartGGCR and must
@@ -74,8 +73,8 @@ func (r *Registry) TokenHost() string {
 // Requests is the number of HTTP requests served so far, of any kind.
 func (r *Registry) Requests() int64 { return r.requests.Load() }
 
-// Transport returns a transport that trusts the registry's CA (a clone of
-// remote.DefaultTransport). It adds no credentials: use Authenticator for that.
+// Transport returns a transport that trusts the registry's CA (a clone of Go's default
+// transport keeping up to 50 idle connections to the registry). It adds no credentials: use Authenticator for that.
 // The same transport is returned on every call; Close closes its idle connections.
 func (r *Registry) Transport() http.RoundTripper { return r.transport }
 
@@ -86,11 +85,6 @@ func (r *Registry) Authenticator() authn.Authenticator {
 		return authn.Anonymous
 	}
 	return &authn.Basic{Username: r.Username, Password: r.Password}
-}
-
-// RemoteOptions returns remote.WithTransport(Transport()) and remote.WithAuth(Authenticator()).
-func (r *Registry) RemoteOptions() []remote.Option {
-	return []remote.Option{remote.WithTransport(r.Transport()), remote.WithAuth(r.Authenticator())}
 }
 
 // Close stops the server, drops open connections and waits for it, and its handlers, to stop. Files written to
@@ -129,8 +123,9 @@ func serve(h http.Handler, c config, cert *tls.Certificate, pool *x509.CertPool)
 		CAPool:    pool,
 		served:    make(chan struct{}),
 		stop:      make(chan struct{}),
-		transport: remote.DefaultTransport.(*http.Transport).Clone(),
+		transport: http.DefaultTransport.(*http.Transport).Clone(),
 	}
+	r.transport.MaxIdleConnsPerHost = 50 // as go-containerregistry's: a pool of uploads reuses them
 	if cert != nil {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12})
 		r.transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
