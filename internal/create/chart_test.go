@@ -1,6 +1,7 @@
 package create
 
 import (
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -11,9 +12,8 @@ import (
 	"github.com/element-hq/ess-airgap/internal/chart"
 	"github.com/element-hq/ess-airgap/internal/fixture"
 	"github.com/element-hq/ess-airgap/internal/mirror"
+	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // chartWorld pushes the test chart (fixture.PushChart) and its images to a registry of its own.
@@ -27,26 +27,37 @@ func chartWorld(t *testing.T) (*testregistry.Registry, *fixture.Chart) {
 	return up, fc
 }
 
-// copyArtifact copies what the registry has at from to to (both HOST/PATH:TAG).
+// copyArtifact copies what the registry has at from to to (both HOST/PATH:TAG, on up): the
+// blobs mounted, the manifest put as it is.
 func copyArtifact(t *testing.T, up *testregistry.Registry, from, to string) {
 	t.Helper()
-	src, err := name.ParseReference(from)
+	split := func(ref string) (repo, tag string) {
+		i := strings.LastIndex(ref, ":")
+		return strings.TrimPrefix(ref[:i], up.Host+"/"), ref[i+1:]
+	}
+	srcRepo, srcTag := split(from)
+	dstRepo, dstTag := split(to)
+	s, err := newClient(t, oci.WithTransport(up.Transport())).PushSession(t.Context(), up.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dst, err := name.ParseReference(to)
+	raw, mt, err := s.GetManifest(t.Context(), srcRepo, srcTag)
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc, err := remote.Get(src, up.RemoteOptions()...)
-	if err != nil {
+	var m struct {
+		Config struct{ Digest string }
+		Layers []struct{ Digest string }
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
-	img, err := desc.Image()
-	if err != nil {
-		t.Fatal(err)
+	for _, l := range append(m.Layers, m.Config) {
+		if mounted, _, err := s.Mount(t.Context(), dstRepo, l.Digest, srcRepo); err != nil || !mounted {
+			t.Fatalf("mount %s into %s: %v, %v", l.Digest, dstRepo, mounted, err)
+		}
 	}
-	if err := remote.Write(dst, img, up.RemoteOptions()...); err != nil {
+	if err := s.PutManifest(t.Context(), dstRepo, dstTag, raw, mt); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -80,7 +80,7 @@ func TestLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := reg.Host + "/a/b:v1"
-	if err := remote.Write(must(name.ParseReference(ref)), img, reg.RemoteOptions()...); err != nil {
+	if err := remote.Write(must(name.ParseReference(ref)), img, remoteOptions(reg)...); err != nil {
 		t.Fatal(err)
 	}
 	raw := must(img.RawManifest())
@@ -126,4 +126,10 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// remoteOptions are go-containerregistry's remote options that reach r, for the tests that
+// seed a registry with ggcr's client (oci is the one package that may import remote).
+func remoteOptions(r *testregistry.Registry) []remote.Option {
+	return []remote.Option{remote.WithTransport(r.Transport()), remote.WithAuth(r.Authenticator())}
 }

@@ -50,7 +50,7 @@ func TestMirror(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(must(name.ParseReference(reg.Host+"/dockerhub-proxy/library/postgres:17-alpine")), img, reg.RemoteOptions()...); err != nil {
+	if err := remote.Write(must(name.ParseReference(reg.Host+"/dockerhub-proxy/library/postgres:17-alpine")), img, remoteOptions(reg)...); err != nil {
 		t.Fatal(err)
 	}
 	docker := t.TempDir()

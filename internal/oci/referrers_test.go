@@ -27,7 +27,7 @@ import (
 func pushSubject(t *testing.T, reg *testregistry.Registry, repo, tag string) v1.Descriptor {
 	t.Helper()
 	img := must(random.Image(64, 1))
-	if err := remote.Write(must(name.ParseReference(reg.Host+"/"+repo+":"+tag)), img, reg.RemoteOptions()...); err != nil {
+	if err := remote.Write(must(name.ParseReference(reg.Host+"/"+repo+":"+tag)), img, remoteOptions(reg)...); err != nil {
 		t.Fatal(err)
 	}
 	return *must(partial.Descriptor(img))
@@ -41,7 +41,7 @@ func pushReferrer(t *testing.T, reg *testregistry.Registry, repo string, subject
 	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.MediaType(artifactType))
 	img = mutate.Subject(img, subject).(v1.Image)
 	d := must(img.Digest()).String()
-	if err := remote.Write(must(name.ParseReference(reg.Host+"/"+repo+"@"+d)), img, reg.RemoteOptions()...); err != nil {
+	if err := remote.Write(must(name.ParseReference(reg.Host+"/"+repo+"@"+d)), img, remoteOptions(reg)...); err != nil {
 		t.Fatal(err)
 	}
 	return d

@@ -25,7 +25,7 @@ func pushTags(t *testing.T, reg *testregistry.Registry, repo string, tags ...str
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := remote.Write(ref, img, append(reg.RemoteOptions(), remote.WithContext(t.Context()))...); err != nil {
+		if err := remote.Write(ref, img, append(remoteOptions(reg), remote.WithContext(t.Context()))...); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -9,13 +9,12 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/delta"
+	"github.com/element-hq/ess-airgap/internal/fixture"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 	"github.com/element-hq/ess-airgap/internal/verify"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // TestTakeInventory pushes an index (two tags) and an image, and takes the inventory of their
@@ -23,14 +22,7 @@ import (
 func TestTakeInventory(t *testing.T) {
 	reg := testregistry.StartT(t, testregistry.WithAuth("u", "s3cret"), testregistry.WithTLS())
 	ctx := t.Context()
-	opts := append(reg.RemoteOptions(), remote.WithContext(ctx))
-	ref := func(s string) name.Reference {
-		r, err := name.ParseReference(reg.Host + "/" + s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
+	opts := fixture.Options{Registry: reg.Host, Transport: reg.Transport(), Username: "u", Password: "s3cret"}
 	idx, err := random.Index(64, 2, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -40,11 +32,11 @@ func TestTakeInventory(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tag := range []string{"1", "latest"} {
-		if err := remote.WriteIndex(ref("ess/app:"+tag), idx, opts...); err != nil {
+		if err := fixture.WriteIndex(ctx, opts, "ess/app", tag, idx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := remote.Write(ref("ess/web:2"), img, opts...); err != nil {
+	if err := fixture.WriteImage(ctx, opts, "ess/web", "2", img); err != nil {
 		t.Fatal(err)
 	}
 

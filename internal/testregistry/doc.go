@@ -11,7 +11,6 @@
 // that always fails, a rejected manifest media type), drawn reproducibly from a seed.
 //
 // A Registry hands out what a client needs (Host, Transport trusting its CA, Username and
-// Password) and imports no registry client: tests reach it through internal/oci. RemoteOptions
-// (go-containerregistry's remote) stays for the tests that seed registries with it, inside
-// internal/oci and, until they move, two of internal/mirror's.
+// Password) and imports no registry client: tests reach it through internal/oci. Its own tests
+// also check it against go-containerregistry's remote (crane's client).
 package testregistry

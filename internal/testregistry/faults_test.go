@@ -184,7 +184,7 @@ func TestFaultStatus(t *testing.T) {
 			}
 			// go-containerregistry sees the status, with retries off.
 			ref := parseRef(t, r.Host+"/test/app:v1")
-			_, err = remote.Head(ref, append(r.RemoteOptions(), remote.WithRetryBackoff(remote.Backoff{Steps: 1}))...)
+			_, err = remote.Head(ref, append(remoteOptions(r), remote.WithRetryBackoff(remote.Backoff{Steps: 1}))...)
 			var terr *transport.Error
 			if !errors.As(err, &terr) || terr.StatusCode != tt.status {
 				t.Errorf("remote.Head: %v, want a transport.Error with status %d", err, tt.status)
@@ -247,7 +247,7 @@ func testFaultBody(t *testing.T, opts ...testregistry.Option) {
 			t.Errorf("BlobBytesSent grew by %d, want %d", got, blobSize/2)
 		}
 		// go-containerregistry, which verifies what it reads, fails too.
-		l, err := remote.Layer(digestRef(t, r.Host+"/test/app@"+digest), r.RemoteOptions()...)
+		l, err := remote.Layer(digestRef(t, r.Host+"/test/app@"+digest), remoteOptions(r)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -339,7 +339,7 @@ func TestFailRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, repo := range repos {
-		if err := remote.Write(parseRef(t, r.Host+"/"+repo+":v1"), img, r.RemoteOptions()...); err != nil {
+		if err := remote.Write(parseRef(t, r.Host+"/"+repo+":v1"), img, remoteOptions(r)...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -378,12 +378,12 @@ func TestRejectMediaType(t *testing.T) {
 	tag := func(tag string) name.Reference { return parseRef(t, r.Host+"/test/app:"+tag) }
 
 	f.RejectMediaType(string(types.OCIManifestSchema1))
-	if err := remote.Write(tag("v1"), img, r.RemoteOptions()...); err != nil {
+	if err := remote.Write(tag("v1"), img, remoteOptions(r)...); err != nil {
 		t.Fatalf("push with another type rejected: %v", err)
 	}
 
 	f.RejectMediaType(string(types.DockerManifestSchema2))
-	err = remote.Write(tag("v2"), img, r.RemoteOptions()...)
+	err = remote.Write(tag("v2"), img, remoteOptions(r)...)
 	var terr *transport.Error
 	if !errors.As(err, &terr) || terr.StatusCode != http.StatusBadRequest ||
 		len(terr.Errors) == 0 || terr.Errors[0].Code != transport.ManifestInvalidErrorCode {
@@ -409,7 +409,7 @@ func TestRejectMediaType(t *testing.T) {
 	}
 
 	f.RejectMediaType("")
-	if err := remote.Write(tag("v2"), img, r.RemoteOptions()...); err != nil {
+	if err := remote.Write(tag("v2"), img, remoteOptions(r)...); err != nil {
 		t.Fatalf("push after clearing: %v", err)
 	}
 }
@@ -428,7 +428,7 @@ func TestBlobBytesSent(t *testing.T) {
 			if got := r.BlobBytesSent(); got != 0 {
 				t.Errorf("BlobBytesSent = %d after an upload and a HEAD, want 0", got)
 			}
-			l, err := remote.Layer(digestRef(t, r.Host+"/test/app@"+digest), r.RemoteOptions()...)
+			l, err := remote.Layer(digestRef(t, r.Host+"/test/app@"+digest), remoteOptions(r)...)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -32,7 +32,7 @@ func pushImage(t *testing.T, r *testregistry.Registry, ref string, oci bool) err
 			t.Fatal(err)
 		}
 	}
-	return remote.Write(parseRef(t, r.Host+"/"+ref), img, r.RemoteOptions()...)
+	return remote.Write(parseRef(t, r.Host+"/"+ref), img, remoteOptions(r)...)
 }
 
 // seed puts in repo, with plain requests (no HEAD, which a quirk may answer), an OCI image

@@ -35,13 +35,13 @@ func TestDistributionAuthTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(ref, img, r.RemoteOptions()...); err != nil {
+	if err := remote.Write(ref, img, remoteOptions(r)...); err != nil {
 		t.Fatalf("push: %v", err)
 	}
 	if got := r.BlobBytesReceived(); got < 2*4096 {
 		t.Errorf("BlobBytesReceived = %d after pushing two 4 KiB layers", got)
 	}
-	got, err := remote.Image(ref, r.RemoteOptions()...)
+	got, err := remote.Image(ref, remoteOptions(r)...)
 	if err != nil {
 		t.Fatalf("pull: %v", err)
 	}
@@ -110,14 +110,14 @@ func TestBlobBytesReceived(t *testing.T) {
 				t.Fatal(err)
 			}
 			size, _ := layer.Size()
-			if err := remote.WriteLayer(repo, layer, r.RemoteOptions()...); err != nil {
+			if err := remote.WriteLayer(repo, layer, remoteOptions(r)...); err != nil {
 				t.Fatal(err)
 			}
 			if got := r.BlobBytesReceived(); got != size {
 				t.Errorf("BlobBytesReceived = %d, want %d", got, size)
 			}
 			// A second upload of the same blob is skipped: no bytes cross the wire.
-			if err := remote.WriteLayer(repo, layer, r.RemoteOptions()...); err != nil {
+			if err := remote.WriteLayer(repo, layer, remoteOptions(r)...); err != nil {
 				t.Fatal(err)
 			}
 			if got := r.BlobBytesReceived(); got != size {
