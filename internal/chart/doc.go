@@ -5,6 +5,7 @@
 // that points every block at the local registry, and the container images a rendering by the
 // `helm` binary runs.
 //
-// It knows nothing of registries or bundles: internal/mirror pulls, carries and pushes a chart
-// as the OCI artifact Helm makes of it (see MediaTypes).
+// It knows nothing of registries or bundles: a chart travels as the OCI artifact Helm makes of
+// it (ConfigMediaType, ...): internal/create carries it (mirror.PullChart pulls it) and
+// internal/push pushes it.
 package chart

@@ -3,5 +3,6 @@
 // containers that use each blob found bad; Referrers (list) reads which referrers each of its
 // images has. What they find is returned, not printed: the commands print it.
 //
-// It imports internal/archive and internal/graph, and nothing of registries.
+// It imports internal/archive (and its rooms parts and trust) and internal/graph, and nothing
+// of registries.
 package inspect

@@ -7,7 +7,7 @@
 // the fetch of a Helm chart's artifact from a registry (PullChart: create carries it, push's
 // render check reads it back).
 //
-// It imports the registry client (internal/oci), the bundle file's sentinels
-// (internal/archive), manifests and charts, and nothing of create or push: both import it,
-// and it imports neither.
+// It imports the registry client (internal/oci), the bundle file's sentinels and Stater
+// (internal/archive: it reads no bundle), manifests, image lists, charts and verify, and
+// nothing of create or push: both import it, and it imports neither.
 package mirror

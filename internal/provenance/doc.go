@@ -16,5 +16,6 @@
 // file is YAML (policy.go); the trusted root comes from a file or, on the connected side,
 // from the Sigstore TUF repository (trust.go).
 //
-// Imports: sigstore-go and its protobuf types, go.yaml.in/yaml/v3. Nothing of this module.
+// Imports: sigstore-go, its protobuf types and sigstore's signature package, go.yaml.in/yaml/v3.
+// Nothing of this module.
 package provenance

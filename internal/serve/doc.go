@@ -15,6 +15,6 @@
 // logins limited per address (failures.go).
 //
 // The package reads the bundles' images, their manifests and referrers through internal/graph
-// (the graph unbundle push reads), blobs through internal/archive; it knows nothing of
-// registry clients.
+// (the graph unbundle push reads), blobs through internal/archive, and the identity of the
+// bundles' files through internal/archive/trust (SetOf); it knows nothing of registry clients.
 package serve
