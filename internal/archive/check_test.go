@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
@@ -16,7 +17,7 @@ func TestReferrersLinear(t *testing.T) {
 		Layout: Layout{OCILayout: verify.Digest([]byte("a")), Index: verify.Digest([]byte("b"))}}
 	subject := verify.Digest([]byte("image"))
 	m.Blobs = append(m.Blobs, Blob{Digest: subject, Size: 5, Kind: KindManifest})
-	m.Images = []Image{{Component: "c", Container: "c", Digest: subject}}
+	m.Images = []Image{{Entry: imageref.Entry{Component: "c", Container: "c"}, Digest: subject}}
 	for i := range n {
 		d := verify.Digest(fmt.Appendf(nil, "referrer %d", i))
 		m.Blobs = append(m.Blobs, Blob{Digest: d, Size: 1, Kind: KindManifest})
