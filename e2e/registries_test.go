@@ -12,6 +12,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/cli"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 )
@@ -43,8 +44,7 @@ func manyRepos(t *testing.T) string {
 		defer up.Close()
 		var tree []digests.Image
 		for i := range 100 {
-			tree = append(tree, digests.Image{Component: "many", Container: fmt.Sprintf("app%03d", i),
-				Server: "example.org", Path: fmt.Sprintf("many/app%03d", i), Tag: "1.0"})
+			tree = append(tree, digests.Image{Entry: imageref.Entry{Component: "many", Container: fmt.Sprintf("app%03d", i), Server: "example.org", Path: fmt.Sprintf("many/app%03d", i), Tag: "1.0"}})
 		}
 		treeYAML, _ := digests.Marshal(tree)
 		treeFile := filepath.Join(dir, "tree.yml")

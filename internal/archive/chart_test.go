@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/imageref"
 )
 
 // TestCheckChart: a chart record and the one image of kind chart go together, with one digest.
@@ -13,8 +15,8 @@ func TestCheckChart(t *testing.T) {
 		m := &Manifest{FormatVersion: FormatVersion, MediaType: ManifestMediaType,
 			Blobs:  []Blob{{Digest: d("a"), Size: 10, Kind: KindManifest}, {Digest: d("b"), Size: 20, Kind: KindManifest}},
 			Layout: Layout{OCILayout: d("c"), Index: d("d")},
-			Images: []Image{{Component: "mini", Container: "chart", Path: "mini", Tag: "1.0.0", Digest: d("a"), Kind: KindChart},
-				{Component: "mini", Container: "synapse.image", ValuesPath: "synapse.image", Server: "r", Path: "s", Tag: "1", Digest: d("b")}},
+			Images: []Image{{Entry: imageref.Entry{Component: "mini", Container: "chart", Path: "mini", Tag: "1.0.0"}, Digest: d("a"), Kind: KindChart},
+				{Entry: imageref.Entry{Component: "mini", Container: "synapse.image", Server: "r", Path: "s", Tag: "1"}, ValuesPath: "synapse.image", Digest: d("b")}},
 			Chart: &Chart{Ref: "mini", Name: "mini", Version: "1.0.0", Digest: d("a")}}
 		m.Totals = Totals{Images: 2, Blobs: 2, BlobBytes: 30}
 		return m
@@ -51,8 +53,8 @@ func TestCheckCharts(t *testing.T) {
 		m := &Manifest{FormatVersion: FormatVersion, MediaType: ManifestMediaType,
 			Blobs:  []Blob{{Digest: d("a"), Size: 10, Kind: KindManifest}, {Digest: d("b"), Size: 20, Kind: KindManifest}},
 			Layout: Layout{OCILayout: d("c"), Index: d("d")},
-			Images: []Image{{Component: "mini", Container: "chart", Path: "mini", Tag: "1.0.0", Digest: d("a"), Kind: KindChart},
-				{Component: "cert-manager", Container: "chart", Path: "cert-manager", Tag: "1.15.0", Digest: d("b"), Kind: KindChart}},
+			Images: []Image{{Entry: imageref.Entry{Component: "mini", Container: "chart", Path: "mini", Tag: "1.0.0"}, Digest: d("a"), Kind: KindChart},
+				{Entry: imageref.Entry{Component: "cert-manager", Container: "chart", Path: "cert-manager", Tag: "1.15.0"}, Digest: d("b"), Kind: KindChart}},
 			Charts: []Chart{{Ref: "mini", Name: "mini", Version: "1.0.0", Digest: d("a")}, {Ref: "cm", Name: "cert-manager", Version: "1.15.0", Digest: d("b")}}}
 		m.Totals = Totals{Images: 2, Blobs: 2, BlobBytes: 30}
 		return m

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
@@ -18,7 +19,7 @@ func TestReferrersLinear(t *testing.T) {
 	subject := verify.Digest([]byte("image"))
 	built := time.Now()
 	m.Blobs = append(m.Blobs, Blob{Digest: subject, Size: 5, Kind: KindManifest})
-	m.Images = []Image{{Component: "c", Container: "c", Digest: subject}}
+	m.Images = []Image{{Entry: imageref.Entry{Component: "c", Container: "c"}, Digest: subject}}
 	for i := range n {
 		d := verify.Digest(fmt.Appendf(nil, "referrer %d", i))
 		m.Blobs = append(m.Blobs, Blob{Digest: d, Size: 1, Kind: KindManifest})

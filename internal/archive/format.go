@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/element-hq/ess-airgap/internal/imageref"
 )
 
 // FormatVersion is the version of the bundle format this package writes and reads.
@@ -81,11 +83,7 @@ type Manifest struct {
 
 // Missing is a container a partial bundle does not carry.
 type Missing struct {
-	Component string `json:"component"`
-	Container string `json:"container"`
-	Server    string `json:"server"`
-	Path      string `json:"path"`
-	Tag       string `json:"tag,omitempty"`
+	imageref.Entry // component, container, server, path, tag; Key and Repository
 	// ListedDigest is the digest the image list (or the chart's block) gave, if any.
 	ListedDigest string `json:"listedDigest,omitempty"`
 	// ValuesPath is the block's values path, for an image block of a chart.
@@ -94,16 +92,8 @@ type Missing struct {
 	Reason string `json:"reason"`
 }
 
-// Key is "component.container".
-func (m Missing) Key() string { return m.Component + "." + m.Container }
-
-// Ref is the source reference "server/path:tag" (or "server/path@digest" without a tag).
-func (m Missing) Ref() string {
-	if m.Tag == "" {
-		return m.Server + "/" + m.Path + "@" + m.ListedDigest
-	}
-	return m.Server + "/" + m.Path + ":" + m.Tag
-}
+// Ref is the source reference "server/path:tag" (or "server/path@listedDigest" without a tag).
+func (m Missing) Ref() string { return m.RefAt(m.ListedDigest) }
 
 // PlainFile is a file a bundle carries as it is: `zstd -dc B | tar -x NAME` extracts it.
 type PlainFile struct {
@@ -208,11 +198,7 @@ type Source struct {
 
 // Image is one container of the image list and what the bundle carries for it.
 type Image struct {
-	Component string `json:"component"`
-	Container string `json:"container"`
-	Server    string `json:"server"`
-	Path      string `json:"path"`
-	Tag       string `json:"tag,omitempty"`
+	imageref.Entry // component, container, server, path, tag; Key and Repository
 	// ListedDigest is the digest the image list gave, if any.
 	ListedDigest string `json:"listedDigest,omitempty"`
 	// Digest, MediaType and Size describe the top-level manifest or index carried.
@@ -230,24 +216,18 @@ type Image struct {
 	ValuesPath string `json:"valuesPath,omitempty"`
 }
 
-// Ref is the source reference "server/path:tag" (or "server/path@digest" without a tag).
+// Ref is the source reference "server/path:tag" (or "server/path@digest" without a tag, the
+// digest carried); "path:tag" for a chart read from a file, which has no server.
 func (i Image) Ref() string {
-	repo := i.Server + "/" + i.Path
-	if i.Server == "" { // a chart read from a file
-		repo = i.Path
+	if i.Server == "" {
+		return strings.TrimPrefix(i.RefAt(i.Digest), "/")
 	}
-	if i.Tag == "" {
-		return repo + "@" + i.Digest
-	}
-	return repo + ":" + i.Tag
+	return i.RefAt(i.Digest)
 }
 
 // IsContainer reports whether the entry is a container image of the image list: neither a
 // chart nor one of its image blocks. Only those go in the ConfigMap.
 func (i Image) IsContainer() bool { return i.Kind == "" && i.ValuesPath == "" }
-
-// Key is "component.container".
-func (i Image) Key() string { return i.Component + "." + i.Container }
 
 // Blob is one content-addressed entry under blobs/sha256/.
 type Blob struct {

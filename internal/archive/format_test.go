@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
 
@@ -21,7 +22,7 @@ var (
 func validManifest() *Manifest {
 	m := &Manifest{FormatVersion: FormatVersion, MediaType: ManifestMediaType, Tool: "test",
 		Layout: Layout{OCILayout: verify.Digest([]byte("layout")), Index: verify.Digest([]byte("index"))},
-		Images: []Image{{Component: "synapse", Container: "main", Server: "docker.io", Path: "library/x", Tag: "1", Digest: fmtManifest}},
+		Images: []Image{{Entry: imageref.Entry{Component: "synapse", Container: "main", Server: "docker.io", Path: "library/x", Tag: "1"}, Digest: fmtManifest}},
 		Blobs: []Blob{{Digest: fmtManifest, Size: 300, Kind: KindManifest}, {Digest: fmtConfig, Size: 100, Kind: KindConfig},
 			{Digest: fmtLayer, Size: 5000, Kind: KindLayer}},
 	}
@@ -39,7 +40,7 @@ func retotal(m *Manifest) {
 // withChart adds a chart's manifest, its image entry and its record.
 func withChart(m *Manifest) {
 	m.Blobs = append(m.Blobs, Blob{Digest: fmtChart, Size: 200, Kind: KindManifest})
-	m.Images = append(m.Images, Image{Component: "matrix-stack", Container: "chart", Path: "matrix-stack", Tag: "1.0", Digest: fmtChart, Kind: KindChart})
+	m.Images = append(m.Images, Image{Entry: imageref.Entry{Component: "matrix-stack", Container: "chart", Path: "matrix-stack", Tag: "1.0"}, Digest: fmtChart, Kind: KindChart})
 	m.Chart = &Chart{Name: "matrix-stack", Version: "1.0", Digest: fmtChart}
 }
 
@@ -68,7 +69,7 @@ func TestManifestCheck(t *testing.T) {
 			withChart(m)
 			other := verify.Digest([]byte("other chart"))
 			m.Blobs = append(m.Blobs, Blob{Digest: other, Size: 10, Kind: KindManifest})
-			m.Images = append(m.Images, Image{Component: "other", Container: "chart", Digest: other, Kind: KindChart})
+			m.Images = append(m.Images, Image{Entry: imageref.Entry{Component: "other", Container: "chart"}, Digest: other, Kind: KindChart})
 			m.Charts = []Chart{*m.Chart, {Name: "other", Digest: other}}
 			m.Chart = nil
 		}, false, nil, ""},
@@ -138,13 +139,13 @@ func TestManifestCheck(t *testing.T) {
 			m.Referrers = append(m.Referrers, m.Referrers[1])
 		}, false, ErrCorrupt, "listed twice"},
 		{"missing without reason", func(m *Manifest) {
-			m.Missing = []Missing{{Component: "element-web", Container: "main"}}
+			m.Missing = []Missing{{Entry: imageref.Entry{Component: "element-web", Container: "main"}}}
 		}, false, ErrCorrupt, `missing container "element-web.main": component, container and reason are required`},
 		{"missing and carried", func(m *Manifest) {
-			m.Missing = []Missing{{Component: "synapse", Container: "main", Reason: "404"}}
+			m.Missing = []Missing{{Entry: imageref.Entry{Component: "synapse", Container: "main"}, Reason: "404"}}
 		}, false, ErrCorrupt, "container synapse.main is both carried and missing"},
 		{"missing twice", func(m *Manifest) {
-			ms := Missing{Component: "element-web", Container: "main", Reason: "404"}
+			ms := Missing{Entry: imageref.Entry{Component: "element-web", Container: "main"}, Reason: "404"}
 			m.Missing = []Missing{ms, ms}
 		}, false, ErrCorrupt, "element-web.main is both carried and missing"},
 		{"file name", func(m *Manifest) {
@@ -300,15 +301,15 @@ func TestRefs(t *testing.T) {
 		im   Image
 		want string
 	}{
-		{Image{Server: "docker.io", Path: "library/x", Tag: "1", Digest: d}, "docker.io/library/x:1"},
-		{Image{Server: "docker.io", Path: "library/x", Digest: d}, "docker.io/library/x@" + d},
-		{Image{Path: "matrix-stack", Tag: "1.0", Digest: d, Kind: KindChart}, "matrix-stack:1.0"},
+		{Image{Entry: imageref.Entry{Server: "docker.io", Path: "library/x", Tag: "1"}, Digest: d}, "docker.io/library/x:1"},
+		{Image{Entry: imageref.Entry{Server: "docker.io", Path: "library/x"}, Digest: d}, "docker.io/library/x@" + d},
+		{Image{Entry: imageref.Entry{Path: "matrix-stack", Tag: "1.0"}, Digest: d, Kind: KindChart}, "matrix-stack:1.0"},
 	} {
 		if got := tc.im.Ref(); got != tc.want {
 			t.Errorf("Ref() = %q, want %q", got, tc.want)
 		}
 	}
-	ms := Missing{Component: "a", Container: "b", Server: "ghcr.io", Path: "p", ListedDigest: d}
+	ms := Missing{Entry: imageref.Entry{Component: "a", Container: "b", Server: "ghcr.io", Path: "p"}, ListedDigest: d}
 	if ms.Ref() != "ghcr.io/p@"+d || ms.Key() != "a.b" {
 		t.Errorf("Missing: %q %q", ms.Ref(), ms.Key())
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/imageref"
 )
 
 // TestCheckMissing: a partial bundle's missing containers are named once, with a reason, and
@@ -15,8 +17,8 @@ func TestCheckMissing(t *testing.T) {
 		m := &Manifest{FormatVersion: FormatVersion, MediaType: ManifestMediaType,
 			Blobs:   []Blob{{Digest: d("a"), Size: 10, Kind: KindManifest}},
 			Layout:  Layout{OCILayout: d("c"), Index: d("d")},
-			Images:  []Image{{Component: "synapse", Container: "synapse", Server: "r", Path: "s", Tag: "1", Digest: d("a")}},
-			Missing: []Missing{{Component: "synapse", Container: "haproxy", Server: "docker.io", Path: "library/haproxy", Tag: "2.8", Reason: "manifest unknown"}}}
+			Images:  []Image{{Entry: imageref.Entry{Component: "synapse", Container: "synapse", Server: "r", Path: "s", Tag: "1"}, Digest: d("a")}},
+			Missing: []Missing{{Entry: imageref.Entry{Component: "synapse", Container: "haproxy", Server: "docker.io", Path: "library/haproxy", Tag: "2.8"}, Reason: "manifest unknown"}}}
 		m.Totals = Totals{Images: 1, Blobs: 1, BlobBytes: 10}
 		return m
 	}

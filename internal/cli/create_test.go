@@ -8,15 +8,16 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/report"
 	"github.com/element-hq/ess-airgap/internal/testregistry"
 )
 
 // smallTree is what the command tests bundle: three images, quick to generate.
 var smallTree = []digests.Image{
-	{Component: "web", Container: "nginx", Server: "docker.io", Path: "library/nginx", Tag: "1.25"},
-	{Component: "cache", Container: "redis", Server: "docker.io", Path: "library/redis", Tag: "7"},
-	{Component: "db", Container: "postgres", Server: "docker.io", Path: "library/postgres", Tag: "16"},
+	{Entry: imageref.Entry{Component: "web", Container: "nginx", Server: "docker.io", Path: "library/nginx", Tag: "1.25"}},
+	{Entry: imageref.Entry{Component: "cache", Container: "redis", Server: "docker.io", Path: "library/redis", Tag: "7"}},
+	{Entry: imageref.Entry{Component: "db", Container: "postgres", Server: "docker.io", Path: "library/postgres", Tag: "16"}},
 }
 
 // world is a registry holding smallTree, and its image list written to a file.
@@ -69,7 +70,7 @@ func mustSay(t *testing.T, what, s string, want ...string) {
 func TestCreateUsage(t *testing.T) {
 	dir := t.TempDir()
 	list := filepath.Join(dir, "images.yml")
-	yml, _ := digests.Marshal([]digests.Image{{Component: "a", Container: "b", Server: "127.0.0.1:1", Path: "x", Tag: "1"}})
+	yml, _ := digests.Marshal([]digests.Image{{Entry: imageref.Entry{Component: "a", Container: "b", Server: "127.0.0.1:1", Path: "x", Tag: "1"}}})
 	os.WriteFile(list, yml, 0o644)
 	out := filepath.Join(dir, "b.tar.zst")
 	img := "127.0.0.1:1/x:1"

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/report"
 )
 
@@ -17,14 +18,14 @@ func TestDiffLists(t *testing.T) {
 	w := &world{dir: dir}
 	d := func(c byte) string { return "sha256:" + strings.Repeat(string(c), 64) }
 	old := []digests.Image{
-		{Component: "web", Container: "nginx", Server: "docker.io", Path: "library/nginx", Tag: "1.25", Digest: d('1')},
-		{Component: "db", Container: "postgres", Server: "docker.io", Path: "library/postgres", Tag: "15", Digest: d('2')},
-		{Component: "cache", Container: "redis", Server: "docker.io", Path: "library/redis", Tag: "7"},
+		{Entry: imageref.Entry{Component: "web", Container: "nginx", Server: "docker.io", Path: "library/nginx", Tag: "1.25"}, Digest: d('1')},
+		{Entry: imageref.Entry{Component: "db", Container: "postgres", Server: "docker.io", Path: "library/postgres", Tag: "15"}, Digest: d('2')},
+		{Entry: imageref.Entry{Component: "cache", Container: "redis", Server: "docker.io", Path: "library/redis", Tag: "7"}},
 	}
 	new := []digests.Image{
 		old[0],
-		{Component: "db", Container: "postgres", Server: "docker.io", Path: "library/postgres", Tag: "16", Digest: d('3')},
-		{Component: "auth", Container: "keycloak", Server: "quay.io", Path: "keycloak/keycloak", Tag: "24"},
+		{Entry: imageref.Entry{Component: "db", Container: "postgres", Server: "docker.io", Path: "library/postgres", Tag: "16"}, Digest: d('3')},
+		{Entry: imageref.Entry{Component: "auth", Container: "keycloak", Server: "quay.io", Path: "keycloak/keycloak", Tag: "24"}},
 	}
 	a, b := w.writeList(t, "old.yml", old), w.writeList(t, "new.yml", new)
 

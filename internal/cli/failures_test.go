@@ -12,6 +12,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/chart"
 	"github.com/element-hq/ess-airgap/internal/create"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/urfave/cli/v2"
@@ -90,7 +91,7 @@ func TestWrapList(t *testing.T) {
 // missing named, --allow-partial said), unless --allow-partial; a complete bundle passes.
 func TestPartialAllowed(t *testing.T) {
 	m := &archive.Manifest{Missing: []archive.Missing{
-		{Component: "db", Container: "postgres", Server: "r", Path: "postgres", Tag: "16", Reason: "gone"},
+		{Entry: imageref.Entry{Component: "db", Container: "postgres", Server: "r", Path: "postgres", Tag: "16"}, Reason: "gone"},
 	}}
 	ctx := func(allow bool) *cli.Context {
 		fs := flag.NewFlagSet("push", flag.ContinueOnError)
@@ -117,8 +118,8 @@ func TestPartialAllowed(t *testing.T) {
 // TestImageRefs: every container of a bundle, carried or missing, maps to its source image.
 func TestImageRefs(t *testing.T) {
 	m := &archive.Manifest{
-		Images:  []archive.Image{{Component: "a", Container: "b", Server: "r", Path: "p", Tag: "1"}},
-		Missing: []archive.Missing{{Component: "c", Container: "d", Server: "r", Path: "q", ListedDigest: "sha256:" + strings.Repeat("1", 64)}},
+		Images:  []archive.Image{{Entry: imageref.Entry{Component: "a", Container: "b", Server: "r", Path: "p", Tag: "1"}}},
+		Missing: []archive.Missing{{Entry: imageref.Entry{Component: "c", Container: "d", Server: "r", Path: "q"}, ListedDigest: "sha256:" + strings.Repeat("1", 64)}},
 	}
 	got := imageRefs(m)
 	if len(got) != 2 || got["a.b"] != "r/p:1" || !strings.HasPrefix(got["c.d"], "r/q@sha256:111") {
@@ -132,8 +133,8 @@ func TestImageRefs(t *testing.T) {
 // TestSourceRefs: a run that pulled nothing still names every container's image (and so its
 // registry): from the list, --image and the charts' blocks.
 func TestSourceRefs(t *testing.T) {
-	list := &digests.List{Images: []digests.Image{{Component: "a", Container: "b", Server: "r1", Path: "p", Tag: "1"}}}
-	extra := []digests.Image{{Component: "extra", Container: "x", Server: "r2", Path: "x", Digest: "sha256:" + strings.Repeat("2", 64)}}
+	list := &digests.List{Images: []digests.Image{{Entry: imageref.Entry{Component: "a", Container: "b", Server: "r1", Path: "p", Tag: "1"}}}}
+	extra := []digests.Image{{Entry: imageref.Entry{Component: "extra", Container: "x", Server: "r2", Path: "x"}, Digest: "sha256:" + strings.Repeat("2", 64)}}
 	ch := &create.Chart{Chart: &chart.Chart{Name: "stack"}, Blocks: []chart.Block{{Path: "synapse.image", Registry: "r3", Repository: "s", Tag: "3"}}}
 	got := sourceRefs(list, extra, []*create.Chart{ch})
 	want := map[string]string{"a.b": "r1/p:1", "extra.x": "r2/x@" + extra[0].Digest, "stack.synapse.image": "r3/s:3"}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/urfave/cli/v2"
 )
 
@@ -34,9 +35,9 @@ func pushContext(t *testing.T, args ...string) *cli.Context {
 // what needs --helm-values, what goes with a chart bundle or a list bundle only, and two
 // documents on standard output, are usage errors naming the flags and what to do.
 func TestPlanHelm(t *testing.T) {
-	list := &archive.Manifest{Images: []archive.Image{{Component: "synapse", Container: "synapse"}}}
+	list := &archive.Manifest{Images: []archive.Image{{Entry: imageref.Entry{Component: "synapse", Container: "synapse"}}}}
 	one := &archive.Manifest{Chart: &archive.Chart{Name: "matrix-stack"},
-		Images: []archive.Image{{Component: "matrix-stack", Container: "chart", Kind: archive.KindChart}, {Component: "matrix-stack", Container: "synapse.image", ValuesPath: "synapse.image"}}}
+		Images: []archive.Image{{Entry: imageref.Entry{Component: "matrix-stack", Container: "chart"}, Kind: archive.KindChart}, {Entry: imageref.Entry{Component: "matrix-stack", Container: "synapse.image"}, ValuesPath: "synapse.image"}}}
 	two := &archive.Manifest{Charts: []archive.Chart{{Name: "a"}, {Name: "b"}}}
 	dir := t.TempDir()
 	hm := filepath.Join(dir, "map.yaml")
@@ -110,9 +111,9 @@ func TestPlanHelm(t *testing.T) {
 // TestContainers: the entries of the image list, not the chart nor its blocks.
 func TestContainers(t *testing.T) {
 	m := &archive.Manifest{Images: []archive.Image{
-		{Component: "a", Container: "b"},
-		{Component: "s", Container: "chart", Kind: archive.KindChart},
-		{Component: "s", Container: "x.image", ValuesPath: "x.image"},
+		{Entry: imageref.Entry{Component: "a", Container: "b"}},
+		{Entry: imageref.Entry{Component: "s", Container: "chart"}, Kind: archive.KindChart},
+		{Entry: imageref.Entry{Component: "s", Container: "x.image"}, ValuesPath: "x.image"},
 	}}
 	got := containers(m)
 	if len(got) != 1 || !got["a.b"] {

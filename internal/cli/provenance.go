@@ -209,7 +209,7 @@ func provenanceLines(m *archive.Manifest, im archive.Image) []string {
 		return nil
 	}
 	for _, ip := range m.Provenance.Images {
-		if ip.Digest != im.Digest || ip.Image != im.Server+"/"+im.Path {
+		if ip.Digest != im.Digest || ip.Image != im.Repository() {
 			continue
 		}
 		var out []string

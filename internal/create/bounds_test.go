@@ -18,6 +18,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
@@ -170,7 +171,7 @@ func TestReferrersBounded(t *testing.T) {
 	}))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
-	src := digests.Image{Component: "c", Container: "x", Server: host, Path: "signed", Tag: "1"}
+	src := digests.Image{Entry: imageref.Entry{Component: "c", Container: "x", Server: host, Path: "signed", Tag: "1"}}
 	im := &image{group: digests.Group{Source: src, Members: []digests.Image{src}},
 		root: &manifest.Node{Desc: manifest.Descriptor{MediaType: manifest.OCIManifest, Digest: subject, Size: 100}}}
 	ok, failed, _ := findReferrers(t.Context(), newClient(t), mirror.DefaultJobs, []*image{im}, nil, newHeldBytes())

@@ -8,6 +8,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/chart"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
@@ -80,7 +81,8 @@ func (ch *Chart) build(path string) error {
 	d := manifest.Descriptor{MediaType: manifest.OCIManifest, Digest: verify.Digest(raw), Size: int64(len(raw))}
 	ch.root = &manifest.Node{Desc: d, Raw: raw, Blobs: []manifest.Descriptor{config, layer}, Config: c.Meta}
 	ch.layers[layer.Digest] = c.Archive
-	ch.Source = digests.Image{Component: c.Name, Container: mirror.ChartContainer, Path: c.Name, Tag: mirror.VersionTag(c.Version), Digest: d.Digest}
+	ch.Source = digests.Image{Entry: imageref.Entry{Component: c.Name, Container: mirror.ChartContainer, Path: c.Name,
+		Tag: mirror.VersionTag(c.Version)}, Digest: d.Digest}
 	return nil
 }
 
@@ -89,7 +91,8 @@ func (ch *Chart) build(path string) error {
 func (ch *Chart) Images() []digests.Image {
 	out := make([]digests.Image, len(ch.Blocks))
 	for i, b := range ch.Blocks {
-		out[i] = digests.Image{Component: ch.Chart.Name, Container: b.Path, Server: b.Registry, Path: b.Repository, Tag: b.Tag, Digest: b.Digest}
+		out[i] = digests.Image{Entry: imageref.Entry{Component: ch.Chart.Name, Container: b.Path, Server: b.Registry,
+			Path: b.Repository, Tag: b.Tag}, Digest: b.Digest}
 	}
 	return out
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/chart"
 	"github.com/element-hq/ess-airgap/internal/digests"
 	"github.com/element-hq/ess-airgap/internal/fixture"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
@@ -24,9 +25,9 @@ import (
 // tinyTree is what the create side's tests bundle: three images, two of them on one base (so
 // that they share layers), small enough to generate in a moment.
 var tinyTree = []digests.Image{
-	{Component: "web", Container: "nginx", Server: "docker.io", Path: "library/nginx", Tag: "1.25"},
-	{Component: "cache", Container: "redis", Server: "docker.io", Path: "library/redis", Tag: "7"},
-	{Component: "db", Container: "postgres", Server: "docker.io", Path: "library/postgres", Tag: "16"},
+	{Entry: imageref.Entry{Component: "web", Container: "nginx", Server: "docker.io", Path: "library/nginx", Tag: "1.25"}},
+	{Entry: imageref.Entry{Component: "cache", Container: "redis", Server: "docker.io", Path: "library/redis", Tag: "7"}},
+	{Entry: imageref.Entry{Component: "db", Container: "postgres", Server: "docker.io", Path: "library/postgres", Tag: "16"}},
 }
 
 // tinyWorld starts a registry of its own for the test and pushes tinyTree into it.
@@ -64,11 +65,11 @@ func createIn(t *testing.T, c *oci.Client, o CreateOptions) (*Created, error) {
 // two charts) is refused before anything is pulled, naming the key and both places.
 func TestCreateSourcesKeyTwice(t *testing.T) {
 	list := &digests.List{Images: []digests.Image{
-		{Component: "web", Container: "nginx", Server: "r.test", Path: "nginx", Tag: "1"},
+		{Entry: imageref.Entry{Component: "web", Container: "nginx", Server: "r.test", Path: "nginx", Tag: "1"}},
 	}}
 	mkChart := func(name string, blocks ...chart.Block) *Chart {
 		return &Chart{Ref: "oci://r.test/charts/" + name + ":1", Chart: &chart.Chart{Name: name, Version: "1"}, Blocks: blocks,
-			Source: digests.Image{Component: name, Container: mirror.ChartContainer, Server: "r.test", Path: "charts/" + name, Tag: "1"}}
+			Source: digests.Image{Entry: imageref.Entry{Component: name, Container: mirror.ChartContainer, Server: "r.test", Path: "charts/" + name, Tag: "1"}}}
 	}
 	for _, tc := range []struct {
 		name string
@@ -76,8 +77,8 @@ func TestCreateSourcesKeyTwice(t *testing.T) {
 		want []string // "" means no error
 	}{
 		{"list only", CreateOptions{List: list}, nil},
-		{"an extra image of another key", CreateOptions{List: list, Extra: []digests.Image{{Component: "extra", Container: "nginx", Server: "r.test", Path: "nginx", Tag: "2"}}}, nil},
-		{"an extra image of the list's key", CreateOptions{List: list, Extra: []digests.Image{{Component: "web", Container: "nginx", Server: "r.test", Path: "nginx", Tag: "2"}}},
+		{"an extra image of another key", CreateOptions{List: list, Extra: []digests.Image{{Entry: imageref.Entry{Component: "extra", Container: "nginx", Server: "r.test", Path: "nginx", Tag: "2"}}}}, nil},
+		{"an extra image of the list's key", CreateOptions{List: list, Extra: []digests.Image{{Entry: imageref.Entry{Component: "web", Container: "nginx", Server: "r.test", Path: "nginx", Tag: "2"}}}},
 			[]string{"web.nginx"}},
 		{"a chart block of the list's key", CreateOptions{List: list, Charts: []*Chart{mkChart("web", chart.Block{Path: "nginx", Registry: "r.test", Repository: "nginx", Tag: "3"})}},
 			[]string{"web.nginx", "an entry of the image list", "chart oci://r.test/charts/web:1"}},

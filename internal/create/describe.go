@@ -94,8 +94,7 @@ func describeBundle(o CreateOptions, images []*image, blobs []*blob) (*archive.M
 			}
 		}
 		for _, mem := range im.group.Members {
-			m.Images = append(m.Images, archive.Image{Component: mem.Component, Container: mem.Container,
-				Server: mem.Server, Path: mem.Path, Tag: mem.Tag, ListedDigest: mem.Digest,
+			m.Images = append(m.Images, archive.Image{Entry: mem.Entry, ListedDigest: mem.Digest,
 				Digest: d.Digest, UpstreamDigest: im.upstream, MediaType: d.MediaType, Size: d.Size, Platforms: plats,
 				ValuesPath: blockPaths[mem.Key()]})
 		}

@@ -110,8 +110,7 @@ func LoadDiffSide(ctx context.Context, path string, values []chart.ValuesFile, c
 	g := graph.New(b)
 	s := &DiffSide{Path: path, Blobs: append([]archive.Blob{}, g.Blobs()...)}
 	for _, im := range g.Images() {
-		s.Images = append(s.Images, digests.Image{Component: im.Component, Container: im.Container,
-			Server: im.Server, Path: im.Path, Tag: im.Tag, Digest: im.Digest})
+		s.Images = append(s.Images, digests.Image{Entry: im.Entry, Digest: im.Digest})
 	}
 	return s, nil
 }

@@ -32,8 +32,7 @@ func missing(sources []digests.Image, failed map[string]error, blockPaths map[st
 		if len(reason) > maxReason {
 			reason = reason[:maxReason] + "..."
 		}
-		ms := archive.Missing{Component: im.Component, Container: im.Container, Server: im.Server, Path: im.Path,
-			Tag: im.Tag, ListedDigest: im.Digest, ValuesPath: blockPaths[im.Key()], Reason: reason}
+		ms := archive.Missing{Entry: im.Entry, ListedDigest: im.Digest, ValuesPath: blockPaths[im.Key()], Reason: reason}
 		out = append(out, ms)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })

@@ -7,6 +7,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/chart"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 )
 
 // TestMissing: a partial bundle records, in key order, every source that failed and no other,
@@ -14,10 +15,10 @@ import (
 // reason, bounded.
 func TestMissing(t *testing.T) {
 	sources := []digests.Image{
-		{Component: "z", Container: "last", Server: "r", Path: "z", Tag: "1"},
-		{Component: "a", Container: "first", Server: "r", Path: "a", Digest: "sha256:" + strings.Repeat("a", 64)},
-		{Component: "m", Container: "ok", Server: "r", Path: "m", Tag: "2"},
-		{Component: "stack", Container: "synapse.image", Server: "r", Path: "s", Tag: "3"},
+		{Entry: imageref.Entry{Component: "z", Container: "last", Server: "r", Path: "z", Tag: "1"}},
+		{Entry: imageref.Entry{Component: "a", Container: "first", Server: "r", Path: "a"}, Digest: "sha256:" + strings.Repeat("a", 64)},
+		{Entry: imageref.Entry{Component: "m", Container: "ok", Server: "r", Path: "m", Tag: "2"}},
+		{Entry: imageref.Entry{Component: "stack", Container: "synapse.image", Server: "r", Path: "s", Tag: "3"}},
 	}
 	long := errors.New(strings.Repeat("x", 3*maxReason))
 	failed := map[string]error{

@@ -158,7 +158,7 @@ func CheckProvenance(ctx context.Context, b *archive.Bundle, v *provenance.Verif
 	var out []provenance.Result
 	seen := map[string]bool{}
 	for _, im := range g.Images() {
-		name := im.Server + "/" + im.Path
+		name := im.Repository()
 		if im.Kind == archive.KindChart || seen[name+"@"+im.Digest] {
 			continue
 		}

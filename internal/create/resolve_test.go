@@ -9,6 +9,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
@@ -223,7 +224,7 @@ func TestCollect(t *testing.T) {
 }
 
 func TestMemberKeysPlatformList(t *testing.T) {
-	g := digests.Group{Members: []digests.Image{{Component: "a", Container: "b"}, {Component: "c", Container: "d"}}}
+	g := digests.Group{Members: []digests.Image{{Entry: imageref.Entry{Component: "a", Container: "b"}}, {Entry: imageref.Entry{Component: "c", Container: "d"}}}}
 	if got := memberKeys(g); got != "a.b, c.d" {
 		t.Errorf("memberKeys = %q", got)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/archive/trust"
 	"github.com/element-hq/ess-airgap/internal/archivetest"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/testbundle"
 	"github.com/element-hq/ess-airgap/internal/verify"
@@ -154,7 +155,7 @@ func TestLoadBaseDeltaOfDelta(t *testing.T) {
 	index := testbundle.JSON(map[string]any{"schemaVersion": 2, "mediaType": manifest.OCIIndex, "manifests": []manifest.Descriptor{md}})
 	l := archivetest.Layout{Index: index,
 		Blobs:  []archivetest.BlobRecord{{Data: m, Kind: archive.KindManifest, MediaType: manifest.OCIManifest}, {Data: config, Kind: archive.KindConfig, MediaType: manifest.OCIConfig}},
-		Images: []archive.Image{{Component: "c", Container: "c", Server: "ghcr.io", Path: "new/image", Tag: "1", Digest: md.Digest, MediaType: md.MediaType, Size: md.Size}},
+		Images: []archive.Image{{Entry: imageref.Entry{Component: "c", Container: "c", Server: "ghcr.io", Path: "new/image", Tag: "1"}, Digest: md.Digest, MediaType: md.MediaType, Size: md.Size}},
 		Edit: func(man *archive.Manifest) {
 			man.Base = &archive.Base{Kind: "inventory", Name: "inv.json", Digest: verify.Digest([]byte("inv")), Paths: []string{"old/image", "new/image"}}
 			man.External = []archive.Blob{{Digest: external, Size: 32, Kind: archive.KindLayer, MediaType: ld.MediaType}}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/imageref"
 )
 
 // local returns images pointed at the local registry, as a push would.
@@ -61,7 +63,7 @@ func TestConfigMapRoundTrip(t *testing.T) {
 }
 
 func TestConfigMapInvalid(t *testing.T) {
-	good := Image{Component: "c", Container: "x", Server: "localregistry.local", Path: "a", Tag: "t", Digest: d1}
+	good := Image{Entry: imageref.Entry{Component: "c", Container: "x", Server: "localregistry.local", Path: "a", Tag: "t"}, Digest: d1}
 	noDigest := good
 	noDigest.Container, noDigest.Digest = "y", ""
 	tests := []struct {
@@ -77,7 +79,7 @@ func TestConfigMapInvalid(t *testing.T) {
 		{"namespace uppercase", "local-images-digests", "Element", []Image{good}, ErrInvalidName, ""},
 		{"empty namespace", "local-images-digests", "", []Image{good}, ErrInvalidName, ""},
 		{"no images", "local-images-digests", "element-onprem", nil, ErrEmptyList, ""},
-		{"bad path", "local-images-digests", "element-onprem", []Image{{Component: "c", Container: "x", Server: "s", Path: "A", Digest: d1}}, ErrInvalidList, "c.x"},
+		{"bad path", "local-images-digests", "element-onprem", []Image{{Entry: imageref.Entry{Component: "c", Container: "x", Server: "s", Path: "A"}, Digest: d1}}, ErrInvalidList, "c.x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

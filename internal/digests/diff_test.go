@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/imageref"
 )
 
 // TestDiffESSReleases compares the two ESS release lists: golden text and JSON, plus the facts
@@ -61,7 +63,7 @@ func TestDiffESSReleases(t *testing.T) {
 func TestDiffRules(t *testing.T) {
 	const d1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 	const d2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
-	base := Image{Component: "c", Container: "x", Server: "docker.io", Path: "library/a", Tag: "1.0", Digest: d1}
+	base := Image{Entry: imageref.Entry{Component: "c", Container: "x", Server: "docker.io", Path: "library/a", Tag: "1.0"}, Digest: d1}
 	with := func(f func(*Image)) Image { im := base; f(&im); return im }
 	for _, tc := range []struct {
 		name   string
@@ -76,7 +78,7 @@ func TestDiffRules(t *testing.T) {
 		{"tag 1.10 is not 1.1", with(func(i *Image) { i.Tag = "1.10" }), []FieldChange{{"tag", "1.0", "1.10"}}},
 		{"tag dropped", with(func(i *Image) { i.Tag = "" }), []FieldChange{{"tag", "1.0", ""}}},
 		{"digest", with(func(i *Image) { i.Digest = d2 }), []FieldChange{{"digest", d1, d2}}},
-		{"all", Image{Component: "c", Container: "x", Server: "ghcr.io", Path: "o/b", Tag: "2", Digest: d2},
+		{"all", Image{Entry: imageref.Entry{Component: "c", Container: "x", Server: "ghcr.io", Path: "o/b", Tag: "2"}, Digest: d2},
 			[]FieldChange{{"server", "docker.io", "ghcr.io"}, {"path", "library/a", "o/b"}, {"tag", "1.0", "2"}, {"digest", d1, d2}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,8 +100,8 @@ func TestDiffRules(t *testing.T) {
 }
 
 func TestDiffText(t *testing.T) {
-	a := Image{Component: "a", Container: "x", Server: "docker.io", Path: "p", Tag: "1"}
-	b := Image{Component: "b", Container: "longer_name", Server: "ghcr.io", Path: "q",
+	a := Image{Entry: imageref.Entry{Component: "a", Container: "x", Server: "docker.io", Path: "p", Tag: "1"}}
+	b := Image{Entry: imageref.Entry{Component: "b", Container: "longer_name", Server: "ghcr.io", Path: "q"},
 		Digest: "sha256:1111111111111111111111111111111111111111111111111111111111111111"}
 	a2 := a
 	a2.Tag = ""

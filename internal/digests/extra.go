@@ -28,8 +28,8 @@ func ParseExtra(spec string) (Image, error) {
 	if err != nil {
 		return Image{}, &ExtraError{Spec: spec, Err: err}
 	}
-	img := Image{Component: ExtraComponent, Container: nameChars.ReplaceAllString(r.Path[strings.LastIndex(r.Path, "/")+1:], "_"),
-		Server: r.Server, Path: r.Path, Tag: r.Tag, Digest: r.Digest}
+	img := Image{Entry: imageref.Entry{Component: ExtraComponent, Container: nameChars.ReplaceAllString(r.Path[strings.LastIndex(r.Path, "/")+1:], "_"),
+		Server: r.Server, Path: r.Path, Tag: r.Tag}, Digest: r.Digest}
 	if named {
 		comp, cont, ok := strings.Cut(key, ".")
 		if !ok || checkName("component", comp) != "" || checkName("container", cont) != "" {

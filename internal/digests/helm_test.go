@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -62,8 +63,8 @@ func TestHelmValuesGolden(t *testing.T) {
 func TestHelmValuesNesting(t *testing.T) {
 	const d = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 	images := []Image{
-		{Component: "element_call", Container: "sfu", Server: "reg:5000", Path: "ess/livekit", Tag: "1.10", Digest: d},
-		{Component: "element_call", Container: "jwt", Server: "reg:5000", Path: "ess/jwt", Digest: d},
+		{Entry: imageref.Entry{Component: "element_call", Container: "sfu", Server: "reg:5000", Path: "ess/livekit", Tag: "1.10"}, Digest: d},
+		{Entry: imageref.Entry{Component: "element_call", Container: "jwt", Server: "reg:5000", Path: "ess/jwt"}, Digest: d},
 	}
 	got, unmapped, err := HelmValues(images, DefaultHelmMap())
 	if err != nil {
@@ -90,8 +91,8 @@ func TestHelmValuesNesting(t *testing.T) {
 func TestHelmValuesErrors(t *testing.T) {
 	const d1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 	const d2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
-	a := Image{Component: "a", Container: "x", Server: "reg", Path: "p", Tag: "1", Digest: d1}
-	b := Image{Component: "b", Container: "x", Server: "reg", Path: "p", Tag: "1", Digest: d1}
+	a := Image{Entry: imageref.Entry{Component: "a", Container: "x", Server: "reg", Path: "p", Tag: "1"}, Digest: d1}
+	b := Image{Entry: imageref.Entry{Component: "b", Container: "x", Server: "reg", Path: "p", Tag: "1"}, Digest: d1}
 	noDigest := a
 	noDigest.Digest = ""
 	other := b
@@ -110,7 +111,7 @@ func TestHelmValuesErrors(t *testing.T) {
 		{"path through an image field", []Image{a}, HelmMap{"a.x": "one.image.registry"}, ErrInvalidHelmMap},
 		{"bad path", []Image{a}, HelmMap{"a.x": "one..image"}, ErrInvalidHelmMap},
 		{"bad key", []Image{a}, HelmMap{"ax": "one.image"}, ErrInvalidHelmMap},
-		{"invalid image", []Image{{Component: "a", Container: "x", Server: "reg", Path: "UPPER", Digest: d1}}, HelmMap{}, ErrInvalidList},
+		{"invalid image", []Image{{Entry: imageref.Entry{Component: "a", Container: "x", Server: "reg", Path: "UPPER"}, Digest: d1}}, HelmMap{}, ErrInvalidList},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := HelmValues(tc.images, tc.m)

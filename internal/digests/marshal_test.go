@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/imageref"
 )
 
 func TestMarshalRoundTrip(t *testing.T) {
@@ -36,7 +38,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 
 func TestMarshalText(t *testing.T) {
 	img := func(comp, cont, tag, digest string) Image {
-		return Image{Component: comp, Container: cont, Server: "docker.io", Path: "library/x", Tag: tag, Digest: digest}
+		return Image{Entry: imageref.Entry{Component: comp, Container: cont, Server: "docker.io", Path: "library/x", Tag: tag}, Digest: digest}
 	}
 	// Given unsorted: written sorted.
 	images := []Image{
@@ -93,7 +95,7 @@ func TestMarshalText(t *testing.T) {
 }
 
 func TestMarshalInvalid(t *testing.T) {
-	good := Image{Component: "c", Container: "x", Server: "docker.io", Path: "a", Tag: "t"}
+	good := Image{Entry: imageref.Entry{Component: "c", Container: "x", Server: "docker.io", Path: "a", Tag: "t"}}
 	with := func(f func(*Image)) Image { i := good; f(&i); return i }
 	tests := []struct {
 		name   string

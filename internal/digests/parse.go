@@ -167,7 +167,7 @@ func (p *parser) each(m *yaml.Node, what, parent string, fn func(name string, k,
 // entry reads one container's mapping; ok is false when it has a problem.
 func (p *parser) entry(comp, cont string, k, v *yaml.Node) (Image, bool) {
 	key := comp + "." + cont
-	img := Image{Component: comp, Container: cont, Line: k.Line + p.offset}
+	img := Image{Entry: imageref.Entry{Component: comp, Container: cont}, Line: k.Line + p.offset}
 	if v.Kind != yaml.MappingNode {
 		p.add(v, key, "container is not a mapping, got "+describe(v))
 		return img, false

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/imageref"
 )
 
 const (
@@ -66,13 +68,16 @@ func TestParseFiles(t *testing.T) {
 		wantTags map[string]string
 	}{
 		{"images_digests.example.yml", 6,
-			Image{"adminbot", "access_element_web", "gitlab-registry.matrix.org", "ems-image-store/enterprise/access-token-elementweb", "v1.11.45", d1, 6},
+			Image{imageref.Entry{Component: "adminbot", Container: "access_element_web", Server: "gitlab-registry.matrix.org",
+				Path: "ems-image-store/enterprise/access-token-elementweb", Tag: "v1.11.45"}, d1, 6},
 			map[string]string{"adminbot.pipe": "2.7.0", "auditbot.haproxy": "2.8-alpine"}},
 		{"images_digests.ess-2310.yml", 35,
-			Image{"adminbot", "access_element_web", "gitlab-registry.matrix.org", "ems-image-store/enterprise/access-token-elementweb", "v1.11.45", d1, 11},
+			Image{imageref.Entry{Component: "adminbot", Container: "access_element_web", Server: "gitlab-registry.matrix.org",
+				Path: "ems-image-store/enterprise/access-token-elementweb", Tag: "v1.11.45"}, d1, 11},
 			map[string]string{"matrix_content_scanner.clam_anti_virus": "1.1", "operator.operator": "2.12.1", "postgresql.postgresql": "15-alpine"}},
 		{"images_digests.ess-2408.yml", 37,
-			Image{"adminbot", "access_element_web", "gitlab-registry.matrix.org", "ems-image-store/enterprise/access-token-elementweb", "v1.11.69", "sha256:0b155782ca07d44828eb73a14d010ff594bc3eb79b57e8051805598c5a2eb589", 7},
+			Image{imageref.Entry{Component: "adminbot", Container: "access_element_web", Server: "gitlab-registry.matrix.org",
+				Path: "ems-image-store/enterprise/access-token-elementweb", Tag: "v1.11.69"}, "sha256:0b155782ca07d44828eb73a14d010ff594bc3eb79b57e8051805598c5a2eb589", 7},
 			map[string]string{"element_call.jwt": "0.1.1", "operator.kube_rbac_proxy": "v0.18.0"}},
 	}
 	for _, tt := range tests {
@@ -141,7 +146,7 @@ func TestParseScalarsAsWritten(t *testing.T) {
 func TestParseShapes(t *testing.T) {
 	body := entry("image_digest: "+d2, "image_repository_path: library/haproxy", "image_repository_server: docker.io", "image_tag: 2.8-alpine")
 	wrapped := "images_digests:\n" + indent(body)
-	want := []Image{{Component: "c", Container: "x", Server: "docker.io", Path: "library/haproxy", Tag: "2.8-alpine", Digest: d2}}
+	want := []Image{{Entry: imageref.Entry{Component: "c", Container: "x", Server: "docker.io", Path: "library/haproxy", Tag: "2.8-alpine"}, Digest: d2}}
 	for name, text := range map[string]string{"top-level key": wrapped, "components at top level": body} {
 		t.Run(name, func(t *testing.T) {
 			l, err := Parse("t.yml", []byte(text))

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/element-hq/ess-airgap/internal/imageref"
 )
 
 func parseTestdata(t *testing.T, name string) *List {
@@ -109,7 +111,7 @@ func TestGroups(t *testing.T) {
 
 func TestGroupsSameSource(t *testing.T) {
 	img := func(comp, server, tag, digest string) Image {
-		return Image{Component: comp, Container: "x", Server: server, Path: "library/redis", Tag: tag, Digest: digest}
+		return Image{Entry: imageref.Entry{Component: comp, Container: "x", Server: server, Path: "library/redis", Tag: tag}, Digest: digest}
 	}
 	l := &List{Images: []Image{
 		img("a", "docker.io", "7.2", ""),

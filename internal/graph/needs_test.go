@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/testbundle"
 )
 
@@ -17,7 +18,7 @@ func TestRepo(t *testing.T) {
 		if got := Repo(tc.prefix, tc.path); got != tc.want {
 			t.Errorf("Repo(%q, %q) = %q, want %q", tc.prefix, tc.path, got, tc.want)
 		}
-		if got := (&Image{Image: archive.Image{Path: tc.path}}).Repo(tc.prefix); got != tc.want {
+		if got := (&Image{Image: archive.Image{Entry: imageref.Entry{Path: tc.path}}}).Repo(tc.prefix); got != tc.want {
 			t.Errorf("Image.Repo(%q) of %q = %q, want %q", tc.prefix, tc.path, got, tc.want)
 		}
 	}

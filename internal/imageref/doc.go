@@ -9,6 +9,11 @@
 // image, and the local registry's paths follow it: docker.io/postgres and
 // docker.io/library/postgres land on the same HOST/PREFIX/library/postgres.
 //
+// Entry is one image's identity through the pipeline, as the image list names it: component,
+// container, server, path and tag, with Key, Repository and RefAt. digests.Image (the list's
+// entry) and archive.Image and archive.Missing (bundle.json's records) embed it, so an image
+// crosses from the list to the bundle and back in one assignment.
+//
 // It is a leaf: it imports github.com/distribution/reference (Docker's own grammar and
 // normalization) and nothing of this module.
 package imageref

@@ -9,6 +9,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/chart"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/verify"
@@ -70,7 +71,8 @@ func PullChart(ctx context.Context, c *oci.Client, given, ref string) (*PulledCh
 	if want := path[strings.LastIndex(path, "/")+1:]; p.Chart.Name != want || VersionTag(p.Chart.Version) != tag {
 		return nil, fmt.Errorf("%w: %s holds chart %s %s", ErrBadManifest, given, p.Chart.Name, p.Chart.Version)
 	}
-	p.Source = digests.Image{Component: p.Chart.Name, Container: ChartContainer, Server: server, Path: path, Tag: tag, Digest: m.Digest}
+	p.Source = digests.Image{Entry: imageref.Entry{Component: p.Chart.Name, Container: ChartContainer, Server: server,
+		Path: path, Tag: tag}, Digest: m.Digest}
 	return p, nil
 }
 

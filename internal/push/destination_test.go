@@ -8,6 +8,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/graph"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 )
 
 func TestParseDestination(t *testing.T) {
@@ -41,7 +42,7 @@ func TestParseDestination(t *testing.T) {
 		}
 	}
 	d := Destination{Host: "r", Prefix: "ess"}
-	if got := d.Repo(archive.Image{Path: "library/redis"}); got != "ess/library/redis" {
+	if got := d.Repo(archive.Image{Entry: imageref.Entry{Path: "library/redis"}}); got != "ess/library/redis" {
 		t.Errorf("Repo = %q", got)
 	}
 }
@@ -51,7 +52,7 @@ func TestParseDestination(t *testing.T) {
 func TestTargetsClash(t *testing.T) {
 	img := func(key, server, digest string) *graph.Image {
 		c, k, _ := strings.Cut(key, ".")
-		return &graph.Image{Image: archive.Image{Component: c, Container: k, Server: server, Path: "library/redis", Tag: "7", Digest: digest}}
+		return &graph.Image{Image: archive.Image{Entry: imageref.Entry{Component: c, Container: k, Server: server, Path: "library/redis", Tag: "7"}, Digest: digest}}
 	}
 	a, b := "sha256:"+strings.Repeat("a", 64), "sha256:"+strings.Repeat("b", 64)
 	ts, err := targets(Destination{Host: "r"}, []*graph.Image{img("x.redis", "docker.io", a), img("y.redis", "docker.io", a)})

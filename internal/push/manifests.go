@@ -32,8 +32,9 @@ func (r *pushRun) forTargets(ctx context.Context, ts []*target, res *Pushed, fn 
 				res.Failed[im.Key()] = fmt.Errorf("%s: %w", t, err)
 				continue
 			}
-			res.Images = append(res.Images, digests.Image{Component: im.Component, Container: im.Container,
-				Server: r.p.Host(), Path: t.repo, Tag: im.Tag, Digest: digest})
+			at := im.Entry // the entry, where it now is
+			at.Server, at.Path = r.p.Host(), t.repo
+			res.Images = append(res.Images, digests.Image{Entry: at, Digest: digest})
 		}
 	})
 	sort.Slice(res.Images, func(i, k int) bool { return res.Images[i].Key() < res.Images[k].Key() })

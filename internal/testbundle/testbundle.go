@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
@@ -72,8 +73,8 @@ func WriteWith(dir, name string, images []Image, blobs []Blob, x Extra) (string,
 	}{SchemaVersion: 2, MediaType: manifest.OCIIndex, Manifests: []manifest.Descriptor{}}
 	for _, im := range images {
 		d := im.Root.Descriptor()
-		m.Images = append(m.Images, archive.Image{Component: im.Component, Container: im.Container, Server: im.Server,
-			Path: im.Path, Tag: im.Tag, Digest: d.Digest, MediaType: d.MediaType, Size: d.Size})
+		m.Images = append(m.Images, archive.Image{Entry: imageref.Entry{Component: im.Component, Container: im.Container,
+			Server: im.Server, Path: im.Path, Tag: im.Tag}, Digest: d.Digest, MediaType: d.MediaType, Size: d.Size})
 		d.Annotations = map[string]string{"org.opencontainers.image.ref.name": im.Server + "/" + im.Path + ":" + im.Tag}
 		idx.Manifests = append(idx.Manifests, d)
 	}
