@@ -2,6 +2,7 @@ package push
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -163,5 +164,59 @@ func TestPushDeltaBase(t *testing.T) {
 	}
 	if len(res.Images) != 1 || res.Images[0].Path != "ess/new" {
 		t.Errorf("pushed %+v", res.Images)
+	}
+}
+
+// TestPushBlobDamaged: a layer whose copy in the bundle does not verify fails every container
+// that uses it, in every repository, with archive.ErrCorrupt and a message naming the blob,
+// its kind and the containers; the image that does not use it is pushed.
+func TestPushBlobDamaged(t *testing.T) {
+	shared, own := tinyImage("shared", manifest.OCIManifest), tinyImage("own", manifest.OCIManifest)
+	shared[2].Data = []byte(strings.Repeat("a layer that compresses well, ", 2000))
+	cd, ld := shared[1].Descriptor(), shared[2].Descriptor()
+	shared[0].Data = testbundle.JSON(manifest.Doc{SchemaVersion: 2, MediaType: manifest.OCIManifest, Config: &cd, Layers: []manifest.Descriptor{ld}})
+	path, err := testbundle.Write(t.TempDir(), "b", []testbundle.Image{
+		{Component: "c", Container: "a", Server: "example.org", Path: "ess/a", Tag: "1", Root: shared[0]},
+		{Component: "c", Container: "b", Server: "example.org", Path: "ess/b", Tag: "1", Root: shared[0]},
+		{Component: "c", Container: "own", Server: "example.org", Path: "ess/own", Tag: "1", Root: own[0]},
+	}, []testbundle.Blob{shared[0], own[0], shared[1], shared[2], own[1], own[2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := trust.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, length, ok := b.EntryRange(archive.BlobName(ld.Digest))
+	b.Close()
+	if !ok {
+		t.Fatal("no range for the layer")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[off+length/2] ^= 0x01
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err = trust.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	dest := testregistry.StartT(t)
+	res, err := Push(t.Context(), newClient(t), b, PushOptions{Destination: Destination{Host: dest.Host}})
+	if !errors.Is(err, archive.ErrCorrupt) || res == nil {
+		t.Fatalf("err %v, want ErrCorrupt", err)
+	}
+	if len(res.Failed) != 2 || len(res.Images) != 1 || res.Images[0].Path != "ess/own" {
+		t.Fatalf("failed %v, pushed %+v", res.Failed, res.Images)
+	}
+	for _, k := range []string{"c.a", "c.b"} {
+		ferr := res.Failed[k]
+		if !errors.Is(ferr, archive.ErrCorrupt) || !strings.Contains(ferr.Error(), "blob "+ld.Digest+" (layer of c.a, c.b)") {
+			t.Errorf("%s: %v", k, ferr)
+		}
 	}
 }
