@@ -169,7 +169,8 @@ func TestPushDeltaBase(t *testing.T) {
 
 // TestPushBlobDamaged: a layer whose copy in the bundle does not verify fails every container
 // that uses it, in every repository, with archive.ErrCorrupt and a message naming the blob,
-// its kind and the containers; the image that does not use it is pushed.
+// its kind and the containers, from the first repository tried (the others are not tried with
+// it); the image that does not use it is pushed.
 func TestPushBlobDamaged(t *testing.T) {
 	shared, own := tinyImage("shared", manifest.OCIManifest), tinyImage("own", manifest.OCIManifest)
 	shared[2].Data = []byte(strings.Repeat("a layer that compresses well, ", 2000))
@@ -217,6 +218,10 @@ func TestPushBlobDamaged(t *testing.T) {
 		ferr := res.Failed[k]
 		if !errors.Is(ferr, archive.ErrCorrupt) || !strings.Contains(ferr.Error(), "blob "+ld.Digest+" (layer of c.a, c.b)") {
 			t.Errorf("%s: %v", k, ferr)
+		}
+		// The bundle's copy failed in ess/a: ess/b is not tried with it (nor retried).
+		if !strings.Contains(ferr.Error(), "to ess/a") || strings.Contains(ferr.Error(), "to ess/b") {
+			t.Errorf("%s: %v, want the failure in ess/a for both", k, ferr)
 		}
 	}
 }
