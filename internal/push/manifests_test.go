@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/testbundle"
@@ -39,7 +40,7 @@ func TestReadBack(t *testing.T) {
 	}
 	want := []digests.Image{}
 	for _, im := range b.Manifest().Images {
-		want = append(want, digests.Image{Component: im.Component, Container: im.Container, Server: dest.Host, Path: im.Path, Tag: im.Tag, Digest: im.Digest})
+		want = append(want, digests.Image{Entry: imageref.Entry{Component: im.Component, Container: im.Container, Server: dest.Host, Path: im.Path, Tag: im.Tag}, Digest: im.Digest})
 	}
 	slices.SortFunc(want, func(a, b digests.Image) int { return strings.Compare(a.Key(), b.Key()) })
 	if !slices.Equal(res.Images, want) {

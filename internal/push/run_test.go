@@ -9,6 +9,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/testbundle"
@@ -110,7 +111,7 @@ func TestRunRefused(t *testing.T) {
 // TestMissingError: the error of a bundle that lacks containers is a rerun's mirror.ErrPartial,
 // found with errors.As through wrapping.
 func TestMissingError(t *testing.T) {
-	err := fmt.Errorf("push: %w", &MissingError{Missing: []archive.Missing{{Component: "c", Container: "x"}}})
+	err := fmt.Errorf("push: %w", &MissingError{Missing: []archive.Missing{{Entry: imageref.Entry{Component: "c", Container: "x"}}}})
 	var me *MissingError
 	if !errors.Is(err, mirror.ErrPartial) || !errors.As(err, &me) || len(me.Missing) != 1 {
 		t.Fatalf("%v: not a MissingError wrapping ErrPartial", err)
@@ -124,13 +125,13 @@ func TestMissingError(t *testing.T) {
 // bundle's kinds of content.
 func TestResultSteps(t *testing.T) {
 	m := &archive.Manifest{Images: []archive.Image{
-		{Component: "c", Container: "synapse"},
-		{Component: "c", Container: "web"},
-		{Component: "chart", Container: "matrix-stack", Kind: "chart"},
-		{Component: "chart", Container: "block", ValuesPath: "synapse.image"},
+		{Entry: imageref.Entry{Component: "c", Container: "synapse"}},
+		{Entry: imageref.Entry{Component: "c", Container: "web"}},
+		{Entry: imageref.Entry{Component: "chart", Container: "matrix-stack"}, Kind: "chart"},
+		{Entry: imageref.Entry{Component: "chart", Container: "block"}, ValuesPath: "synapse.image"},
 	}}
-	pushed := []digests.Image{{Component: "c", Container: "synapse"}, {Component: "c", Container: "web"},
-		{Component: "chart", Container: "matrix-stack"}, {Component: "chart", Container: "block"}}
+	pushed := []digests.Image{{Entry: imageref.Entry{Component: "c", Container: "synapse"}}, {Entry: imageref.Entry{Component: "c", Container: "web"}},
+		{Entry: imageref.Entry{Component: "chart", Container: "matrix-stack"}}, {Entry: imageref.Entry{Component: "chart", Container: "block"}}}
 	charts := []*archive.Chart{{Name: "one"}, {Name: "two"}}
 	failCheck, failValues, failCM := errors.New("render check failed"), errors.New("disk full"), errors.New("no room")
 	keys := func(ims []digests.Image) string {
