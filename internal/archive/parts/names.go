@@ -39,17 +39,19 @@ func SumsPath(path string) string { return path + ".sha256" }
 func SigPath(path string) string { return SumsPath(path) + ".sig" }
 
 // partIndex parses a data part's suffix ("001") or a parity part's ("p01") into a 0-based index.
+// Only the names DataName and ParityName give are parts (at most MaxData data parts, MaxShards
+// parts in all): a stray file such as NAME.0001 or NAME.999999999 is not part 1 again, nor
+// part 999999999 (which would have Locate make room for that many).
 func partIndex(suffix string) (i int, parity, ok bool) {
+	digits, limit, format := suffix, MaxData, "%03d"
 	if parity = strings.HasPrefix(suffix, "p"); parity {
-		suffix = suffix[1:]
-		if len(suffix) < 2 {
-			return 0, false, false
-		}
-	} else if len(suffix) < 3 {
+		digits, limit, format = suffix[1:], MaxShards, "p%02d"
+	}
+	if len(digits) > 3 || strings.TrimLeft(digits, "0123456789") != "" {
 		return 0, false, false
 	}
-	n, err := strconv.Atoi(suffix)
-	if err != nil || n < 1 || strings.TrimLeft(suffix, "0123456789") != "" {
+	n, err := strconv.Atoi(digits)
+	if err != nil || n < 1 || n > limit || fmt.Sprintf(format, n) != suffix {
 		return 0, false, false
 	}
 	return n - 1, parity, true
