@@ -8,6 +8,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/verify"
 )
@@ -26,10 +27,10 @@ func describeWorld() ([]*image, []*blob) {
 		Platform: &manifest.Platform{OS: "unknown", Architecture: "unknown"}}}
 	idx := &manifest.Node{Desc: manifest.Descriptor{MediaType: manifest.OCIIndex, Digest: verify.Digest([]byte("ix")), Size: 2},
 		Children: []*manifest.Node{amd, att}}
-	web := digests.Image{Component: "web", Container: "nginx", Server: "r.test", Path: "lib/nginx", Tag: "1.0"}
+	web := digests.Image{Entry: imageref.Entry{Component: "web", Container: "nginx", Server: "r.test", Path: "lib/nginx", Tag: "1.0"}}
 	alsoWeb := web
 	alsoWeb.Component, alsoWeb.Container = "admin", "proxy" // sorts first
-	db := digests.Image{Component: "db", Container: "pg", Server: "r.test", Path: "lib/pg", Digest: idx.Desc.Digest}
+	db := digests.Image{Entry: imageref.Entry{Component: "db", Container: "pg", Server: "r.test", Path: "lib/pg"}, Digest: idx.Desc.Digest}
 	images := []*image{
 		{group: digests.Group{Source: web, Members: []digests.Image{web, alsoWeb}}, root: one},
 		{group: digests.Group{Source: db, Members: []digests.Image{db}}, root: idx, upstream: verify.Digest([]byte("upstream"))},

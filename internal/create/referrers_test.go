@@ -11,6 +11,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/manifest"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/verify"
@@ -107,7 +108,7 @@ func TestFindReferrers(t *testing.T) {
 	srv := httptest.NewServer(u)
 	defer srv.Close()
 
-	src := digests.Image{Component: "c", Container: "x", Server: strings.TrimPrefix(srv.URL, "http://"), Path: "app", Tag: "1"}
+	src := digests.Image{Entry: imageref.Entry{Component: "c", Container: "x", Server: strings.TrimPrefix(srv.URL, "http://"), Path: "app", Tag: "1"}}
 	newImage := func() *image {
 		return &image{group: digests.Group{Source: src, Members: []digests.Image{src}}, root: &manifest.Node{Desc: subject}}
 	}
@@ -152,7 +153,7 @@ func TestFindReferrers(t *testing.T) {
 // layout's index, naming its subject and, when found under a cosign tag, that tag on the
 // image's repository.
 func TestReferrerEntries(t *testing.T) {
-	src := digests.Image{Component: "c", Container: "x", Server: "r.test", Path: "app", Tag: "1"}
+	src := digests.Image{Entry: imageref.Entry{Component: "c", Container: "x", Server: "r.test", Path: "app", Tag: "1"}}
 	sig := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/x-sig"}`)
 	mk := func(tag string) *referrer {
 		return &referrer{Referrer: archive.Referrer{Subject: "sha256:" + strings.Repeat("a", 64), Digest: verify.Digest(sig),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/digests"
+	"github.com/element-hq/ess-airgap/internal/imageref"
 	"github.com/element-hq/ess-airgap/internal/mirror"
 	"github.com/element-hq/ess-airgap/internal/oci"
 	"github.com/element-hq/ess-airgap/internal/provenance"
@@ -100,9 +101,8 @@ func TestRun(t *testing.T) {
 	}
 
 	res, err = Run(t.Context(), RunOptions{
-		CreateOptions: CreateOptions{List: &digests.List{File: "list.yml", Images: []digests.Image{{Component: "c", Container: "gone",
-			Server: images[0].Server, Path: "not/there", Tag: "1"}}}, Output: filepath.Join(t.TempDir(), "n.tar.zst"), Tool: "test"},
-		Client: func(oci.Local) (*oci.Client, error) { return newClient(t, oci.WithRetry(1, time.Second)), nil }})
+		CreateOptions: CreateOptions{List: &digests.List{File: "list.yml", Images: []digests.Image{{Entry: imageref.Entry{Component: "c", Container: "gone", Server: images[0].Server, Path: "not/there", Tag: "1"}}}}, Output: filepath.Join(t.TempDir(), "n.tar.zst"), Tool: "test"},
+		Client:        func(oci.Local) (*oci.Client, error) { return newClient(t, oci.WithRetry(1, time.Second)), nil }})
 	if !errors.Is(err, ErrNothing) || res == nil || res.Set != nil {
 		t.Errorf("nothing pulled: %v, %+v", err, res)
 	}
