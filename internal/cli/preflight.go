@@ -33,7 +33,7 @@ func checkCommand(e *env) *cli.Command {
 				return err
 			}
 			if c.Bool("json") {
-				notes := append([]string{}, res.Notes...)
+				notes := flagNotes(res.Notes)
 				ps := problems(res.Problems)
 				if ps == nil {
 					ps = []report.Problem{}
@@ -48,7 +48,7 @@ func checkCommand(e *env) *cli.Command {
 				}
 				return nil
 			}
-			for _, n := range res.Notes {
+			for _, n := range flagNotes(res.Notes) {
 				fmt.Fprintf(e.stdout, "%s %s\n", dest.Host, n)
 			}
 			if len(res.Problems) > 0 {
@@ -64,7 +64,7 @@ func checkCommand(e *env) *cli.Command {
 // printProblems prints one line per cause, its fix and the repositories it blocks.
 func printProblems(e *env, host string, problems []push.Problem) {
 	for _, p := range problems {
-		fmt.Fprintf(e.stderr, "REFUSED %s\n  fix: %s\n", p.Cause, p.Fix)
+		fmt.Fprintf(e.stderr, "REFUSED %s\n  fix: %s\n", p.Cause, problemFix(p))
 		if n := len(p.Repos); n > 0 {
 			shown := p.Repos[:min(n, 5)]
 			more := ""
@@ -74,4 +74,30 @@ func printProblems(e *env, host string, problems []push.Problem) {
 			fmt.Fprintf(e.stderr, "  blocks %d repositories: %s%s\n", n, strings.Join(shown, ", "), more)
 		}
 	}
+}
+
+// problemFix is a preflight problem's fix with the flags that make it, which the push side
+// leaves to the command.
+func problemFix(p push.Problem) string {
+	switch p.Mend {
+	case push.MendAccount:
+		return p.Fix + " (--username and --password-stdin)"
+	case push.MendProject:
+		return p.Fix + " with --registry " + p.Host + "/PROJECT"
+	case push.MendPath:
+		return p.Fix + " with --registry HOST/GROUP/PROJECT and --path-prefix"
+	}
+	return p.Fix
+}
+
+// flagNotes are the preflight's notes, the body limit's naming --chunk-size.
+func flagNotes(notes []string) []string {
+	out := make([]string, 0, len(notes))
+	for _, n := range notes {
+		if strings.HasPrefix(n, push.BodyLimitNote) {
+			n += " (--chunk-size)"
+		}
+		out = append(out, n)
+	}
+	return out
 }

@@ -46,3 +46,36 @@ func TestCheckUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestProblemFix: the command names the flags of a preflight problem's mend, which the push
+// side leaves out; a fix with nothing to mend by flag is as the push side says.
+func TestProblemFix(t *testing.T) {
+	for _, c := range []struct {
+		p    push.Problem
+		want string
+	}{
+		{push.Problem{Fix: "use an account that may push, or docker login", Mend: push.MendAccount},
+			"use an account that may push, or docker login (--username and --password-stdin)"},
+		{push.Problem{Fix: "create project ess, or push under an existing project", Mend: push.MendProject, Host: "r.example:5000"},
+			"create project ess, or push under an existing project with --registry r.example:5000/PROJECT"},
+		{push.Problem{Fix: "shorten it", Mend: push.MendPath}, "shorten it with --registry HOST/GROUP/PROJECT and --path-prefix"},
+		{push.Problem{Fix: "see the registry's log"}, "see the registry's log"},
+	} {
+		if got := problemFix(c.p); got != c.want {
+			t.Errorf("mend %d: %q, want %q", c.p.Mend, got, c.want)
+		}
+	}
+	var buf bytes.Buffer
+	printProblems(&env{stderr: &buf}, "r", []push.Problem{{Cause: "refused", Fix: "use an account that may push", Mend: push.MendAccount}})
+	if !strings.Contains(buf.String(), "fix: use an account that may push (--username and --password-stdin)") {
+		t.Errorf("printed %q", buf.String())
+	}
+}
+
+// TestFlagNotes: the body limit's note names --chunk-size; other notes are as they are.
+func TestFlagNotes(t *testing.T) {
+	got := flagNotes([]string{push.BodyLimitNote + " (nginx): raise it, or set the chunk size", "serves the OCI referrers API"})
+	if len(got) != 2 || !strings.HasSuffix(got[0], "set the chunk size (--chunk-size)") || got[1] != "serves the OCI referrers API" {
+		t.Errorf("notes %q", got)
+	}
+}

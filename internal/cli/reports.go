@@ -139,7 +139,7 @@ func problems(ps []push.Problem) []report.Problem {
 		if repos == nil {
 			repos = []string{}
 		}
-		out = append(out, report.Problem{Cause: p.Cause, Fix: p.Fix, Repositories: repos})
+		out = append(out, report.Problem{Cause: p.Cause, Fix: problemFix(p), Repositories: repos})
 	}
 	return out
 }

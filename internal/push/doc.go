@@ -6,7 +6,7 @@
 // gives (the ConfigMap, the Helm values, the render check of each chart) in their order; a
 // bundle that lacks containers gets none without AllowPartial (*MissingError). Messages name no
 // flag: ErrRegistry, ErrNoChart, ErrWhichChart and MissingError are for the command to name its
-// flags (the preflight's Problem.Fix still names them).
+// flags, as are the preflight's Problem.Mend and BodyLimitNote.
 //
 // The preflight (Check) is here because it is the start of every push: it runs the push's own
 // first steps (credentials, an upload session per repository, the first image) and stops a run

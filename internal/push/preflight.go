@@ -17,10 +17,27 @@ import (
 
 // Problem is one cause that makes a push fail for certain, and what fixes it.
 type Problem struct {
-	Cause string   // one line: "Harbor project ess-missing does not exist"
-	Fix   string   // one line: "create it, or push under an existing project with --registry HOST/PROJECT"
+	Cause string // one line: "Harbor project ess-missing does not exist"
+	Fix   string // one line, naming no flag: "create project ess-missing, or push under an existing project"
+	// Mend says which of the command's settings the fix changes, for the command to name it.
+	Mend  Mend
+	Host  string   // the registry, for MendProject
 	Repos []string // the destination repositories it blocks
 }
+
+// Mend is which setting of the push a Problem's fix changes.
+type Mend int
+
+const (
+	MendOther   Mend = iota // nothing the command sets
+	MendAccount             // the account that pushes
+	MendProject             // the project pushed under (the destination's first path element)
+	MendPath                // the destination's path, shorter (GitLab's depth)
+)
+
+// BodyLimitNote begins the note of a registry that refuses request bodies of 16 MiB, whose
+// mend is a smaller chunk size.
+const BodyLimitNote = "refuses request bodies of 16 MiB"
 
 func (p Problem) String() string { return p.Cause + ": " + p.Fix }
 
@@ -59,7 +76,7 @@ func Check(ctx context.Context, c *oci.Client, b *archive.Bundle, o CheckOptions
 	}
 	p, err := c.PushSession(ctx, o.Destination.Host)
 	if errors.Is(err, oci.ErrUnauthorized) {
-		return &Checked{Problems: []Problem{{Cause: firstLine(err), Fix: "give --username and --password-stdin of an account that may push, or docker login"}}}, nil
+		return &Checked{Problems: []Problem{{Cause: firstLine(err), Fix: "use an account that may push, or docker login", Mend: MendAccount}}}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -132,16 +149,18 @@ func repoProblem(host, repo string, err error) Problem {
 	switch project, harbor := oci.MissingProject(err); {
 	case harbor:
 		return Problem{Cause: fmt.Sprintf("Harbor project %s does not exist on %s", project, host),
-			Fix: fmt.Sprintf("create project %s, or push under an existing project with --registry %s/PROJECT", project, host)}
+			Fix: fmt.Sprintf("create project %s, or push under an existing project", project), Mend: MendProject, Host: host}
 	case code == http.StatusNotFound:
 		return Problem{Cause: fmt.Sprintf("repository %s does not exist on %s, which creates none on push (HTTP 404 %s)", repo, host, se.Reg),
 			Fix: fmt.Sprintf("create it (ECR: aws ecr create-repository --repository-name %s, or a repository creation template; Quay: organisation %s, or CREATE_NAMESPACE_ON_PUSH)", repo, namespace)}
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		fix := fmt.Sprintf("use an account that may push under %s/%s", host, namespace)
+		p := Problem{Cause: fmt.Sprintf("%s refuses pushes under %s (HTTP %d)", host, namespace, code),
+			Fix: fmt.Sprintf("use an account that may push under %s/%s", host, namespace)}
 		if strings.Count(repo, "/") >= 3 {
-			fix += "; on GitLab an image path may have at most two levels below its project: shorten it with --registry HOST/GROUP/PROJECT and --path-prefix"
+			p.Fix += "; on GitLab an image path may have at most two levels below its project: shorten it"
+			p.Mend = MendPath
 		}
-		return Problem{Cause: fmt.Sprintf("%s refuses pushes under %s (HTTP %d)", host, namespace, code), Fix: fix}
+		return p
 	case code == http.StatusMethodNotAllowed:
 		return Problem{Cause: fmt.Sprintf("%s takes no pushes (HTTP 405: a read-only mirror or pull-through cache?)", host),
 			Fix: "push to the registry itself, not a mirror of it"}
@@ -246,7 +265,7 @@ func (r *pushRun) probe(ctx context.Context, ts []*target, first *target, res *C
 	case err != nil:
 		return err
 	case refused:
-		res.Notes = append(res.Notes, "refuses request bodies of 16 MiB (a proxy's body limit: nginx client_max_body_size): larger blobs go in chunks under it; raise the limit (Harbor sets 0), or give --chunk-size")
+		res.Notes = append(res.Notes, BodyLimitNote+" (a proxy's body limit: nginx client_max_body_size): larger blobs go in chunks under it; raise the limit (Harbor sets 0), or set the chunk size")
 	default:
 		res.Notes = append(res.Notes, "takes request bodies of 16 MiB")
 	}

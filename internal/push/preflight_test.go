@@ -25,11 +25,12 @@ func TestRepoProblem(t *testing.T) {
 		cause    []string // in the cause, each
 		fix      []string // in the fix, each
 		notInFix string
+		mend     Mend
 	}{
 		{name: "harbor project", repo: "ess-missing/synapse",
 			err:   &oci.StatusError{What: "push", Code: 401, Reg: "UNAUTHORIZED", Message: "project ess-missing not found: project ess-missing not found"},
 			cause: []string{"Harbor project ess-missing does not exist on " + host},
-			fix:   []string{"create project ess-missing", "--registry " + host + "/PROJECT"}},
+			fix:   []string{"create project ess-missing", "push under an existing project"}, mend: MendProject},
 		{name: "ecr repository", repo: "ess/synapse", err: &oci.StatusError{What: "push", Code: 404, Reg: "NAME_UNKNOWN"},
 			cause: []string{"repository ess/synapse does not exist on " + host, "HTTP 404 NAME_UNKNOWN"},
 			fix:   []string{"aws ecr create-repository --repository-name ess/synapse", "organisation ess"}},
@@ -37,7 +38,7 @@ func TestRepoProblem(t *testing.T) {
 			cause: []string{host + " refuses pushes under ess (HTTP 403)"}, fix: []string{"an account that may push under " + host + "/ess"},
 			notInFix: "GitLab"},
 		{name: "gitlab too deep", repo: "group/project/element-hq/synapse", err: &oci.StatusError{What: "push", Code: 401},
-			cause: []string{"refuses pushes under group (HTTP 401)"}, fix: []string{"GitLab", "at most two levels", "--path-prefix"}},
+			cause: []string{"refuses pushes under group (HTTP 401)"}, fix: []string{"GitLab", "at most two levels", "shorten it"}, mend: MendPath},
 		{name: "read-only mirror", repo: "ess/synapse", err: &oci.StatusError{What: "push", Code: 405},
 			cause: []string{host + " takes no pushes (HTTP 405"}, fix: []string{"push to the registry itself"}},
 		{name: "other status", repo: "ess/synapse", err: fmt.Errorf("push: %w", &oci.StatusError{What: "push to x", Code: 400, Message: "bad\nmore"}),
@@ -59,6 +60,12 @@ func TestRepoProblem(t *testing.T) {
 			}
 			if c.notInFix != "" && strings.Contains(p.Fix, c.notInFix) {
 				t.Errorf("fix %q names %q", p.Fix, c.notInFix)
+			}
+			if strings.Contains(p.Fix, "--registry") || strings.Contains(p.Fix, "--path-prefix") {
+				t.Errorf("fix %q names a flag: the command names it from Mend", p.Fix)
+			}
+			if p.Mend != c.mend || (p.Mend == MendProject && p.Host != host) {
+				t.Errorf("mend %d (host %q), want %d", p.Mend, p.Host, c.mend)
 			}
 			if strings.Contains(p.Cause, "\n") || p.String() != p.Cause+": "+p.Fix {
 				t.Errorf("problem %q is not one line, cause then fix", p.String())
@@ -176,8 +183,8 @@ func TestCheckProbe(t *testing.T) {
 	}
 }
 
-// TestCheckUnauthorized: credentials the registry refuses are a problem with the fix (the
-// flags that give an account), not an error: the check ran.
+// TestCheckUnauthorized: credentials the registry refuses are a problem whose fix is another
+// account (MendAccount, from which the command names its flags), not an error: the check ran.
 func TestCheckUnauthorized(t *testing.T) {
 	dest := testregistry.StartT(t, testregistry.WithAuth("u", "s3cret"))
 	got, err := Check(t.Context(), newClient(t, oci.WithCredentials(dest.Host, "u", "wrong")), mixedBundle(t),
@@ -185,7 +192,8 @@ func TestCheckUnauthorized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Problems) != 1 || !strings.Contains(got.Problems[0].Fix, "--username") || strings.Contains(got.Problems[0].String(), "wrong") {
+	if len(got.Problems) != 1 || got.Problems[0].Mend != MendAccount || !strings.Contains(got.Problems[0].Fix, "an account that may push") ||
+		strings.Contains(got.Problems[0].String(), "wrong") {
 		t.Fatalf("problems %+v", got.Problems)
 	}
 }
