@@ -35,10 +35,16 @@ import (
 var errUsage = errors.New("usage error")
 
 func main() {
+	os.Exit(runMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// runMain runs the command, Ctrl-C stopping it, and returns its exit code, taken while the
+// signal's context is still live: releasing it cancels it, and every failure would then read
+// as an interruption.
+func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(exitCode(ctx, err))
+	defer stop()
+	return exitCode(ctx, run(ctx, args, stdin, stdout, stderr))
 }
 
 func exitCode(ctx context.Context, err error) int {

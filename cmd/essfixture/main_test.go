@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -234,5 +235,20 @@ func TestTransportTrusting(t *testing.T) {
 	}
 	if _, err := transportTrusting(filepath.Join(t.TempDir(), "none.pem")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing: %v", err)
+	}
+}
+
+// TestRunMainFailure: a failure that is no interruption exits 1. The signal context's release
+// cancels it, and the exit code taken after it read every failure as "interrupted" (130).
+func TestRunMainFailure(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "denied", http.StatusForbidden)
+	}))
+	defer srv.Close()
+	var out, errb bytes.Buffer
+	code := runMain([]string{"--registry", strings.TrimPrefix(srv.URL, "http://"), "--plain-http", "--size", "64KiB",
+		"--output", filepath.Join(t.TempDir(), "list.yml")}, strings.NewReader(""), &out, &errb)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (a refused push is no interruption)\n%s", code, errb.String())
 	}
 }
