@@ -66,6 +66,33 @@ func exitCode(ctx context.Context, err error) int {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	opts, output, err := parseArgs(args, stdin, stderr)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	images, err := fixture.Generate(ctx, opts)
+	if err != nil {
+		return err
+	}
+	data, err := digests.Marshal(images)
+	if err != nil {
+		return err
+	}
+	if output == "-" {
+		_, err = stdout.Write(data)
+		return err
+	}
+	if err := writeFile(output, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "pushed %d entries to %s in %.1fs; wrote %s\n", len(images), opts.Registry, time.Since(start).Seconds(), output)
+	return nil
+}
+
+// parseArgs reads the flags into the fixture's options and the output file's name.
+func parseArgs(args []string, stdin io.Reader, stderr io.Writer) (fixture.Options, string, error) {
+	var opts fixture.Options
 	fs := flag.NewFlagSet("essfixture", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -85,43 +112,36 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return opts, "", err
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return opts, "", fmt.Errorf("%w: %v", errUsage, err)
 	}
 	switch {
 	case fs.NArg() > 0:
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+		return opts, "", fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	case *registry == "":
-		return fmt.Errorf("%w: --registry is required", errUsage)
+		return opts, "", fmt.Errorf("%w: --registry is required", errUsage)
 	case *caFile != "" && *plainHTTP:
-		return fmt.Errorf("%w: --ca-file and --plain-http exclude each other", errUsage)
+		return opts, "", fmt.Errorf("%w: --ca-file and --plain-http exclude each other", errUsage)
 	case *passwordStdin && *username == "":
-		return fmt.Errorf("%w: --password-stdin needs --username", errUsage)
+		return opts, "", fmt.Errorf("%w: --password-stdin needs --username", errUsage)
 	}
 	bytes, err := parseSize(*size)
 	if err != nil {
-		return fmt.Errorf("%w: --size: %v", errUsage, err)
+		return opts, "", fmt.Errorf("%w: --size: %v", errUsage, err)
 	}
 
-	images, err := fixture.ReleaseTree(*tree)
-	if errors.Is(err, fixture.ErrUnknownRelease) {
-		var l *digests.List
-		if l, err = digests.ParseFile(*tree); err != nil {
-			return fmt.Errorf("%w: --tree: %v", errUsage, err)
-		}
-		images = l.Images
-	} else if err != nil {
-		return err
+	images, err := treeImages(*tree)
+	if err != nil {
+		return opts, "", err
 	}
-
-	opts := fixture.Options{Registry: *registry, Size: bytes, Seed: *seed, Insecure: *plainHTTP, Tree: images}
+	opts = fixture.Options{Registry: *registry, Size: bytes, Seed: *seed, Insecure: *plainHTTP, Tree: images}
 	if *username != "" {
 		var password string
 		if *passwordStdin {
 			b, err := io.ReadAll(stdin)
 			if err != nil {
-				return fmt.Errorf("read password: %w", err)
+				return opts, "", fmt.Errorf("read password: %w", err)
 			}
 			password = strings.TrimRight(string(b), "\r\n")
 		}
@@ -130,29 +150,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if *caFile != "" {
 		t, err := transportTrusting(*caFile)
 		if err != nil {
-			return err
+			return opts, "", err
 		}
 		opts.Transport = t
 	}
+	return opts, *output, nil
+}
 
-	start := time.Now()
-	images, err = fixture.Generate(ctx, opts)
-	if err != nil {
-		return err
+// treeImages is the component tree --tree names: a release's, or an images_digests.yml file's.
+func treeImages(tree string) ([]digests.Image, error) {
+	images, err := fixture.ReleaseTree(tree)
+	if errors.Is(err, fixture.ErrUnknownRelease) {
+		l, err := digests.ParseFile(tree)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --tree: %v", errUsage, err)
+		}
+		return l.Images, nil
 	}
-	data, err := digests.Marshal(images)
-	if err != nil {
-		return err
-	}
-	if *output == "-" {
-		_, err = stdout.Write(data)
-		return err
-	}
-	if err := writeFile(*output, data); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "pushed %d entries to %s in %.1fs; wrote %s\n", len(images), *registry, time.Since(start).Seconds(), *output)
-	return nil
+	return images, err
 }
 
 // parseSize reads "123", "256KiB", "60MiB" or "2GiB" (suffix case-insensitive) as bytes > 0.
