@@ -119,3 +119,24 @@ func CopyFile(t testing.TB, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// PartsCreated is the creation time of the bundles WriteParts writes.
+var PartsCreated = time.Unix(1700000000, 0).UTC()
+
+// WriteParts writes a bundle of the given layers at path with opts (parts, parity) and
+// returns what Commit returned.
+func WriteParts(t testing.TB, path string, blobs [][]byte, opts ...archive.Option) string {
+	t.Helper()
+	w, err := archive.Create(path, PartsCreated, Plan(t, PartsCreated, blobs...), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range blobs {
+		WriteLayer(t, w, b)
+	}
+	sum, err := w.Commit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}

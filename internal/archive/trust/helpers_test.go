@@ -24,24 +24,10 @@ var (
 	mustRead    = testbundle.MustRead
 	flip        = testbundle.Flip
 	copyFile    = testbundle.CopyFile
+	// writeTestBundle writes a small valid bundle of the given layers at dir/b.tar.zst.
+	writeTestBundle = testbundle.WriteLayers
+	writeParts      = testbundle.WriteParts
 )
-
-type testEntry struct {
-	name, digest string
-	data         []byte
-}
-
-// writeTestBundle writes a small valid bundle with the given blobs (streamed, last first) and
-// returns its path and entries.
-func writeTestBundle(t testing.TB, dir string, blobs ...[]byte) (string, []testEntry) {
-	t.Helper()
-	path, es := testbundle.WriteLayers(t, dir, blobs...)
-	entries := make([]testEntry, len(es))
-	for i, e := range es {
-		entries[i] = testEntry{e.Name, e.Digest, e.Data}
-	}
-	return path, entries
-}
 
 func verifyDigest(b []byte) string { return verify.Digest(b) }
 

@@ -9,30 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/element-hq/ess-airgap/internal/archive"
 	"github.com/element-hq/ess-airgap/internal/archive/parts"
 )
-
-var partsCreated = time.Unix(1700000000, 0).UTC()
-
-// writeParts writes a bundle of blobs at path with opts and returns what Commit returned.
-func writeParts(t *testing.T, path string, blobs [][]byte, opts ...archive.Option) string {
-	t.Helper()
-	w, err := archive.Create(path, partsCreated, testPlan(t, partsCreated, blobs...), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range blobs {
-		writeBlob(t, w, b)
-	}
-	sum, err := w.Commit(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sum
-}
 
 // partsFixture is an unsplit bundle and the same input in parts of partSize with parity parts,
 // in their own directories.

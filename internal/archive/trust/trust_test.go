@@ -190,7 +190,7 @@ func TestFlippedByte(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, length, _ := b.EntryRange(entries[3].name)
+	off, length, _ := b.EntryRange(entries[3].Name)
 	b.Close()
 	data, _ := os.ReadFile(path)
 	data[off+length/2] ^= 0x40
@@ -200,15 +200,15 @@ func TestFlippedByte(t *testing.T) {
 	if !errors.Is(err, ErrChecksum) {
 		t.Fatalf("Verify err = %v, want ErrChecksum", err)
 	}
-	if len(res.Bad) != 1 || res.Bad[0].Name != entries[3].name {
-		t.Fatalf("Bad = %v, want only %s", res.Bad, entries[3].name)
+	if len(res.Bad) != 1 || res.Bad[0].Name != entries[3].Name {
+		t.Fatalf("Bad = %v, want only %s", res.Bad, entries[3].Name)
 	}
 	b, err = Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	r, err := b.OpenBlob(entries[3].digest)
+	r, err := b.OpenBlob(entries[3].Digest)
 	if err == nil {
 		_, err = io.Copy(io.Discard, r)
 		r.Close()

@@ -36,11 +36,11 @@ func TestVerifyCountsBadOnce(t *testing.T) {
 	a, c := randomBytes(t, 300<<10), randomBytes(t, 300<<10)
 	path, entries := writeTestBundle(t, t.TempDir(), a, []byte("middle"), c)
 	b, _ := Open(path)
-	off, length, _ := b.EntryRange(entries[3].name)
+	off, length, _ := b.EntryRange(entries[3].Name)
 	b.Close()
 	flip(t, path, off+length/2)
 	res, err := Verify(context.Background(), path, nil)
-	if !errors.Is(err, ErrChecksum) || res == nil || len(res.Bad) != 1 || res.Bad[0].Name != entries[3].name || res.Bad[0].Digest != entries[3].digest {
+	if !errors.Is(err, ErrChecksum) || res == nil || len(res.Bad) != 1 || res.Bad[0].Name != entries[3].Name || res.Bad[0].Digest != entries[3].Digest {
 		t.Fatalf("%+v, %v", res, err)
 	}
 	if !strings.Contains(err.Error(), "b.tar.zst.sha256 says") {
