@@ -18,8 +18,9 @@ import (
 // digest recorded; --include and --exclude pick containers; the same input twice gives a
 // byte-identical bundle.
 func TestTagsResolvedAndSelection(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
-	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	env := []string{"SOURCE_DATE_EPOCH=1700000000"}
 	var tagsOnly []digests.Image
 	want := map[string]string{}
 	for _, im := range w.images {
@@ -38,8 +39,8 @@ func TestTagsResolvedAndSelection(t *testing.T) {
 	args := []string{"create", "--images", list, "--include", "adminbot", "--include", "synapse", "--exclude", "synapse.redis"}
 	one := filepath.Join(dir, "one.tar.zst")
 	two := filepath.Join(dir, "two.tar.zst")
-	must(t, runCmd("bundle", nil, append(args, "--output", one)...))
-	must(t, runCmd("bundle", nil, append(args, "--output", two)...))
+	must(t, runCmdEnv("bundle", env, nil, append(args, "--output", one)...))
+	must(t, runCmdEnv("bundle", env, nil, append(args, "--output", two)...))
 
 	a, _ := os.ReadFile(one)
 	b, _ := os.ReadFile(two)

@@ -25,18 +25,20 @@ type splitWorld struct {
 
 const splitEpoch = "1767225600" // 2026-01-01
 
+// splitEnv is the environment of the split tests' creates: one creation time for them all.
+var splitEnv = []string{"SOURCE_DATE_EPOCH=" + splitEpoch}
+
 func newSplitWorld(t *testing.T, parity int) *splitWorld {
 	t.Helper()
 	w := setup(t)
-	t.Setenv("SOURCE_DATE_EPOCH", splitEpoch)
 	var largest int64
 	for _, b := range mustOpenManifest(t, w.bundle).Blobs {
 		largest = max(largest, b.Size)
 	}
 	s := &splitWorld{whole: filepath.Join(t.TempDir(), "ess.tar.zst"), dir: t.TempDir(), partSize: largest / 2}
 	s.name = filepath.Join(s.dir, "ess.tar.zst")
-	must(t, runCmd("bundle", nil, "create", "--images", w.list, "--output", s.whole))
-	r := must(t, runCmd("bundle", nil, "create", "--images", w.list, "--output", s.name,
+	must(t, runCmdEnv("bundle", splitEnv, nil, "create", "--images", w.list, "--output", s.whole))
+	r := must(t, runCmdEnv("bundle", splitEnv, nil, "create", "--images", w.list, "--output", s.name,
 		"--split-size", fmt.Sprint(s.partSize), "--parity", fmt.Sprint(parity)))
 	st, err := os.Stat(s.whole)
 	if err != nil {
@@ -54,7 +56,8 @@ func (s *splitWorld) part(i int) string { return fmt.Sprintf("%s.%03d", s.name, 
 // TestSplitCreate: a bundle split at a size smaller than its largest layer is written as parts
 // of exactly that size but the last, which `cat` joins into the unsplit bundle's bytes, which
 // sha256sum -c checks, and which verify, list and push read in place, however they are named.
-func TestSplitCreate(t *testing.T) { // not parallel: newSplitWorld sets SOURCE_DATE_EPOCH
+func TestSplitCreate(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	s := newSplitWorld(t, 2)
 	if s.parts < 3 {
@@ -105,10 +108,11 @@ func TestSplitCreate(t *testing.T) { // not parallel: newSplitWorld sets SOURCE_
 }
 
 // TestSplitRerun: a rerun into the same name leaves the files of the new bundle only.
-func TestSplitRerun(t *testing.T) { // not parallel: newSplitWorld sets SOURCE_DATE_EPOCH
+func TestSplitRerun(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	s := newSplitWorld(t, 2)
-	must(t, runCmd("bundle", nil, "create", "--images", w.list, "--output", s.name, "--split-size", fmt.Sprint(3*s.partSize), "--parity", "1"))
+	must(t, runCmdEnv("bundle", splitEnv, nil, "create", "--images", w.list, "--output", s.name, "--split-size", fmt.Sprint(3*s.partSize), "--parity", "1"))
 	want := (s.parts + 2) / 3
 	ents, _ := os.ReadDir(s.dir)
 	if len(ents) != want+2 {
@@ -123,7 +127,8 @@ func TestSplitRerun(t *testing.T) { // not parallel: newSplitWorld sets SOURCE_D
 
 // TestSplitDamage: verify and push name a part that is missing or damaged and say that parity
 // can rebuild it; repair rebuilds it; one part more than the parity parts is refused, saying so.
-func TestSplitDamage(t *testing.T) { // not parallel: newSplitWorld sets SOURCE_DATE_EPOCH
+func TestSplitDamage(t *testing.T) {
+	t.Parallel()
 	s := newSplitWorld(t, 1)
 	good := readFile(t, s.part(2))
 	os.Remove(s.part(2))
@@ -169,7 +174,7 @@ func TestKilledSplitCreateResumes(t *testing.T) {
 	out := filepath.Join(dir, "ess.tar.zst")
 	run := func(output string) *exec.Cmd {
 		cmd := exec.Command(bin, "create", "--images", list, "--output", output, "--jobs", "2", "--split-size", "7MiB", "--parity", "1")
-		cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+splitEpoch)
+		cmd.Env = append(os.Environ(), splitEnv...)
 		return cmd
 	}
 	var total int64
