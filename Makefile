@@ -12,6 +12,10 @@ LDFLAGS  := -s -w -buildid= -X $(VPKG).Version=$(VERSION) -X $(VPKG).Commit=$(CO
 GOBIN    := $(shell $(GO) env GOPATH)/bin
 export PATH := $(GOBIN):$(PATH)
 FUZZTIME ?= 20s
+NPROC    := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
+# make test's temporary files: a tmpfs with room for the end-to-end tests, else $TMPDIR (Makefile's test)
+TESTTMP  ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && \
+              [ "$$(df -Pk /dev/shm 2>/dev/null | awk 'NR==2 {print $$4}')" -ge 10485760 ] 2>/dev/null && echo /dev/shm)
 
 .PHONY: all build release man test vet demo fuzz bench bench-small bench-link bench-growth bench-real clean tools
 
@@ -42,10 +46,23 @@ vet:
 
 ## test: everything CI runs: vet, gofmt, the race-enabled unit tests, then the end-to-end tests
 ## (without -race themselves, so that their in-process registries move gigabytes at a realistic
-## speed; the commands of the main paths run built with -race)
+## speed; the commands of the main paths run built with -race). How it is run, and the time each
+## choice saves, measured: docs/performance.md, "make test".
+## - Temporary files (registries' storage, bundles) go to TESTTMP: /dev/shm when it has 10 GiB
+##   free (the end-to-end tests' peak is 7 GiB), so that the registries' fsync of every file and
+##   the journal's writes are not paid in every test; `make test TESTTMP=` uses $$TMPDIR.
+## - The unit tests run one Go P each (GOMAXPROCS=1), as many packages at once as there are
+##   CPUs: with a P per CPU in every test binary, the binaries' schedulers spin against each
+##   other. The race detector still sees every race (it orders accesses by happens-before, not by
+##   whether they overlapped in time); the end-to-end tests run the commands with every P.
+## - GORACE=atexit_sleep_ms=0: a test binary does not sleep a second at its end for races of
+##   goroutines that outlive every test (a race during a test fails that test).
 test: tools vet build
-	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/e2e$$')
-	$(GO) test -count=1 -timeout 20m -parallel 4 ./e2e
+	@tmp=$$(mktemp -d -p '$(or $(TESTTMP),$(or $(TMPDIR),/tmp))' ess-airgap-test.XXXXXX) && \
+	  trap 'rm -rf "$$tmp"' EXIT && set -x && \
+	  TMPDIR=$$tmp GOMAXPROCS=1 GORACE=atexit_sleep_ms=0 \
+	    $(GO) test -race -count=1 -timeout 20m -p $(NPROC) -parallel 2 $$($(GO) list ./... | grep -v '/e2e$$') && \
+	  TMPDIR=$$tmp $(GO) test -count=1 -timeout 20m -parallel 4 ./e2e
 
 ## demo: the whole job end to end on in-process registries with generated images; needs only Go
 ## (the Helm render check runs when helm is on PATH, and is skipped, saying so, when not)
