@@ -73,6 +73,7 @@ func (e *buildError) Error() string { return "go build: " + e.out }
 type throttle struct {
 	host          string
 	served, recvd atomic.Int64
+	requests      atomic.Int64 // every request
 	manifests     atomic.Int64 // requests for manifests
 	ranged        atomic.Int64 // requests with a Range header
 	ignoreRange   atomic.Bool  // drop the Range header of requests: a registry that ignores it
@@ -91,6 +92,7 @@ func newThrottle(t *testing.T, target string, rate int) *throttle {
 		return nil
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		th.requests.Add(1)
 		if strings.Contains(r.URL.Path, "/manifests/") {
 			th.manifests.Add(1)
 		}
@@ -599,14 +601,20 @@ func TestInterruptedResume(t *testing.T) {
 		cmd := run(out)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
-		before := th.served.Load()
+		// The run before is gone, but the proxy may still count bytes of its responses until
+		// it sees the connections closed (a signal sent on those took the sign of life below
+		// for the new run's, before its handler was installed: exit by signal, not 130).
+		ended := th.served.Load()
+		before := settled(t, &th.served)
+		t.Logf("%s: %d bytes counted after the run before had ended", sig, before-ended)
+		requests := th.requests.Load()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// A sign of life first (its first request upstream: the signal handler is installed by
-		// then; a signal before it would meet Go's default action, not ours), then resuming,
-		// then pulling.
-		waitFor(t, 20*time.Second, func() bool { return th.served.Load() > before })
+		// A sign of life first (a request of its own, and blob bytes: the signal handler is
+		// installed by then; a signal before it would meet Go's default action, not ours), then
+		// resuming, then pulling.
+		waitFor(t, 20*time.Second, func() bool { return th.requests.Load() > requests && th.served.Load() > before })
 		time.Sleep(time.Duration(200*i) * time.Millisecond)
 		cmd.Process.Signal(sig)
 		sent := time.Now()
@@ -642,6 +650,19 @@ func TestInterruptedResume(t *testing.T) {
 }
 
 // waitFor polls cond every 5 ms until it holds, failing the test after limit.
+// settled waits until n has not changed for 200 ms (at most 10 s) and returns it.
+func settled(t *testing.T, n *atomic.Int64) int64 {
+	t.Helper()
+	last, since := n.Load(), time.Now()
+	waitFor(t, 10*time.Second, func() bool {
+		if v := n.Load(); v != last {
+			last, since = v, time.Now()
+		}
+		return time.Since(since) >= 200*time.Millisecond
+	})
+	return last
+}
+
 func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(limit); !cond(); time.Sleep(5 * time.Millisecond) {
