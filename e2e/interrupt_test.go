@@ -649,7 +649,6 @@ func TestInterruptedResume(t *testing.T) {
 	}
 }
 
-// waitFor polls cond every 5 ms until it holds, failing the test after limit.
 // settled waits until n has not changed for 200 ms (at most 10 s) and returns it.
 func settled(t *testing.T, n *atomic.Int64) int64 {
 	t.Helper()
@@ -663,6 +662,7 @@ func settled(t *testing.T, n *atomic.Int64) int64 {
 	return last
 }
 
+// waitFor polls cond every 5 ms until it holds, failing the test after limit.
 func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(limit); !cond(); time.Sleep(5 * time.Millisecond) {
